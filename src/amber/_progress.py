@@ -1,0 +1,105 @@
+"""The only place that draws progress: rich on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """Reports long work. ``quiet`` silences everything but errors."""
+
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.fancy = (
+            not quiet
+            and hasattr(self.stream, "isatty")
+            and self.stream.isatty()
+            and os.environ.get("TERM") != "dumb"
+        )
+        self._console: Any = None
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, highlight=False)
+        return self._console
+
+    def message(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.fancy:
+            self.console.print(text)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    @contextmanager
+    def task(self, description: str) -> Iterator[None]:
+        """A step of unknown length: a spinner on a terminal, two lines otherwise."""
+        if self.quiet:
+            yield
+            return
+        start = time.perf_counter()
+        if self.fancy:
+            with self.console.status(description):
+                yield
+            self.console.print(f"[green]✓[/] {description} [dim]({_seconds(start)})[/]")
+        else:
+            print(f"{description} ...", file=self.stream, flush=True)
+            yield
+            print(f"{description}: done ({_seconds(start)})", file=self.stream, flush=True)
+
+    @contextmanager
+    def installer(self, description: str, total: int) -> Iterator[Any]:
+        """A rattler ``InstallerReporter`` drawing a bar of linked packages (or None)."""
+        if not self.fancy or total == 0:
+            with self.task(description):
+                yield None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress
+        from rich.progress import TextColumn, TimeElapsedColumn
+
+        bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        task = bar.add_task(description, total=total)
+        with bar:
+            yield _Reporter(bar, task)
+        self.console.print(f"[green]✓[/] {description}")
+
+
+class _Reporter:
+    """rattler's InstallerReporter protocol, advancing one bar per linked package."""
+
+    def __init__(self, bar: Any, task: Any) -> None:
+        self.bar, self.task = bar, task
+
+    def on_transaction_start(self, total_operations: int) -> None:
+        self.bar.update(self.task, total=max(total_operations, 1))
+
+    def on_transaction_operation_complete(self, operation: int) -> None:
+        self.bar.advance(self.task)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every other callback of the protocol is a no-op for us.
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: 0
+        raise AttributeError(name)
+
+
+def _seconds(start: float) -> str:
+    return f"{time.perf_counter() - start:.1f}s"

@@ -1,0 +1,127 @@
+"""A hydrated environment on disk: its completion marker and its activation.
+
+``hydrate`` writes these; ``run`` reads them. Reading is cheap on purpose: the
+hot path of ``amber run`` is a stat and a small JSON file, no heavy imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amber._fs import write_atomic
+
+__all__ = ["Env", "Activation", "capture_activation"]
+
+_META = ".amber"
+_SENTINEL = "/__amber_path__"
+_IGNORED = {"PATH", "_", "SHLVL", "PWD", "OLDPWD", "PS1"}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What activating an env does to a process environment."""
+
+    set: Mapping[str, str] = field(default_factory=dict)
+    path_prepend: tuple[str, ...] = ()
+
+    def apply(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """A copy of ``environ`` with this env active (and any other conda env/venv off)."""
+        out = dict(environ)
+        path = out.get("PATH", "").split(os.pathsep) if out.get("PATH") else []
+        for key in ("CONDA_PREFIX", "VIRTUAL_ENV"):
+            other = out.pop(key, None)
+            if other:
+                path = [p for p in path if not p.startswith(other.rstrip("/") + "/")]
+        out.pop("PYTHONHOME", None)
+        out.update(self.set)
+        out["PATH"] = os.pathsep.join([*self.path_prepend, *path])
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"set": dict(sorted(self.set.items())), "path_prepend": list(self.path_prepend)},
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Activation:
+        data = json.loads(text)
+        return cls(set=data["set"], path_prepend=tuple(data["path_prepend"]))
+
+
+@dataclass(frozen=True)
+class Env:
+    """An env directory keyed by ``full_id``; complete only once its marker exists."""
+
+    full_id: str
+    path: Path
+
+    @property
+    def meta(self) -> Path:
+        return self.path / _META
+
+    @property
+    def marker(self) -> Path:
+        return self.meta / "complete"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.meta / "amber.lock"
+
+    @property
+    def is_conda(self) -> bool:
+        return (self.path / "conda-meta").is_dir()
+
+    def is_complete(self) -> bool:
+        try:
+            return self.marker.read_text().strip() == self.full_id
+        except OSError:
+            return False
+
+    def mark_complete(self) -> None:
+        """Written last, after every file of the env."""
+        write_atomic(self.marker, self.full_id + "\n")
+
+    def activation(self) -> Activation:
+        return Activation.from_json((self.meta / "activation.json").read_text())
+
+    def write_activation(self, activation: Activation) -> None:
+        write_atomic(self.meta / "activation.json", activation.to_json())
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+
+def capture_activation(prefix: Path, conda: bool) -> Activation:
+    """Run the env's activation once (rattler's script and ``activate.d``) and record its effect."""
+    prefix = Path(prefix)
+    if not conda:
+        return Activation(set={"VIRTUAL_ENV": str(prefix)}, path_prepend=(str(prefix / "bin"),))
+    from rattler.shell import ActivationVariables, Shell, activate
+
+    base_path = [_SENTINEL, "/usr/local/bin", "/usr/bin", "/bin"]
+    script = activate(prefix, ActivationVariables(None, base_path), Shell.bash).script
+    base = {"PATH": os.pathsep.join(base_path), "HOME": os.environ.get("HOME", "/")}
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", f"{script}\nenv -0"],
+        env=base,
+        capture_output=True,
+        check=True,
+    )
+    variables = dict(
+        item.split("=", 1) for item in result.stdout.decode().split("\0") if "=" in item
+    )
+    path = variables.get("PATH", "").split(os.pathsep)
+    prepend = tuple(path[: path.index(_SENTINEL)]) if _SENTINEL in path else ()
+    changed = {
+        key: value
+        for key, value in variables.items()
+        if key not in _IGNORED and base.get(key) != value
+    }
+    return Activation(set=changed, path_prepend=prepend)

@@ -1,0 +1,151 @@
+"""Materialise a lock into an env: rattler for conda, uv for PyPI, in place, under a lock.
+
+An env is built where it will live (conda prefixes embed their own path), under
+an exclusive file lock, and is complete only once its marker is written, last.
+An incomplete directory found under the lock is the wreck of a killed build:
+it is removed and built again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from amber._fs import remove_tree
+from amber._progress import Progress
+from amber._uv import UvFailed, run_uv
+from amber.env import Env, capture_activation
+from amber.errors import HydrateError
+from amber.lock import Lock, PlatformLock
+from amber.spec import host_platform
+from amber.store import Store
+
+__all__ = ["hydrate", "existing_env"]
+
+
+def existing_env(lock: Lock, store: Store) -> Env | None:
+    """The complete env for ``lock`` if there is one (no lock taken, no work done)."""
+    env = Env(lock.full_id, store.env_path(lock.full_id))
+    return env if env.is_complete() else None
+
+
+def hydrate(
+    lock: Lock, store: Store, *, name: str | None = None, progress: Progress | None = None
+) -> Env:
+    """The env for ``lock`` on this host, built if needed; concurrent callers share one build."""
+    from filelock import FileLock
+
+    progress = progress or Progress(quiet=True)
+    packages = lock.for_platform(host_platform())
+    env = existing_env(lock, store)
+    if env is not None:
+        return env
+    env = Env(lock.full_id, store.env_path(lock.full_id))
+    lock_file = store.env_lock_path(lock.full_id)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock_file):
+        if env.is_complete():  # another process built it while we waited
+            return env
+        if env.path.exists():
+            progress.message(f"Removing the incomplete env {env.path} left by an earlier build")
+            remove_tree(env.path)
+        try:
+            _build(env, lock, packages, store, progress)
+        except BaseException:
+            remove_tree(env.path)
+            raise
+    store.record_env(lock.full_id, env.path, name, _size(env.path))
+    return env
+
+
+def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> None:
+    if packages.conda:
+        _install_conda(env.path, lock, packages, store, progress)
+    else:
+        _create_venv(env.path, packages, store, progress)
+    if packages.pypi:
+        _install_pypi(env, packages, store, progress)
+    env.meta.mkdir(parents=True, exist_ok=True)
+    env.write_activation(capture_activation(env.path, conda=bool(packages.conda)))
+    lock.write(env.lock_file)
+    env.mark_complete()
+
+
+def _install_conda(
+    prefix: Path, lock: Lock, packages: PlatformLock, store: Store, progress: Progress
+) -> None:
+    import rattler
+
+    records = [p.to_record() for p in packages.conda]
+    requested = []
+    for text in lock.spec.get("conda", []):
+        try:
+            requested.append(rattler.MatchSpec(text)._match_spec)
+        except Exception:
+            continue  # only decorates conda-meta; never fail an install over it
+    description = f"Installing {len(records)} conda packages"
+    with progress.installer(description, len(records)) as reporter:
+        try:
+            asyncio.run(
+                rattler.install(
+                    records,
+                    target_prefix=prefix,
+                    cache_dir=store.conda_pkgs,
+                    installed_packages=[],
+                    execute_link_scripts=False,
+                    show_progress=False,
+                    reporter=reporter,
+                    requested_specs=requested or None,
+                )
+            )
+        except Exception as exc:
+            raise HydrateError(f"cannot install the conda packages into {prefix}: {exc}") from None
+
+
+def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
+    from amber._python import find_interpreter
+
+    interpreter = find_interpreter(packages.python or "3")
+    with progress.task(f"Creating a Python {packages.python} env"):
+        try:
+            asyncio.run(
+                run_uv(
+                    ["venv", "--quiet", "--python", str(interpreter), str(prefix)],
+                    cache_dir=store.uv_cache,
+                )
+            )
+        except UvFailed as exc:
+            raise HydrateError(f"cannot create a venv with {interpreter}: {exc}") from None
+
+
+def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
+    lines = [p.requirement_line() for p in sorted(packages.pypi, key=lambda p: p.name)]
+    fd, reqs = tempfile.mkstemp(prefix="amber-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    base = ["pip", "install", "--python", str(env.python), "--no-deps", "--require-hashes"]
+    base += ["--quiet", "-r", reqs]
+    try:
+        with progress.task(f"Installing {len(lines)} PyPI packages"):
+            try:
+                # Offline first: with every wheel in uv's cache, no network at all.
+                asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
+            except UvFailed:
+                asyncio.run(run_uv(base, cache_dir=store.uv_cache))
+    except UvFailed as exc:
+        raise HydrateError(f"cannot install the PyPI packages into {env.path}:\n{exc}") from None
+    finally:
+        os.unlink(reqs)
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total

@@ -1,0 +1,116 @@
+"""The conda half of resolution: rattler's solver over the spec's channels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from amber._urls import redact
+from amber.errors import ResolveError, SourceError
+from amber.lock import LockedConda
+from amber.spec import Spec, host_platform
+
+__all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
+
+DEFAULT_CHANNELS = ("conda-forge",)
+_DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+?)-([^/-]+)\.(?:dist-info|egg-info)/")
+
+
+class CondaSolver:
+    """Solves one spec's conda part for any platform, sharing one repodata gateway."""
+
+    def __init__(self, spec: Spec, repodata_cache: Path, conda_pkgs: Path) -> None:
+        import rattler
+
+        self.spec = spec
+        self.conda_pkgs = conda_pkgs
+        self.channels = list(spec.channels or DEFAULT_CHANNELS)
+        self.gateway = rattler.Gateway(cache_dir=repodata_cache)
+
+    async def solve(self, platform: str) -> list[LockedConda]:
+        import rattler
+        from rattler.exceptions import GatewayError, SolverError
+
+        virtual = rattler.VirtualPackage.detect() if platform == host_platform() else []
+        try:
+            records = await rattler.solve(
+                self.channels,
+                list(self.spec.conda),
+                gateway=self.gateway,
+                platforms=[platform, "noarch"],
+                virtual_packages=virtual,
+                channel_priority=rattler.ChannelPriority.Strict,
+            )
+        except SolverError as exc:
+            raise ResolveError(
+                f"{self.spec}: cannot satisfy the conda request for {platform} "
+                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}"
+            ) from None
+        except GatewayError as exc:
+            raise SourceError(
+                f"{self.spec}: cannot read the channels "
+                f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}"
+            ) from None
+        return [LockedConda.from_record(r) for r in records]
+
+    async def provided_dists(
+        self, packages: list[LockedConda]
+    ) -> dict[str, list[tuple[str, str | None]]]:
+        """PyPI distributions each Python conda package installs: {conda name: [(dist, version)]}."""
+        python_pkgs = [
+            p for p in packages if p.name != "python" and (p.noarch == "python" or _needs_python(p))
+        ]
+        found = await asyncio.gather(*(self._dists_of(p) for p in python_pkgs))
+        return {p.name: dists for p, dists in zip(python_pkgs, found)}
+
+    async def _dists_of(self, package: LockedConda) -> list[tuple[str, str | None]]:
+        # 1. the package cache (already extracted), 2. the archive's info/paths.json
+        # (a range request for .conda over HTTP), 3. the conda name itself.
+        from packaging.utils import canonicalize_name
+
+        memo = self.conda_pkgs / ".dists" / f"{package.sha256}.json"
+        if memo.is_file():
+            return [tuple(d) for d in json.loads(memo.read_text())]  # type: ignore[misc]
+        paths = await self._paths_of(package)
+        dists: list[tuple[str, str | None]] = []
+        if paths is not None:
+            for path in paths:
+                match = _DIST_DIR.search(path)
+                if match:
+                    dist = (str(canonicalize_name(match.group(1))), match.group(2))
+                    if dist not in dists:
+                        dists.append(dist)
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(json.dumps(dists))
+        return dists or [(str(canonicalize_name(package.name)), None)]
+
+    async def _paths_of(self, package: LockedConda) -> list[str] | None:
+        stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+        cached = self.conda_pkgs / stem / "info" / "paths.json"
+        if cached.is_file():
+            return [p["_path"] for p in json.loads(cached.read_text()).get("paths", [])]
+        try:
+            from rattler.networking import Client
+            from rattler.package_streaming import PackageArchive
+
+            if package.url.startswith("file://"):
+                from urllib.parse import unquote, urlsplit
+
+                archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
+            else:
+                archive = await PackageArchive.from_url(Client.authenticated_client(), package.url)
+            paths_json = await archive.paths_json()
+            return [str(entry.relative_path) for entry in paths_json.paths]
+        except Exception:
+            return None  # fall back to the conda name: never fail a resolve over this
+
+
+def _needs_python(package: LockedConda) -> bool:
+    return any(dep.split()[0] == "python" for dep in package.depends)
+
+
+def _explain(exc: BaseException) -> str:
+    return str(exc).strip()

@@ -1,0 +1,154 @@
+"""The PyPI half of resolution: ``uv pip compile`` for one platform and interpreter."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from amber._urls import redact
+from amber._uv import UvFailed, run_uv
+from amber.errors import ResolveError, SourceError
+from amber.lock import LockedPypi
+from amber.spec import Spec, host_platform
+
+__all__ = ["compile_pypi", "uv_python_platform", "wheel_tags", "host_glibc"]
+
+_DEFAULT_GLIBC = (2, 28)  # a target glibc for Linux platforms other than the host
+_NETWORK_HINTS = ("error sending request", "dns error", "connection refused", "failed to fetch")
+
+
+def host_glibc() -> tuple[int, int]:
+    try:
+        version = os.confstr("CS_GNU_LIBC_VERSION") or ""
+        major, minor = version.split()[-1].split(".")[:2]
+        return int(major), int(minor)
+    except (ValueError, OSError, IndexError):
+        return _DEFAULT_GLIBC
+
+
+def _glibc(platform: str) -> tuple[int, int]:
+    major, minor = host_glibc() if platform == host_platform() else _DEFAULT_GLIBC
+    return major, max(17, min(minor, 40))  # the range uv knows targets for
+
+
+def uv_python_platform(platform: str) -> str:
+    """uv's ``--python-platform`` for a conda subdir."""
+    if platform.startswith("linux-"):
+        arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
+        return f"{arch}-manylinux_2_{_glibc(platform)[1]}"
+    return {
+        "osx-64": "x86_64-apple-darwin",
+        "osx-arm64": "aarch64-apple-darwin",
+        "win-64": "x86_64-pc-windows-msvc",
+    }[platform]
+
+
+@lru_cache(maxsize=64)
+def wheel_tags(python: str, platform: str) -> dict[Any, int]:
+    """Wheel tags an interpreter of ``python`` on ``platform`` accepts, best first: {tag: rank}."""
+    from packaging import tags
+
+    major, minor = (int(x) for x in python.split(".")[:2])
+    if platform.startswith("linux-"):
+        arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
+        glibc_minor = _glibc(platform)[1]
+        plats = []
+        for m in range(glibc_minor, 4, -1):
+            plats.append(f"manylinux_2_{m}_{arch}")
+            legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}.get(m)
+            if legacy:
+                plats.append(f"{legacy}_{arch}")
+        plats.append(f"linux_{arch}")
+    elif platform.startswith("osx-"):
+        arch = "arm64" if platform == "osx-arm64" else "x86_64"
+        plats = list(tags.mac_platforms((13, 0) if arch == "x86_64" else (14, 0), arch))
+    else:
+        plats = ["win_amd64"]
+    order = list(tags.cpython_tags((major, minor), platforms=plats))
+    order += list(tags.compatible_tags((major, minor), f"cp{major}{minor}", plats))
+    return {tag: rank for rank, tag in reversed(list(enumerate(order)))}
+
+
+async def compile_pypi(
+    spec: Spec, platform: str, python: str | None, pins: dict[str, str], uv_cache: Path
+) -> list[LockedPypi]:
+    """Resolve ``spec.pypi`` for ``platform`` and ``python``; ``pins`` are fixed (conda's)."""
+    import tomllib
+
+    if not spec.pypi:
+        return []
+    if python is None:
+        raise ResolveError(f"{spec}: PyPI packages need a python, and the conda part has none")
+    from packaging.version import InvalidVersion, Version
+
+    constraints = list(spec.pypi_constraints)
+    for dist, version in sorted(pins.items()):
+        try:
+            constraints.append(f"{dist}=={Version(version)}")
+        except InvalidVersion:
+            continue
+    with tempfile.TemporaryDirectory(prefix="amber-uv-") as tmp:
+        reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
+        reqs.write_text("\n".join(spec.pypi) + "\n")
+        cons.write_text("\n".join(constraints) + "\n")
+        args = [
+            "pip", "compile", str(reqs), "--constraints", str(cons),
+            "--format", "pylock.toml", "--no-header", "--quiet",
+            "--python-version", python, "--python-platform", uv_python_platform(platform),
+        ]  # fmt: skip
+        if spec.index_url:
+            args += ["--index-url", spec.index_url]
+        for url in spec.extra_index_urls:
+            args += ["--extra-index-url", url]
+        try:
+            out = await run_uv(args, cache_dir=uv_cache)
+        except UvFailed as exc:
+            message = _clean(exc.stderr, Path(tmp))
+            error = SourceError if _is_network(message) else ResolveError
+            raise error(
+                f"{spec}: cannot resolve the PyPI requirements for {platform} "
+                f"(python {python}):\n{message}"
+            ) from None
+    return [_pick(spec, pkg, python, platform) for pkg in tomllib.loads(out).get("packages", [])]
+
+
+def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> LockedPypi:
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    name = str(canonicalize_name(package["name"]))
+    ranks = wheel_tags(python, platform)
+    best: tuple[int, dict[str, Any]] | None = None
+    for wheel in package.get("wheels", []):
+        filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
+        try:
+            wheel_tag_set = parse_wheel_filename(filename)[3]
+        except InvalidWheelFilename:
+            continue
+        rank = min((ranks[t] for t in wheel_tag_set if t in ranks), default=None)
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, wheel)
+    chosen = best[1] if best else package.get("sdist") or package.get("archive")
+    if not chosen or "url" not in chosen or "sha256" not in chosen.get("hashes", {}):
+        raise ResolveError(
+            f"{spec}: {name} {package.get('version', '')} has no file for {platform} "
+            f"(python {python}) with a URL and sha256 that a lock can pin"
+        )
+    return LockedPypi(
+        name=name,
+        version=str(package.get("version", "")),
+        url=redact(chosen["url"]),
+        sha256=chosen["hashes"]["sha256"],
+    )
+
+
+def _is_network(message: str) -> bool:
+    lowered = message.lower()
+    return any(hint in lowered for hint in _NETWORK_HINTS)
+
+
+def _clean(stderr: str, tmp: Path) -> str:
+    """uv's message without our temp file names."""
+    return stderr.strip().replace(str(tmp / "requirements.in"), "the requirements")

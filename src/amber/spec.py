@@ -1,0 +1,438 @@
+"""User intent: what an environment should contain, and its ``req_id``.
+
+A ``Spec`` is parsed once at the edge (environment.yml, requirements.txt, the
+Python API), canonicalised, and immutable afterwards. Two specs that mean the
+same thing have the same canonical form and so the same ``req_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from amber._urls import channel_url, redact
+from amber.errors import SpecError
+
+__all__ = [
+    "Spec",
+    "read_spec",
+    "host_platform",
+    "canonical_conda_spec",
+    "canonical_pypi_requirement",
+    "is_spec_file",
+    "SCHEMA",
+]
+
+SCHEMA = 1
+PYPI_DEFAULT_INDEX = "https://pypi.org/simple"
+_PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_YML_KEYS = {"name", "channels", "dependencies", "prefix", "variables"}
+
+
+def host_platform() -> str:
+    """The conda subdir of this machine (``linux-64``, ``osx-arm64`` ...)."""
+    import platform
+
+    system, machine = platform.system(), platform.machine().lower()
+    arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}.get(machine)
+    name = {"Linux": "linux", "Darwin": "osx", "Windows": "win"}.get(system)
+    if arch is None or name is None:
+        raise SpecError(f"unsupported host platform {system}/{machine}")
+    if name == "linux" and arch == "arm64":
+        arch = "aarch64"
+    if name == "osx" and arch == "aarch64":
+        arch = "arm64"
+    return f"{name}-{arch}"
+
+
+def canonical_conda_spec(text: str) -> str:
+    """A conda match spec in rattler's canonical spelling; ``ValueError`` if invalid."""
+    from rattler import MatchSpec
+
+    try:
+        return str(MatchSpec(text.strip()))
+    except Exception as exc:  # rattler raises its own InvalidMatchSpecError
+        raise ValueError(f"invalid conda match spec {text.strip()!r}: {_first_line(exc)}") from None
+
+
+def canonical_pypi_requirement(text: str) -> str:
+    """A PEP 508 requirement with a normalised name, sorted extras; ``ValueError`` if invalid."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        req = Requirement(text.strip())
+    except InvalidRequirement as exc:
+        raise ValueError(f"invalid requirement {text.strip()!r}: {exc}") from None
+    out = canonicalize_name(req.name)
+    if req.extras:
+        out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
+    if req.url:
+        out += f" @ {req.url}"
+    elif req.specifier:
+        out += ",".join(sorted(str(s) for s in req.specifier))
+    if req.marker:
+        out += f" ; {req.marker}"
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;@(]", requirement, maxsplit=1)[0]
+
+
+def _conda_name(spec: str) -> str:
+    name = spec.split("::")[-1]
+    return re.split(r"[\s<>=!~\[]", name, maxsplit=1)[0]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a user asked for. Build with ``Spec.create`` or ``read_spec``."""
+
+    conda: tuple[str, ...] = ()
+    pypi: tuple[str, ...] = ()
+    pypi_constraints: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    python: str | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    name: str | None = field(default=None, compare=False)
+    source: Path | None = field(default=None, compare=False)
+    # Files whose bytes this spec was read from (the spec file and its includes).
+    files: tuple[Path, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        conda: Iterable[str] = (),
+        pypi: Iterable[str] = (),
+        pypi_constraints: Iterable[str] = (),
+        channels: Iterable[str] = (),
+        python: str | None = None,
+        index_url: str | None = None,
+        extra_index_urls: Iterable[str] = (),
+        platforms: Iterable[str] = (),
+        name: str | None = None,
+        source: Path | None = None,
+        files: Iterable[Path] = (),
+    ) -> Spec:
+        """Validate and canonicalise; ``ValueError`` names the first bad entry."""
+        conda = [canonical_conda_spec(s) for s in conda]
+        pypi = list(pypi)
+        channels = [channel_url(c) for c in channels]
+        if python is not None:
+            python = str(python).strip()
+            if not _PYTHON_VERSION.match(python):
+                raise ValueError(f"invalid python version {python!r}: expected X.Y or X.Y.Z")
+        if conda or channels:
+            # A conda environment gets its interpreter from conda.
+            if python is not None and not any(_conda_name(s) == "python" for s in conda):
+                conda.append(canonical_conda_spec(f"python {python}.*"))
+            python = None
+            if pypi and not any(_conda_name(s) == "python" for s in conda):
+                conda.append("python")  # PyPI packages need an interpreter from conda
+        if index_url is not None:
+            index_url = index_url.rstrip("/")
+            if index_url == PYPI_DEFAULT_INDEX:
+                index_url = None
+        return cls(
+            conda=tuple(sorted(set(conda), key=lambda s: (_conda_name(s), s))),
+            pypi=tuple(sorted({canonical_pypi_requirement(r) for r in pypi})),
+            pypi_constraints=tuple(
+                sorted({canonical_pypi_requirement(r) for r in pypi_constraints})
+            ),
+            channels=tuple(dict.fromkeys(channels)),
+            python=python,
+            index_url=index_url,
+            extra_index_urls=tuple(dict.fromkeys(u.rstrip("/") for u in extra_index_urls)),
+            platforms=tuple(sorted(set(platforms))),
+            name=name,
+            source=source,
+            files=tuple(files),
+        )
+
+    @property
+    def is_conda(self) -> bool:
+        """True when conda provides the interpreter (any conda package or channel)."""
+        return bool(self.conda or self.channels)
+
+    @property
+    def target_platforms(self) -> tuple[str, ...]:
+        return self.platforms or (host_platform(),)
+
+    @property
+    def python_version(self) -> str:
+        """The interpreter version of a PyPI-only env (default: the one running Amber)."""
+        return self.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+
+    def canonical(self) -> dict[str, object]:
+        """The canonical form hashed into ``req_id``: sorted, normalised, no secrets."""
+        return {
+            "schema": SCHEMA,
+            "channels": [redact(c) for c in self.channels],
+            "conda": list(self.conda),
+            "pypi": list(self.pypi),
+            "pypi_constraints": list(self.pypi_constraints),
+            "python": None if self.is_conda else self.python_version,
+            "index_url": redact(self.index_url) if self.index_url else None,
+            "extra_index_urls": [redact(u) for u in self.extra_index_urls],
+            "platforms": list(self.target_platforms),
+        }
+
+    @property
+    def req_id(self) -> str:
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_platforms(self, platforms: Sequence[str]) -> Spec:
+        return replace(self, platforms=tuple(sorted(set(platforms))))
+
+    def __str__(self) -> str:
+        return self.name or (str(self.source) if self.source else self.req_id[:12])
+
+
+# -- readers -----------------------------------------------------------------
+
+
+def is_spec_file(path: Path) -> bool:
+    """True for the file kinds ``read_spec`` understands (lock files are not specs)."""
+    return _kind(path) in ("environment", "requirements")
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".yml", ".yaml")):
+        return "environment"
+    if name.endswith((".txt", ".in")) or name.startswith("requirements"):
+        return "requirements"
+    if name.endswith(".lock"):
+        return "lock"
+    return "unknown"
+
+
+def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
+    """Read environment.yml or requirements.txt into a ``Spec``; ``SpecError`` on bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError("no such file", path)
+    kind = _kind(path)
+    if kind == "environment":
+        return _read_environment_yml(path, python=python)
+    if kind == "requirements":
+        reqs = _RequirementsReader()
+        reqs.read(path)
+        return _make(
+            path,
+            path.stem,
+            pypi=reqs.requirements,
+            pypi_constraints=reqs.constraints,
+            python=python,
+            index_url=reqs.index_url,
+            extra_index_urls=reqs.extra_index_urls,
+            files=reqs.files,
+        )
+    raise SpecError(
+        "unknown spec format: expected environment.yml (.yml/.yaml), "
+        "requirements.txt (.txt) or an amber lock (.lock)",
+        path,
+    )
+
+
+def _make(path: Path, name: str | None, **kwargs: object) -> Spec:
+    try:
+        return Spec.create(name=name, source=path.resolve(), **kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise SpecError(str(exc), path) from None
+
+
+class _RequirementsReader:
+    """pip's requirements-file syntax: comments, continuations, -r/-c, index options."""
+
+    def __init__(self) -> None:
+        self.requirements: list[str] = []
+        self.constraints: list[str] = []
+        self.index_url: str | None = None
+        self.extra_index_urls: list[str] = []
+        self.files: list[Path] = []
+
+    def read(self, path: Path, *, constraint: bool = False) -> None:
+        path = path.resolve()
+        if path in self.files:
+            return
+        self.files.append(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"cannot read: {exc}", path) from None
+        for lineno, line in _logical_lines(text):
+            self.line(line, path, lineno, constraint=constraint)
+
+    def line(self, line: str, path: Path, lineno: int, *, constraint: bool = False) -> None:
+        line = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
+        if not line.startswith("-"):
+            requirement, _, options = line.partition(" --")
+            if options and not options.startswith("hash"):
+                raise SpecError(f"unsupported per-requirement option '--{options}'", path, lineno)
+            try:
+                canonical_pypi_requirement(requirement)
+            except ValueError as exc:
+                raise SpecError(str(exc), path, lineno) from None
+            (self.constraints if constraint else self.requirements).append(requirement.strip())
+            return
+        option, value = _split_option(line)
+        if option in ("-r", "--requirement", "-c", "--constraint"):
+            if not value:
+                raise SpecError(f"{option} needs a file name", path, lineno)
+            target = (path.parent / value).resolve()
+            if not target.is_file():
+                raise SpecError(f"{option} {value}: no such file", path, lineno)
+            self.read(target, constraint=constraint or option in ("-c", "--constraint"))
+        elif option in ("-i", "--index-url"):
+            self.index_url = value
+        elif option == "--extra-index-url":
+            self.extra_index_urls.append(value)
+        elif option in ("-e", "--editable"):
+            raise SpecError(
+                f"editable requirement '{value}' cannot be locked: "
+                "install the project into the env with `amber run ... -- pip install -e .`",
+                path,
+                lineno,
+            )
+        elif option in ("--pre", "--prefer-binary", "--only-binary", "--no-binary"):
+            pass  # resolver hints; uv's defaults apply
+        else:
+            raise SpecError(f"unsupported option '{option}'", path, lineno)
+
+
+def _split_option(line: str) -> tuple[str, str]:
+    if line.startswith("--") and "=" in line.split()[0]:
+        option, _, value = line.partition("=")
+        return option, value.strip()
+    parts = line.split(None, 1)
+    option = parts[0]
+    if len(option) > 2 and option[1] != "-":  # -rfile
+        return option[:2], option[2:].strip()
+    return option, parts[1].strip() if len(parts) > 1 else ""
+
+
+def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+    """(first line number, line) with comments removed and continuations joined."""
+    buffer, start = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
+        if not buffer:
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        if buffer.strip():
+            yield start, buffer.strip()
+        buffer = ""
+    if buffer.strip():
+        yield start, buffer.strip()
+
+
+def _yaml_load(path: Path):  # -> yaml.Node | None
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SpecError(f"malformed YAML: {exc.problem or exc.context}", path, line) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read: {exc}", path) from None
+
+
+def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
+    import yaml
+
+    root = _yaml_load(path)
+    if root is None:
+        raise SpecError("empty file: expected a mapping with 'dependencies'", path)
+    if not isinstance(root, yaml.MappingNode):
+        raise SpecError("expected a mapping with 'dependencies'", path, root.start_mark.line + 1)
+
+    def line(node: yaml.Node) -> int:
+        return node.start_mark.line + 1
+
+    def strings(node: yaml.Node, what: str) -> list[tuple[str, int]]:
+        if isinstance(node, yaml.ScalarNode) and node.value in ("", "null", "~"):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise SpecError(f"'{what}' must be a list", path, line(node))
+        out = []
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode):
+                raise SpecError(f"'{what}' entries must be strings", path, line(item))
+            out.append((item.value, line(item)))
+        return out
+
+    name: str | None = None
+    channels: list[str] = []
+    conda: list[str] = []
+    pip_lines: list[tuple[str, int]] = []
+    for key_node, value in root.value:
+        key = key_node.value
+        if key not in _ENV_YML_KEYS:
+            raise SpecError(
+                f"unknown key '{key}' (expected one of: {', '.join(sorted(_ENV_YML_KEYS))})",
+                path,
+                line(key_node),
+            )
+        if key == "name":
+            name = value.value if isinstance(value, yaml.ScalarNode) else None
+        elif key == "channels":
+            channels = [channel_url(c, path.parent) for c, _ in strings(value, "channels")]
+        elif key == "dependencies":
+            if not isinstance(value, yaml.SequenceNode):
+                raise SpecError("'dependencies' must be a list", path, line(value))
+            for item in value.value:
+                if isinstance(item, yaml.MappingNode):
+                    for sub_key, sub_value in item.value:
+                        if sub_key.value != "pip":
+                            raise SpecError(
+                                f"unknown dependency section '{sub_key.value}' (only 'pip')",
+                                path,
+                                line(sub_key),
+                            )
+                        pip_lines.extend(strings(sub_value, "pip"))
+                    continue
+                if not isinstance(item, yaml.ScalarNode):
+                    raise SpecError("dependencies must be strings or a 'pip:' list", path, line(item))
+                try:
+                    conda.append(canonical_conda_spec(item.value))
+                except ValueError as exc:
+                    raise SpecError(str(exc), path, line(item)) from None
+    reqs = _RequirementsReader()
+    reqs.files.append(path.resolve())
+    for text, lineno in pip_lines:
+        reqs.line(text.strip(), path, lineno)
+    return _make(
+        path,
+        name,
+        conda=conda,
+        channels=channels,
+        pypi=reqs.requirements,
+        pypi_constraints=reqs.constraints,
+        python=python,
+        index_url=reqs.index_url,
+        extra_index_urls=reqs.extra_index_urls,
+        files=reqs.files,
+    )

@@ -1,0 +1,174 @@
+"""Where Amber keeps things: package caches, locks, envs and the SQLite index.
+
+Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from caches)::
+
+    index.db            SQLite: req_id -> locks, full_id -> env, spec-file digests
+    pkgs/conda/         rattler's package cache
+    pkgs/uv/            uv's cache (wheels)
+    repodata/           repodata cache
+    locks/<full_id>.lock
+    envs/<full_id[:16]>/   hydrated prefixes (short: conda prefixes embed their path)
+    envs/.locks/        one lock file per env
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from amber._fs import write_atomic
+
+__all__ = ["Store", "EnvRecord", "ENV_ID_LENGTH"]
+
+ENV_ID_LENGTH = 16
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS locks (
+    full_id TEXT PRIMARY KEY, req_id TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS locks_req ON locks (req_id, created);
+CREATE TABLE IF NOT EXISTS envs (
+    full_id TEXT PRIMARY KEY, path TEXT NOT NULL, name TEXT, size INTEGER,
+    created REAL NOT NULL, last_used REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS spec_files (
+    key TEXT PRIMARY KEY, req_id TEXT NOT NULL, full_id TEXT NOT NULL, files TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS spec_files_req ON spec_files (req_id);
+"""
+
+
+@dataclass(frozen=True)
+class EnvRecord:
+    """An env known to the index."""
+
+    full_id: str
+    path: Path
+    name: str | None
+    size: int | None
+    created: float
+    last_used: float
+
+
+def default_home() -> Path:
+    home = os.environ.get("AMBER_HOME")
+    if home:
+        return Path(home).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("amber", appauthor=False))
+
+
+class Store:
+    """The local store. Cheap to create: nothing is opened until used."""
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = Path(home) if home else default_home()
+        self.conda_pkgs = self.home / "pkgs" / "conda"
+        self.uv_cache = self.home / "pkgs" / "uv"
+        self.repodata = self.home / "repodata"
+        self.locks_dir = self.home / "locks"
+        self.envs_dir = self.home / "envs"
+        self._db: sqlite3.Connection | None = None
+
+    # -- index -----------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.home.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.home / "index.db", timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] != 1:
+                db.executescript(_SCHEMA + "PRAGMA user_version=1;")
+            self._db = db
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- locks -----------------------------------------------------------------
+
+    def lock_path(self, full_id: str) -> Path:
+        return self.locks_dir / f"{full_id}.lock"
+
+    def save_lock(self, text: str, req_id: str, full_id: str) -> Path:
+        """Keep a lock (its text) in the store and make it the newest for its ``req_id``."""
+        path = self.lock_path(full_id)
+        if not path.is_file():
+            write_atomic(path, text)
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO locks VALUES (?, ?, ?)", (full_id, req_id, time.time())
+            )
+            # Spec files that named this req_id may now mean a newer lock.
+            self.db.execute("DELETE FROM spec_files WHERE req_id = ?", (req_id,))
+        return path
+
+    def latest_lock(self, req_id: str) -> Path | None:
+        row = self.db.execute(
+            "SELECT full_id FROM locks WHERE req_id = ? ORDER BY created DESC LIMIT 1", (req_id,)
+        ).fetchone()
+        if row and self.lock_path(row[0]).is_file():
+            return self.lock_path(row[0])
+        return None
+
+    def find_lock(self, full_id: str) -> Path | None:
+        path = self.lock_path(full_id)
+        return path if path.is_file() else None
+
+    # -- spec-file digests (the hot path of `amber run -f`) ------------------------
+
+    def remember_spec_file(self, key: str, req_id: str, full_id: str, files: dict[str, str]) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO spec_files VALUES (?, ?, ?, ?)",
+                (key, req_id, full_id, json.dumps(files, sort_keys=True)),
+            )
+
+    def recall_spec_file(self, key: str) -> tuple[str, dict[str, str]] | None:
+        """(full_id, {included file: digest}) remembered for a spec file's digest."""
+        row = self.db.execute(
+            "SELECT full_id, files FROM spec_files WHERE key = ?", (key,)
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    # -- envs --------------------------------------------------------------------
+
+    def env_path(self, full_id: str) -> Path:
+        return self.envs_dir / full_id[:ENV_ID_LENGTH]
+
+    def env_lock_path(self, full_id: str) -> Path:
+        return self.envs_dir / ".locks" / f"{full_id[:ENV_ID_LENGTH]}.lock"
+
+    def record_env(self, full_id: str, path: Path, name: str | None, size: int | None) -> None:
+        now = time.time()
+        with self.db:
+            self.db.execute(
+                "INSERT INTO envs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(full_id) DO UPDATE SET "
+                "path = excluded.path, name = coalesce(excluded.name, envs.name), "
+                "size = excluded.size, last_used = excluded.last_used",
+                (full_id, str(path), name, size, now, now),
+            )
+
+    def touch_env(self, full_id: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE envs SET last_used = ? WHERE full_id = ?", (time.time(), full_id))
+
+    def forget_env(self, full_id: str) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM envs WHERE full_id = ?", (full_id,))
+            self.db.execute("DELETE FROM spec_files WHERE full_id = ?", (full_id,))
+
+    def envs(self) -> list[EnvRecord]:
+        rows = self.db.execute(
+            "SELECT full_id, path, name, size, created, last_used FROM envs ORDER BY last_used DESC"
+        ).fetchall()
+        return [EnvRecord(r[0], Path(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def envs_matching(self, prefix: str) -> list[EnvRecord]:
+        """Envs whose full_id starts with ``prefix`` or whose name is ``prefix``."""
+        return [e for e in self.envs() if e.full_id.startswith(prefix) or e.name == prefix]
