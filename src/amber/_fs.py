@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 __all__ = ["write_atomic", "remove_tree"]
@@ -12,6 +10,8 @@ __all__ = ["write_atomic", "remove_tree"]
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file and rename: never half-written."""
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -26,6 +26,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def remove_tree(path: Path) -> None:
     """Remove a directory tree, also when some of it is read-only."""
+    import shutil
 
     def onerror(func, target, _exc):  # type: ignore[no-untyped-def]
         try:

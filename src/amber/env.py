@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +99,8 @@ class Env:
 
 def capture_activation(prefix: Path, conda: bool) -> Activation:
     """Run the env's activation once (rattler's script and ``activate.d``) and record its effect."""
+    import subprocess
+
     prefix = Path(prefix)
     if not conda:
         return Activation(set={"VIRTUAL_ENV": str(prefix)}, path_prepend=(str(prefix / "bin"),))

@@ -19,7 +19,7 @@ from amber._uv import UvFailed, run_uv
 from amber.env import Env, capture_activation
 from amber.errors import HydrateError
 from amber.lock import Lock, PlatformLock
-from amber.spec import host_platform
+from amber._platform import host_platform
 from amber.store import Store
 
 __all__ = ["hydrate", "existing_env"]
@@ -45,7 +45,7 @@ def hydrate(
     env = Env(lock.full_id, store.env_path(lock.full_id))
     lock_file = store.env_lock_path(lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(lock_file):
+    with FileLock(lock_file, preserve_lock_file=True, thread_local=False):
         if env.is_complete():  # another process built it while we waited
             return env
         if env.path.exists():

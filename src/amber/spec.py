@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from amber._platform import host_platform
 from amber._urls import channel_url, redact
 from amber.errors import SpecError
 
@@ -34,22 +35,6 @@ PYPI_DEFAULT_INDEX = "https://pypi.org/simple"
 _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENV_YML_KEYS = {"name", "channels", "dependencies", "prefix", "variables"}
-
-
-def host_platform() -> str:
-    """The conda subdir of this machine (``linux-64``, ``osx-arm64`` ...)."""
-    import platform
-
-    system, machine = platform.system(), platform.machine().lower()
-    arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}.get(machine)
-    name = {"Linux": "linux", "Darwin": "osx", "Windows": "win"}.get(system)
-    if arch is None or name is None:
-        raise SpecError(f"unsupported host platform {system}/{machine}")
-    if name == "linux" and arch == "arm64":
-        arch = "aarch64"
-    if name == "osx" and arch == "aarch64":
-        arch = "arm64"
-    return f"{name}-{arch}"
 
 
 def canonical_conda_spec(text: str) -> str:

@@ -11,7 +11,8 @@ from typing import Any
 from amber._urls import redact
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedConda
-from amber.spec import Spec, host_platform
+from amber._platform import host_platform
+from amber.spec import Spec
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
 

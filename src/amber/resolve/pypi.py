@@ -12,7 +12,8 @@ from amber._urls import redact
 from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
-from amber.spec import Spec, host_platform
+from amber._platform import host_platform
+from amber.spec import Spec
 
 __all__ = ["compile_pypi", "uv_python_platform", "wheel_tags", "host_glibc"]
 

@@ -1,0 +1,5 @@
+"""Amber: reproducible conda + PyPI environments."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,158 @@
+"""The Python API: thin compositions of spec -> resolve -> lock -> store -> hydrate -> run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from amber import _hotpath
+from amber._hotpath import DEFAULT_FILES, LOCK_NAME
+from amber._platform import host_platform
+from amber._progress import Progress
+from amber.env import Env
+from amber.errors import EnvNotFoundError, SpecError
+from amber.lock import Lock, is_lock_file
+from amber.spec import Spec, read_spec
+from amber.store import Store
+
+__all__ = [
+    "lock",
+    "ensure_lock",
+    "install",
+    "find_env",
+    "remove_env",
+    "env_for_file",
+    "load",
+    "DEFAULT_FILES",
+]
+
+
+def load(path: Path, *, python: str | None = None) -> Spec | Lock:
+    """A spec file becomes a ``Spec``, an amber lock a ``Lock``."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError("no such file", path)
+    if is_lock_file(path):
+        return Lock.read(path)
+    return read_spec(path, python=python)
+
+
+def lock(spec: Spec, store: Store | None = None, progress: Progress | None = None) -> Lock:
+    """Resolve ``spec`` and keep the lock in the store as the newest for its ``req_id``."""
+    from amber.resolve import ResolveCaches, resolve
+
+    store = store or Store()
+    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs)
+    result = resolve(spec, caches, progress)
+    store.save_lock(result.dumps(), result.req_id, result.full_id)
+    return result
+
+
+def beside_lock(spec: Spec) -> Path | None:
+    return spec.source.parent / LOCK_NAME if spec.source else None
+
+
+def ensure_lock(
+    spec_or_lock: Spec | Lock, store: Store | None = None, progress: Progress | None = None
+) -> Lock:
+    """A lock for the spec: the ``amber.lock`` beside it if current, the store's, or a new one."""
+    if isinstance(spec_or_lock, Lock):
+        return spec_or_lock
+    spec, store = spec_or_lock, store or Store()
+    beside = beside_lock(spec)
+    if beside is not None and beside.is_file():
+        existing = Lock.read(beside)
+        if existing.req_id == spec.req_id:
+            return existing
+    stored = store.latest_lock(spec.req_id)
+    if stored is not None:
+        return Lock.read(stored)
+    return lock(spec, store, progress)
+
+
+def install(
+    spec_or_lock: Spec | Lock | Path | str,
+    store: Store | None = None,
+    progress: Progress | None = None,
+) -> Env:
+    """Hydrate (or reuse) the env of a spec, a lock or a file holding either."""
+    from amber.hydrate import hydrate
+
+    store = store or Store()
+    if isinstance(spec_or_lock, (str, Path)):
+        spec_or_lock = load(Path(spec_or_lock))
+    the_lock = ensure_lock(spec_or_lock, store, progress)
+    name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
+    return hydrate(the_lock, store, name=name, progress=progress)
+
+
+# -- `amber run -f FILE`: remembered by the digest of its bytes ----------------------
+
+
+def env_for_file(
+    path: Path,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    python: str | None = None,
+) -> Env:
+    """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else."""
+    path = Path(path)
+    store = store or Store()
+    try:
+        key = _hotpath.file_key(path, host_platform(), python)
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", path) from None
+    env = _hotpath.recall(store, key)
+    if env is not None:
+        return env
+    loaded = load(path, python=python)
+    env = install(loaded, store, progress)
+    includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
+    req_id = loaded.req_id
+    store.remember_spec_file(key, req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes})
+    return env
+
+
+# -- envs by reference --------------------------------------------------------
+
+
+def find_env(ref: str, store: Store | None = None) -> Env:
+    """An existing env by full_id (or a unique prefix of one), name, or path."""
+    store = store or Store()
+    matches = store.envs_matching(ref)
+    if not matches and Path(ref).is_dir():
+        resolved = Path(ref).resolve()
+        matches = [e for e in store.envs() if e.path.resolve() == resolved]
+    complete = {m.full_id: m for m in matches if Env(m.full_id, m.path).is_complete()}
+    if len(complete) == 1:
+        record = next(iter(complete.values()))
+        return Env(record.full_id, record.path)
+    if not complete:
+        raise EnvNotFoundError(
+            f"no environment matches '{ref}': `amber env list` shows the ones that exist"
+        )
+    listing = ", ".join(sorted(m[:12] for m in complete))
+    raise EnvNotFoundError(f"'{ref}' matches several environments ({listing}): give more of the id")
+
+
+def remove_env(env: Env, store: Store | None = None) -> None:
+    """Delete an env's directory and its index entry; refused while a process uses it."""
+    import fcntl
+
+    from amber._fs import remove_tree
+    from amber.errors import AmberError
+
+    store = store or Store()
+    lock_path = store.env_lock_path(env.full_id)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AmberError(
+                f"the env {env.full_id[:12]} is in use by a running process; try again later"
+            ) from None
+        # Unmark first: a crash halfway leaves an incomplete env, never a broken "complete" one.
+        env.marker.unlink(missing_ok=True)
+        remove_tree(env.path)
+    store.forget_env(env.full_id)

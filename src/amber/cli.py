@@ -1,0 +1,264 @@
+"""The ``amber`` command: parses arguments, calls the API, prints. Computes nothing itself."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from amber.errors import AmberError
+
+__all__ = ["main", "cli"]
+
+_FILE_HELP = "environment.yml, requirements.txt or an amber lock (default: one in the current dir)"
+
+
+def _store() -> Any:
+    from amber.store import Store
+
+    return Store()
+
+
+def _progress(quiet: bool) -> Any:
+    from amber._progress import Progress
+
+    return Progress(quiet=quiet)
+
+
+def _default_file() -> Path:
+    from amber._hotpath import DEFAULT_FILES, default_file
+
+    found = default_file()
+    if found is not None:
+        return found
+    raise AmberError(
+        f"no spec file given and none found here ({', '.join(DEFAULT_FILES)}): pass -f FILE"
+    )
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+file_option = click.option("-f", "--file", "file", type=click.Path(path_type=Path), help=_FILE_HELP)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+python_option = click.option(
+    "--python", help="Python version of a PyPI-only env (default: the one running amber)."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="amber-env", prog_name="amber")
+def cli() -> None:
+    """Amber: reproducible conda + PyPI environments.
+
+    Resolve a spec into a hashed lock, hydrate environments from a
+    content-addressed store, reuse identical ones, and run commands in them.
+    The store lives in $AMBER_HOME.
+    """
+
+
+@cli.command("lock")
+@file_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: amber.lock beside the spec.")
+@python_option
+@quiet_option
+def lock_cmd(file: Path | None, output: Path | None, python: str | None, quiet: bool) -> None:
+    """Resolve a spec into a lock file."""
+    from amber import api
+    from amber.spec import read_spec
+
+    spec = read_spec(file or _default_file(), python=python)
+    result = api.lock(spec, _store(), _progress(quiet))
+    target = output or (spec.source.parent / api.LOCK_NAME)
+    result.write(target)
+    if not quiet:
+        counts = ", ".join(
+            f"{p}: {len(pl.conda)} conda + {len(pl.pypi)} PyPI"
+            for p, pl in sorted(result.platforms.items())
+        )
+        click.echo(f"Locked {counts} -> {target} (full_id {result.full_id[:12]})", err=True)
+
+
+@cli.command("install")
+@file_option
+@python_option
+@quiet_option
+def install_cmd(file: Path | None, python: str | None, quiet: bool) -> None:
+    """Hydrate the env of a spec or lock (or reuse it); prints its path."""
+    from amber import api
+
+    env = api.env_for_file(file or _default_file(), _store(), _progress(quiet), python=python)
+    click.echo(str(env.path))
+
+
+@cli.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@file_option
+@click.option("--env", "env_ref", help="An existing env: full_id, a unique prefix of one, or name.")
+@python_option
+@quiet_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def run_cmd(
+    file: Path | None, env_ref: str | None, python: str | None, quiet: bool, command: tuple[str, ...]
+) -> None:
+    """Run COMMAND inside an env (locking and hydrating it first if needed).
+
+    \b
+      amber run -f environment.yml -- python train.py
+      amber run --env 3f2a9c -- pytest
+    """
+    run_command(file, env_ref, python, quiet, list(command))
+
+
+def run_command(
+    file: Path | None, env_ref: str | None, python: str | None, quiet: bool, command: list[str]
+) -> None:
+    """``amber run``, shared by click and the fast path in ``main``."""
+    from amber import api
+    from amber.run import exec_in_env
+
+    store = _store()
+    if env_ref and file:
+        raise AmberError("give either --env or -f, not both")
+    if env_ref:
+        env = api.find_env(env_ref, store)
+    else:
+        env = api.env_for_file(file or _default_file(), store, _progress(quiet), python=python)
+    store.touch_env(env.full_id)
+    store.close()
+    exec_in_env(env, command, store.env_lock_path(env.full_id))
+
+
+@cli.group("env")
+def env_group() -> None:
+    """List, show and remove hydrated envs."""
+
+
+@env_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def env_list(as_json: bool) -> None:
+    """List the envs in the store, most recently used first."""
+    from amber.env import Env
+
+    rows = [e for e in _store().envs() if Env(e.full_id, e.path).is_complete()]
+    if as_json:
+        click.echo(json.dumps([_env_json(e) for e in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No environments yet: `amber install -f environment.yml` makes one.", err=True)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("ID", "NAME", "SIZE", "CREATED", "LAST USED", "PATH"):
+        table.add_column(column, justify="right" if column == "SIZE" else "left")
+    for e in rows:
+        table.add_row(
+            e.full_id[:12], e.name or "-", _human_size(e.size), _when(e.created),
+            _when(e.last_used), str(e.path),
+        )  # fmt: skip
+    Console(soft_wrap=True).print(table)
+
+
+def _env_json(e: Any) -> dict[str, Any]:
+    return {
+        "full_id": e.full_id,
+        "name": e.name,
+        "path": str(e.path),
+        "size": e.size,
+        "created": e.created,
+        "last_used": e.last_used,
+    }
+
+
+@env_group.command("show")
+@click.argument("env_ref", metavar="ENV")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def env_show(env_ref: str, as_json: bool) -> None:
+    """Show an env: its spec, packages and activation."""
+    from amber import api
+    from amber.lock import Lock
+
+    store = _store()
+    env = api.find_env(env_ref, store)
+    lock = Lock.read(env.lock_file)
+    record = next(e for e in store.envs() if e.full_id == env.full_id)
+    data = {
+        **_env_json(record),
+        "req_id": lock.req_id,
+        "spec": dict(lock.spec),
+        "activation": {
+            "set": dict(env.activation().set),
+            "path_prepend": list(env.activation().path_prepend),
+        },
+        "platforms": lock.to_dict()["platforms"],
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"full_id:  {env.full_id}")
+    click.echo(f"req_id:   {lock.req_id}")
+    click.echo(f"name:     {record.name or '-'}")
+    click.echo(f"path:     {env.path}")
+    click.echo(f"size:     {_human_size(record.size)}")
+    click.echo(f"created:  {_when(record.created)}    last used: {_when(record.last_used)}")
+    for platform, body in sorted(lock.platforms.items()):
+        click.echo(f"\n{platform} (python {body.python or '-'})")
+        for c in sorted(body.conda, key=lambda c: c.name):
+            click.echo(f"  conda  {c.name:<28} {c.version:<14} {c.build}")
+        for p in sorted(body.pypi, key=lambda p: p.name):
+            click.echo(f"  pypi   {p.name:<28} {p.version}")
+        for dist, conda_name in sorted(body.provided.items()):
+            if dist != conda_name:
+                click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")
+
+
+@env_group.command("rm")
+@click.argument("env_refs", metavar="ENV...", nargs=-1, required=True)
+def env_rm(env_refs: tuple[str, ...]) -> None:
+    """Remove envs (their locks stay in the store, so they can be hydrated again)."""
+    from amber import api
+
+    store = _store()
+    for ref in env_refs:
+        env = api.find_env(ref, store)
+        api.remove_env(env, store)
+        click.echo(f"Removed {env.full_id[:12]} ({env.path})", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``AmberError`` becomes one message and its exit code, never a traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=argv, prog_name="amber", standalone_mode=False)
+    except AmberError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
