@@ -7,6 +7,8 @@ Conda side: small but real conda packages and channels built by
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +67,52 @@ def http_channel(conda_channel: Path) -> Iterator[str]:
     """
     with condapkgs.serve_directory(conda_channel) as url:
         yield url
+
+
+# -- Amber itself ---------------------------------------------------------------
+
+
+@pytest.fixture
+def amber_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty store for one test (``$AMBER_HOME``)."""
+    home = tmp_path / "amber-home"
+    monkeypatch.setenv("AMBER_HOME", str(home))
+    return home
+
+
+class AmberResult:
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    def __repr__(self) -> str:
+        return f"<amber exit={self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}>"
+
+
+@pytest.fixture
+def amber(amber_home: Path):
+    """Run the real ``amber`` CLI in a subprocess: ``amber("lock", "-f", path, cwd=...)``."""
+
+    def run(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None,
+            check: bool | None = None, timeout: float = 600) -> AmberResult:
+        environ = dict(os.environ, AMBER_HOME=str(amber_home), **(env or {}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "amber", *map(str, args)],
+            cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        result = AmberResult(proc)
+        if check is True:
+            assert result.returncode == 0, result
+        return result
+
+    return run
+
+
+def write(path: Path, text: str) -> Path:
+    """Write a test file (dedented), creating its directory."""
+    import textwrap
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
