@@ -135,6 +135,13 @@ class PlatformLock:
     # PyPI distribution name -> the conda package that provides it.
     provided: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Canonical order, so equal content means equal values (and equal text).
+        conda = tuple(sorted(self.conda, key=lambda c: (c.name, c.file_name)))
+        object.__setattr__(self, "conda", conda)
+        object.__setattr__(self, "pypi", tuple(sorted(self.pypi, key=lambda p: p.name)))
+        object.__setattr__(self, "provided", dict(sorted(self.provided.items())))
+
     def identities(self) -> list[str]:
         lines = [f"{self.platform} conda {p.file_name} {p.sha256}" for p in self.conda]
         lines += [f"{self.platform} pypi {p.file_name} {p.sha256}" for p in self.pypi]
@@ -247,7 +254,7 @@ def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
 
 def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
     conda = []
-    for c in sorted(p.conda, key=lambda c: (c.name, c.file_name)):
+    for c in p.conda:
         entry = _drop_empty(
             {
                 "name": c.name,
@@ -273,14 +280,14 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
         conda.append(entry)
     pypi = [
         {"name": w.name, "version": w.version, "url": w.url, "sha256": w.sha256}
-        for w in sorted(p.pypi, key=lambda w: w.name)
+        for w in p.pypi
     ]
     return _drop_empty(
         {
             "python": p.python,
             "conda": conda,
             "pypi": pypi,
-            "provided": {k: p.provided[k] for k in sorted(p.provided)},
+            "provided": dict(p.provided),
         }
     )
 

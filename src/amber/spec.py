@@ -186,7 +186,7 @@ class Spec:
         return replace(self, platforms=tuple(sorted(set(platforms))))
 
     def __str__(self) -> str:
-        return self.name or (str(self.source) if self.source else self.req_id[:12])
+        return str(self.source) if self.source else (self.name or f"spec {self.req_id[:12]}")
 
 
 # -- readers -----------------------------------------------------------------
@@ -221,7 +221,7 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
         reqs.read(path)
         return _make(
             path,
-            path.stem,
+            None,
             pypi=reqs.requirements,
             pypi_constraints=reqs.constraints,
             python=python,
