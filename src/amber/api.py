@@ -80,6 +80,10 @@ def install(
     store = store or Store()
     if isinstance(spec_or_lock, (str, Path)):
         spec_or_lock = load(Path(spec_or_lock))
+    if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda:
+        from amber._python import find_interpreter
+
+        find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
     the_lock = ensure_lock(spec_or_lock, store, progress)
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
     return hydrate(the_lock, store, name=name, progress=progress)

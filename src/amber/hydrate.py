@@ -54,7 +54,7 @@ def hydrate(
         try:
             _build(env, lock, packages, store, progress)
         except BaseException:
-            remove_tree(env.path)
+            _discard(env.path)
             raise
     store.record_env(lock.full_id, env.path, name, _size(env.path))
     return env
@@ -78,6 +78,7 @@ def _install_conda(
 ) -> None:
     import rattler
 
+    _verify_local_archives(packages, store.conda_pkgs)
     records = [p.to_record() for p in packages.conda]
     requested = []
     for text in lock.spec.get("conda", []):
@@ -102,6 +103,29 @@ def _install_conda(
             )
         except Exception as exc:
             raise HydrateError(f"cannot install the conda packages into {prefix}: {exc}") from None
+
+
+def _verify_local_archives(packages: PlatformLock, conda_pkgs: Path) -> None:
+    """Check sha256 of ``file://`` archives not yet in the cache (rattler checks only downloads)."""
+    import hashlib
+    from urllib.parse import unquote, urlsplit
+
+    for package in packages.conda:
+        stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+        if not package.url.startswith("file://") or (conda_pkgs / stem).is_dir():
+            continue
+        path = Path(unquote(urlsplit(package.url).path))
+        try:
+            with open(path, "rb") as f:
+                actual = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError as exc:
+            raise HydrateError(f"cannot read {package.file_name} at {path}: {exc.strerror}") from None
+        if actual != package.sha256:
+            raise HydrateError(
+                f"hash mismatch for {package.file_name}: the lock expects sha256 "
+                f"{package.sha256}, the file at {path} has {actual}. The channel changed "
+                "since the lock was made: restore the package, or re-lock with `amber lock`."
+            )
 
 
 def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
@@ -138,6 +162,21 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
         raise HydrateError(f"cannot install the PyPI packages into {env.path}:\n{exc}") from None
     finally:
         os.unlink(reqs)
+
+
+def _discard(path: Path) -> None:
+    """Remove a failed build. rattler may still be linking in background threads after it
+    raised, so retry until the directory stays gone; a leftover is only ever incomplete."""
+    import time
+
+    for _ in range(50):
+        try:
+            remove_tree(path)
+        except OSError:
+            pass
+        time.sleep(0.05)
+        if not path.exists():
+            return
 
 
 def _size(path: Path) -> int:

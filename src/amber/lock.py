@@ -240,12 +240,50 @@ class Lock:
             lock = cls(spec=data["spec"], req_id=data["req_id"], platforms=platforms)
         except (KeyError, TypeError, ValueError) as exc:
             raise LockFileError(f"{source}: malformed lock file ({exc!r})") from None
+        for platform in lock.platforms.values():
+            _check_names(platform, source)
         if data.get("full_id") != lock.full_id:
             raise LockFileError(
                 f"{source}: full_id does not match the locked packages: the file was edited "
                 "by hand or corrupted; re-lock it with `amber lock`"
             )
         return lock
+
+
+def _check_names(platform: PlatformLock, source: object) -> None:
+    """Each entry's name and version must be those of the file it pins (catches hand edits)."""
+    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+    for c in platform.conda:
+        if not c.file_name.startswith(f"{c.name}-{c.version}-{c.build}."):
+            raise LockFileError(
+                f"{source}: {c.name} {c.version} {c.build} does not match its file "
+                f"{c.file_name}: the lock was edited by hand; re-lock it with `amber lock`"
+            )
+    for p in platform.pypi:
+        try:
+            if p.file_name.endswith(".whl"):
+                name, version = parse_wheel_filename(p.file_name)[:2]
+            else:
+                name, version = parse_sdist_filename(p.file_name)
+        except ValueError:
+            continue  # a direct archive URL without a standard file name
+        if canonicalize_name(name) != canonicalize_name(p.name) or str(version) != str(
+            _version(p.version)
+        ):
+            raise LockFileError(
+                f"{source}: {p.name} {p.version} does not match its file {p.file_name}: "
+                "the lock was edited by hand; re-lock it with `amber lock`"
+            )
+
+
+def _version(text: str) -> object:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return text
 
 
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
