@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Amber's core benchmarks, side by side in one run: prints a table, rewrites docs/BENCHMARKS.md.
 
-    python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 9] [--keep] [--no-doc]
+    python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--keep] [--no-doc]
 
-What is measured, against what, and the targets: see DOC_HEAD below (the head of
-docs/BENCHMARKS.md). Everything runs in a temporary AMBER_HOME. Figures only: nothing here
-asserts on a time.
+What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
+head of docs/BENCHMARKS.md. Everything runs in a temporary AMBER_HOME. Figures only: nothing
+here asserts on a time.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import condapkgs  # noqa: E402  (the tests' builder of real conda packages)
 
 AMBER = str(Path(sys.executable).with_name("amber"))  # the installed console script
 RAW_INSTALL = str(Path(__file__).with_name("raw_install.py"))
+DOC_HEAD = Path(__file__).with_name("BENCHMARKS.head.md")
 PYPI = ["six", "python-dateutil", "idna", "certifi", "packaging", "attrs", "tomli", "pyparsing"]
 N_SYNTHETIC = 32
 PASS = ["python", "-c", "pass"]
@@ -58,8 +59,8 @@ class Figure:
     def row(self) -> list[str]:
         unit = (lambda v: f"{v:.2f}x") if self.ratio else (lambda v: f"+{v:.1f} ms")
         target = f"<= {self.target:g}x" if self.ratio else f"<= {self.target:g} ms"
-        return [self.label, median_ms(self.amber), median_ms(self.base), unit(self.value),
-                target, "PASS" if self.ok else "FAIL"]  # fmt: skip
+        a, b = (f"{ms(statistics.median(x)):.1f} ms" for x in (self.amber, self.base))
+        return [self.label, a, b, unit(self.value), target, "PASS" if self.ok else "FAIL"]
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -81,10 +82,6 @@ def timed(cmd: list[str], cwd: Path | None = None) -> float:
 
 def ms(seconds: float) -> float:
     return seconds * 1000
-
-
-def median_ms(samples: list[float]) -> str:
-    return f"{ms(statistics.median(samples)):.1f} ms"
 
 
 def spread(samples: list[float]) -> str:
@@ -189,32 +186,34 @@ def bench_hydrate(work: Path, channel: condapkgs.ServedDirectory, reps: int) -> 
 
     def raw(name: str, *flags: str) -> list[str]:
         prefix = home / "raw" / name  # beside the caches: both hardlink alike
-        shutil.rmtree(prefix, ignore_errors=True)
         return [sys.executable, RAW_INSTALL, str(project / "amber.lock"), host_platform(),
                 str(prefix), str(home), *flags]  # fmt: skip
 
-    # Warm every cache (conda archives, wheels, the OS's page cache) once each way.
-    env = Path(run([AMBER, "install", "-q", "-f", "amber.lock"], project).strip())
-    run(raw("warm")), run(raw("warm", "--online"))
     api = ["-c", "import sys; from amber.hydrate import hydrate; from amber.lock import Lock; "
            "from amber.store import Store; hydrate(Lock.read(sys.argv[1]), Store())"]  # fmt: skip
-    samples: dict[str, list[float]] = {"amber": [], "raw": [], "online": [], "api": []}
+    steps = {
+        "amber": [AMBER, "install", "-f", "amber.lock"],
+        "raw": raw("raw"),
+        "online": raw("online", "--online"),
+        "api": [sys.executable, *api, "amber.lock"],
+    }
+    # Warm every cache (conda archives, wheels, the OS's page cache) once each way.
+    env = Path(run([AMBER, "install", "-q", "-f", "amber.lock"], project).strip())
+    run(steps["raw"]), run(steps["online"])
+    samples: dict[str, list[float]] = {name: [] for name in steps}
     seen = len(channel.requests)
     for i in range(reps):  # the order flips each round: no way is always first after a pause
-        steps = {
-            "amber": [AMBER, "install", "-f", "amber.lock"],
-            "raw": raw(f"offline-{i}"),
-            "online": raw(f"online-{i}", "--online"),
-            "api": [sys.executable, *api, "amber.lock"],
-        }
         for name in list(steps)[:: 1 if i % 2 == 0 else -1]:
+            # Each starts from its previous result removed, just before it is timed.
             if name in ("amber", "api"):
                 run([AMBER, "env", "rm", lock.full_id], project)
+            else:
+                shutil.rmtree(home / "raw" / name)
             samples[name].append(timed(steps[name], project))
     requests = len(channel.requests) - seen
     # Untimed checks: both ways give the same files, the env works, the cache was warm enough
     # to hydrate with the network cut off (an unreachable proxy for all but loopback).
-    same = "yes" if tree(env) == tree(home / "raw" / f"offline-{reps - 1}") else "**NO**"
+    same = "yes" if tree(env) == tree(home / "raw" / "raw") else "**NO**"
     run([str(env / "bin/python"), "-c", "import dateutil, attrs, greetlib, bench_pkg30"])
     run([AMBER, "env", "rm", lock.full_id], project)
     dead = {k: "http://127.0.0.1:9" for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")}
@@ -229,6 +228,7 @@ def bench_hydrate(work: Path, channel: condapkgs.ServedDirectory, reps: int) -> 
     notes = [
         f"{reps} rounds. Amber (`amber install -f amber.lock`, CLI) {spread(samples['amber'])}; "
         f"raw (`rattler.install` + `uv pip install --offline`) {spread(samples['raw'])}.",
+        f"Amber - raw: {ms(med['amber'] - med['raw']):.0f} ms. "
         f"Median of the {reps} per-round ratios Amber / raw: {statistics.median(paired):.2f}x.",
         f"Raw without `--offline` (uv revalidates cached wheels with PyPI): median "
         f"{ms(med['online']):.0f} ms, Amber / that = {med['amber'] / med['online']:.2f}x.",
@@ -278,41 +278,10 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-DOC_HEAD = f"""# Benchmarks
-
-Written by `python bench/run_benchmarks.py`: re-run it rather than editing this file. One run
-measures all three targets side by side in a fresh temporary `AMBER_HOME`. Every figure is the
-median wall-clock time of whole subprocesses (start-up included, as a user sees it), and every
-target is a difference or a ratio against the same work done without Amber. No test asserts
-on these times.
-
-1. **`amber run` overhead**: `amber run -f requirements.txt -- python -c pass` (the installed
-   `amber` script) on an env that exists, against the env's own `bin/python -c pass`.
-2. **Hydrate from a warm cache**: an `environment.yml` whose conda part is a host-`python`
-   package, {N_SYNTHETIC} generated packages in one dependency chain (a third `noarch: python`,
-   the rest `linux-64`, `.conda` and `.tar.bz2`, some with prefix placeholders) and the test
-   set's `libfoo`, `footool` (binary prefix, `activate.d`), `greetlib` (entry point) and
-   `datafiles` (`noarch: generic`), from a channel built by `tests/condapkgs.py` and served over
-   loopback HTTP (no conda channel is reachable here); its `pip:` part is real PyPI packages
-   ({", ".join(PYPI)}, plus their dependencies). Locked once with `amber lock`; every cache
-   warmed once. Each round: `amber env rm`, then `amber install -f amber.lock` timed, against
-   `bench/raw_install.py`, which reads the same lock and calls `rattler.install(records,
-   prefix, cache_dir=$AMBER_HOME/pkgs/conda)` then `uv pip install --python PREFIX/bin/python
-   --no-deps --require-hashes --offline -r REQS` (`UV_CACHE_DIR=$AMBER_HOME/pkgs/uv`) into a
-   fresh prefix on the same filesystem. The order of the two flips every round; the target is
-   on the ratio of the medians (the median of the per-round ratios is given too). The baseline
-   gets `--offline` because Amber's hydrate tries offline first too, so it is the fastest way
-   to do the same installs; the figure without it is given as well.
-3. **Reusing the env of a locked spec**: after 2, `amber run -f environment.yml -- python -c
-   pass` once (not counted), then timed as in 1.
-
-"""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run-reps", type=int, default=30)
-    parser.add_argument("--hydrate-reps", type=int, default=9)
+    parser.add_argument("--hydrate-reps", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()
@@ -337,7 +306,8 @@ def main() -> None:
     body = f"{when}; {machine()}.\n\n{render(figures)}\n{elapsed}\n"
     print("\n" + body)
     if not args.no_doc:
-        (ROOT / "docs" / "BENCHMARKS.md").write_text(DOC_HEAD + "## Latest run\n\n" + body)
+        head = DOC_HEAD.read_text().format(n_synthetic=N_SYNTHETIC, pypi=", ".join(PYPI))
+        (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)
 
 
