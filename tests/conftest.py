@@ -94,8 +94,13 @@ class AmberResult:
 def amber(amber_home: Path):
     """Run the real ``amber`` CLI in a subprocess: ``amber("lock", "-f", path, cwd=...)``."""
 
-    def run(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None,
-            check: bool | None = None, timeout: float = 600) -> AmberResult:
+    def run(
+        *args: object,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        check: bool | None = None,
+        timeout: float = 600,
+    ) -> AmberResult:
         environ = dict(os.environ, AMBER_HOME=str(amber_home), **(env or {}))
         proc = subprocess.run(
             [sys.executable, "-m", "amber", *map(str, args)],

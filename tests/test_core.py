@@ -39,7 +39,9 @@ def test_conda_env_lock_install_run(amber, amber_home: Path, conda_channel: Path
     assert set(packages) == {"python", "greetlib", "footool", "datafiles", "libfoo"}
     assert packages["libfoo"].version == "2.0"
     assert all(len(c.sha256) == 64 and c.md5 for c in packages.values())
-    assert packages["footool"].url.endswith(".tar.bz2") and packages["greetlib"].url.endswith(".conda")
+    assert packages["footool"].url.endswith(".tar.bz2") and packages["greetlib"].url.endswith(
+        ".conda"
+    )
 
     # Deterministic: the same spec against the same repodata gives the same bytes.
     amber("lock", "-f", spec, "-o", tmp_path / "again.lock", check=True)
@@ -51,7 +53,9 @@ def test_conda_env_lock_install_run(amber, amber_home: Path, conda_channel: Path
 
     tool = amber("run", "-f", spec, "--", "footool", check=True)
     assert str(prefix) in tool.stdout and "2.0" in tool.stdout  # prefix placeholder rewritten
-    assert amber("run", "-f", spec, "--", "greet", check=True).stdout.strip() == "hello from greetlib"
+    assert (
+        amber("run", "-f", spec, "--", "greet", check=True).stdout.strip() == "hello from greetlib"
+    )
     activated = amber("run", "-f", spec, "--", "sh", "-c", "echo $FOOTOOL_ACTIVE $CONDA_PREFIX")
     assert activated.stdout.split() == ["1", str(prefix)]
     code = "import sys, greetlib; print(sys.prefix)"
@@ -83,7 +87,7 @@ def test_pypi_only_env(amber, amber_home: Path, tmp_path: Path):
 def test_pypi_only_env_other_python(amber, tmp_path: Path):
     from amber._python import installed_interpreters
 
-    mine = "%d.%d" % sys.version_info[:2]
+    mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
     other = next((v for v in installed_interpreters() if not v.startswith(mine + ".")), None)
     if other is None:
         pytest.skip("only one Python installed here")
@@ -130,8 +134,9 @@ def test_same_spec_reuses_env(amber, amber_home: Path, conda_channel: Path, tmp_
     assert [e["path"] for e in listed] == [first]
 
 
-def test_lock_beside_spec_is_used_without_solving(amber, amber_home: Path, tmp_path: Path,
-                                                   wheel_cache_dir: Path):
+def test_lock_beside_spec_is_used_without_solving(
+    amber, amber_home: Path, tmp_path: Path, wheel_cache_dir: Path
+):
     channel = condapkgs.build_channel(
         tmp_path / "channel",
         [condapkgs.host_python_package(), condapkgs.libfoo_package("1.0")],
@@ -184,7 +189,10 @@ def test_concurrent_requests_build_once(amber_home: Path, conda_channel: Path, t
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "amber", "run", "-f", str(spec), "--", "greet"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for _ in range(4)
     ]
@@ -227,8 +235,9 @@ def test_killed_hydrate_is_repaired(amber, amber_home: Path, conda_channel: Path
     assert "incomplete" in result.stderr
 
 
-def test_rehydrate_from_cache_needs_no_network(amber, amber_home: Path, conda_channel: Path,
-                                               tmp_path: Path):
+def test_rehydrate_from_cache_needs_no_network(
+    amber, amber_home: Path, conda_channel: Path, tmp_path: Path
+):
     channel = condapkgs.copy_channel(conda_channel, tmp_path / "channel")
     with condapkgs.serve_directory(channel) as url:
         spec = conda_spec(tmp_path, url, "python", "six", pip=("python-dateutil==2.9.0.post0",))

@@ -543,9 +543,7 @@ def _flip_first_sha256(text: str) -> str:
             lambda t: t.replace("six-1.16.0-py2.py3-none", "six-1.17.0-py2.py3-none"),
             id="file-name",
         ),
-        pytest.param(
-            lambda t: t.replace("version: 1.16.0", "version: 1.16.1", 1), id="version"
-        ),
+        pytest.param(lambda t: t.replace("version: 1.16.0", "version: 1.16.1", 1), id="version"),
     ],
 )
 @pytest.mark.parametrize("command", ["install", "run"])

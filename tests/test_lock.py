@@ -59,7 +59,9 @@ def test_same_inputs_same_bytes(snapshot_lock: Lock, caches: ResolveCaches) -> N
 def test_full_id_covers_files_not_urls(snapshot_lock: Lock) -> None:
     linux = snapshot_lock.for_platform("linux-64")
     first = linux.conda[0]
-    mirrored = dataclasses.replace(first, url=first.url.replace("file://", "https://mirror.example"))
+    mirrored = dataclasses.replace(
+        first, url=first.url.replace("file://", "https://mirror.example")
+    )
     moved = dataclasses.replace(linux, conda=(mirrored, *linux.conda[1:]))
     assert dataclasses.replace(snapshot_lock, platforms={"linux-64": moved}).full_id == (
         snapshot_lock.full_id

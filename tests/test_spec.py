@@ -57,8 +57,12 @@ def test_same_meaning_same_req_id(tmp_path: Path) -> None:
         """,
     )
     assert read_spec(a).req_id == read_spec(b).req_id
-    c = write(tmp_path / "c.yml", "channels: [bioconda, conda-forge]\ndependencies: [numpy>=1.26]\n")
-    d = write(tmp_path / "d.yml", "channels: [conda-forge, bioconda]\ndependencies: [numpy>=1.26]\n")
+    c = write(
+        tmp_path / "c.yml", "channels: [bioconda, conda-forge]\ndependencies: [numpy>=1.26]\n"
+    )
+    d = write(
+        tmp_path / "d.yml", "channels: [conda-forge, bioconda]\ndependencies: [numpy>=1.26]\n"
+    )
     assert read_spec(c).req_id != read_spec(d).req_id  # channel order is priority
 
 
@@ -88,7 +92,7 @@ def test_requirements_txt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         python="3.11",
     )
     assert spec.pypi == (
-        'python-dateutil==2.9.0.post0',
+        "python-dateutil==2.9.0.post0",
         'requests[socks]>=2 ; python_version >= "3.8"',
         "six==1.17.0",
     )
@@ -109,9 +113,10 @@ def test_requirements_default_index_is_no_index(tmp_path: Path) -> None:
 
 
 def test_python_version_is_part_of_pypi_only_req_id() -> None:
-    assert Spec.create(pypi=["six"], python="3.10").req_id != Spec.create(
-        pypi=["six"], python="3.11"
-    ).req_id
+    assert (
+        Spec.create(pypi=["six"], python="3.10").req_id
+        != Spec.create(pypi=["six"], python="3.11").req_id
+    )
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
         digest(path),
         digest(beside) if beside.is_file() and beside != path else "-",
         platform,
-        python or "%d.%d" % sys.version_info[:2],
+        python or f"{sys.version_info[0]}.{sys.version_info[1]}",
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 

@@ -113,7 +113,9 @@ def env_for_file(
     env = install(loaded, store, progress)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
     req_id = loaded.req_id
-    store.remember_spec_file(key, req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes})
+    store.remember_spec_file(
+        key, req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes}
+    )
     return env
 
 

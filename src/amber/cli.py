@@ -75,7 +75,9 @@ def cli() -> None:
 
 @cli.command("lock")
 @file_option
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: amber.lock beside the spec.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Default: amber.lock beside the spec."
+)
 @python_option
 @quiet_option
 def lock_cmd(file: Path | None, output: Path | None, python: str | None, quiet: bool) -> None:
@@ -117,7 +119,11 @@ def install_cmd(file: Path | None, python: str | None, quiet: bool) -> None:
 @quiet_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 def run_cmd(
-    file: Path | None, env_ref: str | None, python: str | None, quiet: bool, command: tuple[str, ...]
+    file: Path | None,
+    env_ref: str | None,
+    python: str | None,
+    quiet: bool,
+    command: tuple[str, ...],
 ) -> None:
     """Run COMMAND inside an env (locking and hydrating it first if needed).
 

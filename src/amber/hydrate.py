@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 
 from amber._fs import remove_tree
+from amber._platform import host_platform
 from amber._progress import Progress
 from amber._uv import UvFailed, run_uv
 from amber.env import Env, capture_activation
 from amber.errors import HydrateError
 from amber.lock import Lock, PlatformLock
-from amber._platform import host_platform
 from amber.store import Store
 
 __all__ = ["hydrate", "existing_env"]
@@ -119,7 +119,9 @@ def _verify_local_archives(packages: PlatformLock, conda_pkgs: Path) -> None:
             with open(path, "rb") as f:
                 actual = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError as exc:
-            raise HydrateError(f"cannot read {package.file_name} at {path}: {exc.strerror}") from None
+            raise HydrateError(
+                f"cannot read {package.file_name} at {path}: {exc.strerror}"
+            ) from None
         if actual != package.sha256:
             raise HydrateError(
                 f"hash mismatch for {package.file_name}: the lock expects sha256 "

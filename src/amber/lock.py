@@ -99,7 +99,7 @@ class LockedConda:
         )
         if self.timestamp is not None:
             record.timestamp = datetime.datetime.fromtimestamp(
-                self.timestamp / 1000, tz=datetime.timezone.utc
+                self.timestamp / 1000, tz=datetime.UTC
             )
         if self.track_features:
             record.track_features = list(self.track_features)
@@ -317,8 +317,7 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
         entry["build_number"] = c.build_number  # 0 is meaningful
         conda.append(entry)
     pypi = [
-        {"name": w.name, "version": w.version, "url": w.url, "sha256": w.sha256}
-        for w in p.pypi
+        {"name": w.name, "version": w.version, "url": w.url, "sha256": w.sha256} for w in p.pypi
     ]
     return _drop_empty(
         {

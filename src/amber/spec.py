@@ -400,7 +400,9 @@ def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
                         pip_lines.extend(strings(sub_value, "pip"))
                     continue
                 if not isinstance(item, yaml.ScalarNode):
-                    raise SpecError("dependencies must be strings or a 'pip:' list", path, line(item))
+                    raise SpecError(
+                        "dependencies must be strings or a 'pip:' list", path, line(item)
+                    )
                 try:
                     conda.append(canonical_conda_spec(item.value))
                 except ValueError as exc:

@@ -122,7 +122,9 @@ class Store:
 
     # -- spec-file digests (the hot path of `amber run -f`) ------------------------
 
-    def remember_spec_file(self, key: str, req_id: str, full_id: str, files: dict[str, str]) -> None:
+    def remember_spec_file(
+        self, key: str, req_id: str, full_id: str, files: dict[str, str]
+    ) -> None:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO spec_files VALUES (?, ?, ?, ?)",
@@ -156,7 +158,9 @@ class Store:
 
     def touch_env(self, full_id: str) -> None:
         with self.db:
-            self.db.execute("UPDATE envs SET last_used = ? WHERE full_id = ?", (time.time(), full_id))
+            self.db.execute(
+                "UPDATE envs SET last_used = ? WHERE full_id = ?", (time.time(), full_id)
+            )
 
     def forget_env(self, full_id: str) -> None:
         with self.db:

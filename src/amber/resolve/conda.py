@@ -6,12 +6,11 @@ import asyncio
 import json
 import re
 from pathlib import Path
-from typing import Any
 
+from amber._platform import host_platform
 from amber._urls import redact
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedConda
-from amber._platform import host_platform
 from amber.spec import Spec
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
@@ -60,12 +59,12 @@ class CondaSolver:
     async def provided_dists(
         self, packages: list[LockedConda]
     ) -> dict[str, list[tuple[str, str | None]]]:
-        """PyPI distributions each Python conda package installs: {conda name: [(dist, version)]}."""
+        """PyPI distributions each Python conda package installs: {conda name: [(dist, ver)]}."""
         python_pkgs = [
             p for p in packages if p.name != "python" and (p.noarch == "python" or _needs_python(p))
         ]
         found = await asyncio.gather(*(self._dists_of(p) for p in python_pkgs))
-        return {p.name: dists for p, dists in zip(python_pkgs, found)}
+        return {p.name: dists for p, dists in zip(python_pkgs, found, strict=True)}
 
     async def _dists_of(self, package: LockedConda) -> list[tuple[str, str | None]]:
         # 1. the package cache (already extracted), 2. the archive's info/paths.json

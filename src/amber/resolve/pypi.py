@@ -8,11 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from amber._platform import host_platform
 from amber._urls import redact
 from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
-from amber._platform import host_platform
 from amber.spec import Spec
 
 __all__ = ["compile_pypi", "uv_python_platform", "wheel_tags", "host_glibc"]
