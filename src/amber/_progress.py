@@ -83,22 +83,50 @@ class Progress:
 
 
 class _Reporter:
-    """rattler's InstallerReporter protocol, advancing one bar per linked package."""
+    """rattler's InstallerReporter protocol: a bar of linked packages, one of downloaded bytes.
+
+    rattler calls it from its own threads; rich's progress is thread-safe.
+    """
 
     def __init__(self, bar: Any, task: Any) -> None:
         self.bar, self.task = bar, task
+        self.done = 0
+        self.downloads: dict[int, tuple[int, int]] = {}
+        self.download_task: Any = None
 
     def on_transaction_start(self, total_operations: int) -> None:
-        self.bar.update(self.task, total=max(total_operations, 1))
+        total = max(total_operations, 1)
+        self.bar.update(self.task, total=total, count=f"{self.done}/{total}")
 
     def on_transaction_operation_complete(self, operation: int) -> None:
-        self.bar.advance(self.task)
+        self.done += 1
+        total = int(self.bar.tasks[self.task].total or 0)
+        self.bar.update(self.task, advance=1, count=f"{self.done}/{total}")
+
+    def on_download_start(self, cache_entry: int) -> int:
+        if self.download_task is None:
+            self.download_task = self.bar.add_task("Downloading", total=None, count="")
+        self.downloads[cache_entry] = (0, 0)
+        return cache_entry
+
+    def on_download_progress(self, download_idx: int, progress: int, total: int | None) -> None:
+        self.downloads[download_idx] = (progress, total or progress)
+        done = sum(p for p, _ in self.downloads.values())
+        size = sum(t for _, t in self.downloads.values())
+        self.bar.update(
+            self.download_task, completed=done, total=size or None,
+            count=f"{_mb(done)}/{_mb(size)} MB",
+        )  # fmt: skip
 
     def __getattr__(self, name: str) -> Any:
         # Every other callback of the protocol is a no-op for us.
         if name.startswith("on_"):
             return lambda *args, **kwargs: 0
         raise AttributeError(name)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f}"
 
 
 def _seconds(start: float) -> str:
