@@ -219,16 +219,7 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     if kind == "requirements":
         reqs = _RequirementsReader()
         reqs.read(path)
-        return _make(
-            path,
-            None,
-            pypi=reqs.requirements,
-            pypi_constraints=reqs.constraints,
-            python=python,
-            index_url=reqs.index_url,
-            extra_index_urls=reqs.extra_index_urls,
-            files=reqs.files,
-        )
+        return _make(path, None, python=python, **reqs.spec_fields())
     raise SpecError(
         "unknown spec format: expected environment.yml (.yml/.yaml), "
         "requirements.txt (.txt) or an amber lock (.lock)",
@@ -252,6 +243,16 @@ class _RequirementsReader:
         self.index_url: str | None = None
         self.extra_index_urls: list[str] = []
         self.files: list[Path] = []
+
+    def spec_fields(self) -> dict[str, object]:
+        """What was read, as ``Spec.create`` keyword arguments."""
+        return {
+            "pypi": self.requirements,
+            "pypi_constraints": self.constraints,
+            "index_url": self.index_url,
+            "extra_index_urls": self.extra_index_urls,
+            "files": self.files,
+        }
 
     def read(self, path: Path, *, constraint: bool = False) -> None:
         path = path.resolve()
@@ -411,15 +412,4 @@ def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
     reqs.files.append(path.resolve())
     for text, lineno in pip_lines:
         reqs.line(text.strip(), path, lineno)
-    return _make(
-        path,
-        name,
-        conda=conda,
-        channels=channels,
-        pypi=reqs.requirements,
-        pypi_constraints=reqs.constraints,
-        python=python,
-        index_url=reqs.index_url,
-        extra_index_urls=reqs.extra_index_urls,
-        files=reqs.files,
-    )
+    return _make(path, name, conda=conda, channels=channels, python=python, **reqs.spec_fields())
