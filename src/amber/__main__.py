@@ -1,5 +1,3 @@
-import sys
+from amber._main import entry
 
-from amber._main import main
-
-sys.exit(main())
+entry()

@@ -21,3 +21,22 @@ def main(argv: list[str] | None = None) -> int:
     from amber.cli import main as cli_main
 
     return cli_main(argv)
+
+
+def entry() -> None:
+    """Console-script entry: run ``main`` and leave without interpreter finalization.
+
+    py-rattler's runtime can still have tasks in flight after an error (the solver
+    returned while repodata fetches go on); if they finish while Python finalizes, the
+    process dies with SIGSEGV/SIGABRT instead of our exit code. Everything we write is
+    flushed or committed by then, so ending the process directly is safe.
+    """
+    import os
+
+    try:
+        code = main()
+    except SystemExit as exc:  # click's --help / --version
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
