@@ -1,5 +1,31 @@
-"""Amber: reproducible conda + PyPI environments."""
+"""Amber: reproducible conda + PyPI environments.
+
+The Python API::
+
+    import amber
+
+    base = amber.Env(python="3.11", pypi=["numpy>=1.26"])
+
+    @amber.step(base, pypi=["scikit-learn==1.5.*"])
+    def train(X, y): ...
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["Env", "step", "prepare", "Step", "StepError", "StepCrashedError", "Spec"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `amber run`'s hot path imports this package and must stay light.
+    if name in ("Env", "step", "prepare", "Step", "StepError", "StepCrashedError"):
+        from amber import steps as _steps
+
+        return getattr(_steps, name)
+    if name == "Spec":
+        from amber.spec import Spec
+
+        return Spec
+    raise AttributeError(f"module 'amber' has no attribute {name!r}")

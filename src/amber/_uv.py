@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -22,11 +23,20 @@ class UvFailed(Exception):
         self.stderr = stderr
 
 
+_BIN_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def uv_bin() -> str:
+def _find_uv_bin() -> str:
     from uv import find_uv_bin
 
     return find_uv_bin()
+
+
+def uv_bin() -> str:
+    # sysconfig's first use (inside find_uv_bin) is not thread-safe: steps resolve in threads.
+    with _BIN_LOCK:
+        return _find_uv_bin()
 
 
 def uv_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

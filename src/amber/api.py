@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from amber import _hotpath
@@ -9,7 +10,7 @@ from amber._hotpath import DEFAULT_FILES, LOCK_NAME
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber.env import Env
-from amber.errors import EnvNotFoundError, SpecError
+from amber.errors import AmberError, EnvNotFoundError, SpecError
 from amber.lock import Lock, is_lock_file
 from amber.spec import Spec, read_spec
 from amber.store import Store
@@ -22,6 +23,9 @@ __all__ = [
     "remove_env",
     "env_for_file",
     "load",
+    "find_run",
+    "env_of_step",
+    "describe_steps",
     "DEFAULT_FILES",
 ]
 
@@ -162,3 +166,81 @@ def remove_env(env: Env, store: Store | None = None) -> None:
         env.marker.unlink(missing_ok=True)
         remove_tree(env.path)
     store.forget_env(env.full_id)
+
+
+# -- runs and steps ---------------------------------------------------------------
+
+
+def find_run(ref: str, store: Store | None = None):  # -> RunRecord
+    """A recorded run by id or a unique prefix of one."""
+    from amber.errors import AmberError
+
+    runs = (store or Store()).runs(ref)
+    if len(runs) == 1:
+        return runs[0]
+    if not runs:
+        raise AmberError(f"no run matches '{ref}': `amber runs list` shows the recorded runs")
+    listing = ", ".join(r.run_id for r in runs[:5])
+    raise AmberError(f"'{ref}' matches several runs ({listing}): give more of the id")
+
+
+def env_of_step(
+    run_ref: str, step: str, store: Store | None = None, progress: Progress | None = None
+) -> Env:
+    """The exact env a step of a past run used, hydrated again if it is gone."""
+    from amber.errors import AmberError
+    from amber.hydrate import hydrate
+
+    store = store or Store()
+    run = find_run(run_ref, store)
+    calls = [s for s in run.steps if s.step == step or s.step.rsplit(".", 1)[-1] == step]
+    if not calls:
+        names = ", ".join(sorted({s.step for s in run.steps})) or "none"
+        raise AmberError(f"run {run.run_id} has no step '{step}' (its steps: {names})")
+    full_id = calls[-1].full_id
+    path = store.find_lock(full_id)
+    if path is None:
+        raise AmberError(
+            f"the lock of env {full_id[:12]} is not in this store: it cannot be re-created here"
+        )
+    return hydrate(Lock.read(path), store, progress=progress)
+
+
+def describe_steps(
+    module: Path, store: Store | None = None, *, prepare: bool = False, quiet: bool = False
+) -> list[dict[str, object]]:
+    """The steps defined in a Python file, with their env ids (prepared if asked)."""
+    import importlib.util
+
+    from amber import steps as steps_mod
+
+    store = store or Store()
+    module = Path(module).resolve()
+    spec = importlib.util.spec_from_file_location(f"_amber_steps_{module.stem}", module)
+    if spec is None or spec.loader is None:
+        raise SpecError("not a Python module", module)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(module.parent))
+    sys.modules[spec.name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except AmberError:
+        raise
+    except Exception as exc:
+        raise SpecError(f"importing it failed: {type(exc).__name__}: {exc}", module) from None
+    found = [v for v in vars(mod).values() if isinstance(v, steps_mod.Step)]
+    if prepare and found:
+        steps_mod.prepare(*found, quiet=quiet)
+    rows = []
+    for s in found:
+        if s.spec is None:
+            env = find_env(s._env_ref or "", store)
+            rows.append({"step": s.name, "req_id": None, "full_id": env.full_id, "hydrated": True})
+            continue
+        stored = store.latest_lock(s.spec.req_id)
+        full_id = Lock.read(stored).full_id if stored else None
+        hydrated = bool(full_id) and Env(full_id, store.env_path(full_id)).is_complete()
+        rows.append(
+            {"step": s.name, "req_id": s.spec.req_id, "full_id": full_id, "hydrated": hydrated}
+        )
+    return rows

@@ -182,7 +182,10 @@ def env_list(as_json: bool) -> None:
             e.full_id[:12], e.name or "-", _human_size(e.size), _when(e.created),
             _when(e.last_used), str(e.path),
         )  # fmt: skip
-    Console(soft_wrap=True).print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=400)  # pipes and logs: one line per env
+    console.print(table)
 
 
 def _env_json(e: Any) -> dict[str, Any]:
@@ -227,6 +230,8 @@ def env_show(env_ref: str, as_json: bool) -> None:
     click.echo(f"path:     {env.path}")
     click.echo(f"size:     {_human_size(record.size)}")
     click.echo(f"created:  {_when(record.created)}    last used: {_when(record.last_used)}")
+    for added in lock.spec.get("added", []):
+        click.echo(f"added:    {added} (by amber: pipeline steps need it)")
     for platform, body in sorted(lock.platforms.items()):
         click.echo(f"\n{platform} (python {body.python or '-'})")
         for c in sorted(body.conda, key=lambda c: c.name):
@@ -249,6 +254,100 @@ def env_rm(env_refs: tuple[str, ...]) -> None:
         env = api.find_env(ref, store)
         api.remove_env(env, store)
         click.echo(f"Removed {env.full_id[:12]} ({env.path})", err=True)
+
+
+@env_group.command("get")
+@click.option("--run", "run_ref", required=True, help="A run id (or a unique prefix of one).")
+@click.option("--step", "step_name", required=True, help="The step's name.")
+@quiet_option
+def env_get(run_ref: str, step_name: str, quiet: bool) -> None:
+    """Re-hydrate the exact env a past step ran in; prints its path."""
+    from amber import api
+
+    env = api.env_of_step(run_ref, step_name, _store(), _progress(quiet))
+    click.echo(str(env.path))
+
+
+@cli.group("runs")
+def runs_group() -> None:
+    """Pipeline runs: which step ran in which env."""
+
+
+def _run_json(run: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started": run.started,
+        "host": run.host,
+        "command": run.command,
+        "steps": [
+            {
+                "step": s.step,
+                "full_id": s.full_id,
+                "started": s.started,
+                "ended": s.ended,
+                "status": s.status,
+            }  # fmt: skip
+            for s in run.steps
+        ],
+    }
+
+
+@runs_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def runs_list(as_json: bool) -> None:
+    """List pipeline runs, newest first."""
+    runs = _store().runs()
+    if as_json:
+        click.echo(json.dumps([_run_json(r) for r in runs], indent=2))
+        return
+    if not runs:
+        click.echo("No runs yet: calling an @amber.step function records one.", err=True)
+        return
+    for r in runs:
+        failed = sum(s.status != "ok" for s in r.steps)
+        state = f"{failed} failed" if failed else "ok"
+        click.echo(
+            f"{r.run_id}  {_when(r.started)}  {r.host:<16} {len(r.steps):>3} steps  {state:<9}"
+            f"  {r.command}"
+        )
+
+
+@runs_group.command("show")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def runs_show(run_ref: str, as_json: bool) -> None:
+    """Show a run's step calls and the env each ran in."""
+    from amber import api
+
+    run = api.find_run(run_ref, _store())
+    if as_json:
+        click.echo(json.dumps(_run_json(run), indent=2))
+        return
+    click.echo(f"run {run.run_id} on {run.host}, {_when(run.started)}: {run.command}")
+    for s in run.steps:
+        click.echo(f"  {s.step:<24} {s.full_id[:12]}  {s.ended - s.started:7.2f}s  {s.status}")
+
+
+@cli.command("steps")
+@click.argument("module", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--prepare", "do_prepare", is_flag=True, help="Resolve and hydrate every env.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@quiet_option
+def steps_cmd(module: Path, do_prepare: bool, as_json: bool, quiet: bool) -> None:
+    """List the steps of a Python module with their envs (without running them)."""
+    from amber import api
+
+    rows = api.describe_steps(module, _store(), prepare=do_prepare, quiet=quiet)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"No @amber.step functions in {module}.", err=True)
+        return
+    for row in rows:
+        full = (row["full_id"] or "not locked")[:12]
+        state = "hydrated" if row["hydrated"] else "not hydrated"
+        click.echo(f"{row['step']:<24} req_id {row['req_id'][:12]}  full_id {full:<12}  {state}")
 
 
 def main(argv: list[str] | None = None) -> int:

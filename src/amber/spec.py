@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -93,6 +93,8 @@ class Spec:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
+    # Requirements Amber added itself (e.g. cloudpickle for steps), shown by `amber env show`.
+    added: tuple[str, ...] = ()
     name: str | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
     # Files whose bytes this spec was read from (the spec file and its includes).
@@ -110,6 +112,7 @@ class Spec:
         index_url: str | None = None,
         extra_index_urls: Iterable[str] = (),
         platforms: Iterable[str] = (),
+        added: Iterable[str] = (),
         name: str | None = None,
         source: Path | None = None,
         files: Iterable[Path] = (),
@@ -144,6 +147,7 @@ class Spec:
             index_url=index_url,
             extra_index_urls=tuple(dict.fromkeys(u.rstrip("/") for u in extra_index_urls)),
             platforms=tuple(sorted(set(platforms))),
+            added=tuple(sorted(set(added))),
             name=name,
             source=source,
             files=tuple(files),
@@ -175,12 +179,42 @@ class Spec:
             "index_url": redact(self.index_url) if self.index_url else None,
             "extra_index_urls": [redact(u) for u in self.extra_index_urls],
             "platforms": list(self.target_platforms),
+            **({"added": list(self.added)} if self.added else {}),
         }
 
     @property
     def req_id(self) -> str:
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def merge(self, override: Spec) -> Spec:
+        """``override`` over ``self``: the same package name takes ``override``'s entry, other
+        lists add up; ``override``'s python and index win when it sets them."""
+        from packaging.utils import canonicalize_name
+
+        def by_name(
+            base: Iterable[str], top: Iterable[str], name: Callable[[str], str]
+        ) -> list[str]:
+            top = list(top)
+            names = {name(t) for t in top}
+            return [b for b in base if name(b) not in names] + top
+
+        def pypi_name(requirement: str) -> str:
+            return str(canonicalize_name(_requirement_name(requirement)))
+
+        return Spec.create(
+            conda=by_name(self.conda, override.conda, _conda_name),
+            pypi=by_name(self.pypi, override.pypi, pypi_name),
+            pypi_constraints=by_name(self.pypi_constraints, override.pypi_constraints, pypi_name),
+            channels=[*self.channels, *override.channels],
+            python=override.python or self.python,
+            index_url=override.index_url or self.index_url,
+            extra_index_urls=[*self.extra_index_urls, *override.extra_index_urls],
+            platforms=override.platforms or self.platforms,
+            name=override.name or self.name,
+            source=override.source or self.source,
+            added=sorted({*self.added, *override.added}),
+        )
 
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
         return replace(self, platforms=tuple(sorted(set(platforms))))

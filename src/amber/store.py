@@ -22,9 +22,10 @@ from pathlib import Path
 
 from amber._fs import write_atomic
 
-__all__ = ["Store", "EnvRecord", "ENV_ID_LENGTH"]
+__all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
 ENV_ID_LENGTH = 16
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locks (
     full_id TEXT PRIMARY KEY, req_id TEXT NOT NULL, created REAL NOT NULL);
@@ -35,7 +36,36 @@ CREATE TABLE IF NOT EXISTS envs (
 CREATE TABLE IF NOT EXISTS spec_files (
     key TEXT PRIMARY KEY, req_id TEXT NOT NULL, full_id TEXT NOT NULL, files TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS spec_files_req ON spec_files (req_id);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started REAL NOT NULL, host TEXT, command TEXT);
+CREATE TABLE IF NOT EXISTS run_steps (
+    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, full_id TEXT NOT NULL,
+    started REAL NOT NULL, ended REAL NOT NULL, status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS run_steps_run ON run_steps (run_id, id);
 """
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step call of a run."""
+
+    run_id: str
+    step: str
+    full_id: str
+    started: float
+    ended: float
+    status: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A pipeline run: every step call made by one process."""
+
+    run_id: str
+    started: float
+    host: str
+    command: str
+    steps: tuple[StepRecord, ...]
 
 
 @dataclass(frozen=True)
@@ -80,8 +110,8 @@ class Store:
             db = sqlite3.connect(self.home / "index.db", timeout=60, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            if db.execute("PRAGMA user_version").fetchone()[0] != 1:
-                db.executescript(_SCHEMA + "PRAGMA user_version=1;")
+            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                db.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
             self._db = db
         return self._db
 
@@ -176,3 +206,40 @@ class Store:
     def envs_matching(self, prefix: str) -> list[EnvRecord]:
         """Envs whose full_id starts with ``prefix`` or whose name is ``prefix``."""
         return [e for e in self.envs() if e.full_id.startswith(prefix) or e.name == prefix]
+
+    # -- runs --------------------------------------------------------------------
+
+    def record_run(self, run_id: str, started: float, host: str, command: str) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?)", (run_id, started, host, command)
+            )
+
+    def record_step(
+        self, run_id: str, step: str, full_id: str, started: float, ended: float, status: str
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT INTO run_steps (run_id, step, full_id, started, ended, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, step, full_id, started, ended, status),
+            )
+
+    def runs(self, prefix: str = "") -> list[RunRecord]:
+        """Runs (newest first) whose id starts with ``prefix``, with their step calls."""
+        rows = self.db.execute(
+            "SELECT run_id, started, host, command FROM runs WHERE run_id LIKE ? "
+            "ORDER BY started DESC",
+            (prefix + "%",),
+        ).fetchall()
+        out = []
+        for run_id, started, host, command in rows:
+            steps = self.db.execute(
+                "SELECT run_id, step, full_id, started, ended, status FROM run_steps "
+                "WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            ).fetchall()
+            out.append(
+                RunRecord(run_id, started, host, command, tuple(StepRecord(*s) for s in steps))
+            )
+        return out

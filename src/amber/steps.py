@@ -1,0 +1,380 @@
+"""Pipeline steps: a function that runs in a subprocess inside its own env.
+
+``Env`` builds the same ``Spec`` the CLI reads from files; ``step`` merges a
+step's settings over a base spec; ``prepare`` resolves and hydrates every
+distinct env once, concurrently; calling a step ships the function and its
+arguments with cloudpickle to ``_worker.py`` running in the step's env.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from amber._progress import Progress
+from amber.env import Env as HydratedEnv
+from amber.errors import AmberError
+from amber.spec import Spec, read_spec
+from amber.store import Store
+
+__all__ = ["Env", "Step", "step", "prepare", "StepError", "StepCrashedError", "RemoteTraceback"]
+
+
+class StepError(AmberError):
+    """A step could not be called (arguments, env, result)."""
+
+
+class StepCrashedError(StepError):
+    """The step's process died without returning (crash, ``os._exit``, signal)."""
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised inside a step, attached as ``__cause__``."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.tb}"""'
+
+
+def Env(  # noqa: N802 - a constructor to users: amber.Env(python=..., pypi=[...])
+    *,
+    conda: Iterable[str] = (),
+    pypi: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    python: str | None = None,
+    index_url: str | None = None,
+    extra_index_urls: Iterable[str] = (),
+    file: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+) -> Spec:
+    """An environment spec: the same ``Spec`` that `amber lock -f FILE` reads."""
+    inline = _spec(conda=conda, pypi=pypi, channels=channels, python=python,
+                   index_url=index_url, extra_index_urls=extra_index_urls, name=name)  # fmt: skip
+    if file is None:
+        return inline
+    return read_spec(Path(file)).merge(inline)
+
+
+def _spec(**kwargs: Any) -> Spec:
+    try:
+        return Spec.create(**kwargs)
+    except ValueError as exc:
+        raise StepError(str(exc)) from None
+
+
+# -- steps ---------------------------------------------------------------------
+
+
+class Step:
+    """A function bound to an environment. Call it like the function."""
+
+    def __init__(self, func: Callable[..., Any], spec: Spec | None, env: str | None) -> None:
+        self.func = func
+        self.name = func.__qualname__
+        self.__doc__ = func.__doc__
+        self.__wrapped__ = func
+        self._spec = spec
+        self._env_ref = env
+        self._env: HydratedEnv | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<amber step {self.name}>"
+
+    @property
+    def spec(self) -> Spec | None:
+        """The spec the step runs in (None for ``env=`` steps), with what Amber adds."""
+        return self._spec
+
+    def prepare(self, store: Store | None = None, progress: Progress | None = None) -> HydratedEnv:
+        """Resolve and hydrate this step's env (once per process); returns it."""
+        with self._lock:
+            if self._env is None or not self._env.is_complete():
+                self._env = _env_for(self, store or Store(), progress)
+            return self._env
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        env = self.prepare()
+        return _call(self, env, args, kwargs)
+
+
+def step(
+    base: Spec | Callable[..., Any] | None = None,
+    *,
+    conda: Iterable[str] = (),
+    pypi: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    python: str | None = None,
+    file: str | os.PathLike[str] | None = None,
+    env: str | None = None,
+) -> Any:
+    """Decorate a function to run in its own env: ``@amber.step(base, pypi=[...])``.
+
+    The step's settings merge over ``base`` (the same package name: the step's entry
+    wins; other lists add). ``file=`` reads a spec file (relative to the function's
+    module); ``env=`` names an env that exists (NAME, full_id or a prefix of one).
+    """
+    if callable(base) and not isinstance(base, Spec):
+        return step()(base)
+
+    def decorate(func: Callable[..., Any]) -> Step:
+        if env is not None:
+            if base is not None or conda or pypi or channels or python or file:
+                raise StepError(f"step {func.__qualname__}: env= excludes every other setting")
+            return Step(func, None, env)
+        spec = base if isinstance(base, Spec) else Spec.create()
+        if file is not None:
+            path = Path(file)
+            if not path.is_absolute():
+                module_file = getattr(sys.modules.get(func.__module__), "__file__", None)
+                path = (Path(module_file).parent if module_file else Path.cwd()) / path
+            spec = spec.merge(read_spec(path))
+        spec = spec.merge(_spec(conda=conda, pypi=pypi, channels=channels, python=python))
+        return Step(func, _with_step_needs(spec), None)
+
+    return decorate
+
+
+def _with_step_needs(spec: Spec) -> Spec:
+    """Add what the worker needs: cloudpickle (the caller's version) and, for conda envs,
+    the caller's Python X.Y (functions pickled by value need the same minor version)."""
+    import cloudpickle
+
+    from amber.spec import _requirement_name  # noqa: PLC2701 - same package
+
+    names = {_requirement_name(r).lower() for r in spec.pypi}
+    pypi = [] if "cloudpickle" in names else [f"cloudpickle=={cloudpickle.__version__}"]
+    conda: list[str] = []
+    if spec.is_conda and not any(c.split()[0].split("::")[-1] == "python" for c in spec.conda):
+        conda.append(f"python {sys.version_info[0]}.{sys.version_info[1]}.*")
+    if not pypi and not conda:
+        return spec
+    return spec.merge(Spec.create(conda=conda, pypi=pypi, added=[*conda, *pypi]))
+
+
+def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
+    from amber import api
+
+    if s._env_ref is not None:
+        return api.find_env(s._env_ref, store)
+    assert s._spec is not None
+    return api.install(s._spec, store, progress)
+
+
+def prepare(*steps: Step, quiet: bool = False) -> dict[str, HydratedEnv]:
+    """Resolve every step's env concurrently and hydrate each distinct env once.
+
+    Returns {step name: env}. Called implicitly by a step's first call.
+    """
+    from amber import api
+    from amber.hydrate import hydrate
+
+    progress = Progress(quiet=quiet)
+    inner = Progress(quiet=True)
+    specs: dict[str, Spec] = {}
+    for s in steps:
+        if s.spec is not None:
+            specs.setdefault(s.spec.req_id, s.spec)
+    distinct = len(specs)
+    with progress.task(f"Preparing {len(steps)} steps ({distinct} distinct specs)"):
+        with ThreadPoolExecutor(max_workers=max(1, min(8, distinct))) as pool:
+            locks = dict(
+                zip(
+                    specs,
+                    pool.map(lambda sp: api.ensure_lock(sp, Store(), inner), specs.values()),
+                    strict=True,
+                )
+            )
+            by_full: dict[str, Any] = {}
+            for req_id, lock in locks.items():
+                by_full.setdefault(lock.full_id, (lock, specs[req_id]))
+            envs = dict(
+                zip(
+                    by_full,
+                    pool.map(
+                        lambda item: hydrate(item[0], Store(), name=item[1].name, progress=inner),
+                        by_full.values(),
+                    ),
+                    strict=True,
+                )
+            )
+    out: dict[str, HydratedEnv] = {}
+    store = Store()
+    for s in steps:
+        if s.spec is None:
+            env = api.find_env(s._env_ref or "", store)
+        else:
+            env = envs[locks[s.spec.req_id].full_id]
+        with s._lock:
+            s._env = env
+        out[s.name] = env
+    progress.message(f"{len(out)} steps ready in {len(set(e.full_id for e in out.values()))} envs")
+    return out
+
+
+# -- calling -------------------------------------------------------------------
+
+_RUN: dict[str, str] = {}
+_RUN_LOCK = threading.Lock()
+
+
+def current_run_id(store: Store) -> str:
+    """This process's run id: every step call of one pipeline run shares it."""
+    with _RUN_LOCK:
+        if "id" not in _RUN:
+            import socket
+            import uuid
+
+            _RUN["id"] = uuid.uuid4().hex[:12]
+            store.record_run(_RUN["id"], time.time(), socket.gethostname(), " ".join(sys.argv))
+        return _RUN["id"]
+
+
+def _call(s: Step, env: HydratedEnv, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    import cloudpickle
+
+    store = Store()
+    run_id = current_run_id(store)
+    with tempfile.TemporaryDirectory(prefix="amber-step-") as tmp:
+        payload, result = os.path.join(tmp, "payload.pkl"), os.path.join(tmp, "result.pkl")
+        try:
+            with open(payload, "wb") as f:
+                cloudpickle.dump((s.func, tuple(args), kwargs), f, protocol=5)
+        except Exception as exc:  # noqa: BLE001 - find which argument it is
+            raise StepError(_unpicklable(s, args, kwargs, exc)) from None
+        started = time.time()
+        code = _run_worker(env, payload, result)
+        ended = time.time()
+        outcome = None
+        if os.path.exists(result):
+            with open(result, "rb") as f:
+                try:
+                    outcome = cloudpickle.load(f)
+                except Exception as exc:  # noqa: BLE001
+                    outcome = ("result-error", f"cannot unpickle the result here: {exc}")
+    status = _status(outcome, code)
+    store.record_step(run_id, s.name, env.full_id, started, ended, status)
+    store.touch_env(env.full_id)
+    if outcome is None:
+        raise StepCrashedError(f"step {s.name} crashed: {_describe_exit(code)} (env {env.path})")
+    kind = outcome[0]
+    if kind == "ok":
+        return outcome[1]
+    if kind == "error":
+        exc, module, qualname, message, tb = outcome[1:]
+        if exc is None:
+            raise StepError(f"step {s.name} raised {module}.{qualname}: {message}") from (
+                RemoteTraceback(tb)
+            )
+        raise exc from RemoteTraceback(tb)
+    if kind == "load-error":
+        message, tb = outcome[1:]
+        raise StepError(
+            f"step {s.name}: its env cannot load the function or its arguments ({message}). "
+            "Add the package it needs to the step's spec."
+        ) from RemoteTraceback(tb)
+    raise StepError(f"step {s.name}: its return value cannot come back: {outcome[1]}")
+
+
+def _status(outcome: Any, code: int) -> str:
+    if outcome is None:
+        return f"crashed ({_describe_exit(code)})"
+    if outcome[0] == "error":
+        return f"error ({outcome[3]})"
+    return outcome[0]
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        import signal
+
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _unpicklable(s: Step, args: Sequence[Any], kwargs: dict[str, Any], exc: Exception) -> str:
+    import cloudpickle
+
+    named = [(f"argument {i + 1}", a) for i, a in enumerate(args)]
+    named += [(f"argument '{k}'", v) for k, v in kwargs.items()]
+    for label, value in named:
+        try:
+            cloudpickle.dumps(value)
+        except Exception as inner:  # noqa: BLE001
+            return f"step {s.name}: {label} ({type(value).__name__}) cannot be pickled: {inner}"
+    return f"step {s.name}: the function cannot be pickled: {exc}"
+
+
+_WORKER_SOURCE: list[str] = []
+
+
+def _run_worker(env: HydratedEnv, payload: str, result: str) -> int:
+    """Run the worker in ``env``, streaming its output live to ours; its exit code."""
+    import subprocess
+
+    from amber.run import env_environ
+
+    if not _WORKER_SOURCE:
+        _WORKER_SOURCE.append((Path(__file__).parent / "_worker.py").read_text())
+    environ = env_environ(env)
+    environ["PYTHONPATH"] = os.pathsep.join(_caller_paths())
+    environ["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [str(env.python), "-c", _WORKER_SOURCE[0], payload, result],
+        env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, sys.stdout), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, sys.stderr), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    code = proc.wait()
+    for t in pumps:
+        t.join()
+    return code
+
+
+def _pump(source: Any, target: Any) -> None:
+    """Copy a child's output to ours as it comes (works in notebooks, where fd 1 isn't shown)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := os.read(source.fileno(), 65536):
+        target.write(decoder.decode(chunk))
+        target.flush()
+    source.close()
+
+
+def _caller_paths() -> list[str]:
+    """The caller's own source dirs on sys.path: not the stdlib, not site-packages."""
+    import sysconfig
+
+    skip = {
+        os.path.realpath(p)
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (p := sysconfig.get_paths().get(key))
+    }
+    out = []
+    for entry in sys.path:
+        path = os.path.realpath(entry or os.getcwd())
+        if not os.path.isdir(path) or path in skip or "site-packages" in path:
+            continue
+        if "dist-packages" in path or path.startswith(os.path.realpath(sys.base_prefix) + os.sep):
+            continue
+        if path not in out:
+            out.append(path)
+    return out
