@@ -85,7 +85,7 @@ class Step:
         self.__wrapped__ = func
         self._spec = spec
         self._env_ref = env
-        self._env: HydratedEnv | None = None
+        self._envs: dict[Path, HydratedEnv] = {}  # per store
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -98,14 +98,16 @@ class Step:
 
     def prepare(self, store: Store | None = None, progress: Progress | None = None) -> HydratedEnv:
         """Resolve and hydrate this step's env (once per process); returns it."""
+        store = store or Store()
         with self._lock:
-            if self._env is None or not self._env.is_complete():
-                self._env = _env_for(self, store or Store(), progress)
-            return self._env
+            env = self._envs.get(store.home)
+            if env is None or not env.is_complete():
+                env = self._envs[store.home] = _env_for(self, store, progress)
+            return env
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        env = self.prepare()
-        return _call(self, env, args, kwargs)
+        store = Store()
+        return _call(self, self.prepare(store), args, kwargs, store)
 
 
 def step(
@@ -171,10 +173,10 @@ def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
     return api.install(s._spec, store, progress)
 
 
-def prepare(*steps: Step, quiet: bool = False) -> dict[str, HydratedEnv]:
+def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
     """Resolve every step's env concurrently and hydrate each distinct env once.
 
-    Returns {step name: env}. Called implicitly by a step's first call.
+    Returns {step: env}. Without it, a step prepares its own env on its first call.
     """
     from amber import api
     from amber.hydrate import hydrate
@@ -208,7 +210,7 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[str, HydratedEnv]:
                     strict=True,
                 )
             )
-    out: dict[str, HydratedEnv] = {}
+    out: dict[Step, HydratedEnv] = {}
     store = Store()
     for s in steps:
         if s.spec is None:
@@ -216,8 +218,8 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[str, HydratedEnv]:
         else:
             env = envs[locks[s.spec.req_id].full_id]
         with s._lock:
-            s._env = env
-        out[s.name] = env
+            s._envs[store.home] = env
+        out[s] = env
     progress.message(f"{len(out)} steps ready in {len(set(e.full_id for e in out.values()))} envs")
     return out
 
@@ -230,20 +232,23 @@ _RUN_LOCK = threading.Lock()
 
 def current_run_id(store: Store) -> str:
     """This process's run id: every step call of one pipeline run shares it."""
+    key = str(store.home)
     with _RUN_LOCK:
-        if "id" not in _RUN:
+        if key not in _RUN:
             import socket
             import uuid
 
-            _RUN["id"] = uuid.uuid4().hex[:12]
-            store.record_run(_RUN["id"], time.time(), socket.gethostname(), " ".join(sys.argv))
-        return _RUN["id"]
+            _RUN[key] = uuid.uuid4().hex[:12]
+            store.record_run(_RUN[key], time.time(), socket.gethostname(), " ".join(sys.argv))
+        return _RUN[key]
 
 
-def _call(s: Step, env: HydratedEnv, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+def _call(
+    s: Step, env: HydratedEnv, args: Sequence[Any], kwargs: dict[str, Any], store: Store
+) -> Any:
     import cloudpickle
 
-    store = Store()
+    _ship_by_value(s.func)
     run_id = current_run_id(store)
     with tempfile.TemporaryDirectory(prefix="amber-step-") as tmp:
         payload, result = os.path.join(tmp, "payload.pkl"), os.path.join(tmp, "result.pkl")
@@ -272,6 +277,7 @@ def _call(s: Step, env: HydratedEnv, args: Sequence[Any], kwargs: dict[str, Any]
         return outcome[1]
     if kind == "error":
         exc, module, qualname, message, tb = outcome[1:]
+        exc = _as_caller_type(exc, module, qualname)
         if exc is None:
             raise StepError(f"step {s.name} raised {module}.{qualname}: {message}") from (
                 RemoteTraceback(tb)
@@ -284,6 +290,38 @@ def _call(s: Step, env: HydratedEnv, args: Sequence[Any], kwargs: dict[str, Any]
             "Add the package it needs to the step's spec."
         ) from RemoteTraceback(tb)
     raise StepError(f"step {s.name}: its return value cannot come back: {outcome[1]}")
+
+
+def _ship_by_value(func: Callable[..., Any]) -> None:
+    """Pickle the caller's own modules by value: step envs don't have them (nor amber)."""
+    import cloudpickle
+
+    module = sys.modules.get(func.__module__)
+    path = getattr(module, "__file__", None)
+    if module is None or module.__name__ == "__main__" or not path:
+        return  # __main__ is pickled by value anyway
+    real = os.path.realpath(path)
+    if any(real.startswith(p + os.sep) for p in _caller_paths()):
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:
+            pass
+
+
+def _as_caller_type(exc: BaseException | None, module: str, qualname: str) -> BaseException | None:
+    """The exception as an instance of the caller's own class of that name, where there is one
+    (a class pickled by value comes back as a look-alike, not the caller's class)."""
+    target: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    if exc is None or not isinstance(target, type) or not issubclass(target, BaseException):
+        return exc
+    if isinstance(exc, target):
+        return exc
+    rebuilt = target.__new__(target)
+    rebuilt.args = exc.args
+    rebuilt.__dict__.update(getattr(exc, "__dict__", {}))
+    return rebuilt
 
 
 def _status(outcome: Any, code: int) -> str:
