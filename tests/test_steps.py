@@ -234,3 +234,10 @@ def test_runs_are_recorded_and_past_envs_come_back(amber, amber_home: Path, tmp_
     )
     missing = amber("env", "get", "--run", run_id, "--step", "nope")
     assert missing.returncode == 2 and "no step 'nope'" in missing.stderr
+
+
+def test_steps_cli_on_a_broken_module(amber, tmp_path: Path) -> None:
+    module = write(tmp_path / "broken.py", "import amber\nraise RuntimeError('oops')\n")
+    result = amber("steps", module)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{module}: importing it failed: RuntimeError: oops" in result.stderr
