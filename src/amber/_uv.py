@@ -56,19 +56,35 @@ def uv_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     return env
 
 
+_ACTIVE = [0]
+_ACTIVE_LOCK = threading.Lock()
+
+
 async def run_uv(
     args: Sequence[str], *, cache_dir: Path, input: bytes | None = None, quiet: bool = True
 ) -> str:
     """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr."""
-    proc = await asyncio.create_subprocess_exec(
-        uv_bin(),
-        *args,
-        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=uv_env(cache_dir),
-    )
-    out, err = await proc.communicate(input)
+    with _ACTIVE_LOCK:
+        _ACTIVE[0] += 1
+        active = _ACTIVE[0]
+    extra = {}
+    if active > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
+        # Several uv processes at once (amber.prepare): share uv's connection budget
+        # between them rather than opening dozens of connections (and DNS lookups) each.
+        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // active))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            uv_bin(),
+            *args,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=uv_env(cache_dir, extra),
+        )
+        out, err = await proc.communicate(input)
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE[0] -= 1
     if proc.returncode != 0:
         raise UvFailed(args, proc.returncode or 1, err.decode(errors="replace"))
     return out.decode()

@@ -179,7 +179,6 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
     Returns {step: env}. Without it, a step prepares its own env on its first call.
     """
     from amber import api
-    from amber.hydrate import hydrate
 
     progress = Progress(quiet=quiet)
     inner = Progress(quiet=True)
@@ -187,36 +186,19 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
     for s in steps:
         if s.spec is not None:
             specs.setdefault(s.spec.req_id, s.spec)
-    distinct = len(specs)
-    with progress.task(f"Preparing {len(steps)} steps ({distinct} distinct specs)"):
-        with ThreadPoolExecutor(max_workers=max(1, min(8, distinct))) as pool:
-            locks = dict(
-                zip(
-                    specs,
-                    pool.map(lambda sp: api.ensure_lock(sp, Store(), inner), specs.values()),
-                    strict=True,
-                )
-            )
-            by_full: dict[str, Any] = {}
-            for req_id, lock in locks.items():
-                by_full.setdefault(lock.full_id, (lock, specs[req_id]))
-            envs = dict(
-                zip(
-                    by_full,
-                    pool.map(
-                        lambda item: hydrate(item[0], Store(), name=item[1].name, progress=inner),
-                        by_full.values(),
-                    ),
-                    strict=True,
-                )
-            )
+    with progress.task(f"Preparing {len(steps)} steps ({len(specs)} distinct specs)"):
+        # Each spec resolves then hydrates on its own thread, so a quick env never waits
+        # for a slow resolve; specs that lock to one full_id meet at its build lock.
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(specs)))) as pool:
+            built = pool.map(lambda spec: api.install(spec, Store(), inner), specs.values())
+            envs = dict(zip(specs, built, strict=True))
     out: dict[Step, HydratedEnv] = {}
     store = Store()
     for s in steps:
         if s.spec is None:
             env = api.find_env(s._env_ref or "", store)
         else:
-            env = envs[locks[s.spec.req_id].full_id]
+            env = envs[s.spec.req_id]
         with s._lock:
             s._envs[store.home] = env
         out[s] = env

@@ -108,12 +108,22 @@ class Store:
         if self._db is None:
             self.home.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.home / "index.db", timeout=60, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
-                db.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
+                self._initialise(db)
             self._db = db
         return self._db
+
+    def _initialise(self, db: sqlite3.Connection) -> None:
+        # Switching a new database to WAL fails at once ("database is locked") when another
+        # connection does the same, busy timeout or not: one process at a time sets it up.
+        import fcntl
+
+        with open(self.home / ".index.lock", "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
+                db.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
 
     def close(self) -> None:
         if self._db is not None:
