@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Amber's core benchmarks, side by side in one run: prints a table, rewrites docs/BENCHMARKS.md.
 
-    python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--keep] [--no-doc]
+    python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
+                                   [--prepare-rounds 3] [--keep] [--no-doc]
 
 What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
-head of docs/BENCHMARKS.md. Everything runs in a temporary AMBER_HOME. Figures only: nothing
-here asserts on a time.
+head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks 1-3 are here,
+4 and 5 (pipeline steps) in bench_steps.py. Figures only: nothing here asserts on a time.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_steps  # noqa: E402  (benchmarks 4 and 5)
 import condapkgs  # noqa: E402  (the tests' builder of real conda packages)
+from common import Figure, ms, run, spread, timed  # noqa: E402
 
 AMBER = str(Path(sys.executable).with_name("amber"))  # the installed console script
 RAW_INSTALL = str(Path(__file__).with_name("raw_install.py"))
@@ -36,57 +38,7 @@ N_SYNTHETIC = 32
 PASS = ["python", "-c", "pass"]
 
 
-@dataclass
-class Figure:
-    """One benchmark: Amber's samples against the baseline's, and its target."""
-
-    label: str
-    amber: list[float]
-    base: list[float]
-    target: float  # ms of overhead, or a ratio when ``ratio``
-    ratio: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def value(self) -> float:
-        a, b = statistics.median(self.amber), statistics.median(self.base)
-        return a / b if self.ratio else ms(a - b)
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.target
-
-    def row(self) -> list[str]:
-        unit = (lambda v: f"{v:.2f}x") if self.ratio else (lambda v: f"+{v:.1f} ms")
-        target = f"<= {self.target:g}x" if self.ratio else f"<= {self.target:g} ms"
-        a, b = (f"{ms(statistics.median(x)):.1f} ms" for x in (self.amber, self.base))
-        return [self.label, a, b, unit(self.value), target, "PASS" if self.ok else "FAIL"]
-
-
 # -- measuring ----------------------------------------------------------------------------
-
-
-def run(cmd: list[str], cwd: Path | None = None) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
-def timed(cmd: list[str], cwd: Path | None = None) -> float:
-    """Seconds one subprocess takes, start-up included (it must succeed)."""
-    start = time.perf_counter()
-    run(cmd, cwd)
-    return time.perf_counter() - start
-
-
-def ms(seconds: float) -> float:
-    return seconds * 1000
-
-
-def spread(samples: list[float]) -> str:
-    deciles = statistics.quantiles(samples, n=10) if len(samples) > 1 else samples * 9
-    return f"p10 {ms(deciles[0]):.1f} / p90 {ms(deciles[-1]):.1f} ms"
 
 
 def run_overhead(label: str, project: Path, spec: str, env: Path, reps: int, target: float):
@@ -282,6 +234,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run-reps", type=int, default=30)
     parser.add_argument("--hydrate-reps", type=int, default=15)
+    parser.add_argument("--step-reps", type=int, default=20)
+    parser.add_argument("--prepare-rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()
@@ -296,6 +250,8 @@ def main() -> None:
             figures = [bench_run(work, args.run_reps)]
             hydrate, env = bench_hydrate(work, channel, args.hydrate_reps)
             figures += [hydrate, bench_reuse(work, env, args.run_reps)]
+        figures.append(bench_steps.bench_step_call(work, args.step_reps))
+        figures.append(bench_steps.bench_prepare(work, args.prepare_rounds))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -306,7 +262,9 @@ def main() -> None:
     body = f"{when}; {machine()}.\n\n{render(figures)}\n{elapsed}\n"
     print("\n" + body)
     if not args.no_doc:
-        head = DOC_HEAD.read_text().format(n_synthetic=N_SYNTHETIC, pypi=", ".join(PYPI))
+        pins = "; ".join(", ".join(env) for env in bench_steps.PINS)
+        head = DOC_HEAD.read_text().format(n_synthetic=N_SYNTHETIC, pypi=", ".join(PYPI),
+                                           step_pins=pins)  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)
 

@@ -6,11 +6,12 @@ import asyncio
 import os
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["uv_bin", "uv_env", "run_uv", "UvFailed"]
+__all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
 
 
 class UvFailed(Exception):
@@ -56,35 +57,36 @@ def uv_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     return env
 
 
-_ACTIVE = [0]
-_ACTIVE_LOCK = threading.Lock()
+_PARALLEL = [1]
+
+
+@contextmanager
+def parallel(n: int) -> Iterator[None]:
+    """Within this block, ``n`` uv processes may run at once (``amber.prepare``): they share
+    uv's connection budget instead of opening dozens of connections (and DNS lookups) each."""
+    previous, _PARALLEL[0] = _PARALLEL[0], max(1, n)
+    try:
+        yield
+    finally:
+        _PARALLEL[0] = previous
 
 
 async def run_uv(
     args: Sequence[str], *, cache_dir: Path, input: bytes | None = None, quiet: bool = True
 ) -> str:
     """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr."""
-    with _ACTIVE_LOCK:
-        _ACTIVE[0] += 1
-        active = _ACTIVE[0]
     extra = {}
-    if active > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
-        # Several uv processes at once (amber.prepare): share uv's connection budget
-        # between them rather than opening dozens of connections (and DNS lookups) each.
-        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // active))
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            uv_bin(),
-            *args,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=uv_env(cache_dir, extra),
-        )
-        out, err = await proc.communicate(input)
-    finally:
-        with _ACTIVE_LOCK:
-            _ACTIVE[0] -= 1
+    if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
+        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
+    proc = await asyncio.create_subprocess_exec(
+        uv_bin(),
+        *args,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=uv_env(cache_dir, extra),
+    )
+    out, err = await proc.communicate(input)
     if proc.returncode != 0:
         raise UvFailed(args, proc.returncode or 1, err.decode(errors="replace"))
     return out.decode()

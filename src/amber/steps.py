@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from amber import _uv
 from amber._progress import Progress
 from amber.env import Env as HydratedEnv
 from amber.errors import AmberError
@@ -189,7 +190,8 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
     with progress.task(f"Preparing {len(steps)} steps ({len(specs)} distinct specs)"):
         # Each spec resolves then hydrates on its own thread, so a quick env never waits
         # for a slow resolve; specs that lock to one full_id meet at its build lock.
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(specs)))) as pool:
+        workers = max(1, min(8, len(specs)))
+        with _uv.parallel(workers), ThreadPoolExecutor(max_workers=workers) as pool:
             built = pool.map(lambda spec: api.install(spec, Store(), inner), specs.values())
             envs = dict(zip(specs, built, strict=True))
     out: dict[Step, HydratedEnv] = {}

@@ -1,0 +1,61 @@
+"""What every benchmark module shares: running and timing subprocesses, and ``Figure``."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Figure:
+    """One benchmark: Amber's samples against the baseline's, and its target."""
+
+    label: str
+    amber: list[float]
+    base: list[float]
+    target: float  # ms of overhead, or a ratio when ``ratio``
+    ratio: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def value(self) -> float:
+        a, b = statistics.median(self.amber), statistics.median(self.base)
+        return a / b if self.ratio else ms(a - b)
+
+    @property
+    def ok(self) -> bool:
+        return self.value <= self.target
+
+    def row(self) -> list[str]:
+        unit = (lambda v: f"{v:.2f}x") if self.ratio else (lambda v: f"+{v:.1f} ms")
+        target = f"<= {self.target:g}x" if self.ratio else f"<= {self.target:g} ms"
+        a, b = (f"{ms(statistics.median(x)):.1f} ms" for x in (self.amber, self.base))
+        return [self.label, a, b, unit(self.value), target, "PASS" if self.ok else "FAIL"]
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """A subprocess's stdout; a failure ends the benchmark with its output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> float:
+    """Seconds one subprocess takes, start-up included (it must succeed)."""
+    start = time.perf_counter()
+    run(cmd, cwd)
+    return time.perf_counter() - start
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def spread(samples: list[float]) -> str:
+    deciles = statistics.quantiles(samples, n=10) if len(samples) > 1 else samples * 9
+    return f"p10 {ms(deciles[0]):.1f} / p90 {ms(deciles[-1]):.1f} ms"
