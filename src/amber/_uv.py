@@ -72,10 +72,14 @@ def parallel(n: int) -> Iterator[None]:
 
 
 async def run_uv(
-    args: Sequence[str], *, cache_dir: Path, input: bytes | None = None, quiet: bool = True
+    args: Sequence[str],
+    *,
+    cache_dir: Path,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr."""
-    extra = {}
+    extra = dict(env or {})
     if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
         extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
     proc = await asyncio.create_subprocess_exec(

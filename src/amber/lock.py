@@ -130,6 +130,7 @@ class PlatformLock:
 
     platform: str
     python: str | None = None  # the interpreter version the env runs
+    virtual_packages: tuple[str, ...] = ()  # what the solve assumed of the machine
     conda: tuple[LockedConda, ...] = ()
     pypi: tuple[LockedPypi, ...] = ()
     # PyPI distribution name -> the conda package that provides it.
@@ -322,6 +323,7 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
     return _drop_empty(
         {
             "python": p.python,
+            "virtual_packages": list(p.virtual_packages),
             "conda": conda,
             "pypi": pypi,
             "provided": dict(p.provided),
@@ -340,6 +342,7 @@ def _platform_from_dict(name: str, body: dict[str, Any]) -> PlatformLock:
     return PlatformLock(
         platform=name,
         python=body.get("python"),
+        virtual_packages=tuple(body.get("virtual_packages") or ()),
         conda=tuple(conda),
         pypi=tuple(pypi),
         provided=dict(body.get("provided") or {}),

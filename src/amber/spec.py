@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,10 +31,15 @@ __all__ = [
 ]
 
 SCHEMA = 1
+PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
+SYSTEM_REQUIREMENTS = ("archspec", "cuda", "libc", "linux", "macos")
 PYPI_DEFAULT_INDEX = "https://pypi.org/simple"
 _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ENV_YML_KEYS = {"name", "channels", "dependencies", "prefix", "variables"}
+_ENV_YML_KEYS = {
+    "name", "channels", "dependencies", "prefix", "variables",
+    "platforms", "system-requirements", "as-of",
+}  # fmt: skip
 
 
 def canonical_conda_spec(text: str) -> str:
@@ -68,6 +73,51 @@ def canonical_pypi_requirement(text: str) -> str:
     return out
 
 
+def _platform(platform: str) -> str:
+    if platform not in PLATFORMS:
+        raise ValueError(f"unsupported platform {platform!r} (supported: {', '.join(PLATFORMS)})")
+    return platform
+
+
+def _system_requirements(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    out = {}
+    for key, value in values.items():
+        key = {"glibc": "libc", "osx": "macos", "kernel": "linux"}.get(str(key), str(key))
+        if key not in SYSTEM_REQUIREMENTS:
+            raise ValueError(
+                f"unknown system requirement {key!r} (known: {', '.join(SYSTEM_REQUIREMENTS)})"
+            )
+        if isinstance(value, dict):  # pixi's long form: libc = { family = "glibc", version = }
+            value = value.get("version")
+        text = str(value).strip()
+        if not re.fullmatch(r"[0-9A-Za-z_.]+", text):
+            raise ValueError(f"invalid version {value!r} for system requirement {key!r}")
+        out[key] = text
+    return tuple(sorted(out.items()))
+
+
+def _as_of(value: object) -> str | None:
+    """An instant as canonical ISO 8601 UTC text; a date means its very start (00:00 UTC)."""
+    import datetime
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        moment = value
+    elif isinstance(value, datetime.date):
+        moment = datetime.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"invalid as-of date {value!r}: expected YYYY-MM-DD or an ISO 8601 time"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC).isoformat()
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -93,6 +143,9 @@ class Spec:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
+    # Virtual-package requirements of the target machines: (("cuda", "12"), ("libc", "2.31")).
+    system_requirements: tuple[tuple[str, str], ...] = ()
+    as_of: str | None = None  # ignore anything published after this instant (ISO 8601, UTC)
     # Requirements Amber added itself (e.g. cloudpickle for steps), shown by `amber env show`.
     added: tuple[str, ...] = ()
     name: str | None = field(default=None, compare=False)
@@ -112,6 +165,8 @@ class Spec:
         index_url: str | None = None,
         extra_index_urls: Iterable[str] = (),
         platforms: Iterable[str] = (),
+        system_requirements: Mapping[str, object] | None = None,
+        as_of: object = None,
         added: Iterable[str] = (),
         name: str | None = None,
         source: Path | None = None,
@@ -146,7 +201,9 @@ class Spec:
             python=python,
             index_url=index_url,
             extra_index_urls=tuple(dict.fromkeys(u.rstrip("/") for u in extra_index_urls)),
-            platforms=tuple(sorted(set(platforms))),
+            platforms=tuple(sorted(set(_platform(p) for p in platforms))),
+            system_requirements=_system_requirements(system_requirements or {}),
+            as_of=_as_of(as_of),
             added=tuple(sorted(set(added))),
             name=name,
             source=source,
@@ -180,6 +237,12 @@ class Spec:
             "extra_index_urls": [redact(u) for u in self.extra_index_urls],
             "platforms": list(self.target_platforms),
             **({"added": list(self.added)} if self.added else {}),
+            **({"as_of": self.as_of} if self.as_of else {}),
+            **(
+                {"system_requirements": dict(self.system_requirements)}
+                if self.system_requirements
+                else {}
+            ),
         }
 
     @property
@@ -211,13 +274,27 @@ class Spec:
             index_url=override.index_url or self.index_url,
             extra_index_urls=[*self.extra_index_urls, *override.extra_index_urls],
             platforms=override.platforms or self.platforms,
+            system_requirements={
+                **dict(self.system_requirements),
+                **dict(override.system_requirements),
+            },
+            as_of=override.as_of or self.as_of,
             name=override.name or self.name,
             source=override.source or self.source,
             added=sorted({*self.added, *override.added}),
         )
 
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
-        return replace(self, platforms=tuple(sorted(set(platforms))))
+        return replace(self, platforms=tuple(sorted(set(_platform(p) for p in platforms))))
+
+    def with_as_of(self, as_of: object) -> Spec:
+        return replace(self, as_of=_as_of(as_of))
+
+    @property
+    def as_of_datetime(self):  # -> datetime.datetime | None
+        import datetime
+
+        return datetime.datetime.fromisoformat(self.as_of) if self.as_of else None
 
     def __str__(self) -> str:
         return str(self.source) if self.source else (self.name or f"spec {self.req_id[:12]}")
@@ -408,6 +485,7 @@ def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
     channels: list[str] = []
     conda: list[str] = []
     pip_lines: list[tuple[str, int]] = []
+    extra: dict[str, object] = {}
     for key_node, value in root.value:
         key = key_node.value
         if key not in _ENV_YML_KEYS:
@@ -420,6 +498,14 @@ def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
             name = value.value if isinstance(value, yaml.ScalarNode) else None
         elif key == "channels":
             channels = [channel_url(c, path.parent) for c, _ in strings(value, "channels")]
+        elif key == "platforms":
+            extra["platforms"] = [p for p, _ in strings(value, "platforms")]
+        elif key == "as-of":
+            extra["as_of"] = value.value if isinstance(value, yaml.ScalarNode) else None
+        elif key == "system-requirements":
+            if not isinstance(value, yaml.MappingNode):
+                raise SpecError("'system-requirements' must be a mapping", path, line(value))
+            extra["system_requirements"] = {k.value: v.value for k, v in value.value}
         elif key == "dependencies":
             if not isinstance(value, yaml.SequenceNode):
                 raise SpecError("'dependencies' must be a list", path, line(value))
@@ -446,4 +532,6 @@ def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
     reqs.files.append(path.resolve())
     for text, lineno in pip_lines:
         reqs.line(text.strip(), path, lineno)
-    return _make(path, name, conda=conda, channels=channels, python=python, **reqs.spec_fields())
+    return _make(
+        path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields()
+    )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from amber._progress import Progress
-from amber.lock import Lock, PlatformLock
+from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.conda import CondaSolver
 from amber.resolve.pypi import compile_pypi
+from amber.resolve.virtual import virtual_packages
 from amber.spec import Spec
 
 __all__ = ["resolve", "ResolveCaches"]
@@ -24,19 +26,57 @@ class ResolveCaches:
     conda_pkgs: Path
 
 
-def resolve(spec: Spec, caches: ResolveCaches, progress: Progress | None = None) -> Lock:
-    """Resolve every target platform of ``spec`` concurrently into one ``Lock``."""
+def resolve(
+    spec: Spec,
+    caches: ResolveCaches,
+    progress: Progress | None = None,
+    *,
+    previous: Lock | None = None,
+    update: Collection[str] = (),
+) -> Lock:
+    """Resolve every target platform of ``spec`` concurrently into one ``Lock``.
+
+    With ``previous``, its packages are kept wherever the request allows, except the
+    ones named in ``update`` (conda or PyPI names), which may move to their newest.
+    """
     progress = progress or Progress(quiet=True)
-    return asyncio.run(_resolve(spec, caches, progress))
+    keep = _Previous(previous, {_normal(n) for n in update})
+    return asyncio.run(_resolve(spec, caches, progress, keep))
 
 
-async def _resolve(spec: Spec, caches: ResolveCaches, progress: Progress) -> Lock:
+def _normal(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The pins to keep from an earlier lock (for minimal changes)."""
+
+    lock: Lock | None
+    update: set[str]
+
+    def conda(self, platform: str) -> list[LockedConda]:
+        if self.lock is None or platform not in self.lock.platforms:
+            return []
+        return [
+            c for c in self.lock.platforms[platform].conda if _normal(c.name) not in self.update
+        ]
+
+    def pypi(self, platform: str) -> list[LockedPypi]:
+        if self.lock is None or platform not in self.lock.platforms:
+            return []
+        return list(self.lock.platforms[platform].pypi)
+
+
+async def _resolve(spec: Spec, caches: ResolveCaches, progress: Progress, keep: _Previous) -> Lock:
     solver = CondaSolver(spec, caches.repodata, caches.conda_pkgs) if spec.is_conda else None
     platforms = spec.target_platforms
     label = ", ".join(platforms)
     with progress.task(f"Resolving {spec} for {label}"):
         results = await asyncio.gather(
-            *(_resolve_platform(spec, p, solver, caches) for p in platforms)
+            *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
         )
     return Lock(
         spec=spec.canonical(), req_id=spec.req_id, platforms={p.platform: p for p in results}
@@ -44,13 +84,15 @@ async def _resolve(spec: Spec, caches: ResolveCaches, progress: Progress) -> Loc
 
 
 async def _resolve_platform(
-    spec: Spec, platform: str, solver: CondaSolver | None, caches: ResolveCaches
+    spec: Spec, platform: str, solver: CondaSolver | None, caches: ResolveCaches, keep: _Previous
 ) -> PlatformLock:
+    virtual = virtual_packages(platform, dict(spec.system_requirements))
+    prefer, upgrade = keep.pypi(platform), keep.update
     if solver is None:
         python = spec.python_version
-        pypi = await compile_pypi(spec, platform, python, {}, caches.uv)
+        pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
-    conda = await solver.solve(platform)
+    conda = await solver.solve(platform, virtual, keep.conda(platform))
     python = next((c.version for c in conda if c.name == "python"), None)
     provided: dict[str, str] = {}
     pins: dict[str, str] = {}
@@ -62,10 +104,11 @@ async def _resolve_platform(
                 provided[dist] = conda_name
                 if version:
                     pins[dist] = version
-        pypi = await compile_pypi(spec, platform, python, pins, caches.uv)
+        pypi = await compile_pypi(spec, platform, python, pins, caches.uv, prefer, upgrade)
     return PlatformLock(
         platform=platform,
         python=python,
+        virtual_packages=tuple(virtual),
         conda=tuple(conda),
         pypi=tuple(p for p in pypi if p.name not in provided),
         provided=provided,

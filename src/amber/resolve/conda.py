@@ -7,10 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from amber._platform import host_platform
 from amber._urls import redact
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedConda
+from amber.resolve.virtual import to_rattler
 from amber.spec import Spec
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
@@ -30,19 +30,24 @@ class CondaSolver:
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
         self.gateway = rattler.Gateway(cache_dir=repodata_cache)
 
-    async def solve(self, platform: str) -> list[LockedConda]:
+    async def solve(
+        self, platform: str, virtual: list[str], locked: list[LockedConda] = ()
+    ) -> list[LockedConda]:
+        """Solve for ``platform``; ``locked`` packages are kept where the request allows."""
         import rattler
         from rattler.exceptions import GatewayError, SolverError
 
-        virtual = rattler.VirtualPackage.detect() if platform == host_platform() else []
         try:
             records = await rattler.solve(
                 self.channels,
                 list(self.spec.conda),
                 gateway=self.gateway,
                 platforms=[platform, "noarch"],
-                virtual_packages=virtual,
+                virtual_packages=to_rattler(virtual),
                 channel_priority=rattler.ChannelPriority.Strict,
+                exclude_newer=self.spec.as_of_datetime,
+                timestamp_policy="allow-missing",
+                locked_packages=[p.to_record() for p in locked] or None,
             )
         except SolverError as exc:
             raise ResolveError(
