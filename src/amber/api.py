@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from amber import _hotpath
@@ -23,6 +24,10 @@ __all__ = [
     "remove_env",
     "env_for_file",
     "load",
+    "check_lock",
+    "merge_lock",
+    "split_conflict",
+    "LockCheckFailed",
     "find_run",
     "env_of_step",
     "describe_steps",
@@ -40,15 +45,167 @@ def load(path: Path, *, python: str | None = None) -> Spec | Lock:
     return read_spec(path, python=python)
 
 
-def lock(spec: Spec, store: Store | None = None, progress: Progress | None = None) -> Lock:
-    """Resolve ``spec`` and keep the lock in the store as the newest for its ``req_id``."""
+def lock(
+    spec: Spec,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    previous: Lock | None = None,
+    update: Sequence[str] = (),
+) -> Lock:
+    """Resolve ``spec`` and keep the lock in the store as the newest for its ``req_id``.
+
+    With ``previous``, its pins are kept wherever the spec allows, except for the
+    packages named in ``update`` (and what they force).
+    """
     from amber.resolve import ResolveCaches, resolve
 
     store = store or Store()
+    if update:
+        _check_update_names(previous, update)
     caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs)
-    result = resolve(spec, caches, progress)
+    result = resolve(spec, caches, progress, previous=previous, update=update)
     store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result
+
+
+def _check_update_names(previous: Lock | None, names: Sequence[str]) -> None:
+    from packaging.utils import canonicalize_name
+
+    if previous is None:
+        raise AmberError("--update needs an existing lock to update: run `amber lock` first")
+    locked = {
+        str(canonicalize_name(p.name))
+        for body in previous.platforms.values()
+        for p in (*body.conda, *body.pypi)
+    }
+    missing = [n for n in names if str(canonicalize_name(n)) not in locked]
+    if missing:
+        raise AmberError(f"not in the lock, so nothing to update: {', '.join(missing)}")
+
+
+class LockCheckFailed(AmberError):
+    """`amber lock --check` found the lock stale or inconsistent (exit 1)."""
+
+    exit_code = 1
+
+
+def check_lock(spec: Spec, lock_path: Path) -> Lock:
+    """The lock at ``lock_path`` if it is current for ``spec``; ``LockCheckFailed`` says why not.
+
+    No solve: compares the canonical spec and checks every request against the pins.
+    """
+    from amber.errors import LockFileError
+
+    if not lock_path.is_file():
+        raise LockCheckFailed(f"{lock_path}: no lock file; create it with `amber lock`")
+    try:
+        existing = Lock.read(lock_path)
+    except LockFileError as exc:
+        raise LockCheckFailed(f"inconsistent: {exc}") from None
+    spec = as_locked(spec, existing)
+    if existing.req_id != spec.req_id:
+        wanted, had = spec.canonical(), dict(existing.spec)
+        fields = sorted(k for k in {*wanted, *had} if wanted.get(k) != had.get(k))
+        raise LockCheckFailed(
+            f"{lock_path} is stale: {spec} changed since the lock was made "
+            f"({', '.join(fields) or 'spec'} differ); re-lock with `amber lock`"
+        )
+    problems = _unsatisfied(spec, existing)
+    if problems:
+        raise LockCheckFailed(f"{lock_path} is inconsistent with {spec}: " + "; ".join(problems))
+    return existing
+
+
+def _unsatisfied(spec: Spec, existing: Lock) -> list[str]:
+    """Requests that the locked packages do not satisfy, per platform."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from rattler import MatchSpec
+
+    problems = []
+    for platform, body in sorted(existing.platforms.items()):
+        records = [c.to_record() for c in body.conda]
+        for text in spec.conda:
+            if not any(r.matches(MatchSpec(text)) for r in records):
+                problems.append(f"{platform}: no locked package satisfies '{text}'")
+        versions = {p.name: p.version for p in body.pypi}
+        for text in spec.pypi:
+            req = Requirement(text)
+            name = str(canonicalize_name(req.name))
+            if name in body.provided:
+                continue
+            if name not in versions:
+                if req.marker is None:
+                    problems.append(f"{platform}: '{name}' is not locked")
+            elif not req.specifier.contains(versions[name], prereleases=True):
+                problems.append(f"{platform}: locked {name} {versions[name]} violates '{text}'")
+    return problems
+
+
+def merge_lock(
+    spec: Spec, conflicted: Path, store: Store | None = None, progress: Progress | None = None
+) -> tuple[Lock, Lock]:
+    """(ours, merged): a lock file with git conflict markers re-created for ``spec``.
+
+    Pins both sides agree on are kept; only what differs is resolved again.
+    """
+    from amber.lock import PlatformLock
+
+    ours_text, theirs_text = split_conflict(conflicted.read_text(encoding="utf-8"), conflicted)
+    ours, theirs = (
+        Lock.loads(ours_text, f"{conflicted} (ours)"),
+        Lock.loads(theirs_text, f"{conflicted} (theirs)"),
+    )
+    agreed = {}
+    for platform, body in ours.platforms.items():
+        other = theirs.platforms.get(platform)
+        if other is None:
+            continue
+        agreed[platform] = PlatformLock(
+            platform=platform,
+            python=body.python,
+            conda=tuple(set(body.conda) & set(other.conda)),
+            pypi=tuple(set(body.pypi) & set(other.pypi)),
+        )
+    both = Lock(spec=ours.spec, req_id=ours.req_id, platforms=agreed)
+    return ours, lock(as_locked(spec, ours), store, progress, previous=both)
+
+
+def split_conflict(text: str, source: object = "<lock>") -> tuple[str, str]:
+    """(ours, theirs) texts of a file with git conflict markers (merge or diff3 style)."""
+    ours: list[str] = []
+    theirs: list[str] = []
+    state = "both"
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<<"):
+            state = "ours"
+        elif line.startswith("|||||||") and state == "ours":
+            state = "base"
+        elif line.startswith("=======") and state in ("ours", "base"):
+            state = "theirs"
+        elif line.startswith(">>>>>>>") and state == "theirs":
+            state = "both"
+        else:
+            if state in ("both", "ours"):
+                ours.append(line)
+            if state in ("both", "theirs"):
+                theirs.append(line)
+    if state != "both":
+        raise SpecError("unterminated git conflict marker", source)
+    if ours == theirs:
+        raise SpecError("no git conflict markers found: nothing to merge", source)
+    return "".join(ours), "".join(theirs)
+
+
+def as_locked(spec: Spec, existing: Lock) -> Spec:
+    """``spec`` with the lock's platforms and as-of where the spec file leaves them open
+    (they may come from `amber lock --platform/--as-of`, recorded in the lock)."""
+    if not spec.platforms and existing.spec.get("platforms"):
+        spec = spec.with_platforms(existing.spec["platforms"])
+    if not spec.as_of and existing.spec.get("as_of"):
+        spec = spec.with_as_of(existing.spec["as_of"])
+    return spec
 
 
 def beside_lock(spec: Spec) -> Path | None:
@@ -65,7 +222,7 @@ def ensure_lock(
     beside = beside_lock(spec)
     if beside is not None and beside.is_file():
         existing = Lock.read(beside)
-        if existing.req_id == spec.req_id:
+        if as_locked(spec, existing).req_id == existing.req_id:
             return existing
     stored = store.latest_lock(spec.req_id)
     if stored is not None:

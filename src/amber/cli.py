@@ -78,23 +78,90 @@ def cli() -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Default: amber.lock beside the spec."
 )
+@click.option(
+    "-p", "--platform", "platforms", multiple=True, metavar="PLATFORM",
+    help="Target platform (repeatable): linux-64, linux-aarch64, osx-64, osx-arm64, win-64.",
+)  # fmt: skip
+@click.option("--as-of", "as_of", metavar="DATE", help="Ignore anything published after DATE.")
+@click.option(
+    "--update", "update", multiple=True, metavar="PKG",
+    help="Let only PKG (repeatable) and what it forces move; keep every other pin.",
+)  # fmt: skip
+@click.option(
+    "--check", is_flag=True, help="Exit 1 if the lock is stale or inconsistent (no solve)."
+)
+@click.option("--merge", is_flag=True, help="Re-create a lock that has git conflict markers.")
 @python_option
 @quiet_option
-def lock_cmd(file: Path | None, output: Path | None, python: str | None, quiet: bool) -> None:
-    """Resolve a spec into a lock file."""
+def lock_cmd(
+    file: Path | None,
+    output: Path | None,
+    platforms: tuple[str, ...],
+    as_of: str | None,
+    update: tuple[str, ...],
+    check: bool,
+    merge: bool,
+    python: str | None,
+    quiet: bool,
+) -> None:
+    """Resolve a spec into a lock file (or check, update or merge one).
+
+    \b
+      amber lock -f environment.yml -p linux-64 -p osx-arm64
+      amber lock --update numpy            # only numpy (and what it forces) moves
+      amber lock --check                   # CI: is amber.lock current?
+      amber lock --merge                   # after a git conflict in amber.lock
+    """
     from amber import api
+    from amber.lock import Lock
     from amber.spec import read_spec
 
-    spec = read_spec(file or _default_file(), python=python)
-    result = api.lock(spec, _store(), _progress(quiet))
+    if sum(map(bool, (check, merge, update))) > 1:
+        raise AmberError("--check, --merge and --update go one at a time")
+    spec = _with_options(read_spec(file or _default_file(), python=python), platforms, as_of)
     target = output or (spec.source.parent / api.LOCK_NAME)
+    if check:
+        api.check_lock(spec, target)
+        if not quiet:
+            click.echo(f"{target} is up to date with {spec.source}", err=True)
+        return
+    previous = None
+    if merge:
+        previous, result = api.merge_lock(spec, target, _store(), _progress(quiet))
+    else:
+        if update:
+            previous = Lock.read(target) if target.is_file() else None
+            spec = api.as_locked(spec, previous) if previous else spec
+        result = api.lock(spec, _store(), _progress(quiet), previous=previous, update=update)
     result.write(target)
     if not quiet:
+        if previous is not None:
+            _show_changes(previous, result)
         counts = ", ".join(
             f"{p}: {len(pl.conda)} conda + {len(pl.pypi)} PyPI"
             for p, pl in sorted(result.platforms.items())
         )
         click.echo(f"Locked {counts} -> {target} (full_id {result.full_id[:12]})", err=True)
+
+
+def _with_options(spec: Any, platforms: tuple[str, ...], as_of: str | None) -> Any:
+    try:
+        if platforms:
+            spec = spec.with_platforms(platforms)
+        if as_of:
+            spec = spec.with_as_of(as_of)
+    except ValueError as exc:
+        raise AmberError(str(exc)) from None
+    return spec
+
+
+def _show_changes(old: Any, new: Any) -> None:
+    """The change table between two locks, on stderr (progress and reports go there)."""
+    try:
+        from amber.diff import diff_locks, render_changes
+    except ImportError:  # the diff module lands separately
+        return
+    click.echo(render_changes(diff_locks(old, new)), err=True)
 
 
 @cli.command("install")
