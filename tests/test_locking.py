@@ -121,8 +121,7 @@ def test_update_moves_only_the_named_package(amber, tmp_path: Path):
     channel = PIXI / "multiple_versions_channel_1"
     spec = write(
         tmp_path / "environment.yml",
-        f"channels: ['{channel}']\n"
-        "dependencies: [package=0.1.0, package2=0.1.0, package4=0.1.0]\n",
+        f"channels: ['{channel}']\ndependencies: [package=0.1.0, package2=0.1.0, package4=0.1.0]\n",
     )
     amber("lock", "-f", spec, check=True)
     before = versions(Lock.read(tmp_path / "amber.lock"))
@@ -154,8 +153,9 @@ def test_update_of_a_pypi_package(amber, tmp_path: Path):
 def test_as_of_reproduces_the_past(amber, tmp_path: Path):
     channel = PIXI / "multiple_versions_channel_1"
     # package 0.1.0 was published a few seconds before 0.2.0.
-    cutoff = datetime.datetime.fromtimestamp(1768230458, tz=datetime.timezone.utc).isoformat()
-    spec = write(tmp_path / "environment.yml", f"channels: ['{channel}']\ndependencies: [package]\n")
+    cutoff = datetime.datetime.fromtimestamp(1768230458, tz=datetime.UTC).isoformat()
+    text = f"channels: ['{channel}']\ndependencies: [package]\n"
+    spec = write(tmp_path / "environment.yml", text)
     amber("lock", "-f", spec, "--as-of", cutoff, check=True)
     lock_file = tmp_path / "amber.lock"
     first = lock_file.read_bytes()
@@ -183,7 +183,8 @@ def test_as_of_at_realistic_scale(amber, tmp_path: Path):
     )
     amber("lock", "-f", spec, "--as-of", "2017-10-01", "-o", tmp_path / "old.lock", check=True)
     amber("lock", "-f", spec, "-o", tmp_path / "new.lock", check=True)
-    old, new = versions(Lock.read(tmp_path / "old.lock")), versions(Lock.read(tmp_path / "new.lock"))
+    old = versions(Lock.read(tmp_path / "old.lock"))
+    new = versions(Lock.read(tmp_path / "new.lock"))
     assert old["numpy"] < new["numpy"] and old["pandas"] < new["pandas"]
     assert len(old) > 20
 
@@ -254,3 +255,66 @@ def test_merge_of_two_branches_that_each_added_a_package(amber, conda_channel, t
     for name, version in versions(base).items():
         assert got[name] == version  # pins both sides agreed on are kept
     assert amber("lock", "-f", spec, "--check").returncode == 0
+
+
+def test_add_changes_the_spec_and_the_lock_minimally(amber, conda_channel: Path, tmp_path: Path):
+    spec = write(
+        tmp_path / "environment.yml",
+        f"""
+        # our analysis env
+        channels: ['{conda_channel}']
+        dependencies:
+          - python   # the interpreter
+          - libfoo
+        """,
+    )
+    amber("lock", "-f", spec, check=True)
+    before = Lock.read(tmp_path / "amber.lock")
+    result = amber("add", "datafiles", "-f", spec, check=True)
+    assert "datafiles" in result.stderr and "added" in result.stderr
+    text = spec.read_text()
+    assert "# our analysis env" in text and "# the interpreter" in text and "datafiles" in text
+    after = Lock.read(tmp_path / "amber.lock")
+    assert versions(after) == {**versions(before), "datafiles": "0.1"}
+    assert amber("lock", "-f", spec, "--check").returncode == 0
+
+    amber("add", "--pypi", "idna==3.4", "-f", spec, check=True)
+    assert "pip:" in spec.read_text()
+    assert versions(Lock.read(tmp_path / "amber.lock"))["idna"] == "3.4"
+
+    # A request that cannot be satisfied leaves the spec and the lock as they were.
+    spec_bytes, lock_bytes = spec.read_bytes(), (tmp_path / "amber.lock").read_bytes()
+    refused = amber("add", "libfoo>=9", "-f", spec)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert spec.read_bytes() == spec_bytes
+    assert (tmp_path / "amber.lock").read_bytes() == lock_bytes
+
+
+def test_diff_of_locks_and_envs(amber, conda_channel: Path, tmp_path: Path):
+    one = write(
+        tmp_path / "one" / "environment.yml",
+        f"channels: ['{conda_channel}']\ndependencies: [python, libfoo=1.0]\n",
+    )
+    two = write(
+        tmp_path / "two" / "environment.yml",
+        f"channels: ['{conda_channel}']\ndependencies: [python, libfoo=2.0, datafiles]\n",
+    )
+    amber("lock", "-f", one, check=True)
+    amber("lock", "-f", two, check=True)
+    import json
+
+    changes = json.loads(
+        amber("diff", one.parent / "amber.lock", two.parent / "amber.lock", "--json").stdout
+    )
+    assert {(c["name"], c["action"]) for c in changes} == {
+        ("libfoo", "updated"),
+        ("datafiles", "added"),
+    }
+    text = amber("diff", one.parent / "amber.lock", two.parent / "amber.lock", check=True).stdout
+    assert "libfoo" in text and "1.0" in text and "2.0" in text
+    first = amber("install", "-f", one, check=True).stdout.strip()
+    second = amber("install", "-f", two, check=True).stdout.strip()
+    by_env = amber("diff", Path(first).name, Path(second).name, "--json", check=True)
+    assert json.loads(by_env.stdout) == changes
+    same = amber("diff", one.parent / "amber.lock", one.parent / "amber.lock", check=True)
+    assert "No changes" in same.stdout

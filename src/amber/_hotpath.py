@@ -17,7 +17,9 @@ from amber.store import Store
 __all__ = ["digest", "file_key", "recall", "LOCK_NAME", "DEFAULT_FILES"]
 
 LOCK_NAME = "amber.lock"
-DEFAULT_FILES = ("environment.yml", "environment.yaml", "requirements.txt", LOCK_NAME)
+DEFAULT_FILES = (
+    "environment.yml", "environment.yaml", "requirements.txt", "pyproject.toml", LOCK_NAME,
+)  # fmt: skip
 
 
 def digest(path: Path) -> str:

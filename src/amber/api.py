@@ -24,6 +24,8 @@ __all__ = [
     "remove_env",
     "env_for_file",
     "load",
+    "add",
+    "lock_of",
     "check_lock",
     "merge_lock",
     "split_conflict",
@@ -206,6 +208,52 @@ def as_locked(spec: Spec, existing: Lock) -> Spec:
     if not spec.as_of and existing.spec.get("as_of"):
         spec = spec.with_as_of(existing.spec["as_of"])
     return spec
+
+
+def add(
+    path: Path,
+    requirement: str,
+    *,
+    pypi: bool,
+    python: str | None = None,
+    store: Store | None = None,
+    progress: Progress | None = None,
+) -> tuple[Lock | None, Lock, Path]:
+    """Add a requirement to a spec file and re-lock with the fewest changes.
+
+    Returns (the lock before, the lock after, where it was written). If the new
+    request cannot be resolved, the spec file is restored as it was.
+    """
+    from amber._fs import write_atomic
+    from amber.edit import add_to_spec_file
+
+    path = Path(path)
+    before = read_spec(path, python=python)
+    beside = beside_lock(before)
+    previous = None
+    if beside is not None and beside.is_file():
+        previous = Lock.read(beside)
+    original = path.read_bytes()
+    add_to_spec_file(path, requirement, pypi=pypi)
+    try:
+        spec = read_spec(path, python=python)
+        if previous is not None:
+            spec = as_locked(spec, previous)
+        result = lock(spec, store, progress, previous=previous)
+        target = beside or path.parent / LOCK_NAME
+        result.write(target)
+    except BaseException:
+        write_atomic(path, original.decode("utf-8"))  # nothing half-done: the spec as it was
+        raise
+    return previous, result, target
+
+
+def lock_of(ref: str, store: Store | None = None) -> Lock:
+    """A lock from a lock file path, or the lock of an env (full_id, prefix, name, path)."""
+    path = Path(ref)
+    if path.is_file():
+        return Lock.read(path)
+    return Lock.read(find_env(ref, store).lock_file)
 
 
 def beside_lock(spec: Spec) -> Path | None:

@@ -14,7 +14,10 @@ from amber.errors import AmberError
 
 __all__ = ["main", "cli"]
 
-_FILE_HELP = "environment.yml, requirements.txt or an amber lock (default: one in the current dir)"
+_FILE_HELP = (
+    "environment.yml, requirements.txt, pyproject.toml or an amber lock "
+    "(default: one in the current dir)"
+)
 
 
 def _store() -> Any:
@@ -162,6 +165,48 @@ def _show_changes(old: Any, new: Any) -> None:
     except ImportError:  # the diff module lands separately
         return
     click.echo(render_changes(diff_locks(old, new)), err=True)
+
+
+@cli.command("add")
+@click.argument("requirement")
+@file_option
+@click.option("--pypi", is_flag=True, help="A PyPI requirement (default: a conda match spec).")
+@python_option
+@quiet_option
+def add_cmd(
+    requirement: str, file: Path | None, pypi: bool, python: str | None, quiet: bool
+) -> None:
+    """Add REQUIREMENT to the spec file and its lock, moving as little as possible.
+
+    \b
+      amber add "numpy>=1.26"
+      amber add --pypi "rich>=13"
+    """
+    from amber import api
+
+    path = file or _default_file()
+    previous, result, target = api.add(path, requirement, pypi=pypi, python=python,
+                                       store=_store(), progress=_progress(quiet))  # fmt: skip
+    if not quiet:
+        if previous is not None:
+            _show_changes(previous, result)
+        click.echo(f"Added {requirement} to {path}; locked -> {target}", err=True)
+
+
+@cli.command("diff")
+@click.argument("old", metavar="A")
+@click.argument("new", metavar="B")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def diff_cmd(old: str, new: str, as_json: bool) -> None:
+    """What changed from A to B: two lock files or envs (full_id, prefix or name)."""
+    from amber import api
+    from amber.diff import changes_to_json, diff_locks, print_changes
+
+    changes = diff_locks(api.lock_of(old, _store()), api.lock_of(new, _store()))
+    if as_json:
+        click.echo(json.dumps(changes_to_json(changes), indent=2))
+    else:
+        print_changes(changes)
 
 
 @cli.command("install")

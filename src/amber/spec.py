@@ -305,7 +305,7 @@ class Spec:
 
 def is_spec_file(path: Path) -> bool:
     """True for the file kinds ``read_spec`` understands (lock files are not specs)."""
-    return _kind(path) in ("environment", "requirements")
+    return _kind(path) in ("environment", "requirements", "pyproject")
 
 
 def _kind(path: Path) -> str:
@@ -316,11 +316,14 @@ def _kind(path: Path) -> str:
         return "requirements"
     if name.endswith(".lock"):
         return "lock"
+    if name.endswith(".toml"):
+        return "pyproject"
     return "unknown"
 
 
 def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
-    """Read environment.yml or requirements.txt into a ``Spec``; ``SpecError`` on bad input."""
+    """Read environment.yml, requirements.txt or pyproject.toml into a ``Spec``; ``SpecError``
+    on bad input."""
     path = Path(path)
     if not path.is_file():
         raise SpecError("no such file", path)
@@ -331,9 +334,11 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
         reqs = _RequirementsReader()
         reqs.read(path)
         return _make(path, None, python=python, **reqs.spec_fields())
+    if kind == "pyproject":
+        return _read_pyproject(path, python)
     raise SpecError(
         "unknown spec format: expected environment.yml (.yml/.yaml), "
-        "requirements.txt (.txt) or an amber lock (.lock)",
+        "requirements.txt (.txt), pyproject.toml or an amber lock (.lock)",
         path,
     )
 
@@ -535,3 +540,156 @@ def _read_environment_yml(path: Path, *, python: str | None) -> Spec:
     return _make(
         path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields()
     )
+
+
+# -- pyproject.toml ------------------------------------------------------------------
+
+_TOOL_KEYS = (
+    "as-of", "channels", "conda", "extra-index-urls", "index-url", "platforms", "pypi",
+    "python", "system-requirements",
+)  # fmt: skip
+
+
+def _toml_load(path: Path) -> tuple[str, dict[str, object]]:
+    """The text and data of a TOML file; ``SpecError`` with file:line when malformed."""
+    import tomllib
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+        line = int(where.group(1)) if where else None
+        message = message[: where.start()] if where else message
+        raise SpecError(f"malformed TOML: {message}", path, line) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read: {exc}", path) from None
+
+
+def _key_line(text: str, key: str, table: str) -> int | None:
+    """Where ``key`` is set under ``[table]`` (a cheap text search, for error messages)."""
+
+    def dotted(name: str) -> str:
+        return r"\s*\.\s*".join(re.escape(part) for part in name.split("."))
+
+    k = re.escape(key)
+    quoted = rf"(?:{k}|\"{k}\"|'{k}')"
+    header = re.compile(rf"^\s*\[\s*{dotted(table)}\s*\]") if table else None
+    prefix = dotted(table) + r"\s*\.\s*" if table else ""
+    subtable = re.compile(rf"^\s*\[\[?\s*{prefix}{quoted}\s*\]")
+    assignment = re.compile(rf"^\s*{quoted}\s*[=.]")
+    inside = header is None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if subtable.match(line) or (inside and assignment.match(line)):
+            return number
+        if line.lstrip().startswith("["):
+            inside = bool(header and header.match(line))
+    return None
+
+
+def _entry_line(text: str, entry: str) -> int | None:
+    """The line of the first string literal holding ``entry`` (for error messages)."""
+    for quote in ('"', "'"):
+        at = text.find(f"{quote}{entry}{quote}")
+        if at >= 0:
+            return text.count("\n", 0, at) + 1
+    return None
+
+
+def _read_pyproject(path: Path, python: str | None) -> Spec:
+    """``[project].dependencies`` plus Amber's own ``[tool.amber]`` table."""
+    text, data = _toml_load(path)
+
+    def table(value: object, where: str) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise SpecError(f"'{where}' must be a table", path, _key_line(text, where, ""))
+        return value
+
+    def strings(value: object, key: str, where: str) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SpecError(
+                f"'{key}' in [{where}] must be a list of strings", path, _key_line(text, key, where)
+            )
+        return value
+
+    def string(value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise SpecError(
+                f"'{key}' in [tool.amber] must be a string (quote it: {key} = \"{value}\")",
+                path,
+                _key_line(text, key, "tool.amber"),
+            )
+        return value
+
+    project = table(data.get("project", {}), "project")
+    tool = table(table(data.get("tool", {}), "tool").get("amber", {}), "tool.amber")
+    for key in tool:
+        if key not in _TOOL_KEYS:
+            raise SpecError(
+                f"unknown key '{key}' in [tool.amber] (expected one of: {', '.join(_TOOL_KEYS)})",
+                path,
+                _key_line(text, key, "tool.amber"),
+            )
+    if "dependencies" in (project.get("dynamic") or []) and "pypi" not in tool:
+        raise SpecError(
+            "[project].dependencies is dynamic, so Amber cannot read it: "
+            "list the requirements in [tool.amber].pypi",
+            path,
+            _key_line(text, "dynamic", "project"),
+        )
+
+    pypi = [
+        *strings(project.get("dependencies", []), "dependencies", "project"),
+        *strings(tool.get("pypi", []), "pypi", "tool.amber"),
+    ]
+    for requirement in pypi:
+        try:
+            canonical_pypi_requirement(requirement)
+        except ValueError as exc:
+            raise SpecError(str(exc), path, _entry_line(text, requirement)) from None
+    conda = strings(tool.get("conda", []), "conda", "tool.amber")
+    for match_spec in conda:
+        try:
+            canonical_conda_spec(match_spec)
+        except ValueError as exc:
+            raise SpecError(str(exc), path, _entry_line(text, match_spec)) from None
+
+    if python is None and "python" in tool:
+        python = string(tool["python"], "python")
+    if python is None:
+        python = _exact_python(project.get("requires-python"))
+    system = tool.get("system-requirements", {})
+    if not isinstance(system, dict):
+        raise SpecError(
+            "'system-requirements' in [tool.amber] must be a table",
+            path,
+            _key_line(text, "system-requirements", "tool.amber"),
+        )
+    index_url = tool.get("index-url")
+    name = project.get("name")
+    return _make(
+        path,
+        name if isinstance(name, str) else None,
+        conda=conda,
+        pypi=pypi,
+        channels=[
+            channel_url(c, path.parent)
+            for c in strings(tool.get("channels", []), "channels", "tool.amber")
+        ],
+        python=python,
+        platforms=strings(tool.get("platforms", []), "platforms", "tool.amber"),
+        system_requirements=system,
+        as_of=tool.get("as-of"),
+        index_url=None if index_url is None else string(index_url, "index-url"),
+        extra_index_urls=strings(
+            tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"
+        ),
+        files=[path.resolve()],
+    )
+
+
+def _exact_python(requires: object) -> str | None:
+    """``requires-python`` is a range the project supports, not a pin: only ``==X.Y`` counts."""
+    match = re.fullmatch(r"\s*==\s*(\d+\.\d+(?:\.\d+)?)(?:\.\*)?\s*", str(requires or ""))
+    return match.group(1) if match else None
