@@ -318,3 +318,39 @@ def test_diff_of_locks_and_envs(amber, conda_channel: Path, tmp_path: Path):
     assert json.loads(by_env.stdout) == changes
     same = amber("diff", one.parent / "amber.lock", one.parent / "amber.lock", check=True)
     assert "No changes" in same.stdout
+
+
+def test_git_merge_driver(amber, amber_home: Path, conda_channel, tmp_path):
+    import os
+    import sys
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    spec = repo / "environment.yml"
+    body = ["  - python", "  - six", "  - datafiles", "  - libfoo >=1", "  - python >=3"]
+    header = f"channels: ['{conda_channel}']\ndependencies:\n"
+    spec.write_text(header + "\n".join(body) + "\n")
+    amber("lock", "-f", spec, check=True)
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / ".gitattributes").write_text("amber.lock merge=amber\n")
+    amber_cmd = f"{sys.executable} -m amber"
+    _git(repo, "config", "merge.amber.driver", f"{amber_cmd} merge-driver %O %A %B")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    _git(repo, "checkout", "-qb", "a")
+    spec.write_text(header + "\n".join(["  - greetlib", *body]) + "\n")
+    amber("lock", "-f", spec, check=True)
+    _git(repo, "commit", "-qam", "add greetlib")
+    _git(repo, "checkout", "-q", "main")
+    spec.write_text(header + "\n".join([*body, "  - footool"]) + "\n")
+    amber("lock", "-f", spec, check=True)
+    _git(repo, "commit", "-qam", "add footool")
+
+    env = dict(os.environ, AMBER_HOME=str(amber_home))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e"]
+    merged = subprocess.run(
+        [*git, "merge", "-q", "--no-edit", "a"], cwd=repo, capture_output=True, text=True, env=env
+    )
+    assert merged.returncode == 0, merged.stderr + merged.stdout
+    assert {"greetlib", "footool"} <= set(versions(Lock.read(repo / "amber.lock")))
+    assert amber("lock", "-f", spec, "--check").returncode == 0

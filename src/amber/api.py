@@ -29,6 +29,7 @@ __all__ = [
     "check_lock",
     "merge_lock",
     "split_conflict",
+    "merge_driver",
     "LockCheckFailed",
     "find_run",
     "env_of_step",
@@ -152,9 +153,21 @@ def merge_lock(
 
     Pins both sides agree on are kept; only what differs is resolved again.
     """
+    from amber.errors import LockFileError
     from amber.lock import PlatformLock
 
-    ours_text, theirs_text = split_conflict(conflicted.read_text(encoding="utf-8"), conflicted)
+    text = conflicted.read_text(encoding="utf-8")
+    if "\n<<<<<<<" not in "\n" + text:
+        # git merged the text cleanly: keep what that lock pins where it is still valid.
+        try:
+            merged_text = Lock.loads(text, conflicted)
+        except LockFileError:
+            merged_text = None
+        base = as_locked(spec, merged_text) if merged_text else spec
+        return merged_text or lock(base, store, progress), lock(
+            base, store, progress, previous=merged_text
+        )
+    ours_text, theirs_text = split_conflict(text, conflicted)
     ours, theirs = (
         Lock.loads(ours_text, f"{conflicted} (ours)"),
         Lock.loads(theirs_text, f"{conflicted} (theirs)"),
@@ -172,6 +185,44 @@ def merge_lock(
         )
     both = Lock(spec=ours.spec, req_id=ours.req_id, platforms=agreed)
     return ours, lock(as_locked(spec, ours), store, progress, previous=both)
+
+
+def merge_driver(base: Path, ours: Path, theirs: Path, store: Store | None = None) -> Lock:
+    """git's merge driver for amber.lock: three-way merge of the specs the three locks record,
+    then a resolve that keeps every pin both sides agree on. Writes the result to ``ours``.
+
+    It needs nothing but the three files git hands it, since git runs drivers before it
+    writes the merged spec file."""
+    from amber.lock import PlatformLock
+
+    b, o, t = (Lock.read(p) for p in (base, ours, theirs))
+    fields: dict[str, object] = {}
+    for key in {*b.spec, *o.spec, *t.spec} - {"schema"}:
+        old, mine, other = b.spec.get(key), o.spec.get(key), t.spec.get(key)
+        if isinstance(mine, list) or isinstance(other, list):
+            old, mine, other = list(old or []), list(mine or []), list(other or [])
+            kept = [x for x in mine if x in other or x not in old]
+            fields[key] = kept + [x for x in other if x not in old and x not in kept]
+        elif mine == other or other == old:
+            fields[key] = mine
+        elif mine == old:
+            fields[key] = other
+        else:
+            raise AmberError(f"both sides changed the spec's {key!r} differently: merge by hand")
+    spec = Spec.create(**fields)  # type: ignore[arg-type]
+    agreed = {
+        name: PlatformLock(
+            platform=name,
+            conda=tuple(set(body.conda) & set(t.platforms[name].conda)),
+            pypi=tuple(set(body.pypi) & set(t.platforms[name].pypi)),
+        )
+        for name, body in o.platforms.items()
+        if name in t.platforms
+    }
+    previous = Lock(spec=o.spec, req_id=o.req_id, platforms=agreed)
+    result = lock(spec, store, previous=previous)
+    result.write(ours)
+    return result
 
 
 def split_conflict(text: str, source: object = "<lock>") -> tuple[str, str]:

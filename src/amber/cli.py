@@ -167,6 +167,17 @@ def _show_changes(old: Any, new: Any) -> None:
     click.echo(render_changes(diff_locks(old, new)), err=True)
 
 
+@cli.command("merge-driver", hidden=True)
+@click.argument("base", type=click.Path(exists=True, path_type=Path))
+@click.argument("ours", type=click.Path(exists=True, path_type=Path))
+@click.argument("theirs", type=click.Path(exists=True, path_type=Path))
+def merge_driver_cmd(base: Path, ours: Path, theirs: Path) -> None:
+    """git merge driver for amber.lock: `amber merge-driver %O %A %B`."""
+    from amber import api
+
+    api.merge_driver(base, ours, theirs, _store())
+
+
 @cli.command("add")
 @click.argument("requirement")
 @file_option
