@@ -2,11 +2,12 @@
 """Amber's core benchmarks, side by side in one run: prints a table, rewrites docs/BENCHMARKS.md.
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
-                                   [--prepare-rounds 3] [--keep] [--no-doc]
+                                   [--prepare-rounds 3] [--resolve-reps 7] [--keep] [--no-doc]
 
 What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
 head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks 1-3 are here,
-4 and 5 (pipeline steps) in bench_steps.py. Figures only: nothing here asserts on a time.
+4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
+bench_resolve.py. Figures only: nothing here asserts on a time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
 import bench_steps  # noqa: E402  (benchmarks 4 and 5)
 import condapkgs  # noqa: E402  (the tests' builder of real conda packages)
 from common import Figure, ms, run, spread, timed  # noqa: E402
@@ -236,6 +238,7 @@ def main() -> None:
     parser.add_argument("--hydrate-reps", type=int, default=15)
     parser.add_argument("--step-reps", type=int, default=20)
     parser.add_argument("--prepare-rounds", type=int, default=3)
+    parser.add_argument("--resolve-reps", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()
@@ -252,6 +255,7 @@ def main() -> None:
             figures += [hydrate, bench_reuse(work, env, args.run_reps)]
         figures.append(bench_steps.bench_step_call(work, args.step_reps))
         figures.append(bench_steps.bench_prepare(work, args.prepare_rounds))
+        figures += bench_resolve.bench_resolve(work, args.resolve_reps)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -263,8 +267,11 @@ def main() -> None:
     print("\n" + body)
     if not args.no_doc:
         pins = "; ".join(", ".join(env) for env in bench_steps.PINS)
-        head = DOC_HEAD.read_text().format(n_synthetic=N_SYNTHETIC, pypi=", ".join(PYPI),
-                                           step_pins=pins)  # fmt: skip
+        head = DOC_HEAD.read_text().format(
+            n_synthetic=N_SYNTHETIC, pypi=", ".join(PYPI), step_pins=pins,
+            resolve_conda=" ".join(bench_resolve.CONDA), resolve_pypi=", ".join(bench_resolve.PYPI),
+            resolve_reps=args.resolve_reps,
+        )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)
 

@@ -354,3 +354,16 @@ def test_git_merge_driver(amber, amber_home: Path, conda_channel, tmp_path):
     assert merged.returncode == 0, merged.stderr + merged.stdout
     assert {"greetlib", "footool"} <= set(versions(Lock.read(repo / "amber.lock")))
     assert amber("lock", "-f", spec, "--check").returncode == 0
+
+
+@pytest.mark.skipif(not SNAPSHOT.is_dir(), reason="../shared/data is not beside us")
+def test_pypi_request_conflicting_with_conda_is_refused(amber, tmp_path: Path):
+    # conda gives six 1.11.0 here (metadata only: the name and version stand for the dist);
+    # PyPI may not silently replace or drop it.
+    spec = write(
+        tmp_path / "environment.yml",
+        f"channels: ['{SNAPSHOT}']\ndependencies: [python=3.6, six, {{pip: [six>=1.16]}}]\n",
+    )
+    result = amber("lock", "-f", spec)
+    assert result.returncode == 2 and "six" in result.stderr
+    assert not (tmp_path / "amber.lock").exists()

@@ -90,7 +90,8 @@ class CondaSolver:
                         dists.append(dist)
             memo.parent.mkdir(parents=True, exist_ok=True)
             memo.write_text(json.dumps(dists))
-        return dists or [(str(canonicalize_name(package.name)), None)]
+        # Fallback: the conda name and version, so uv is still held to what conda installs.
+        return dists or [(str(canonicalize_name(package.name)), package.version)]
 
     async def _paths_of(self, package: LockedConda) -> list[str] | None:
         stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
@@ -114,6 +115,8 @@ async def compile_pypi(
             "--format", "pylock.toml", "--no-header", "--quiet", "--output-file", str(output),
             "--python-version", python,
             "--python-platform", uv_python_platform(platform, requirements),
+            # Only builds sdists; naming it spares uv a slow search of PATH (pyenv shims).
+            "--python", sys.executable,
         ]  # fmt: skip
         if spec.as_of:
             args += ["--exclude-newer", spec.as_of]
