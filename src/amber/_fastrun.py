@@ -1,7 +1,9 @@
-"""``amber run`` without click, for the common case of an env that already exists.
+"""``amber run`` and ``amber install`` without click, for their plain forms.
 
-Anything unusual (help, --env, an env still to be built) returns ``False`` and
-the full CLI takes over; this only saves imports on the hot path.
+``run -f FILE -- CMD`` on an env that exists and ``install -f FILE`` are on the
+hot paths that the benchmarks hold to targets; click alone costs ~25 ms to
+import. Anything unusual (help, --env, --python, an env ``run`` must build)
+returns ``False`` and the full CLI takes over.
 """
 
 from __future__ import annotations
@@ -12,30 +14,33 @@ from pathlib import Path
 __all__ = ["fast_run"]
 
 
-def _parse(args: Sequence[str]) -> tuple[Path | None, list[str]] | None:
+def _parse(
+    args: Sequence[str], *, command: bool = True
+) -> tuple[Path | None, bool, list[str]] | None:
     file: Path | None = None
+    quiet = False
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg == "--":
-            return file, list(args[i + 1 :])
+        if arg == "--" and command:
+            return file, quiet, list(args[i + 1 :])
         if arg in ("-f", "--file") and i + 1 < len(args):
             file, i = Path(args[i + 1]), i + 2
         elif arg.startswith("--file="):
             file, i = Path(arg.split("=", 1)[1]), i + 1
         elif arg in ("-q", "--quiet"):
-            i += 1
-        elif arg.startswith("-"):
+            quiet, i = True, i + 1
+        elif arg.startswith("-") or not command:
             return None  # --env, --python, --help ...: the full CLI
         else:
-            return file, list(args[i:])
-    return None
+            return file, quiet, list(args[i:])
+    return None if command else (file, quiet, [])
 
 
 def fast_run(args: Sequence[str]) -> bool:
     """Exec the command if its env is known and complete; ``False`` to fall back."""
     parsed = _parse(args)
-    if parsed is None or not parsed[1]:
+    if parsed is None or not parsed[2]:
         return False
     from amber import _hotpath
     from amber._platform import host_platform
@@ -55,5 +60,23 @@ def fast_run(args: Sequence[str]) -> bool:
 
     store.touch_env(env.full_id)
     store.close()
-    exec_in_env(env, parsed[1], store.env_lock_path(env.full_id))
+    exec_in_env(env, parsed[2], store.env_lock_path(env.full_id))
     return True  # not reached: exec replaced us
+
+
+def fast_install(args: Sequence[str]) -> bool:
+    """``amber install [-f FILE] [-q]``: hydrate (or reuse) and print the env's path."""
+    parsed = _parse(args, command=False)
+    if parsed is None:
+        return False
+    from amber import _hotpath
+
+    file = parsed[0] or _hotpath.default_file()
+    if file is None:
+        return False
+    from amber import api
+    from amber._progress import Progress
+
+    env = api.env_for_file(file, None, Progress(quiet=parsed[1]))
+    print(env.path, flush=True)
+    return True

@@ -61,14 +61,19 @@ def hydrate(
 
 
 def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     if packages.conda:
         _install_conda(env.path, lock, packages, store, progress)
     else:
         _create_venv(env.path, packages, store, progress)
-    if packages.pypi:
-        _install_pypi(env, packages, store, progress)
-    env.meta.mkdir(parents=True, exist_ok=True)
-    env.write_activation(capture_activation(env.path, conda=bool(packages.conda)))
+    # Activation comes from the conda packages alone: capture it while uv installs.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
+        if packages.pypi:
+            _install_pypi(env, packages, store, progress)
+        env.meta.mkdir(parents=True, exist_ok=True)
+        env.write_activation(activation.result())
     lock.write(env.lock_file)
     env.mark_complete()
 
