@@ -1,0 +1,84 @@
+"""Formats in and out: every lock format Amber writes or reads, behind one interface.
+
+Each format is a module here with:
+
+- ``NAME`` (the ``--format`` value), ``SUFFIX`` (default file suffix), ``WHOLE`` (True
+  when the format can hold a whole lock: conda and PyPI, every platform);
+- ``export(lock: Lock, options: ExportOptions) -> Exported``;
+- optionally ``detect(path: Path, head: str) -> bool`` and ``read(path: Path) -> Lock``
+  for formats that are also already-resolved input to ``amber lock -f`` (no solve).
+
+Exports report what the format cannot carry in ``Exported.lost`` (one line each),
+which the CLI prints on stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from amber.errors import AmberError
+
+__all__ = ["ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved"]
+
+# --format name -> module (imported on use).
+FORMATS = {
+    "environment.yml": "environment_yml",
+    "explicit": "explicit",
+    "conda-lock": "conda_lock",
+    "pixi": "pixi",
+    "requirements": "requirements",
+    "pylock": "pylock",
+    "cyclonedx": "cyclonedx",
+}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the user asked of an export."""
+
+    platforms: tuple[str, ...] = ()  # empty: every platform the format can hold / the host's
+    no_builds: bool = False  # environment.yml: name=version without builds
+    from_history: bool = False  # environment.yml: the user's own spec (with its pip section)
+    name: str | None = None  # environment.yml `name:`
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An export: one file (``files`` maps a suffix-less label to text when a format writes
+    several, e.g. one explicit file per platform) and what the format lost."""
+
+    text: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # platform -> text, when several
+    lost: tuple[str, ...] = ()
+
+
+def get(name: str) -> ModuleType:
+    """The module of a format; ``AmberError`` listing the known ones."""
+    if name not in FORMATS:
+        raise AmberError(f"unknown format {name!r} (known: {', '.join(FORMATS)})")
+    return importlib.import_module(f"amber.formats.{FORMATS[name]}")
+
+
+def detect(path: Path) -> str | None:
+    """The format of an already-resolved file (explicit, conda-lock, pixi.lock, pylock,
+    hashed requirements), or None for anything else (specs, amber locks)."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return None
+    for name in FORMATS:
+        module = get(name)
+        if hasattr(module, "read") and module.detect(path, head):
+            return name
+    return None
+
+
+def read_resolved(path: Path, name: str | None = None):  # -> Lock
+    """A ``Lock`` holding exactly the packages of an already-resolved file."""
+    name = name or detect(path)
+    if name is None:
+        raise AmberError(f"{path}: not a format Amber imports")
+    return get(name).read(path)
