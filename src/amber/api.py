@@ -39,10 +39,16 @@ __all__ = [
 
 
 def load(path: Path, *, python: str | None = None) -> Spec | Lock:
-    """A spec file becomes a ``Spec``, an amber lock a ``Lock``."""
+    """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
+    tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
+    from amber import formats
+
     path = Path(path)
     if not path.is_file():
         raise SpecError("no such file", path)
+    resolved = formats.detect(path)
+    if resolved is not None:
+        return formats.read_resolved(path, resolved)
     if is_lock_file(path):
         return Lock.read(path)
     return read_spec(path, python=python)

@@ -121,7 +121,10 @@ def lock_cmd(
 
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
-    spec = _with_options(read_spec(file or _default_file(), python=python), platforms, as_of)
+    path = file or _default_file()
+    if _import_resolved(path, output, quiet):
+        return
+    spec = _with_options(read_spec(path, python=python), platforms, as_of)
     target = output or (spec.source.parent / api.LOCK_NAME)
     if check:
         api.check_lock(spec, target)
@@ -145,6 +148,26 @@ def lock_cmd(
             for p, pl in sorted(result.platforms.items())
         )
         click.echo(f"Locked {counts} -> {target} (full_id {result.full_id[:12]})", err=True)
+
+
+def _import_resolved(path: Path, output: Path | None, quiet: bool) -> bool:
+    """`amber lock -f conda-lock.yml` (or explicit, pixi.lock, pylock.toml, hashed
+    requirements): the lock keeps exactly their packages, no solve."""
+    from amber import api, formats
+
+    kind = formats.detect(path)
+    if kind is None:
+        return False
+    result = formats.read_resolved(path, kind)
+    target = output or path.parent / api.LOCK_NAME
+    _store().save_lock(result.dumps(), result.req_id, result.full_id)
+    result.write(target)
+    if not quiet:
+        click.echo(
+            f"Imported {kind} {path} as-is (no solve) -> {target} (full_id {result.full_id[:12]})",
+            err=True,
+        )
+    return True
 
 
 def _with_options(spec: Any, platforms: tuple[str, ...], as_of: str | None) -> Any:
@@ -202,6 +225,151 @@ def add_cmd(
         if previous is not None:
             _show_changes(previous, result)
         click.echo(f"Added {requirement} to {path}; locked -> {target}", err=True)
+
+
+@cli.command("export")
+@click.argument("ref", metavar="ENV_OR_LOCK")
+@click.option(
+    "--format", "fmt", required=True, metavar="FORMAT",
+    help="environment.yml, explicit, conda-lock, pixi, requirements, pylock or cyclonedx.",
+)  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: standard output.")
+@click.option("-p", "--platform", "platforms", multiple=True, metavar="PLATFORM",
+              help="Only this platform (repeatable).")  # fmt: skip
+@click.option("--no-builds", is_flag=True, help="environment.yml: pins without build strings.")
+@click.option("--from-history", is_flag=True, help="environment.yml: your own spec, not the pins.")
+def export_cmd(
+    ref: str,
+    fmt: str,
+    output: Path | None,
+    platforms: tuple[str, ...],
+    no_builds: bool,
+    from_history: bool,
+) -> None:
+    """Write an env or lock in another tool's format; say on stderr what it cannot carry.
+
+    \b
+      amber export amber.lock --format conda-lock -o conda-lock.yml
+      amber export 3f2a9c1d --format explicit -p linux-64 -o linux-64.txt
+      amber export amber.lock --format cyclonedx -o sbom.cdx.json
+    """
+    from amber import api, formats
+    from amber._fs import write_atomic
+
+    module = formats.get(fmt)
+    lock = api.lock_of(ref, _store())
+    options = formats.ExportOptions(
+        platforms=platforms, no_builds=no_builds, from_history=from_history
+    )
+    exported = module.export(lock, options)
+    if exported.files:
+        if output is None:
+            raise AmberError(
+                f"{fmt} holds one platform per file and the lock has several "
+                f"({', '.join(exported.files)}): give -o FILE (one file per platform is "
+                "written beside it) or --platform"
+            )
+        stem = output.name.removesuffix(module.SUFFIX) if module.SUFFIX else output.stem
+        for platform, text in sorted(exported.files.items()):
+            target = output.with_name(f"{stem}-{platform}{module.SUFFIX}")
+            write_atomic(target, text)
+            click.echo(f"Wrote {target}", err=True)
+    elif output is not None:
+        write_atomic(output, exported.text)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(exported.text, nl=not exported.text.endswith("\n"))
+    for line in exported.lost:
+        click.echo(f"note ({fmt}): {line}", err=True)
+
+
+@cli.command("import")
+@click.option("--prefix", "prefix", required=True, type=click.Path(path_type=Path),
+              help="An existing conda environment to adopt.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="Where to write environment.yml and amber.lock.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite environment.yml/amber.lock there.")
+@click.option("--index-url", help="Where the env's pip packages come from (default: PyPI).")
+@quiet_option
+def import_cmd(prefix: Path, output: Path, force: bool, index_url: str | None, quiet: bool) -> None:
+    """Adopt an existing conda environment: a spec (what was asked for) and a lock (what
+    is installed, conda and pip), so it can be re-created anywhere."""
+    from amber.adopt import adopt_prefix, write_adopted
+
+    store = _store()
+    adopted = adopt_prefix(prefix, store=store, index_url=index_url, progress=_progress(quiet))
+    for warning in adopted.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    spec_path, lock_path = write_adopted(adopted, output, overwrite=force)
+    lock = adopted.lock
+    store.save_lock(lock.dumps(), lock.req_id, lock.full_id)
+    if not quiet:
+        body = next(iter(lock.platforms.values()))
+        click.echo(
+            f"Adopted {prefix}: {len(body.conda)} conda + {len(body.pypi)} PyPI packages "
+            f"(requested specs from {adopted.requested_from}).\n"
+            f"Wrote {spec_path} and {lock_path}; re-create it with "
+            f"`amber install -f {spec_path}`",
+            err=True,
+        )
+
+
+@cli.group("kernel")
+def kernel_group() -> None:
+    """Jupyter kernels that start inside an env."""
+
+
+@kernel_group.command("install")
+@click.argument("env_ref", metavar="ENV")
+@click.option("--name", help="Kernel name (default: amber-<id>).")
+@click.option("--display-name", help="What Jupyter shows.")
+@click.option("--sys-prefix", is_flag=True, help="Into this Python's prefix, not the user dir.")
+def kernel_install(
+    env_ref: str, name: str | None, display_name: str | None, sys_prefix: bool
+) -> None:
+    """Register a Jupyter kernel running in ENV (which must contain ipykernel)."""
+    from amber import api
+    from amber.kernel import install_kernel
+
+    store = _store()
+    path = install_kernel(
+        api.find_env(env_ref, store), name, display_name, user=not sys_prefix, store=store
+    )
+    click.echo(f"Installed kernel {path.name} ({path})", err=True)
+
+
+@kernel_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def kernel_list(as_json: bool) -> None:
+    """The kernels Amber registered."""
+    from amber.kernel import list_kernels
+
+    kernels = list_kernels()
+    if as_json:
+        rows = [
+            {
+                "name": k.name,
+                "display_name": k.display_name,
+                "full_id": k.full_id,
+                "path": str(k.path),
+                "env_exists": k.env_exists(),
+            }  # fmt: skip
+            for k in kernels
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for k in kernels:
+        state = "" if k.env_exists() else "  (env removed: `amber env get` or re-install)"
+        click.echo(f"{k.name:<28} {k.full_id[:12]}  {k.display_name}{state}")
+
+
+@kernel_group.command("rm")
+@click.argument("name")
+def kernel_rm(name: str) -> None:
+    """Remove a kernel Amber registered."""
+    from amber.kernel import remove_kernel
+
+    click.echo(f"Removed kernel {name} ({remove_kernel(name)})", err=True)
 
 
 @cli.command("diff")

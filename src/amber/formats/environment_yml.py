@@ -1,0 +1,131 @@
+"""conda's environment.yml: one platform's pins (``name=version=build``, ``- pip:`` with
+``name==version``), or with ``from_history`` the user's own spec.
+
+It holds names and versions only: conda (or Amber) solves it again, so builds, URLs and
+hashes are not carried, and it describes a single platform.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from amber.errors import AmberError
+from amber.formats import Exported, ExportOptions
+from amber.formats._conda_meta import lock_channels
+from amber.lock import Lock
+
+__all__ = ["NAME", "SUFFIX", "WHOLE", "export"]
+
+NAME = "environment.yml"
+SUFFIX = ".yml"
+WHOLE = False
+
+
+def export(lock: Lock, options: ExportOptions) -> Exported:
+    if options.from_history:
+        return _from_history(lock, options)
+    body = lock.for_platform(_platform(lock, options))
+    channels = lock_channels(lock.spec.get("channels") or [], [body])
+    conda = [
+        f"{c.name}={c.version}" if options.no_builds else f"{c.name}={c.version}={c.build}"
+        for c in body.conda
+    ]
+    pip = [*_index_lines(lock.spec), *(f"{w.name}=={w.version}" for w in body.pypi)]
+    if body.pypi and not body.conda:
+        conda.append(f"python={body.python}")  # a PyPI-only env: conda must bring the interpreter
+    lost = [
+        "builds, URLs and hashes are not carried: conda solves the pins again"
+        if not options.no_builds
+        else "builds, URLs and hashes are not carried (--no-builds): conda solves the "
+        "versions again and may pick other builds"
+    ]
+    if body.pypi:
+        lost.append("the PyPI packages are pinned by version only: no files or hashes")
+    dropped = sorted(set(lock.platforms) - {body.platform})
+    if dropped:
+        lost.append(
+            f"environment.yml holds one platform ({body.platform}); not exported: "
+            f"{', '.join(dropped)}"
+        )
+    text = _render(options.name, channels, conda, pip, {})
+    return Exported(text=text, lost=tuple(lost))
+
+
+def _platform(lock: Lock, options: ExportOptions) -> str:
+    """The platform asked for, else the host's, else the only one."""
+    from amber._platform import host_platform
+
+    if options.platforms:
+        return options.platforms[0]
+    if host_platform() in lock.platforms:
+        return host_platform()
+    if len(lock.platforms) == 1:
+        return next(iter(lock.platforms))
+    raise AmberError(
+        "environment.yml holds one platform and the lock has several, none of them this "
+        f"machine's ({', '.join(sorted(lock.platforms))}): choose one with --platform"
+    )
+
+
+def _from_history(lock: Lock, options: ExportOptions) -> Exported:
+    """The spec as the user wrote it (canonicalised), with Amber's own keys, so that Amber
+    reading it back gets the same ``req_id``."""
+    spec = lock.spec
+    conda = list(spec.get("conda") or [])
+    if not conda and not spec.get("channels") and spec.get("python"):
+        conda.append(f"python={spec['python']}")  # a PyPI-only spec: its interpreter
+    pip = [*_index_lines(spec), *(spec.get("pypi") or [])]
+    extra: dict[str, Any] = {"platforms": list(spec.get("platforms") or [])}
+    if spec.get("system_requirements"):
+        extra["system-requirements"] = dict(spec["system_requirements"])
+    if spec.get("as_of"):
+        extra["as-of"] = spec["as_of"]
+    lost = ["the spec only (--from-history): no pins; solving it again may give other versions"]
+    if spec.get("pypi_constraints"):
+        lost.append(
+            "the PyPI constraints (-c) are not carried: " + ", ".join(spec["pypi_constraints"])
+        )
+    text = _render(options.name, list(spec.get("channels") or []), conda, pip, extra)
+    return Exported(text=text, lost=tuple(lost))
+
+
+def _index_lines(spec: Mapping[str, Any]) -> list[str]:
+    lines = [f"--index-url {spec['index_url']}"] if spec.get("index_url") else []
+    return lines + [f"--extra-index-url {u}" for u in spec.get("extra_index_urls") or []]
+
+
+def _render(
+    name: str | None,
+    channels: list[str],
+    conda: list[str],
+    pip: list[str],
+    extra: Mapping[str, Any],
+) -> str:
+    lines = [f"name: {_scalar(name)}"] if name else []
+    if channels:
+        lines += ["channels:", *(f"  - {_scalar(c)}" for c in channels)]
+    lines.append("dependencies:")
+    lines += [f"  - {_scalar(d)}" for d in conda]
+    if pip:
+        lines += ["  - pip:", *(f"      - {_scalar(p)}" for p in pip)]
+    for key, value in extra.items():
+        if isinstance(value, list):
+            lines += [f"{key}:", *(f"  - {_scalar(v)}" for v in value)]
+        elif isinstance(value, dict):
+            lines += [f"{key}:", *(f"  {k}: {_scalar(str(v))}" for k, v in value.items())]
+        else:
+            lines.append(f"{key}: {_scalar(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML scalar: plain when YAML reads it back as the same string."""
+    import yaml
+
+    try:
+        plain = yaml.safe_load(f"- {text}") == [text]
+    except yaml.YAMLError:
+        plain = False
+    return text if plain and text == text.strip() else json.dumps(text)

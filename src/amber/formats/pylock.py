@@ -1,0 +1,424 @@
+"""PEP 751 ``pylock.toml``: the PyPI part of a lock, every platform, installable by uv and pip.
+
+Each locked file is one ``[[packages]]`` entry. A file that every exported platform
+installs has no marker; a platform-specific one (a binary wheel) carries a ``marker``
+selecting its platforms (``sys_platform`` and ``platform_machine``), and ``environments``
+lists the platforms the file was made for, so an installer elsewhere refuses it.
+
+Read back, the file is selected per platform the way PEP 751 tells installers to: the
+package markers evaluated for the platform, then the best wheel for its tags (or the
+sdist). Markers of the platforms are also what the requirements format evaluates.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amber._platform import host_platform
+from amber._urls import redact
+from amber.errors import AmberError, LockFileError
+from amber.formats import Exported, ExportOptions
+from amber.lock import Lock, LockedPypi, PlatformLock
+from amber.spec import PLATFORMS, Spec
+
+__all__ = [
+    "NAME",
+    "SUFFIX",
+    "WHOLE",
+    "export",
+    "detect",
+    "read",
+    "platform_marker",
+    "marker_environment",
+    "evaluate",
+    "DistFile",
+    "best_file",
+    "lock_of_pins",
+]
+
+NAME = "pylock"
+SUFFIX = ".toml"  # installers want the whole name `pylock.toml` or `pylock.<name>.toml`
+WHOLE = False
+
+# conda subdir -> (sys_platform, platform_machine, platform_system, os_name), as CPython
+# reports them there.
+_MARKER_VALUES = {
+    "linux-64": ("linux", "x86_64", "Linux", "posix"),
+    "linux-aarch64": ("linux", "aarch64", "Linux", "posix"),
+    "osx-64": ("darwin", "x86_64", "Darwin", "posix"),
+    "osx-arm64": ("darwin", "arm64", "Darwin", "posix"),
+    "win-64": ("win32", "AMD64", "Windows", "nt"),
+}
+_NAME_PATTERN = re.compile(r"^pylock\.([^.]+\.)?toml$")
+_PYTHON_IN_MARKER = re.compile(r"python_version\s*==\s*['\"]([\d.]+)['\"]")
+
+
+def platform_marker(platform: str) -> str:
+    """The environment marker true exactly on ``platform`` (a conda subdir)."""
+    sys_platform, machine = _MARKER_VALUES[platform][:2]
+    return f"sys_platform == '{sys_platform}' and platform_machine == '{machine}'"
+
+
+def marker_environment(platform: str, python: str) -> dict[str, str]:
+    """The marker values of CPython ``python`` (X.Y or X.Y.Z) on ``platform``."""
+    sys_platform, machine, system, os_name = _MARKER_VALUES[platform]
+    parts = python.split(".")
+    full = ".".join((parts + ["0"])[:3])
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": full,
+        "os_name": os_name,
+        "platform_machine": machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": system,
+        "platform_version": "",
+        "python_full_version": full,
+        "python_version": ".".join(parts[:2]),
+        "sys_platform": sys_platform,
+    }
+
+
+def evaluate(marker: Any, platform: str, python: str) -> bool:
+    """``marker`` (a ``packaging.markers.Marker``) on ``platform`` with ``python``; lock-file
+    context (no extras, no dependency groups asked for)."""
+    env: dict[str, Any] = marker_environment(platform, python)
+    env.update(extras=frozenset(), dependency_groups=frozenset(), extra="")
+    return bool(marker.evaluate(env, context="lock_file"))
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One file of a release, as an index or a lock lists it."""
+
+    name: str  # file name
+    url: str
+    sha256: str
+
+
+def best_file(files: Iterable[DistFile], python: str, platform: str) -> DistFile | None:
+    """What an installer of ``python`` on ``platform`` takes among ``files``: the best wheel
+    for its tags, else the sdist (or other archive); None when nothing fits."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    from amber.resolve.pypi import wheel_tags
+
+    ranks = wheel_tags(python, platform, {})
+    best: tuple[int, DistFile] | None = None
+    fallback: DistFile | None = None
+    for f in files:
+        if not f.name.endswith(".whl"):
+            fallback = fallback or f
+            continue
+        try:
+            tags = parse_wheel_filename(f.name)[3]
+        except InvalidWheelFilename:
+            continue
+        rank = min((ranks[t] for t in tags if t in ranks), default=None)
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, f)
+    return best[1] if best else fallback
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+def export(lock: Lock, options: ExportOptions) -> Exported:
+    """Every chosen platform's PyPI packages; one entry per distinct file."""
+    platforms = _chosen_platforms(lock, options)
+    locks = [lock.platforms[p] for p in platforms]
+    pythons = {p.platform: _python_xy(p) for p in locks}
+    same_python = len(set(pythons.values())) == 1
+
+    def environment(platform: str) -> str:
+        marker = platform_marker(platform)
+        if not same_python and pythons[platform]:
+            marker += f" and python_version == '{pythons[platform]}'"
+        return marker
+
+    # (name, version, url, sha256) -> the platforms that install that file.
+    users: dict[tuple[str, str, str, str], list[str]] = {}
+    for p in locks:
+        for w in p.pypi:
+            users.setdefault((w.name, w.version, w.url, w.sha256), []).append(p.platform)
+
+    lines = [
+        f"# Generated by amber from lock {lock.full_id}: PyPI packages for {', '.join(platforms)}.",
+        "# Install with `uv pip install -r pylock.toml` (or any PEP 751 installer).",
+        'lock-version = "1.0"',
+        "environments = [",
+        *(f"    {_string(environment(p))}," for p in platforms),
+        "]",
+    ]
+    if same_python and locks and pythons[platforms[0]]:
+        lines.append(f'requires-python = "=={pythons[platforms[0]]}.*"')
+    lines.append('created-by = "amber"')
+    if not users:
+        lines.append("packages = []")
+    for (name, version, url, sha256), where in sorted(
+        users.items(), key=lambda item: (item[0][0], platforms.index(item[1][0]))
+    ):
+        lines += ["", "[[packages]]", f"name = {_string(name)}", f"version = {_string(version)}"]
+        if len(where) < len(platforms):
+            markers = [platform_marker(p) for p in where]
+            text = markers[0] if len(markers) == 1 else " or ".join(f"({m})" for m in markers)
+            lines.append(f"marker = {_string(text)}")
+        lines += _file_lines(LockedPypi(name=name, version=version, url=url, sha256=sha256))
+    lost = []
+    conda = [(p.platform, p) for p in locks if p.conda]
+    if conda:
+        lost.append(_conda_lost(conda))
+    return Exported(text="\n".join(lines) + "\n", lost=tuple(lost))
+
+
+def _chosen_platforms(lock: Lock, options: ExportOptions) -> list[str]:
+    if not options.platforms:
+        return sorted(lock.platforms)
+    missing = [p for p in options.platforms if p not in lock.platforms]
+    if missing:
+        raise AmberError(
+            f"the lock has no packages for {', '.join(missing)} (it has: "
+            f"{', '.join(sorted(lock.platforms)) or 'none'})"
+        )
+    return sorted(set(options.platforms))
+
+
+def _python_xy(p: PlatformLock) -> str | None:
+    return ".".join(p.python.split(".")[:2]) if p.python else None
+
+
+def _file_lines(w: LockedPypi) -> list[str]:
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    hashes = f"hashes = {{ sha256 = {_string(w.sha256)} }}"
+    if w.file_name.endswith(".whl"):
+        entry = f"{{ name = {_string(w.file_name)}, url = {_string(w.url)}, {hashes} }}"
+        return ["wheels = [", f"    {entry},", "]"]
+    try:
+        parse_sdist_filename(w.file_name)
+    except InvalidSdistFilename:
+        return [f"archive = {{ url = {_string(w.url)}, {hashes} }}"]
+    return [f"sdist = {{ name = {_string(w.file_name)}, url = {_string(w.url)}, {hashes} }}"]
+
+
+def _conda_lost(conda: Sequence[tuple[str, PlatformLock]]) -> str:
+    parts = []
+    for platform, p in conda:
+        part = f"{platform}: {', '.join(c.name for c in p.conda)}"
+        if p.provided:
+            part += f"; they provide the PyPI distributions {', '.join(p.provided)}"
+        parts.append(part)
+    return (
+        "conda packages (pylock.toml holds PyPI packages only; install them with conda "
+        "first): " + "; ".join(parts)
+    )
+
+
+def _string(text: str) -> str:
+    """A TOML basic string."""
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+# -- read -------------------------------------------------------------------------------
+
+
+def detect(path: Path, head: str) -> bool:
+    """``pylock.toml`` / ``pylock.<name>.toml``, or another ``.toml`` that starts like one."""
+    if _NAME_PATTERN.match(path.name):
+        return True
+    return path.suffix == ".toml" and bool(
+        re.search(r"^lock-version\s*=", head, re.M) and re.search(r"^created-by\s*=", head, re.M)
+    )
+
+
+def read(path: Path) -> Lock:
+    """A PyPI-only ``Lock`` of the files a PEP 751 installer would take on each platform
+    the file lists in ``environments`` (the host's when it lists none)."""
+    from packaging.pylock import Pylock, PylockValidationError
+
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockFileError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LockFileError(f"{path}: malformed TOML: {exc}") from None
+    try:
+        pylock = Pylock.from_dict(data)
+    except PylockValidationError as exc:
+        raise LockFileError(f"{path}: not a valid pylock.toml (PEP 751): {exc}") from None
+
+    targets = _targets(pylock, path)
+    platforms = {
+        platform: _select(pylock, platform, python, path) for platform, python in targets.items()
+    }
+    return lock_of_pins(platforms, targets)
+
+
+def _targets(pylock: Any, path: Path) -> dict[str, str]:
+    """platform -> python version, from ``environments`` and ``requires-python``."""
+    requires = pylock.requires_python
+    exact = _exact_python(str(requires)) if requires is not None else None
+    env_markers = list(pylock.environments or [])
+    if exact:
+        candidates = [exact]
+    else:
+        named = {v for m in env_markers for v in _PYTHON_IN_MARKER.findall(str(m))}
+        running = f"{sys.version_info.major}.{sys.version_info.minor}"
+        candidates = sorted(named) or [running]
+        if requires is not None and not named and not requires.contains(_running_full()):
+            raise LockFileError(
+                f"{path}: requires-python {str(requires)!r} names no Python version and the "
+                f"running one ({running}) is outside it: read it with a Python it allows"
+            )
+    if not env_markers:
+        return {host_platform(): candidates[0]}
+    targets: dict[str, str] = {}
+    for platform in PLATFORMS:
+        for python in candidates:
+            if platform not in targets and any(evaluate(m, platform, python) for m in env_markers):
+                targets[platform] = python
+    if not targets:
+        raise LockFileError(
+            f"{path}: its environments ({'; '.join(map(str, env_markers))}) match none of the "
+            f"platforms Amber knows ({', '.join(PLATFORMS)})"
+        )
+    return targets
+
+
+def _running_full() -> str:
+    return ".".join(str(n) for n in sys.version_info[:3])
+
+
+def _exact_python(requires: str) -> str | None:
+    match = re.fullmatch(r"\s*===?\s*(\d+\.\d+(?:\.\d+)?)(\.\*)?\s*", requires)
+    return match.group(1) if match else None
+
+
+def _select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
+    """PEP 751's installer steps for one platform: markers, then the file to take."""
+    chosen: dict[str, LockedPypi] = {}
+    for index, package in enumerate(pylock.packages):
+        where = f"{path}: packages[{index}] ({package.name})"
+        if package.marker is not None and not evaluate(package.marker, platform, python):
+            continue
+        if package.requires_python is not None and not package.requires_python.contains(
+            marker_environment(platform, python)["python_full_version"]
+        ):
+            raise LockFileError(
+                f"{where} requires Python {package.requires_python}, not {python} ({platform})"
+            )
+        if package.name in chosen:
+            raise LockFileError(f"{where}: a second entry for {package.name} on {platform}")
+        chosen[package.name] = _file_of(package, platform, python, where, path)
+    return list(chosen.values())
+
+
+def _file_of(package: Any, platform: str, python: str, where: str, path: Path) -> LockedPypi:
+    if package.vcs is not None or package.directory is not None:
+        raise LockFileError(
+            f"{where} is a {'VCS checkout' if package.vcs else 'directory'}: Amber locks "
+            "files by their sha256 only"
+        )
+    files = []
+    for dist in [*(package.wheels or []), package.sdist, package.archive]:
+        if dist is None:
+            continue
+        sha256 = (dist.hashes or {}).get("sha256")
+        if not sha256:
+            raise LockFileError(f"{where} lists a file without a sha256 hash")
+        url = dist.url or (path.parent / dist.path).resolve().as_uri()
+        name = getattr(dist, "filename", None) or url.rsplit("/", 1)[-1]
+        files.append(DistFile(name=name, url=url, sha256=sha256.lower()))
+    picked = best_file(files, python, platform)
+    if picked is None:
+        raise LockFileError(
+            f"{where} has no file for {platform} with Python {python} "
+            f"(wheels: {', '.join(f.name for f in files) or 'none'})"
+        )
+    version = str(package.version) if package.version is not None else _version_of(picked)
+    return LockedPypi(
+        name=package.name, version=version, url=redact(picked.url), sha256=picked.sha256
+    )
+
+
+def _version_of(f: DistFile) -> str:
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+    try:
+        if f.name.endswith(".whl"):
+            return str(parse_wheel_filename(f.name)[1])
+        return str(parse_sdist_filename(f.name)[1])
+    except ValueError:
+        raise LockFileError(f"{f.url}: no version in the entry nor in the file name") from None
+
+
+def lock_of_pins(
+    platforms: Mapping[str, Sequence[LockedPypi]],
+    pythons: Mapping[str, str],
+    *,
+    index_url: str | None = None,
+    extra_index_urls: Sequence[str] = (),
+) -> Lock:
+    """A PyPI-only ``Lock`` of exactly these files, its spec pinning each ``name==version``
+    (with a platform marker when not every platform has it)."""
+    where: dict[str, list[str]] = {}
+    for platform, files in platforms.items():
+        for w in files:
+            where.setdefault(_pin(w), []).append(platform)
+    pins = []
+    for pin, on in where.items():
+        if len(on) == len(platforms):
+            pins.append(pin)
+        else:
+            marker = " or ".join(f"({platform_marker(p)})" for p in sorted(on))
+            pins.append(f"{pin} ; {marker}")
+    python = pythons[sorted(pythons)[0]] if pythons else None
+    spec = Spec.create(
+        pypi=pins,
+        python=python,
+        platforms=sorted(platforms),
+        index_url=index_url,
+        extra_index_urls=extra_index_urls,
+    )
+    return Lock(
+        spec=spec.canonical(),
+        req_id=spec.req_id,
+        platforms={
+            p: PlatformLock(platform=p, python=pythons[p], pypi=tuple(files))
+            for p, files in platforms.items()
+        },
+    )
+
+
+def _pin(w: LockedPypi) -> str:
+    # A file with a standard name is found by name and version; any other by its URL.
+    return f"{w.name}=={w.version}" if _is_index_file(w) else f"{w.name} @ {w.url}"
+
+
+def _is_index_file(w: LockedPypi) -> bool:
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+    try:
+        if w.file_name.endswith(".whl"):
+            parse_wheel_filename(w.file_name)
+        else:
+            parse_sdist_filename(w.file_name)
+    except ValueError:
+        return False
+    return True
