@@ -563,3 +563,20 @@ def test_lock_file_that_is_not_yaml(amber, amber_home, work):
     broken = write(work / "broken.lock", "lock_version: 1\nplatforms: [\n")
     result = amber("install", "-f", broken, cwd=work)
     assert_user_error(result, amber_home, str(broken))
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("export", "amber.lock", "--format", "nope"), "unknown format 'nope'"),
+        (("export", "nosuchenv", "--format", "pylock"), "no environment matches 'nosuchenv'"),
+        (("import", "--prefix", "."), "not a conda environment"),
+        (("kernel", "rm", "nope"), "no kernel named 'nope'"),
+        (("kernel", "install", "nope"), "no environment matches 'nope'"),
+        (("diff", "nope-a", "nope-b"), "no environment matches 'nope-a'"),
+    ],
+)
+def test_format_and_kernel_commands_refuse_bad_input(amber, amber_home, work, args, fragment):
+    result = amber(*args, cwd=work)
+    assert result.returncode == 2, result
+    assert fragment in result.stderr and "Traceback" not in result.stderr
