@@ -14,6 +14,9 @@ from pathlib import Path
 __all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
 
 
+_NETWORK_HINTS = ("error sending request", "dns error", "connection refused", "failed to fetch")
+
+
 class UvFailed(Exception):
     """uv exited non-zero; ``stderr`` holds its explanation."""
 
@@ -22,6 +25,12 @@ class UvFailed(Exception):
         self.args_ = list(args)
         self.returncode = returncode
         self.stderr = stderr
+
+    @property
+    def is_network(self) -> bool:
+        """True when uv could not reach an index (rather than found no solution)."""
+        lowered = self.stderr.lower()
+        return any(hint in lowered for hint in _NETWORK_HINTS)
 
 
 _BIN_LOCK = threading.Lock()

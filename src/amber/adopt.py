@@ -32,7 +32,6 @@ _ANACONDA_ORG = "https://conda.anaconda.org/"
 _SPECS_LINE = re.compile(r"^#\s*(\w+)\s*specs:\s*(.*)$")
 _CMD_LINE = re.compile(r"^#\s*cmd:\s*(.+)$")
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+\.(?:dist-info|egg-info))(?:/|$)")
-_NETWORK_HINTS = ("error sending request", "dns error", "connection refused", "failed to fetch")
 
 
 class AdoptError(AmberError):
@@ -673,8 +672,8 @@ def _pick(
 
 
 def _raise_if_network(exc: Any) -> None:
-    message = exc.stderr.strip()
-    if any(hint in message.lower() for hint in _NETWORK_HINTS):
+    if exc.is_network:
+        message = exc.stderr.strip()
         raise SourceError(f"cannot reach the package index to find the PyPI files:\n{message}")
 
 

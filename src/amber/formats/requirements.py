@@ -260,8 +260,7 @@ def _release_files(
         except UvFailed as exc:
             message = exc.stderr.strip().replace(str(source), "the pins")
             message = re.sub(r"://[^/\s@]+@", "://", message)  # no index credentials
-            network = any(h in message.lower() for h in ("error sending request", "dns error"))
-            raise (SourceError if network else LockFileError)(
+            raise (SourceError if exc.is_network else LockFileError)(
                 f"{path}: cannot find the files of its pinned packages on the index:\n{message}"
             ) from None
     found: dict[str, list[DistFile]] = {}

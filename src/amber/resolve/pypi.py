@@ -18,8 +18,6 @@ from amber.spec import Spec
 
 __all__ = ["compile_pypi", "uv_python_platform", "wheel_tags"]
 
-_NETWORK_HINTS = ("error sending request", "dns error", "connection refused", "failed to fetch")
-
 
 def _glibc_minor(requirements: Mapping[str, str]) -> int:
     minor = int(requirements.get("libc", DEFAULTS["libc"]).split(".")[1])
@@ -133,7 +131,7 @@ async def compile_pypi(
             out = output.read_text()
         except UvFailed as exc:
             message = _clean(exc.stderr, Path(tmp))
-            error = SourceError if _is_network(message) else ResolveError
+            error = SourceError if exc.is_network else ResolveError
             raise error(
                 f"{spec}: cannot resolve the PyPI requirements for {platform} "
                 f"(python {python}):\n{message}"
@@ -180,11 +178,6 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
         url=redact(chosen["url"]),
         sha256=chosen["hashes"]["sha256"],
     )
-
-
-def _is_network(message: str) -> bool:
-    lowered = message.lower()
-    return any(hint in lowered for hint in _NETWORK_HINTS)
 
 
 def _clean(stderr: str, tmp: Path) -> str:
