@@ -31,6 +31,10 @@ __all__ = [
     "split_conflict",
     "merge_driver",
     "LockCheckFailed",
+    "parse_tag",
+    "tag_env",
+    "resolve_ref",
+    "mutable_tags",
     "find_run",
     "env_of_step",
     "describe_steps",
@@ -388,9 +392,71 @@ def env_for_file(
 # -- envs by reference --------------------------------------------------------
 
 
-def find_env(ref: str, store: Store | None = None) -> Env:
-    """An existing env by full_id (or a unique prefix of one), name, or path."""
+_TAG_PART = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+
+
+def parse_tag(ref: str) -> tuple[str, str]:
+    """``NAME[:TAG]`` -> (NAME, TAG); TAG defaults to ``latest``."""
+    import re
+
+    name, _, tag = ref.partition(":")
+    tag = tag or "latest"
+    if not re.fullmatch(_TAG_PART, name) or not re.fullmatch(_TAG_PART, tag):
+        raise AmberError(
+            f"invalid tag {ref!r}: use NAME or NAME:TAG (letters, digits, '.', '_', '-')"
+        )
+    return name, tag
+
+
+def mutable_tags() -> set[str]:
+    """Tags that may move (``$AMBER_MUTABLE_TAGS``, default: latest, stable, candidate)."""
+    import os
+
+    text = os.environ.get("AMBER_MUTABLE_TAGS", "latest,stable,candidate")
+    return {t.strip() for t in text.split(",") if t.strip()}
+
+
+def tag_env(env: Env, ref: str, store: Store | None = None) -> tuple[str, str]:
+    """Name an env ``NAME:TAG``. Tags other than the mutable ones never move."""
     store = store or Store()
+    name, tag = parse_tag(ref)
+    current = store.tagged(name, tag)
+    if current and current != env.full_id and tag not in mutable_tags():
+        raise AmberError(
+            f"{name}:{tag} already names env {current[:12]}; tags are immutable (except "
+            f"{', '.join(sorted(mutable_tags()))}): choose another tag"
+        )
+    store.tag(name, tag, env.full_id)
+    return name, tag
+
+
+def resolve_ref(ref: str, store: Store | None = None) -> str | None:
+    """The full_id a ``NAME[:TAG]`` reference names in the local index, if any."""
+    store = store or Store()
+    if ":" not in ref and not store.tags(ref):
+        return None
+    try:
+        name, tag = parse_tag(ref)
+    except AmberError:
+        return None
+    return store.tagged(name, tag)
+
+
+def find_env(ref: str, store: Store | None = None) -> Env:
+    """An existing env by NAME:TAG, NAME (= NAME:latest), full_id (or a unique prefix of
+    one), spec name, or path. A tagged env that is not hydrated here is hydrated from its lock."""
+    from amber.hydrate import hydrate
+
+    store = store or Store()
+    tagged = resolve_ref(ref, store)
+    if tagged is not None:
+        env = Env(tagged, store.env_path(tagged))
+        if env.is_complete():
+            return env
+        lock_path = store.find_lock(tagged)
+        if lock_path is not None:
+            return hydrate(Lock.read(lock_path), store)
+        raise EnvNotFoundError(f"{ref} names env {tagged[:12]}, whose lock is not in this store")
     matches = store.envs_matching(ref)
     if not matches and Path(ref).is_dir():
         resolved = Path(ref).resolve()

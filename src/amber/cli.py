@@ -547,6 +547,45 @@ def env_rm(env_refs: tuple[str, ...]) -> None:
         click.echo(f"Removed {env.full_id[:12]} ({env.path})", err=True)
 
 
+@env_group.command("tag")
+@click.argument("env_ref", metavar="ENV")
+@click.argument("tag_ref", metavar="NAME[:TAG]")
+def env_tag(env_ref: str, tag_ref: str) -> None:
+    """Name an env: NAME:TAG (TAG defaults to latest). Only mutable tags ever move."""
+    from amber import api
+
+    store = _store()
+    env = api.find_env(env_ref, store)
+    name, tag = api.tag_env(env, tag_ref, store)
+    click.echo(f"{name}:{tag} -> {env.full_id[:12]}", err=True)
+
+
+@env_group.command("tags")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def env_tags(name: str | None, as_json: bool) -> None:
+    """List tags (of NAME, or all)."""
+    rows = _store().tags(name)
+    if as_json:
+        keys = ("name", "tag", "full_id", "created")
+        click.echo(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=2))
+        return
+    for tag_name, tag, full_id, created in rows:
+        click.echo(f"{tag_name}:{tag:<20} {full_id[:12]}  {_when(created)}")
+
+
+@env_group.command("untag")
+@click.argument("tag_ref", metavar="NAME[:TAG]")
+def env_untag(tag_ref: str) -> None:
+    """Remove a local tag (the env stays)."""
+    from amber import api
+
+    name, tag = api.parse_tag(tag_ref)
+    if not _store().untag(name, tag):
+        raise AmberError(f"no tag {name}:{tag}: `amber env tags` lists them")
+    click.echo(f"Removed tag {name}:{tag}", err=True)
+
+
 @env_group.command("get")
 @click.option("--run", "run_ref", required=True, help="A run id (or a unique prefix of one).")
 @click.option("--step", "step_name", required=True, help="The step's name.")

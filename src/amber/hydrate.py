@@ -9,9 +9,12 @@ it is removed and built again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from amber._fs import remove_tree
 from amber._platform import host_platform
@@ -19,10 +22,10 @@ from amber._progress import Progress
 from amber._uv import UvFailed, run_uv
 from amber.env import Env, capture_activation
 from amber.errors import HydrateError
-from amber.lock import Lock, PlatformLock
+from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.store import Store
 
-__all__ = ["hydrate", "existing_env"]
+__all__ = ["hydrate", "existing_env", "download_archives", "Package"]
 
 
 def existing_env(lock: Lock, store: Store) -> Env | None:
@@ -31,10 +34,22 @@ def existing_env(lock: Lock, store: Store) -> Env | None:
     return env if env.is_complete() else None
 
 
+Package = LockedConda | LockedPypi
+
+
 def hydrate(
-    lock: Lock, store: Store, *, name: str | None = None, progress: Progress | None = None
+    lock: Lock,
+    store: Store,
+    *,
+    name: str | None = None,
+    progress: Progress | None = None,
+    fetch: Callable[[list[Package]], None] | None = None,
 ) -> Env:
-    """The env for ``lock`` on this host, built if needed; concurrent callers share one build."""
+    """The env for ``lock`` on this host, built if needed; concurrent callers share one build.
+
+    Packages in the store's archive store are installed from there (sha256 checked);
+    ``fetch`` (e.g. a remote store) is first asked for the ones missing from it.
+    """
     from filelock import FileLock
 
     progress = progress or Progress(quiet=True)
@@ -52,6 +67,12 @@ def hydrate(
             progress.message(f"Removing the incomplete env {env.path} left by an earlier build")
             remove_tree(env.path)
         try:
+            if fetch is not None:
+                missing = [
+                    p for p in (*packages.conda, *packages.pypi) if not store.find_archive(p.sha256)
+                ]
+                if missing:
+                    fetch(missing)
             _build(env, lock, packages, store, progress)
         except BaseException:
             _discard(env.path)
@@ -83,8 +104,9 @@ def _install_conda(
 ) -> None:
     import rattler
 
-    _verify_local_archives(packages, store.conda_pkgs)
-    records = [p.to_record() for p in packages.conda]
+    local = _local(packages.conda, store)
+    _verify_local_archives(local, store.conda_pkgs)
+    records = [p.to_record() for p in local]
     requested = []
     for text in lock.spec.get("conda", []):
         try:
@@ -110,12 +132,60 @@ def _install_conda(
             raise HydrateError(f"cannot install the conda packages into {prefix}: {exc}") from None
 
 
-def _verify_local_archives(packages: PlatformLock, conda_pkgs: Path) -> None:
+def _local(packages: Sequence[Package], store: Store) -> list[Any]:
+    """The packages, pointing at the store's archive copy where it has one."""
+    out = []
+    for package in packages:
+        archive = store.find_archive(package.sha256)
+        out.append(dataclasses.replace(package, url=archive.as_uri()) if archive else package)
+    return out
+
+
+def download_archives(packages: Sequence[Package], store: Store) -> None:
+    """Put each package's archive into the store's archive store from its own URL
+    (file:// or http(s)), checking its sha256."""
+    import hashlib
+    import shutil
+    import urllib.request
+    from urllib.parse import unquote, urlsplit
+
+    for package in packages:
+        if store.find_archive(package.sha256):
+            continue
+        target = store.archive_path(package.sha256, package.file_name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        try:
+            if package.url.startswith("file://"):
+                shutil.copyfile(unquote(urlsplit(package.url).path), tmp)
+            else:
+                with (
+                    urllib.request.urlopen(package.url, timeout=120) as response,
+                    open(tmp, "wb") as out,
+                ):
+                    shutil.copyfileobj(response, out)
+            with open(tmp, "rb") as f:
+                actual = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise HydrateError(
+                f"cannot download {package.file_name} from {package.url}: {exc}"
+            ) from None
+        if actual != package.sha256:
+            tmp.unlink(missing_ok=True)
+            raise HydrateError(
+                f"hash mismatch for {package.file_name} from {package.url}: the lock expects "
+                f"sha256 {package.sha256}, the file has {actual}"
+            )
+        os.replace(tmp, target)
+
+
+def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) -> None:
     """Check sha256 of ``file://`` archives not yet in the cache (rattler checks only downloads)."""
     import hashlib
     from urllib.parse import unquote, urlsplit
 
-    for package in packages.conda:
+    for package in packages:
         stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
         if not package.url.startswith("file://") or (conda_pkgs / stem).is_dir():
             continue
@@ -152,7 +222,8 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
 
 
 def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
-    lines = [p.requirement_line() for p in sorted(packages.pypi, key=lambda p: p.name)]
+    local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
+    lines = [p.requirement_line() for p in local]
     fd, reqs = tempfile.mkstemp(prefix="amber-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")

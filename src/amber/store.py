@@ -25,7 +25,7 @@ from amber._fs import write_atomic
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
 ENV_ID_LENGTH = 16
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locks (
     full_id TEXT PRIMARY KEY, req_id TEXT NOT NULL, created REAL NOT NULL);
@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS run_steps (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, full_id TEXT NOT NULL,
     started REAL NOT NULL, ended REAL NOT NULL, status TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS run_steps_run ON run_steps (run_id, id);
+CREATE TABLE IF NOT EXISTS tags (
+    name TEXT NOT NULL, tag TEXT NOT NULL, full_id TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (name, tag));
 """
 
 
@@ -95,6 +98,7 @@ class Store:
     def __init__(self, home: Path | None = None) -> None:
         self.home = Path(home) if home else default_home()
         self.conda_pkgs = self.home / "pkgs" / "conda"
+        self.archives = self.home / "pkgs" / "archives"
         self.uv_cache = self.home / "pkgs" / "uv"
         self.repodata = self.home / "repodata"
         self.locks_dir = self.home / "locks"
@@ -129,6 +133,46 @@ class Store:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+    # -- package archives, content-addressed (what pushes upload and pulls fill) -------
+
+    def archive_path(self, sha256: str, file_name: str) -> Path:
+        return self.archives / sha256[:2] / sha256 / file_name
+
+    def find_archive(self, sha256: str) -> Path | None:
+        folder = self.archives / sha256[:2] / sha256
+        try:
+            return next(p for p in folder.iterdir() if not p.name.startswith("."))
+        except (FileNotFoundError, StopIteration):
+            return None
+
+    # -- tags --------------------------------------------------------------------
+
+    def tag(self, name: str, tag: str, full_id: str) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)", (name, tag, full_id, time.time())
+            )
+
+    def untag(self, name: str, tag: str) -> bool:
+        with self.db:
+            cursor = self.db.execute("DELETE FROM tags WHERE name = ? AND tag = ?", (name, tag))
+        return cursor.rowcount > 0
+
+    def tags(self, name: str | None = None) -> list[tuple[str, str, str, float]]:
+        """(name, tag, full_id, created), sorted by name and tag."""
+        query = "SELECT name, tag, full_id, created FROM tags"
+        rows = self.db.execute(
+            query + (" WHERE name = ?" if name else "") + " ORDER BY name, tag",
+            (name,) if name else (),
+        ).fetchall()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def tagged(self, name: str, tag: str) -> str | None:
+        row = self.db.execute(
+            "SELECT full_id FROM tags WHERE name = ? AND tag = ?", (name, tag)
+        ).fetchone()
+        return row[0] if row else None
 
     # -- locks -----------------------------------------------------------------
 
