@@ -63,7 +63,8 @@ def test_hydrate_from_the_archive_store_alone(
     with condapkgs.serve_directory(channel) as url:
         spec = write(
             tmp_path / "environment.yml",
-            f"channels: ['{url}']\ndependencies: [python, six, greetlib, {{pip: [python-dateutil==2.9.0.post0]}}]\n",
+            f"channels: ['{url}']\n"
+            "dependencies: [python, six, greetlib, {pip: [python-dateutil==2.9.0.post0]}]\n",
         )
         amber("lock", "-f", spec, check=True)
         lock = Lock.read(tmp_path / "amber.lock")
