@@ -15,6 +15,8 @@ from pathlib import Path
 import condapkgs
 import pytest
 
+pytest_plugins = ["remote_fixtures"]
+
 
 def _test_cache_root() -> Path:
     """``$AMBER_TEST_CACHE`` or ``~/.cache/amber-tests`` (kept across sessions)."""

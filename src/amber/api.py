@@ -15,6 +15,7 @@ from amber.errors import AmberError, EnvNotFoundError, SpecError
 from amber.lock import Lock, is_lock_file
 from amber.spec import Spec, read_spec
 from amber.store import Store
+from amber.tags import mutable_tags, parse_tag
 
 __all__ = [
     "lock",
@@ -390,30 +391,6 @@ def env_for_file(
 
 
 # -- envs by reference --------------------------------------------------------
-
-
-_TAG_PART = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-
-
-def parse_tag(ref: str) -> tuple[str, str]:
-    """``NAME[:TAG]`` -> (NAME, TAG); TAG defaults to ``latest``."""
-    import re
-
-    name, _, tag = ref.partition(":")
-    tag = tag or "latest"
-    if not re.fullmatch(_TAG_PART, name) or not re.fullmatch(_TAG_PART, tag):
-        raise AmberError(
-            f"invalid tag {ref!r}: use NAME or NAME:TAG (letters, digits, '.', '_', '-')"
-        )
-    return name, tag
-
-
-def mutable_tags() -> set[str]:
-    """Tags that may move (``$AMBER_MUTABLE_TAGS``, default: latest, stable, candidate)."""
-    import os
-
-    text = os.environ.get("AMBER_MUTABLE_TAGS", "latest,stable,candidate")
-    return {t.strip() for t in text.split(",") if t.strip()}
 
 
 def tag_env(env: Env, ref: str, store: Store | None = None) -> tuple[str, str]:

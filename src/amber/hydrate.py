@@ -154,7 +154,9 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
             continue
         target = store.archive_path(package.sha256, package.file_name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.part")
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        os.close(fd)  # a name of our own: concurrent downloads never share a partial file
+        tmp = Path(name)
         try:
             if package.url.startswith("file://"):
                 shutil.copyfile(unquote(urlsplit(package.url).path), tmp)

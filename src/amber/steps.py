@@ -92,6 +92,17 @@ class Step:
     def __repr__(self) -> str:
         return f"<amber step {self.name}>"
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Steps travel (e.g. to Dask workers): without this process's lock and env cache.
+        state = dict(self.__dict__)
+        state.pop("_lock")
+        state["_envs"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def spec(self) -> Spec | None:
         """The spec the step runs in (None for ``env=`` steps), with what Amber adds."""
