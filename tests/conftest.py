@@ -103,7 +103,7 @@ def amber(amber_home: Path):
         check: bool | None = None,
         timeout: float = 600,
     ) -> AmberResult:
-        environ = dict(os.environ, AMBER_HOME=str(amber_home), **(env or {}))
+        environ = {**os.environ, "AMBER_HOME": str(amber_home), **(env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "amber", *map(str, args)],
             cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout,

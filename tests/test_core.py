@@ -252,3 +252,12 @@ def test_rehydrate_from_cache_needs_no_network(
     assert result.stdout.strip() == prefix
     code = "import dateutil, six"
     assert amber("run", "-f", tmp_path / "amber.lock", "--", "python", "-c", code).returncode == 0
+
+
+def test_second_resolve_against_a_cached_http_channel(amber, http_channel: str, tmp_path: Path):
+    """Static servers answer a cached index's revalidation with 304 Not Modified."""
+    first = conda_spec(tmp_path / "a", http_channel, "python", "libfoo")
+    second = conda_spec(tmp_path / "b", http_channel, "python", "datafiles")
+    amber("lock", "-f", first, check=True)
+    result = amber("lock", "-f", second)
+    assert result.returncode == 0, result

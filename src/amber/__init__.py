@@ -24,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from amber import steps as _steps
 
         return getattr(_steps, name)
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module("amber.dask")
     if name == "Spec":
         from amber.spec import Spec
 

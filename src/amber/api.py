@@ -32,6 +32,10 @@ __all__ = [
     "split_conflict",
     "merge_driver",
     "LockCheckFailed",
+    "configured_remote",
+    "fetch_hook",
+    "lock_for_ref",
+    "pull",
     "parse_tag",
     "tag_env",
     "resolve_ref",
@@ -357,7 +361,7 @@ def install(
         find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
     the_lock = ensure_lock(spec_or_lock, store, progress)
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
-    return hydrate(the_lock, store, name=name, progress=progress)
+    return hydrate(the_lock, store, name=name, progress=progress, fetch=fetch_hook(store, progress))
 
 
 # -- `amber run -f FILE`: remembered by the digest of its bytes ----------------------
@@ -393,6 +397,52 @@ def env_for_file(
 # -- envs by reference --------------------------------------------------------
 
 
+def configured_remote(url: str | None = None):  # -> Remote | None
+    """The remote store given (``--remote``) or configured (``$AMBER_REMOTE``), if any."""
+    import os
+
+    url = url or os.environ.get("AMBER_REMOTE")
+    if not url:
+        return None
+    from amber.remote import Remote
+
+    return Remote.open(url)
+
+
+def fetch_hook(store: Store, progress: Progress | None = None, url: str | None = None):
+    """hydrate's ``fetch``: packages from the configured remote store, if there is one."""
+    remote = configured_remote(url)
+    return remote.fetch_into(store, progress) if remote is not None else None
+
+
+def lock_for_ref(ref: str, store: Store | None = None) -> Lock:
+    """The lock an env reference names, without hydrating: a lock file, NAME[:TAG], a
+    full_id or a unique prefix of an env's or a stored lock's id."""
+    store = store or Store()
+    path = Path(ref)
+    if path.is_file():
+        return load(path)  # type: ignore[return-value]
+    full_id = resolve_ref(ref, store)
+    if full_id is None:
+        full_id = find_env(ref, store).full_id
+    found = store.find_lock(full_id)
+    if found is None:
+        raise EnvNotFoundError(f"the lock of {ref} ({full_id[:12]}) is not in this store")
+    return Lock.read(found)
+
+
+def pull(ref: str, store: Store | None = None, progress: Progress | None = None,
+         url: str | None = None) -> Env:  # fmt: skip
+    """Fetch NAME:TAG (or a full_id) from the remote store and hydrate it from there."""
+    from amber.hydrate import hydrate
+    from amber.remote import Remote
+
+    store = store or Store()
+    remote = Remote.open(url)
+    lock = remote.pull(ref, store, mutable_tags=mutable_tags())
+    return hydrate(lock, store, progress=progress, fetch=remote.fetch_into(store, progress))
+
+
 def tag_env(env: Env, ref: str, store: Store | None = None) -> tuple[str, str]:
     """Name an env ``NAME:TAG``. Tags other than the mutable ones never move."""
     store = store or Store()
@@ -426,13 +476,17 @@ def find_env(ref: str, store: Store | None = None) -> Env:
 
     store = store or Store()
     tagged = resolve_ref(ref, store)
+    if tagged is None and ":" in ref and configured_remote() is not None:
+        return pull(ref, store)  # a tag known only to the remote store
     if tagged is not None:
         env = Env(tagged, store.env_path(tagged))
         if env.is_complete():
             return env
         lock_path = store.find_lock(tagged)
         if lock_path is not None:
-            return hydrate(Lock.read(lock_path), store)
+            return hydrate(Lock.read(lock_path), store, fetch=fetch_hook(store))
+        if configured_remote() is not None:
+            return pull(tagged, store)
         raise EnvNotFoundError(f"{ref} names env {tagged[:12]}, whose lock is not in this store")
     matches = store.envs_matching(ref)
     if not matches and Path(ref).is_dir():
@@ -497,18 +551,31 @@ def env_of_step(
     from amber.hydrate import hydrate
 
     store = store or Store()
-    run = find_run(run_ref, store)
+    try:
+        run = find_run(run_ref, store)
+    except AmberError:
+        remote = configured_remote()
+        run = remote.fetch_run(run_ref) if remote is not None else None
+        if run is None:
+            raise
     calls = [s for s in run.steps if s.step == step or s.step.rsplit(".", 1)[-1] == step]
     if not calls:
         names = ", ".join(sorted({s.step for s in run.steps})) or "none"
         raise AmberError(f"run {run.run_id} has no step '{step}' (its steps: {names})")
     full_id = calls[-1].full_id
     path = store.find_lock(full_id)
-    if path is None:
+    remote = configured_remote()
+    if path is not None:
+        the_lock = Lock.read(path)
+    elif remote is not None:
+        the_lock = remote.fetch_lock(full_id)
+        store.save_lock(the_lock.dumps(), the_lock.req_id, the_lock.full_id)
+    else:
         raise AmberError(
-            f"the lock of env {full_id[:12]} is not in this store: it cannot be re-created here"
+            f"the lock of env {full_id[:12]} is not in this store: it cannot be re-created here "
+            "(with a remote store configured, AMBER_REMOTE, it is fetched from there)"
         )
-    return hydrate(Lock.read(path), store, progress=progress)
+    return hydrate(the_lock, store, progress=progress, fetch=fetch_hook(store, progress))
 
 
 def describe_steps(

@@ -201,6 +201,111 @@ def merge_driver_cmd(base: Path, ours: Path, theirs: Path) -> None:
     api.merge_driver(base, ours, theirs, _store())
 
 
+remote_option = click.option(
+    "--remote", "remote_url", envvar="AMBER_REMOTE", metavar="URL",
+    help="The remote store: s3://, gs://, az://, file:// (default: $AMBER_REMOTE).",
+)  # fmt: skip
+
+
+@cli.command("push")
+@click.argument("ref", metavar="ENV_OR_TAG")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="NAME[:TAG]", help="Also tag it so.")
+@remote_option
+@click.option("--verify", is_flag=True, help="Re-hash what the remote already has.")
+@quiet_option
+def push_cmd(
+    ref: str, tags: tuple[str, ...], remote_url: str | None, verify: bool, quiet: bool
+) -> None:
+    """Upload an env's lock and packages to the remote store, then its tags.
+
+    \b
+      amber push analysis:v1 --remote s3://team-bucket/amber
+      amber push 3f2a9c1d --tag analysis:v2
+    """
+    from amber import api
+    from amber.remote import Remote
+
+    store = _store()
+    lock = api.lock_for_ref(ref, store)
+    wanted = [api.parse_tag(t) for t in tags]
+    if api.resolve_ref(ref, store) is not None:
+        wanted.insert(0, api.parse_tag(ref))
+    result = Remote.open(remote_url).push(
+        lock, store, tags=wanted, progress=_progress(quiet), mutable_tags=api.mutable_tags(),
+        verify=verify,
+    )  # fmt: skip
+    for name, tag in wanted:
+        store.tag(name, tag, lock.full_id)
+    if not quiet:
+        click.echo(
+            f"Pushed {lock.full_id[:12]}: {result.uploaded} packages uploaded "
+            f"({result.uploaded_bytes / 1e6:.1f} MB), {result.present} already there, lock "
+            f"{'uploaded' if result.lock_uploaded else 'already there'}"
+            + (f", tags {', '.join(result.tags)}" if result.tags else ""),
+            err=True,
+        )
+
+
+@cli.command("pull")
+@click.argument("ref", metavar="NAME[:TAG]")
+@remote_option
+@quiet_option
+def pull_cmd(ref: str, remote_url: str | None, quiet: bool) -> None:
+    """Fetch a tagged env's lock and packages from the remote store and hydrate it."""
+    from amber import api
+
+    env = api.pull(ref, _store(), _progress(quiet), url=remote_url)
+    click.echo(str(env.path))
+
+
+@cli.group("remote")
+def remote_group() -> None:
+    """The remote store's tags and garbage collection."""
+
+
+@remote_group.command("ls")
+@click.argument("name", required=False)
+@remote_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def remote_ls(name: str | None, remote_url: str | None, as_json: bool) -> None:
+    """Tags in the remote store (of NAME, or all)."""
+    from amber.remote import Remote
+
+    tags = Remote.open(remote_url).ls(name)
+    if as_json:
+        click.echo(json.dumps([
+            {"name": t.name, "tag": t.tag, "full_id": t.full_id, "pushed_at": t.pushed_at,
+             "host": t.host} for t in tags], indent=2))  # fmt: skip
+        return
+    for t in tags:
+        click.echo(f"{t.name}:{t.tag:<20} {t.full_id[:12]}  {_when(t.pushed_at)}  {t.host}")
+
+
+@remote_group.command("gc")
+@remote_option
+@click.option("--keep-tagged/--no-keep-tagged", default=True, show_default=True,
+              help="Keep everything a tag names.")  # fmt: skip
+@click.option("--keep-runs-days", default=30, show_default=True,
+              help="Keep envs a run used this recently.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+def remote_gc(
+    remote_url: str | None, keep_tagged: bool, keep_runs_days: int, dry_run: bool
+) -> None:
+    """Delete locks and packages that no tag and no recent run references."""
+    from amber.remote import Remote
+
+    result = Remote.open(remote_url).gc(
+        keep_tagged=keep_tagged, keep_runs_days=keep_runs_days, dry_run=dry_run
+    )
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(
+        f"{verb} {len(result.locks)} locks, {len(result.packages)} packages, "
+        f"{len(result.tags)} tags ({_human_size(result.freed_bytes)}); "
+        f"kept {result.kept_locks} locks",
+        err=True,
+    )
+
+
 @cli.command("add")
 @click.argument("requirement")
 @file_option

@@ -265,6 +265,7 @@ def _call(
     status = _status(outcome, code)
     store.record_step(run_id, s.name, env.full_id, started, ended, status)
     store.touch_env(env.full_id)
+    _share(store, env, run_id)
     if outcome is None:
         raise StepCrashedError(f"step {s.name} crashed: {_describe_exit(code)} (env {env.path})")
     kind = outcome[0]
@@ -285,6 +286,31 @@ def _call(
             "Add the package it needs to the step's spec."
         ) from RemoteTraceback(tb)
     raise StepError(f"step {s.name}: its return value cannot come back: {outcome[1]}")
+
+
+_SHARED: set[tuple[str, str]] = set()
+_SHARED_LOCK = threading.Lock()
+
+
+def _share(store: Store, env: HydratedEnv, run_id: str) -> None:
+    """With a remote store configured: the env (once per process) and the run record go
+    there too, so `amber env get --run` works from any machine."""
+    from amber import api
+    from amber.lock import Lock
+
+    remote = api.configured_remote()
+    if remote is None:
+        return
+    try:
+        key = (remote.url, env.full_id)
+        with _SHARED_LOCK:
+            if key not in _SHARED:
+                remote.push(Lock.read(env.lock_file), store)
+                _SHARED.add(key)
+        remote.record_run(store.runs(run_id)[0])
+    except AmberError as exc:  # the step itself succeeded: say so, don't fail it
+        print(f"amber: warning: could not record the run in the remote store: {exc}",
+              file=sys.stderr)  # fmt: skip
 
 
 def _ship_by_value(func: Callable[..., Any]) -> None:

@@ -28,12 +28,32 @@ class CondaSolver:
         self.spec = spec
         self.conda_pkgs = conda_pkgs
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
+        self.repodata_cache = repodata_cache
         self.gateway = rattler.Gateway(cache_dir=repodata_cache)
 
     async def solve(
         self, platform: str, virtual: list[str], locked: list[LockedConda] = ()
     ) -> list[LockedConda]:
         """Solve for ``platform``; ``locked`` packages are kept where the request allows."""
+        try:
+            return await self._solve(platform, virtual, locked)
+        except SourceError as exc:
+            if "304 Not Modified" not in str(exc):
+                raise
+            # rattler 0.28 takes a "304 Not Modified" answer to the revalidation of a cached
+            # sharded index (what nginx and most static servers send) for an error: solve
+            # again with fresh repodata instead.
+            import rattler
+
+            self.gateway = rattler.Gateway(
+                cache_dir=self.repodata_cache,
+                default_config=rattler.SourceConfig(cache_action="no-cache"),
+            )
+            return await self._solve(platform, virtual, locked)
+
+    async def _solve(
+        self, platform: str, virtual: list[str], locked: list[LockedConda]
+    ) -> list[LockedConda]:
         import rattler
         from rattler.exceptions import GatewayError, SolverError
 
