@@ -17,9 +17,10 @@ class Figure:
     label: str
     amber: list[float]
     base: list[float]
-    target: float  # ms of overhead, or a ratio when ``ratio``
+    target: float | None  # ms of overhead, or a ratio when ``ratio``; None: no target
     ratio: bool = False
     notes: list[str] = field(default_factory=list)
+    verdict: str | None = None  # the result column, when a check decides it rather than a time
 
     @property
     def value(self) -> float:
@@ -27,14 +28,18 @@ class Figure:
         return a / b if self.ratio else ms(a - b)
 
     @property
-    def ok(self) -> bool:
-        return self.value <= self.target
+    def ok(self) -> bool | None:
+        return None if self.target is None else self.value <= self.target
 
     def row(self) -> list[str]:
         unit = (lambda v: f"{v:.2f}x") if self.ratio else (lambda v: f"+{v:.1f} ms")
-        target = f"<= {self.target:g}x" if self.ratio else f"<= {self.target:g} ms"
+        if self.target is None:
+            target = "none set"
+        else:
+            target = f"<= {self.target:g}x" if self.ratio else f"<= {self.target:g} ms"
+        result = self.verdict or {None: "-", True: "PASS", False: "FAIL"}[self.ok]
         a, b = (f"{ms(statistics.median(x)):.1f} ms" for x in (self.amber, self.base))
-        return [self.label, a, b, unit(self.value), target, "PASS" if self.ok else "FAIL"]
+        return [self.label, a, b, unit(self.value), target, result]
 
 
 def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:

@@ -2,12 +2,15 @@
 """Amber's core benchmarks, side by side in one run: prints a table, rewrites docs/BENCHMARKS.md.
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
-                                   [--prepare-rounds 3] [--resolve-reps 7] [--keep] [--no-doc]
+                                   [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
+                                   [--push-reps 5] [--only 8,9] [--keep] [--no-doc]
 
 What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
 head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks 1-3 are here,
 4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
-bench_resolve.py. Figures only: nothing here asserts on a time.
+bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py. By default all nine run and
+docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and
+leaves the doc alone. Figures only: nothing here asserts on a time.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_remote  # noqa: E402  (benchmarks 8 and 9)
 import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
 import bench_steps  # noqa: E402  (benchmarks 4 and 5)
 import condapkgs  # noqa: E402  (the tests' builder of real conda packages)
@@ -88,11 +92,14 @@ def synthetic_packages(count: int) -> list[condapkgs.CondaPackage]:
     return packages
 
 
+# The conda part of 2's env (and all of 8's and 9's): the whole chain, and the test set's.
+CONDA = ["python", f"bench-pkg{N_SYNTHETIC - 1:02d}", "footool", "greetlib", "datafiles"]
+
+
 def write_mixed_project(project: Path, channel: str) -> None:
     """The channel's packages (plus the test set's) and real PyPI ones, in an environment.yml."""
-    conda = ["python", f"bench-pkg{N_SYNTHETIC - 1:02d}", "footool", "greetlib", "datafiles"]
     lines = ["name: bench-mixed", "channels:", f"  - {channel}", "dependencies:"]
-    lines += [f"  - {s}" for s in conda] + ["  - pip:"] + [f"      - {p}" for p in PYPI]
+    lines += [f"  - {s}" for s in CONDA] + ["  - pip:"] + [f"      - {p}" for p in PYPI]
     project.mkdir()
     (project / "environment.yml").write_text("\n".join(lines) + "\n")
 
@@ -232,6 +239,19 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_only(text: str | None) -> set[int]:
+    """``--only 2,8-9`` -> {2, 8, 9}; all nine by default. 3 reuses 2's env, so brings 2."""
+    if not text:
+        return set(range(1, 10))
+    only: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        only.update(range(int(first), int(last or first) + 1))
+    if not only <= set(range(1, 10)):
+        sys.exit(f"--only: benchmarks are numbered 1-9, not {text}")
+    return only | ({2} if 3 in only else set())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run-reps", type=int, default=30)
@@ -239,38 +259,60 @@ def main() -> None:
     parser.add_argument("--step-reps", type=int, default=20)
     parser.add_argument("--prepare-rounds", type=int, default=3)
     parser.add_argument("--resolve-reps", type=int, default=7)
+    parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
+    parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
+    parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
     args = parser.parse_args()
+    only = parse_only(args.only)
     started, load = time.perf_counter(), os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="amber-bench-"))
     os.environ["AMBER_HOME"] = str(work / "home")  # every subprocess inherits it
-    for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH"):
+    for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "AMBER_REMOTE"):
         os.environ.pop(key, None)
     print(f"working in {work}", file=sys.stderr)
+    figures: list[Figure] = []
     try:
-        with condapkgs.serve_directory(build_channel(work / "channel")) as channel:
-            figures = [bench_run(work, args.run_reps)]
-            hydrate, env = bench_hydrate(work, channel, args.hydrate_reps)
-            figures += [hydrate, bench_reuse(work, env, args.run_reps)]
-        figures.append(bench_steps.bench_step_call(work, args.step_reps))
-        figures.append(bench_steps.bench_prepare(work, args.prepare_rounds))
-        figures += bench_resolve.bench_resolve(work, args.resolve_reps)
+        if only & {1, 2, 3, 8, 9}:
+            with condapkgs.serve_directory(build_channel(work / "channel")) as channel:
+                if 1 in only:
+                    figures.append(bench_run(work, args.run_reps))
+                if 2 in only:
+                    hydrate, env = bench_hydrate(work, channel, args.hydrate_reps)
+                    figures.append(hydrate)
+                if 3 in only:
+                    figures.append(bench_reuse(work, env, args.run_reps))
+                if only & {8, 9}:
+                    figures += bench_remote.bench_remote(
+                        work, channel, CONDA, args.remote_reps, args.push_reps, only
+                    )
+        if 4 in only:
+            figures.append(bench_steps.bench_step_call(work, args.step_reps))
+        if 5 in only:
+            figures.append(bench_steps.bench_prepare(work, args.prepare_rounds))
+        clean_env = bench_resolve.without_pyenv()
+        if 6 in only:
+            figures.append(bench_resolve.bench_resolve_one(work, args.resolve_reps, clean_env))
+        if 7 in only:
+            figures.append(bench_resolve.bench_resolve_four(work, args.resolve_reps, clean_env))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    figures.sort(key=lambda f: f.label)  # 1. ... 9b.: the numbered order
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     elapsed = (f"The whole run took {time.perf_counter() - started:.0f} s; 1-minute load average "
                f"{load:.2f} before it, {os.getloadavg()[0]:.2f} after (other work on the machine "
                "widens the spread).")  # fmt: skip
     body = f"{when}; {machine()}.\n\n{render(figures)}\n{elapsed}\n"
     print("\n" + body)
-    if not args.no_doc:
+    if not args.no_doc and args.only is None:
         pins = "; ".join(", ".join(env) for env in bench_steps.PINS)
         head = DOC_HEAD.read_text().format(
             n_synthetic=N_SYNTHETIC, pypi=", ".join(PYPI), step_pins=pins,
             resolve_conda=" ".join(bench_resolve.CONDA), resolve_pypi=", ".join(bench_resolve.PYPI),
-            resolve_reps=args.resolve_reps,
+            resolve_reps=args.resolve_reps, remote_conda=", ".join(CONDA),
+            remote_reps=args.remote_reps, push_reps=args.push_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

@@ -805,6 +805,11 @@ def build_channel(
     return root
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # The default backlog of 5 drops rattler's parallel downloads (they retry after ~1 s).
+    request_queue_size = 128
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -833,7 +838,7 @@ class ServedDirectory(str):
                 requests.append(self.path)
                 return super().send_head()
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         url = f"http://127.0.0.1:{server.server_address[1]}"
         self = super().__new__(cls, url)
@@ -874,7 +879,7 @@ class ServedDirectory(str):
     def start(self) -> None:
         if self._thread is not None:
             return
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self._handler)
+        self.server = _Server(("127.0.0.1", self.port), self._handler)
         self.server.daemon_threads = True
         self._start_thread()
 

@@ -187,8 +187,16 @@ class Remote:
                     raise self._conflict(found, mutable)
         packages = _packages(lock)
         where = redact(self.url)
-        with progress.task(f"Checking {len(packages)} packages in {where}"):
-            ok = self._map(lambda p: self._has_package(p, store, verify), packages)
+        lock_key = _lock_key(full_id)
+        with self._failing("check", lock_key):
+            lock_there = self.objects.size(lock_key) is not None
+        if lock_there and not verify:
+            # The lock is written only after all its packages, and gc deletes locks before
+            # packages: a lock in the store means its packages are there.
+            ok = [True] * len(packages)
+        else:
+            with progress.task(f"Checking {len(packages)} packages in {where}"):
+                ok = self._map(lambda p: self._has_package(p, store, verify), packages)
         missing = [p for p, there in zip(packages, ok, strict=True) if not there]
         absent = [p for p in missing if store.find_archive(p.sha256) is None]
         if absent:
@@ -200,9 +208,7 @@ class Remote:
             description = f"Uploading {len(missing)} packages ({megabytes:.1f} MB) to {where}"
             with progress.task(description):
                 self._map(lambda p: self._upload_package(p, store), missing)
-        lock_key = _lock_key(full_id)
-        with self._failing("check", lock_key):
-            lock_uploaded = self.objects.size(lock_key) is None
+        lock_uploaded = not lock_there
         if lock_uploaded:
             with self._failing("write", lock_key):
                 self.objects.write(lock_key, lock.dumps().encode())
