@@ -12,7 +12,7 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber.env import Env
 from amber.errors import AmberError, EnvNotFoundError, SpecError
-from amber.lock import Lock, is_lock_file
+from amber.lock import Lock, is_amber_lock, is_lock_file
 from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.tags import mutable_tags, parse_tag
@@ -55,6 +55,8 @@ def load(path: Path, *, python: str | None = None) -> Spec | Lock:
     path = Path(path)
     if not path.is_file():
         raise SpecError("no such file", path)
+    if is_amber_lock(path):
+        return Lock.read(path)
     resolved = formats.detect(path)
     if resolved is not None:
         return formats.read_resolved(path, resolved)

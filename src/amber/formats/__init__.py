@@ -66,14 +66,26 @@ def detect(path: Path) -> str | None:
     """The format of an already-resolved file (explicit, conda-lock, pixi.lock, pylock,
     hashed requirements), or None for anything else (specs, amber locks)."""
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
     except OSError:
         return None
-    for name in FORMATS:
-        module = get(name)
-        if hasattr(module, "read") and module.detect(path, head):
+    # A cheap look at the text first, so that only a likely format's module is imported
+    # (this runs for every spec `install`/`run` reads).
+    candidates = [name for name, looks in _LOOKS.items() if looks(path.name.lower(), head)]
+    for name in candidates:
+        if get(name).detect(path, head):
             return name
     return None
+
+
+_LOOKS = {
+    "explicit": lambda name, head: "@EXPLICIT" in head,
+    "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "package:" in head,
+    "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
+    "requirements": lambda name, head: "--hash" in head,
+    "pylock": lambda name, head: name.endswith(".toml") and "lock-version" in head,
+}
 
 
 def read_resolved(path: Path, name: str | None = None):  # -> Lock
