@@ -306,6 +306,105 @@ def remote_gc(
     )
 
 
+class VerifyFailed(AmberError):
+    """`amber verify` found differences (exit 1)."""
+
+    exit_code = 1
+
+
+def _verify_or_fail(env: Any, as_json: bool = False) -> None:
+    from amber.verify import verify_env
+
+    result = verify_env(env)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        for m in result.modified:
+            click.echo(
+                f"modified  {m.path}  ({m.package}: expected sha256 "
+                f"{(m.expected_sha256 or '-')[:12]} / {m.expected_size} B, found "
+                f"{(m.actual_sha256 or '-')[:12]} / {m.actual_size} B)"
+            )
+        for m in result.missing:
+            click.echo(f"missing   {m.path}  ({m.package})")
+        for path in result.extra:
+            click.echo(f"extra     {path}")
+    if not result.ok:
+        raise VerifyFailed(
+            f"{env.path}: {len(result.modified)} modified, {len(result.missing)} missing, "
+            f"{len(result.extra)} extra files"
+        )
+    if not as_json:
+        click.echo(f"{env.full_id[:12]} ok: {result.checked} files checked", err=True)
+
+
+@cli.command("verify")
+@click.argument("env_ref", metavar="ENV")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify_cmd(env_ref: str, as_json: bool) -> None:
+    """Check every file of ENV against its packages' records; exit 1 listing differences."""
+    from amber import api
+
+    _verify_or_fail(api.find_env(env_ref, _store()), as_json)
+
+
+@cli.command("du")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def du_cmd(as_json: bool) -> None:
+    """Disk usage: per env its apparent size and the bytes only it holds, caches, total."""
+    from amber.du import disk_usage, human
+
+    usage = disk_usage(_store())
+    if as_json:
+        click.echo(json.dumps(usage.to_json(), indent=2))
+        return
+    click.echo(f"{'ENV':<13} {'NAME':<20} {'APPARENT':>10} {'UNIQUE':>10}")
+    for e in usage.envs:
+        click.echo(
+            f"{e.full_id[:12]:<13} {(e.name or '-'):<20} {human(e.apparent):>10} "
+            f"{human(e.unique):>10}"
+        )
+    caches = ", ".join(f"{k} {human(v)}" for k, v in usage.caches.items())
+    click.echo(f"caches: {caches} ({human(usage.caches_total)})")
+    click.echo(f"total: {human(usage.total)}   (every file counted once)")
+
+
+@cli.command("gc")
+@click.option("--older-than", default="30d", show_default=True, metavar="AGE",
+              help="Remove envs not used for AGE (e.g. 30d, 12h).")  # fmt: skip
+@click.option("--keep", type=int, help="Always keep the N most recently used envs.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def gc_cmd(older_than: str, keep: int | None, dry_run: bool, as_json: bool) -> None:
+    """Remove unused, untagged envs, then cache entries nothing needs; print what it frees.
+
+    An env a running process uses, and a tagged env, are never removed.
+    """
+    from amber.gc import collect
+
+    report = collect(_store(), older_than=_duration(older_than), keep=keep, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    for env in report.removed_envs:
+        click.echo(f"{verb} env {env.full_id[:12]} ({env.path}): "
+                   f"{_human_size(env.bytes_freed)} freed", err=True)  # fmt: skip
+    reasons = ("tagged", "in use", "recent", "kept")
+    kept = ", ".join(f"{len(report.kept(r))} {r}" for r in reasons if report.kept(r))
+    if kept:
+        click.echo(f"Kept {kept}", err=True)
+    if report.removed_cache:
+        click.echo(f"{verb} {len(report.removed_cache)} cache entries: "
+                   f"{_human_size(report.cache_bytes)} freed", err=True)  # fmt: skip
+    if report.uv_prune:
+        click.echo(f"uv cache: {report.uv_prune}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{'Would free' if dry_run else 'Freed'} {_human_size(report.bytes_freed)} in all",
+               err=True)  # fmt: skip
+
+
 @cli.command("add")
 @click.argument("requirement")
 @file_option
@@ -511,12 +610,14 @@ def install_cmd(file: Path | None, python: str | None, quiet: bool) -> None:
 )
 @file_option
 @click.option("--env", "env_ref", help="An existing env: full_id, a unique prefix of one, or name.")
+@click.option("--verify", "verify", is_flag=True, help="Check the env's files first (see verify).")
 @python_option
 @quiet_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 def run_cmd(
     file: Path | None,
     env_ref: str | None,
+    verify: bool,
     python: str | None,
     quiet: bool,
     command: tuple[str, ...],
@@ -527,11 +628,17 @@ def run_cmd(
       amber run -f environment.yml -- python train.py
       amber run --env 3f2a9c -- pytest
     """
-    run_command(file, env_ref, python, quiet, list(command))
+    run_command(file, env_ref, python, quiet, list(command), verify=verify)
 
 
 def run_command(
-    file: Path | None, env_ref: str | None, python: str | None, quiet: bool, command: list[str]
+    file: Path | None,
+    env_ref: str | None,
+    python: str | None,
+    quiet: bool,
+    command: list[str],
+    *,
+    verify: bool = False,
 ) -> None:
     """``amber run``, shared by click and the fast path in ``main``."""
     from amber import api
@@ -544,6 +651,8 @@ def run_command(
         env = api.find_env(env_ref, store)
     else:
         env = api.env_for_file(file or _default_file(), store, _progress(quiet), python=python)
+    if verify:
+        _verify_or_fail(env)
     store.touch_env(env.full_id)
     store.close()
     exec_in_env(env, command, store.env_lock_path(env.full_id))
@@ -783,6 +892,16 @@ def steps_cmd(module: Path, do_prepare: bool, as_json: bool, quiet: bool) -> Non
         full = (row["full_id"] or "not locked")[:12]
         state = "hydrated" if row["hydrated"] else "not hydrated"
         click.echo(f"{row['step']:<24} req_id {row['req_id'][:12]}  full_id {full:<12}  {state}")
+
+
+def _duration(text: str) -> float:
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not match:
+        raise AmberError(f"invalid duration {text!r}: e.g. 30d, 12h, 90m")
+    factor = {"": 86400, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+    return float(match.group(1)) * factor
 
 
 def main(argv: list[str] | None = None) -> int:

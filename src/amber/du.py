@@ -1,0 +1,136 @@
+"""Disk usage of the store: per env, the package caches, and the total.
+
+Envs hardlink their files from the package caches, so an env's apparent size says
+little about what removing it frees. One walk over every env and cache (``os.scandir``,
+symlinks not followed, directories' own sizes not counted) maps each inode to the
+set of trees holding a link to it:
+
+- an env's *apparent* size sums ``st_size`` over every file and symlink in it;
+- its *unique* bytes count each inode once, and only inodes whose every link
+  (``st_nlink``) was found inside this env: what ``amber env rm`` frees;
+- a cache's size counts each of its inodes once;
+- the total counts every inode once across all envs and caches.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from amber.store import Store
+
+__all__ = ["disk_usage", "Usage", "EnvUsage"]
+
+
+@dataclass(frozen=True)
+class EnvUsage:
+    full_id: str
+    name: str | None
+    path: str
+    apparent: int  # bytes, every file and symlink counted
+    unique: int  # bytes of inodes linked from this env only
+    files: int
+
+
+@dataclass
+class Usage:
+    envs: list[EnvUsage] = field(default_factory=list)  # sorted: most unique bytes first
+    caches: dict[str, int] = field(default_factory=dict)  # "conda" | "uv" | "archives" -> bytes
+    total: int = 0  # every inode once, envs and caches
+
+    @property
+    def caches_total(self) -> int:
+        return sum(self.caches.values())
+
+    def to_json(self) -> dict:
+        return {
+            "envs": [asdict(e) for e in self.envs],
+            "caches": dict(self.caches),
+            "caches_total": self.caches_total,
+            "total": self.total,
+        }
+
+
+def disk_usage(store: Store) -> Usage:
+    """Walk every env in the index and the package caches once."""
+    trees: list[tuple[str, Path]] = [
+        ("cache:conda", store.conda_pkgs),
+        ("cache:uv", store.uv_cache),
+        ("cache:archives", store.archives),
+    ]
+    records = store.envs()
+    trees += [(f"env:{r.full_id}", r.path) for r in records]
+
+    inodes: dict[tuple[int, int], list] = {}  # (dev, ino) -> [size, nlink, links seen, owners]
+    apparent: dict[str, int] = {}
+    files: dict[str, int] = {}
+    seen_roots: set[tuple[int, int]] = set()
+    for owner, root in trees:
+        total = count = 0
+        try:
+            root_stat = os.stat(root)
+        except OSError:
+            apparent[owner], files[owner] = 0, 0
+            continue
+        if (root_stat.st_dev, root_stat.st_ino) in seen_roots:  # two records, one dir
+            apparent[owner], files[owner] = 0, 0
+            continue
+        seen_roots.add((root_stat.st_dev, root_stat.st_ino))
+        stack = [os.fspath(root)]
+        while stack:
+            try:
+                entries = os.scandir(stack.pop())
+            except OSError:
+                continue
+            with entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_size
+                    count += 1
+                    key = (st.st_dev, st.st_ino)
+                    info = inodes.get(key)
+                    if info is None:
+                        inodes[key] = [st.st_size, st.st_nlink, 1, {owner}]
+                    else:
+                        info[2] += 1
+                        info[3].add(owner)
+        apparent[owner], files[owner] = total, count
+
+    unique: dict[str, int] = {}
+    caches = {"conda": 0, "uv": 0, "archives": 0}
+    grand = 0
+    for size, nlink, links, owners in inodes.values():
+        grand += size
+        for owner in owners:
+            if owner.startswith("cache:"):
+                caches[owner.removeprefix("cache:")] += size
+        if len(owners) == 1 and links >= nlink:
+            (owner,) = owners
+            unique[owner] = unique.get(owner, 0) + size
+
+    usage = Usage(caches=caches, total=grand)
+    for r in records:
+        owner = f"env:{r.full_id}"
+        usage.envs.append(
+            EnvUsage(
+                r.full_id, r.name, str(r.path), apparent[owner], unique.get(owner, 0), files[owner]
+            )
+        )
+    usage.envs.sort(key=lambda e: (-e.unique, -e.apparent, e.full_id))
+    return usage
+
+
+def human(size: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"

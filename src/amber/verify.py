@@ -1,0 +1,249 @@
+"""Integrity of a hydrated env: every file against what its package recorded.
+
+Conda files come from ``conda-meta/*.json`` (rattler's PrefixRecord, ``paths_data``):
+the hash compared is ``sha256_in_prefix`` when rattler recorded one (the installed
+content, after the prefix placeholder was replaced), else ``sha256``. A file with a
+prefix placeholder but no in-prefix hash is only checked for presence. Symlinks
+(``softlink``) are checked for presence only; ``.pyc`` files are never checked.
+
+PyPI files come from each ``*.dist-info/RECORD`` that conda does not own (urlsafe
+base64 sha256 digest and size; RECORD's own line and ``.pyc`` lines carry no hash:
+presence only for the former, nothing for the latter).
+
+Files no package owns are ``extra``, except the ones the installers themselves create
+(see ``_IGNORED_*``).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amber.env import Env
+
+__all__ = ["verify_env", "VerifyResult", "Modified", "Missing"]
+
+# Ignored anywhere in the env (when no package owns them):
+#   .amber/       Amber's own metadata (marker, activation, lock)
+#   conda-meta/   the package records themselves (and rattler's `history`)
+#   __pycache__/, *.pyc   bytecode Python writes at import time
+#   CACHEDIR.TAG  written by rattler and uv at the prefix root
+#   .lock         uv's lock file at the prefix root, taken while it installs
+_IGNORED_DIRS = {".amber", "conda-meta"}
+_IGNORED_ROOT_FILES = {"CACHEDIR.TAG", ".lock"}
+# Ignored in PyPI-only envs (no conda-meta), created by `uv venv`, not by a package:
+#   pyvenv.cfg, .gitignore, lib64 (-> lib), bin/python* (links to the interpreter),
+#   bin/activate* and bin/deactivate.bat, bin/pydoc.bat (activation scripts),
+#   site-packages/_virtualenv.py and _virtualenv.pth (virtualenv's patch, some uv versions)
+_IGNORED_VENV_ROOT = {"pyvenv.cfg", ".gitignore", "lib64"}
+_IGNORED_VENV_BIN_PREFIXES = ("activate", "python")
+_IGNORED_VENV_BIN = {"deactivate.bat", "pydoc.bat"}
+_IGNORED_VENV_SITE = {"_virtualenv.py", "_virtualenv.pth"}
+
+
+@dataclass(frozen=True)
+class Modified:
+    """A file whose content differs from what its package recorded."""
+
+    path: str  # relative to the env
+    package: str
+    expected_sha256: str | None
+    actual_sha256: str | None
+    expected_size: int | None
+    actual_size: int
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A file a package installed that is gone."""
+
+    path: str
+    package: str
+
+
+@dataclass
+class VerifyResult:
+    env: Env
+    modified: list[Modified] = field(default_factory=list)
+    missing: list[Missing] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    checked: int = 0  # files owned by a package and checked
+
+    @property
+    def ok(self) -> bool:
+        return not (self.modified or self.missing or self.extra)
+
+    def to_json(self) -> dict:
+        return {
+            "env": self.env.full_id,
+            "path": str(self.env.path),
+            "ok": self.ok,
+            "checked": self.checked,
+            "modified": [vars(m) for m in self.modified],
+            "missing": [vars(m) for m in self.missing],
+            "extra": list(self.extra),
+        }
+
+
+@dataclass(frozen=True)
+class _Expected:
+    package: str
+    sha256: str | None  # None: presence only
+    size: int | None
+    kind: str = "file"  # file | link | dir
+
+
+def verify_env(env: Env) -> VerifyResult:
+    """Check every file of ``env`` against its package's record; never modifies anything."""
+    prefix = Path(env.path)
+    result = VerifyResult(env)
+    expected: dict[str, _Expected] = {}
+    conda = (prefix / "conda-meta").is_dir()
+    if conda:
+        _conda_expected(prefix, expected)
+    _pypi_expected(prefix, expected)
+    present = _walk(prefix)
+    for rel, exp in sorted(expected.items()):
+        kind = present.get(rel)
+        if kind is None:
+            result.missing.append(Missing(rel, exp.package))
+            continue
+        result.checked += 1
+        if exp.kind != "file":
+            continue  # links and directories: presence only
+        if kind == "dir":  # a directory where a file was
+            result.modified.append(Modified(rel, exp.package, exp.sha256, None, exp.size, -1))
+            continue
+        _check_content(prefix / rel, rel, exp, result)
+    for rel in sorted(present.keys() - expected.keys()):
+        if present[rel] != "dir" and not _ignored(rel, conda):
+            result.extra.append(rel)
+    return result
+
+
+def _check_content(path: Path, rel: str, exp: _Expected, result: VerifyResult) -> None:
+    try:
+        size = path.stat().st_size  # a file replaced by a symlink: its target
+        if exp.size is not None and size != exp.size:
+            actual = _sha256(path) if exp.sha256 else None
+            result.modified.append(Modified(rel, exp.package, exp.sha256, actual, exp.size, size))
+            return
+        if exp.sha256 is None:
+            return
+        actual = _sha256(path)
+    except OSError:
+        result.modified.append(Modified(rel, exp.package, exp.sha256, None, exp.size, -1))
+        return
+    if actual != exp.sha256:
+        result.modified.append(Modified(rel, exp.package, exp.sha256, actual, exp.size, size))
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _conda_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
+    for record_file in sorted((prefix / "conda-meta").glob("*.json")):
+        try:
+            record = json.loads(record_file.read_text())
+        except (OSError, ValueError):
+            continue
+        package = f"{record.get('name', record_file.stem)}=={record.get('version', '?')}"
+        paths = (record.get("paths_data") or {}).get("paths")
+        if paths is None:  # no paths_data: presence of the plain file list only
+            paths = [{"_path": p} for p in record.get("files", [])]
+        for entry in paths:
+            rel = entry.get("_path") or entry.get("path")
+            if not rel or _is_bytecode(rel):
+                continue
+            path_type = entry.get("path_type", "hardlink")
+            if path_type == "directory":
+                expected[rel] = _Expected(package, None, None, "dir")
+            elif path_type == "softlink":
+                expected[rel] = _Expected(package, None, None, "link")
+            elif entry.get("sha256_in_prefix"):
+                # The installed content; its size is not recorded (size_in_bytes is the archive's).
+                size = None if entry.get("prefix_placeholder") else entry.get("size_in_bytes")
+                expected[rel] = _Expected(package, entry["sha256_in_prefix"], size)
+            elif entry.get("prefix_placeholder"):
+                expected[rel] = _Expected(package, None, None)  # rewritten, hash unknown
+            else:
+                expected[rel] = _Expected(package, entry.get("sha256"), entry.get("size_in_bytes"))
+
+
+def _pypi_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
+    for site in sorted(prefix.glob("lib/python*/site-packages")):
+        for record_file in sorted(site.glob("*.dist-info/RECORD")):
+            rel_record = os.path.relpath(record_file, prefix)
+            if rel_record in expected:
+                continue  # installed by conda: checked against conda-meta
+            dist = record_file.parent.name.removesuffix(".dist-info")
+            package = dist.replace("-", "==", 1)
+            try:
+                rows = list(csv.reader(record_file.read_text().splitlines()))
+            except (OSError, csv.Error):
+                continue
+            for row in rows:
+                if not row or not row[0]:
+                    continue
+                rel = os.path.normpath(os.path.relpath(site / row[0], prefix))
+                if rel.startswith("..") or rel in expected or _is_bytecode(rel):
+                    continue
+                digest = row[1] if len(row) > 1 else ""
+                size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
+                sha256 = None
+                if digest.startswith("sha256="):
+                    raw = digest.removeprefix("sha256=")
+                    sha256 = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).hex()
+                expected[rel] = _Expected(package, sha256, size if sha256 else None)
+
+
+def _is_bytecode(rel: str) -> bool:
+    return rel.endswith(".pyc") or "__pycache__" in rel.split(os.sep)
+
+
+def _walk(prefix: Path) -> dict[str, str]:
+    """Relative path -> 'file' | 'link' | 'dir' for everything under ``prefix`` (not
+    following symlinks), skipping ``.amber`` and ``conda-meta`` at the root."""
+    out: dict[str, str] = {}
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = os.scandir(prefix / rel_dir if rel_dir else prefix)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
+                if entry.is_symlink():
+                    out[rel] = "link"
+                elif entry.is_dir():
+                    if not rel_dir and entry.name in _IGNORED_DIRS:
+                        continue
+                    out[rel] = "dir"
+                    stack.append(rel)
+                else:
+                    out[rel] = "file"
+    return out
+
+
+def _ignored(rel: str, conda: bool) -> bool:
+    parts = rel.split(os.sep)
+    if _is_bytecode(rel) or parts[0] in _IGNORED_DIRS:
+        return True
+    if len(parts) == 1 and parts[0] in _IGNORED_ROOT_FILES:
+        return True
+    if conda:
+        return False
+    if len(parts) == 1 and parts[0] in _IGNORED_VENV_ROOT:
+        return True
+    if len(parts) == 2 and parts[0] == "bin":
+        return parts[1] in _IGNORED_VENV_BIN or parts[1].startswith(_IGNORED_VENV_BIN_PREFIXES)
+    return len(parts) == 4 and parts[2] == "site-packages" and parts[3] in _IGNORED_VENV_SITE
