@@ -21,7 +21,9 @@ from types import ModuleType
 
 from amber.errors import AmberError
 
-__all__ = ["ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved"]
+__all__ = [
+    "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
+]  # fmt: skip
 
 # --format name -> module (imported on use).
 FORMATS = {
@@ -53,6 +55,19 @@ class Exported:
     text: str = ""
     files: dict[str, str] = field(default_factory=dict)  # platform -> text, when several
     lost: tuple[str, ...] = ()
+
+
+def chosen_platforms(lock, options: ExportOptions) -> list[str]:  # lock: amber.lock.Lock
+    """The platforms an export covers: those asked for (each must be in the lock), else all."""
+    if not options.platforms:
+        return sorted(lock.platforms)
+    missing = [p for p in options.platforms if p not in lock.platforms]
+    if missing:
+        raise AmberError(
+            f"the lock has no packages for {', '.join(missing)} (it has: "
+            f"{', '.join(sorted(lock.platforms)) or 'none'})"
+        )
+    return sorted(set(options.platforms))
 
 
 def get(name: str) -> ModuleType:

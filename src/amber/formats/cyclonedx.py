@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from amber.errors import AmberError
-from amber.formats import Exported, ExportOptions
+from amber.formats import Exported, ExportOptions, chosen_platforms
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
 __all__ = ["NAME", "SUFFIX", "WHOLE", "SPEC_VERSION", "export", "conda_purl", "pypi_purl"]
@@ -44,7 +43,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     """The SBOM of the chosen platforms (all by default)."""
     from amber import __version__
 
-    platforms = _chosen_platforms(lock, options)
+    platforms = chosen_platforms(lock, options)
     components: list[dict[str, Any]] = []
     dependencies: list[dict[str, Any]] = []
     for platform in platforms:
@@ -98,18 +97,6 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         "dependencies": dependencies,
     }
     return Exported(text=json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
-
-
-def _chosen_platforms(lock: Lock, options: ExportOptions) -> list[str]:
-    if not options.platforms:
-        return sorted(lock.platforms)
-    missing = [p for p in options.platforms if p not in lock.platforms]
-    if missing:
-        raise AmberError(
-            f"the lock has no packages for {', '.join(missing)} (it has: "
-            f"{', '.join(sorted(lock.platforms)) or 'none'})"
-        )
-    return sorted(set(options.platforms))
 
 
 def _conda_component(c: LockedConda, p: PlatformLock) -> dict[str, Any]:

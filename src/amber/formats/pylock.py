@@ -22,8 +22,8 @@ from typing import Any
 
 from amber._platform import host_platform
 from amber._urls import redact
-from amber.errors import AmberError, LockFileError
-from amber.formats import Exported, ExportOptions
+from amber.errors import LockFileError
+from amber.formats import Exported, ExportOptions, chosen_platforms
 from amber.lock import Lock, LockedPypi, PlatformLock
 from amber.spec import PLATFORMS, Spec
 
@@ -131,7 +131,7 @@ def best_file(files: Iterable[DistFile], python: str, platform: str) -> DistFile
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
     """Every chosen platform's PyPI packages; one entry per distinct file."""
-    platforms = _chosen_platforms(lock, options)
+    platforms = chosen_platforms(lock, options)
     locks = [lock.platforms[p] for p in platforms]
     pythons = {p.platform: _python_xy(p) for p in locks}
     same_python = len(set(pythons.values())) == 1
@@ -175,18 +175,6 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     if conda:
         lost.append(_conda_lost(conda))
     return Exported(text="\n".join(lines) + "\n", lost=tuple(lost))
-
-
-def _chosen_platforms(lock: Lock, options: ExportOptions) -> list[str]:
-    if not options.platforms:
-        return sorted(lock.platforms)
-    missing = [p for p in options.platforms if p not in lock.platforms]
-    if missing:
-        raise AmberError(
-            f"the lock has no packages for {', '.join(missing)} (it has: "
-            f"{', '.join(sorted(lock.platforms)) or 'none'})"
-        )
-    return sorted(set(options.platforms))
 
 
 def _python_xy(p: PlatformLock) -> str | None:
