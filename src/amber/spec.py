@@ -27,6 +27,8 @@ __all__ = [
     "canonical_conda_spec",
     "canonical_pypi_requirement",
     "is_spec_file",
+    "logical_lines",
+    "split_option",
     "SCHEMA",
 ]
 
@@ -379,7 +381,7 @@ class _RequirementsReader:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"cannot read: {exc}", path) from None
-        for lineno, line in _logical_lines(text):
+        for lineno, line in logical_lines(text):
             self.line(line, path, lineno, constraint=constraint)
 
     def line(self, line: str, path: Path, lineno: int, *, constraint: bool = False) -> None:
@@ -394,7 +396,7 @@ class _RequirementsReader:
                 raise SpecError(str(exc), path, lineno) from None
             (self.constraints if constraint else self.requirements).append(requirement.strip())
             return
-        option, value = _split_option(line)
+        option, value = split_option(line)
         if option in ("-r", "--requirement", "-c", "--constraint"):
             if not value:
                 raise SpecError(f"{option} needs a file name", path, lineno)
@@ -419,7 +421,8 @@ class _RequirementsReader:
             raise SpecError(f"unsupported option '{option}'", path, lineno)
 
 
-def _split_option(line: str) -> tuple[str, str]:
+def split_option(line: str) -> tuple[str, str]:
+    """pip's option syntax: ``--opt=value``, ``--opt value``, ``-rvalue`` -> (option, value)."""
     if line.startswith("--") and "=" in line.split()[0]:
         option, _, value = line.partition("=")
         return option, value.strip()
@@ -430,7 +433,7 @@ def _split_option(line: str) -> tuple[str, str]:
     return option, parts[1].strip() if len(parts) > 1 else ""
 
 
-def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+def logical_lines(text: str) -> Iterable[tuple[int, str]]:
     """(first line number, line) with comments removed and continuations joined."""
     buffer, start = "", 0
     for number, raw in enumerate(text.splitlines(), start=1):

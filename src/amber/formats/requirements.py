@@ -26,7 +26,7 @@ from amber.errors import AmberError, LockFileError, SourceError
 from amber.formats import Exported, ExportOptions
 from amber.formats.pylock import DistFile, best_file, evaluate, lock_of_pins
 from amber.lock import Lock, LockedPypi
-from amber.spec import PLATFORMS
+from amber.spec import PLATFORMS, logical_lines, split_option
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -128,9 +128,9 @@ def detect(path: Path, head: str) -> bool:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    lines = [line for _, line in _logical_lines(text)]
+    lines = [line for _, line in logical_lines(text)]
     requirements = [line for line in lines if not line.startswith("-")]
-    options = {_option(line)[0] for line in lines if line.startswith("-")}
+    options = {split_option(line)[0] for line in lines if line.startswith("-")}
     return (
         bool(requirements)
         and all("--hash" in line for line in requirements)
@@ -176,10 +176,10 @@ def _parse(
     index: dict[str, list[str]] = {
         "index_url": [], "extra_index_url": [], "find_links": [], "no_index": [],
     }  # fmt: skip
-    for lineno, line in _logical_lines(text):
+    for lineno, line in logical_lines(text):
         line = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
         if line.startswith("-"):
-            option, value = _option(line)
+            option, value = split_option(line)
             key = _INDEX_OPTIONS.get(option)
             if key:
                 index[key].append(value)
@@ -312,34 +312,3 @@ def _url_version(path: Path, pin: _Pin, f: DistFile) -> str:
         raise LockFileError(
             f"{path}:{pin.line}: cannot tell the version of {pin.name} from {f.name}"
         ) from None
-
-
-def _option(line: str) -> tuple[str, str]:
-    if line.startswith("--") and "=" in line.split()[0]:
-        option, _, value = line.partition("=")
-        return option, value.strip()
-    parts = line.split(None, 1)
-    option = parts[0]
-    if len(option) > 2 and option[1] != "-":  # -ifoo
-        return option[:2], option[2:].strip()
-    return option, parts[1].strip() if len(parts) > 1 else ""
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first line number, line): comments removed, continuations joined."""
-    out: list[tuple[int, str]] = []
-    buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
-        if not buffer:
-            start = number
-        if line.endswith("\\"):
-            buffer += line[:-1] + " "
-            continue
-        buffer += line
-        if buffer.strip():
-            out.append((start, buffer.strip()))
-        buffer = ""
-    if buffer.strip():
-        out.append((start, buffer.strip()))
-    return out
