@@ -15,6 +15,7 @@ which the CLI prints on stderr.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +24,7 @@ from amber.errors import AmberError
 
 __all__ = [
     "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
+    "platforms_lost",
 ]  # fmt: skip
 
 # --format name -> module (imported on use).
@@ -68,6 +70,12 @@ def chosen_platforms(lock, options: ExportOptions) -> list[str]:  # lock: amber.
             f"{', '.join(sorted(lock.platforms)) or 'none'})"
         )
     return sorted(set(options.platforms))
+
+
+def platforms_lost(lock, exported: Iterable[str]) -> list[str]:  # lock: amber.lock.Lock
+    """The ``lost`` line for platforms of ``lock`` that an export leaves out, if any."""
+    dropped = sorted(set(lock.platforms) - set(exported))
+    return [f"platforms not exported: {', '.join(dropped)}"] if dropped else []
 
 
 def get(name: str) -> ModuleType:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from amber.errors import AmberError, LockFileError
-from amber.formats import Exported, ExportOptions
+from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
     ArchiveRef,
     complete,
@@ -70,9 +70,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         )
     if any(body.provided for body in bodies):
         lost.append("which conda package provides which PyPI distribution is not carried")
-    dropped = sorted(set(lock.platforms) - set(names))
-    if dropped:
-        lost.append(f"platforms not exported: {', '.join(dropped)}")
+    lost += platforms_lost(lock, names)
     return Exported(text=text, lost=tuple(lost))
 
 

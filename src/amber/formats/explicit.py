@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from amber.errors import LockFileError
-from amber.formats import Exported, ExportOptions
+from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
     ArchiveRef,
     complete,
@@ -50,9 +50,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
             "conda and rattler do not install them (`conda-lock install` and `amber lock -f` "
             "read them)"
         )
-    dropped = sorted(set(lock.platforms) - set(names))
-    if dropped:
-        lost.append(f"platforms not exported: {', '.join(dropped)}")
+    lost += platforms_lost(lock, names)
     if len(names) == 1:
         return Exported(text=texts[names[0]], lost=tuple(lost))
     return Exported(files=texts, lost=tuple(lost))
