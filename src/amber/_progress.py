@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -79,6 +79,29 @@ class Progress:
         task = bar.add_task(description, total=total)
         with bar:
             yield _Reporter(bar, task)
+        self.console.print(f"[green]✓[/] {description}")
+
+    @contextmanager
+    def bar(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        """A bar of ``total`` bytes; yields ``advance(n)``."""
+        if not self.fancy or total == 0:
+            with self.task(description):
+                yield lambda n: None
+            return
+        from rich import progress as rp
+
+        bar = rp.Progress(
+            rp.TextColumn("{task.description}"),
+            rp.BarColumn(),
+            rp.DownloadColumn(),
+            rp.TransferSpeedColumn(),
+            rp.TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        task = bar.add_task(description, total=total)
+        with bar:
+            yield lambda n: bar.advance(task, n)
         self.console.print(f"[green]✓[/] {description}")
 
 

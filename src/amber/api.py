@@ -366,6 +366,19 @@ def install(
     return hydrate(the_lock, store, name=name, progress=progress, fetch=fetch_hook(store, progress))
 
 
+def install_bundle(
+    path: Path, store: Store | None = None, progress: Progress | None = None
+) -> list[Env]:
+    """Hydrate every env of a bundle (``amber pack --packages``) from the archives in it:
+    no channel, index or network needed."""
+    from amber.bundle import import_bundle
+    from amber.hydrate import hydrate
+
+    store = store or Store()
+    locks = import_bundle(Path(path), store, host_platform(), progress)
+    return [hydrate(lock, store, progress=progress) for lock in locks]
+
+
 # -- `amber run -f FILE`: remembered by the digest of its bytes ----------------------
 
 
@@ -386,6 +399,17 @@ def env_for_file(
     env = _hotpath.recall(store, key)
     if env is not None:
         return env
+    from amber.bundle import is_bundle
+
+    if is_bundle(path):
+        envs = install_bundle(path, store, progress)
+        if len(envs) != 1:
+            raise AmberError(
+                f"{path} holds {len(envs)} envs: `amber install {path}` hydrates them all; "
+                "then choose one with `amber run --env ID`"
+            )
+        store.remember_spec_file(key, Lock.read(envs[0].lock_file).req_id, envs[0].full_id, {})
+        return envs[0]
     loaded = load(path, python=python)
     env = install(loaded, store, progress)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
@@ -495,6 +519,10 @@ def find_env(ref: str, store: Store | None = None) -> Env:
         resolved = Path(ref).resolve()
         matches = [e for e in store.envs() if e.path.resolve() == resolved]
     complete = {m.full_id: m for m in matches if Env(m.full_id, m.path).is_complete()}
+    if not complete and Path(ref).is_dir():
+        unpacked = Env.at(Path(ref))  # an env directory outside the store
+        if unpacked is not None:
+            return unpacked
     if len(complete) == 1:
         record = next(iter(complete.values()))
         return Env(record.full_id, record.path)

@@ -319,21 +319,10 @@ def _verify_or_fail(env: Any, as_json: bool = False) -> None:
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
-        for m in result.modified:
-            click.echo(
-                f"modified  {m.path}  ({m.package}: expected sha256 "
-                f"{(m.expected_sha256 or '-')[:12]} / {m.expected_size} B, found "
-                f"{(m.actual_sha256 or '-')[:12]} / {m.actual_size} B)"
-            )
-        for m in result.missing:
-            click.echo(f"missing   {m.path}  ({m.package})")
-        for path in result.extra:
-            click.echo(f"extra     {path}")
+        for line in result.lines():
+            click.echo(line)
     if not result.ok:
-        raise VerifyFailed(
-            f"{env.path}: {len(result.modified)} modified, {len(result.missing)} missing, "
-            f"{len(result.extra)} extra files"
-        )
+        raise VerifyFailed(result.summary())
     if not as_json:
         click.echo(f"{env.full_id[:12]} ok: {result.checked} files checked", err=True)
 
@@ -593,15 +582,110 @@ def diff_cmd(old: str, new: str, as_json: bool) -> None:
 
 
 @cli.command("install")
+@click.argument("source", required=False, type=click.Path(path_type=Path), metavar="[FILE]")
 @file_option
 @python_option
 @quiet_option
-def install_cmd(file: Path | None, python: str | None, quiet: bool) -> None:
-    """Hydrate the env of a spec or lock (or reuse it); prints its path."""
+def install_cmd(source: Path | None, file: Path | None, python: str | None, quiet: bool) -> None:
+    """Hydrate the env of a spec, a lock or a bundle (or reuse it); prints its path.
+
+    \b
+      amber install -f environment.yml
+      amber install bundle.tar        # made by `amber pack --packages`: no network needed
+    """
+    from amber import api
+    from amber.bundle import is_bundle
+
+    if source is not None and file is not None:
+        raise click.UsageError("give the file once: FILE or -f FILE")
+    path = source or file or _default_file()
+    if is_bundle(path):
+        for env in api.install_bundle(path, _store(), _progress(quiet)):
+            click.echo(str(env.path))
+        return
+    env = api.env_for_file(path, _store(), _progress(quiet), python=python)
+    click.echo(str(env.path))
+
+
+@cli.command("pack")
+@click.argument("env_refs", nargs=-1, required=True, metavar="ENV...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The archive: .tar.zst, .tar.gz, .tar.bz2, .tar or .zip (a bundle: .tar).",
+)
+@click.option(
+    "--packages",
+    is_flag=True,
+    help="A bundle of the locks and every package archive, for `amber install`.",
+)
+@click.option(
+    "-p",
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="PLATFORM",
+    help="--packages: include this platform's packages (default: this machine's).",
+)
+@quiet_option
+def pack_cmd(
+    env_refs: tuple[str, ...], output: Path, packages: bool, platforms: tuple[str, ...],
+    quiet: bool,
+) -> None:  # fmt: skip
+    """Ship envs to machines without an index: a relocatable archive, or a bundle.
+
+    \b
+      amber pack ENV -o env.tar.zst              # then: amber unpack env.tar.zst /opt/env
+      amber pack --packages ENV... -o bundle.tar # then: amber install bundle.tar
+    """
     from amber import api
 
-    env = api.env_for_file(file or _default_file(), _store(), _progress(quiet), python=python)
-    click.echo(str(env.path))
+    store, progress = _store(), _progress(quiet)
+    if packages:
+        from amber._platform import host_platform
+        from amber.bundle import write_bundle
+
+        locks = [api.lock_for_ref(ref, store) for ref in env_refs]
+        info = write_bundle(locks, platforms or (host_platform(),), store, output, progress)
+        if not quiet:
+            click.echo(
+                f"{output}: {len(info.envs)} env(s), {info.packages} packages for "
+                f"{', '.join(info.platforms)} ({_human_size(info.bytes)})",
+                err=True,
+            )
+        return
+    if len(env_refs) > 1:
+        raise click.UsageError("an env archive holds one env; several need --packages")
+    if platforms:
+        raise click.UsageError("--platform goes with --packages: an env archive is this machine's")
+    from amber.pack import pack_env
+
+    result = pack_env(api.find_env(env_refs[0], store), output, progress)
+    if not quiet:
+        click.echo(
+            f"{output}: {result.files} entries, {_human_size(result.bytes)} packed into "
+            f"{_human_size(result.archive_bytes)}; {result.relocatable} files embed the prefix",
+            err=True,
+        )
+
+
+@cli.command("unpack")
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path(path_type=Path))
+@quiet_option
+def unpack_cmd(archive: Path, dest: Path, quiet: bool) -> None:
+    """Put an env made by `amber pack` into the new directory DEST, ready to run there.
+
+    Without Amber: tar -xf ARCHIVE -C DEST && DEST/bin/amber-unpack
+    """
+    from amber.pack import unpack
+
+    count = unpack(archive, dest, _progress(quiet))
+    click.echo(str(Path(dest).absolute()))
+    if not quiet:
+        click.echo(f"{count} files rewritten for the new prefix", err=True)
 
 
 @cli.command(

@@ -82,6 +82,15 @@ class Env:
         except OSError:
             return False
 
+    @classmethod
+    def at(cls, path: Path) -> Env | None:
+        """The complete env in the directory ``path`` (e.g. one ``amber unpack`` made), if any."""
+        try:
+            full_id = (Path(path) / _META / "complete").read_text().strip()
+        except OSError:
+            return None
+        return cls(full_id, Path(path).absolute()) if full_id else None
+
     def mark_complete(self) -> None:
         """Written last, after every file of the env."""
         write_atomic(self.marker, self.full_id + "\n")

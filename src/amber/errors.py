@@ -15,6 +15,7 @@ __all__ = [
     "HydrateError",
     "EnvNotFoundError",
     "InterpreterNotFoundError",
+    "PackError",
 ]
 
 
@@ -58,3 +59,7 @@ class EnvNotFoundError(AmberError):
 
 class InterpreterNotFoundError(AmberError):
     """No installed Python interpreter matches the requested version."""
+
+
+class PackError(AmberError):
+    """An env cannot be packed (modified files) or an archive cannot be unpacked."""

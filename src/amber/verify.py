@@ -78,6 +78,23 @@ class VerifyResult:
     def ok(self) -> bool:
         return not (self.modified or self.missing or self.extra)
 
+    def lines(self) -> list[str]:
+        """One line per difference: ``modified``/``missing``/``extra`` and the path."""
+        out = [
+            f"modified  {m.path}  ({m.package}: expected sha256 "
+            f"{(m.expected_sha256 or '-')[:12]} / {m.expected_size} B, found "
+            f"{(m.actual_sha256 or '-')[:12]} / {m.actual_size} B)"
+            for m in self.modified
+        ]
+        out += [f"missing   {m.path}  ({m.package})" for m in self.missing]
+        return out + [f"extra     {path}" for path in self.extra]
+
+    def summary(self) -> str:
+        return (
+            f"{self.env.path}: {len(self.modified)} modified, {len(self.missing)} missing, "
+            f"{len(self.extra)} extra files"
+        )
+
     def to_json(self) -> dict:
         return {
             "env": self.env.full_id,
@@ -120,6 +137,8 @@ def verify_env(env: Env) -> VerifyResult:
             result.modified.append(Modified(rel, exp.package, exp.sha256, None, exp.size, -1))
             continue
         _check_content(prefix / rel, rel, exp, result)
+    if (prefix / ".amber" / "pack.json").is_file():
+        expected.setdefault("bin/amber-unpack", _Expected("amber pack", None, None))
     for rel in sorted(present.keys() - expected.keys()):
         if present[rel] != "dir" and not _ignored(rel, conda):
             result.extra.append(rel)

@@ -1,0 +1,196 @@
+"""Bundles: locks plus every package archive they pin, for machines with no index.
+
+A bundle is a plain tar (the archives inside are compressed already)::
+
+    amber-bundle.json           first member: what it holds (see ``BundleInfo``)
+    locks/<full_id>.lock        one Amber lock per env
+    pkgs/<sha256>/<file name>   each conda archive and wheel once, however many envs pin it
+
+``import_bundle`` copies the archives into the store's archive store, checking
+each sha256, and returns the locks; hydrate then installs from there without a
+network, exactly as from a remote store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from amber._progress import Progress
+from amber.errors import HydrateError, PackError
+from amber.lock import Lock
+from amber.store import Store
+
+__all__ = ["write_bundle", "import_bundle", "is_bundle", "BundleInfo", "MANIFEST"]
+
+MANIFEST = "amber-bundle.json"
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    output: Path
+    envs: tuple[str, ...]  # full_ids
+    platforms: tuple[str, ...]
+    packages: int
+    bytes: int  # of the bundle file
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether ``path`` is a bundle: a tar whose first member is the bundle manifest."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(512)
+    except OSError:
+        return False
+    return header[:100].rstrip(b"\0") == MANIFEST.encode() and header[257:262] == b"ustar"
+
+
+def write_bundle(
+    locks: Sequence[Lock],
+    platforms: Sequence[str],
+    store: Store,
+    output: Path,
+    progress: Progress | None = None,
+) -> BundleInfo:
+    """Write ``locks`` and the archives of their ``platforms`` to ``output`` atomically,
+    fetching into the archive store the ones it lacks (from each package's URL)."""
+    from amber.hydrate import download_archives
+
+    progress = progress or Progress(quiet=True)
+    output = Path(output)
+    packages = {}
+    for lock in locks:
+        for platform in platforms:
+            chosen = lock.for_platform(platform)
+            for package in (*chosen.conda, *chosen.pypi):
+                packages[package.sha256] = package
+    ordered = sorted(packages.values(), key=lambda p: (p.file_name, p.sha256))
+    missing = [p for p in ordered if not store.find_archive(p.sha256)]
+    if missing:
+        with progress.task(f"Fetching {len(missing)} package archives"):
+            download_archives(missing, store)
+    manifest = {
+        "amber_bundle": 1,
+        "envs": [lock.full_id for lock in locks],
+        "platforms": sorted(platforms),
+        "packages": [{"file_name": p.file_name, "sha256": p.sha256} for p in ordered],
+    }
+    archives = [(p, store.find_archive(p.sha256)) for p in ordered]
+    total = sum(path.stat().st_size for _, path in archives if path is not None)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w") as tar:
+            _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
+            for lock in locks:
+                _add_bytes(tar, f"locks/{lock.full_id}.lock", lock.dumps().encode())
+            with progress.bar(f"Writing {output.name}", total) as advance:
+                for package, path in archives:
+                    assert path is not None  # download_archives put it there
+                    info = tarfile.TarInfo(f"pkgs/{package.sha256}/{package.file_name}")
+                    info.size, info.mode, info.mtime = path.stat().st_size, 0o644, 0
+                    with open(path, "rb") as f:
+                        tar.addfile(info, f)
+                    advance(info.size)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return BundleInfo(
+        output, tuple(manifest["envs"]), tuple(manifest["platforms"]), len(ordered),
+        output.stat().st_size,
+    )  # fmt: skip
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def import_bundle(
+    path: Path, store: Store, platform: str, progress: Progress | None = None
+) -> list[Lock]:
+    """The bundle's locks, its archives now in ``store`` (each sha256 checked); refused
+    when the bundle holds no packages for ``platform``."""
+    progress = progress or Progress(quiet=True)
+    path = Path(path)
+    locks: list[Lock] = []
+    try:
+        with (
+            progress.bar(f"Reading {path.name}", path.stat().st_size) as advance,
+            tarfile.open(path, mode="r|") as tar,
+        ):
+            first = tar.next()
+            if first is None or first.name != MANIFEST:
+                raise PackError(f"{path}: not a bundle made by `amber pack --packages`")
+            manifest = json.loads(_read(tar, first))
+            if platform not in manifest["platforms"]:
+                raise PackError(
+                    f"{path} holds packages for {', '.join(manifest['platforms'])}, not for "
+                    f"this machine ({platform}): make it with `amber pack --packages "
+                    f"--platform {platform}`"
+                )
+            expected = {p["sha256"]: p["file_name"] for p in manifest["packages"]}
+            for member in tar:
+                advance(member.size + 512)
+                if member.name.startswith("locks/") and member.isfile():
+                    locks.append(Lock.loads(_read(tar, member).decode(), f"{path}:{member.name}"))
+                elif member.name.startswith("pkgs/") and member.isfile():
+                    _import_archive(tar, member, expected, store, path)
+    except (tarfile.TarError, ValueError, KeyError, EOFError) as exc:
+        raise PackError(f"{path}: damaged bundle: {exc}") from None
+    absent = [sha for sha in expected if not store.find_archive(sha)]
+    if absent:
+        names = ", ".join(expected[sha] for sha in absent[:5])
+        raise PackError(f"{path}: the bundle lacks {len(absent)} of its packages ({names})")
+    return locks
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    f = tar.extractfile(member)
+    if f is None:
+        raise PackError(f"{member.name}: not a file")
+    return f.read()
+
+
+def _import_archive(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, expected: dict, store: Store, source: Path
+) -> None:
+    parts = member.name.split("/")
+    if len(parts) != 3 or expected.get(parts[1]) != parts[2]:
+        raise PackError(f"{source}: unexpected member {member.name}")
+    sha256, file_name = parts[1], parts[2]
+    if store.find_archive(sha256):
+        return
+    target = store.archive_path(sha256, file_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{file_name}.", suffix=".part")
+    digest = hashlib.sha256()
+    try:
+        src = tar.extractfile(member)
+        assert src is not None
+        with os.fdopen(fd, "wb") as out:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise HydrateError(
+                f"{source}: {file_name} is damaged: sha256 {digest.hexdigest()}, the lock "
+                f"expects {sha256}"
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
