@@ -229,7 +229,8 @@ def _extract_tar(raw: Any, fmt: str, dest: Path) -> None:
         stream = zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 20)
         tar = tarfile.open(fileobj=stream, mode="r|")
     else:
-        tar = tarfile.open(fileobj=raw, mode="r|" + ("" if fmt == "tar" else fmt))
+        mode: Any = "r|" + ("" if fmt == "tar" else fmt)
+        tar = tarfile.open(fileobj=raw, mode=mode)
     with tar:
         # "tar": no members outside dest, no device files; absolute symlinks are kept
         # (venvs point bin/python at the base interpreter).

@@ -447,7 +447,8 @@ def lock_for_ref(ref: str, store: Store | None = None) -> Lock:
     store = store or Store()
     path = Path(ref)
     if path.is_file():
-        return load(path)  # type: ignore[return-value]
+        loaded = load(path)
+        return loaded if isinstance(loaded, Lock) else ensure_lock(loaded, store)
     full_id = resolve_ref(ref, store)
     if full_id is None:
         full_id = find_env(ref, store).full_id

@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
@@ -62,22 +63,22 @@ def write_bundle(
 ) -> BundleInfo:
     """Write ``locks`` and the archives of their ``platforms`` to ``output`` atomically,
     fetching into the archive store the ones it lacks (from each package's URL)."""
-    from amber.hydrate import download_archives
+    from amber.hydrate import Package, download_archives
 
     progress = progress or Progress(quiet=True)
     output = Path(output)
-    packages = {}
+    packages: dict[str, Package] = {}
     for lock in locks:
         for platform in platforms:
             chosen = lock.for_platform(platform)
-            for package in (*chosen.conda, *chosen.pypi):
-                packages[package.sha256] = package
+            pinned: list[Package] = [*chosen.conda, *chosen.pypi]
+            packages.update((package.sha256, package) for package in pinned)
     ordered = sorted(packages.values(), key=lambda p: (p.file_name, p.sha256))
     missing = [p for p in ordered if not store.find_archive(p.sha256)]
     if missing:
         with progress.task(f"Fetching {len(missing)} package archives"):
             download_archives(missing, store)
-    manifest = {
+    manifest: dict[str, Any] = {
         "amber_bundle": 1,
         "envs": [lock.full_id for lock in locks],
         "platforms": sorted(platforms),
