@@ -13,18 +13,18 @@ network, exactly as from a remote store.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amber._fs import temp_beside, umask
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
 from amber.lock import Lock
@@ -86,8 +86,10 @@ def write_bundle(
     }
     archives = [(p, store.find_archive(p.sha256)) for p in ordered]
     total = sum(path.stat().st_size for _, path in archives if path is not None)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        fd, tmp = temp_beside(output)
+    except OSError as exc:
+        raise PackError(f"cannot write {output}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w") as tar:
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
@@ -101,10 +103,11 @@ def write_bundle(
                     with open(path, "rb") as f:
                         tar.addfile(info, f)
                     advance(info.size)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PackError(f"cannot write {output}: {exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -175,23 +178,15 @@ def _import_archive(
     sha256, file_name = parts[1], parts[2]
     if store.find_archive(sha256):
         return
-    target = store.archive_path(sha256, file_name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{file_name}.", suffix=".part")
-    digest = hashlib.sha256()
-    try:
-        src = tar.extractfile(member)
-        assert src is not None
-        with os.fdopen(fd, "wb") as out:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != sha256:
-            raise HydrateError(
-                f"{source}: {file_name} is damaged: sha256 {digest.hexdigest()}, the lock "
-                f"expects {sha256}"
-            )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    src = tar.extractfile(member)
+    assert src is not None  # a regular file
+
+    def copy(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+    actual = store.add_archive(sha256, file_name, copy)
+    if actual != sha256:
+        raise HydrateError(
+            f"{source}: {file_name} is damaged: sha256 {actual}, the lock expects {sha256}"
+        )

@@ -68,9 +68,8 @@ def hydrate(
             remove_tree(env.path)
         try:
             if fetch is not None:
-                missing = [
-                    p for p in (*packages.conda, *packages.pypi) if not store.find_archive(p.sha256)
-                ]
+                pinned: list[Package] = [*packages.conda, *packages.pypi]
+                missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
             _build(env, lock, packages, store, progress)
@@ -144,42 +143,34 @@ def _local(packages: Sequence[Package], store: Store) -> list[Any]:
 def download_archives(packages: Sequence[Package], store: Store) -> None:
     """Put each package's archive into the store's archive store from its own URL
     (file:// or http(s)), checking its sha256."""
-    import hashlib
+    import functools
     import shutil
     import urllib.request
     from urllib.parse import unquote, urlsplit
 
+    def fetch(url: str, tmp: Path) -> None:
+        if url.startswith("file://"):
+            shutil.copyfile(unquote(urlsplit(url).path), tmp)
+        else:
+            with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
+                shutil.copyfileobj(response, out)
+
     for package in packages:
         if store.find_archive(package.sha256):
             continue
-        target = store.archive_path(package.sha256, package.file_name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)  # a name of our own: concurrent downloads never share a partial file
-        tmp = Path(name)
         try:
-            if package.url.startswith("file://"):
-                shutil.copyfile(unquote(urlsplit(package.url).path), tmp)
-            else:
-                with (
-                    urllib.request.urlopen(package.url, timeout=120) as response,
-                    open(tmp, "wb") as out,
-                ):
-                    shutil.copyfileobj(response, out)
-            with open(tmp, "rb") as f:
-                actual = hashlib.file_digest(f, "sha256").hexdigest()
+            actual = store.add_archive(
+                package.sha256, package.file_name, functools.partial(fetch, package.url)
+            )
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise HydrateError(
                 f"cannot download {package.file_name} from {package.url}: {exc}"
             ) from None
         if actual != package.sha256:
-            tmp.unlink(missing_ok=True)
             raise HydrateError(
                 f"hash mismatch for {package.file_name} from {package.url}: the lock expects "
                 f"sha256 {package.sha256}, the file has {actual}"
             )
-        os.replace(tmp, target)
 
 
 def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) -> None:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amber import _archive, _relocate
-from amber._fs import remove_tree
+from amber._fs import remove_tree, temp_beside, umask
 from amber._progress import Progress
 from amber.env import Env
 from amber.errors import PackError
 
-__all__ = ["pack_env", "unpack", "PackResult", "UNPACK_SCRIPT"]
+__all__ = ["pack_env", "unpack", "unpack_script", "PackResult", "UNPACK_SCRIPT"]
 
 UNPACK_SCRIPT = "bin/amber-unpack"
 _SHOWN = 40  # differences listed when refusing a modified env
@@ -78,8 +78,10 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
     entries = _entries(env.path)
     manifest = _manifest(env, entries)
     total = sum(st.st_size for _, kind, st in entries if kind == "file")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        fd, tmp = temp_beside(output)
+    except OSError as exc:
+        raise PackError(f"cannot write {output}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as out:
             writer = _archive.open_writer(out, fmt)
@@ -96,8 +98,11 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
                 writer.add_bytes(_relocate.MANIFEST, json.dumps(manifest, indent=1).encode())
                 writer.add_bytes(UNPACK_SCRIPT, unpack_script(), 0o755)
                 writer.close()
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PackError(f"cannot write {output}: {exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -120,8 +125,11 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise PackError(f"{dest} exists and is not empty: unpack into a new directory")
     _archive.sniff(archive)  # a clear error before anything is created
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.unpack-"))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.unpack-"))
+    except OSError as exc:
+        raise PackError(f"cannot create {dest}: {exc.strerror}") from None
     try:
         size = archive.stat().st_size
         with progress.bar(f"Unpacking {archive.name}", size) as advance:
@@ -136,20 +144,17 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
                 count = _relocate.relocate(str(tmp), str(dest))
             except _relocate.RelocateError as exc:
                 raise PackError(str(exc)) from None
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~umask())
         if dest.exists():
             dest.rmdir()
         os.rename(tmp, dest)
+    except OSError as exc:
+        remove_tree(tmp)
+        raise PackError(f"cannot unpack {archive} into {dest}: {exc}") from None
     except BaseException:
         remove_tree(tmp)
         raise
     return count
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _entries(prefix: Path) -> list[tuple[str, str, os.stat_result]]:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from amber._fs import umask
 from amber._progress import Progress
 from amber._urls import redact
 from amber.errors import AmberError, EnvNotFoundError, HydrateError, LockFileError, SourceError
@@ -389,30 +390,25 @@ class Remote:
 
     def _download_package(self, package: Package, store: Store) -> bool:
         key = _package_key(package.sha256)
-        target = store.archive_path(package.sha256, package.file_name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A dot name: find_archive never takes a partial download for an archive.
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        try:
+
+        def download(tmp: Path) -> None:
             with self._failing("download", key):
                 try:
                     self.objects.download(key, tmp)
                 except FileNotFoundError:
-                    return False  # hydrate takes it from its own URL
-            with open(tmp, "rb") as f:
-                actual = hashlib.file_digest(f, "sha256").hexdigest()
-        except BaseException:
-            _discard(tmp)
-            raise
+                    raise _Absent from None
+
+        try:
+            actual = store.add_archive(package.sha256, package.file_name, download)
+        except _Absent:
+            return False  # hydrate takes it from its own URL
         if actual != package.sha256:
-            _discard(tmp)
             raise HydrateError(
                 f"the remote object {self.where(key)} is corrupted: it should be "
                 f"{package.file_name} with sha256 {package.sha256}, its bytes hash to "
                 f"{actual}. Nothing was installed from it. Replace it with `amber push "
                 "--verify` from a machine that has the package."
             )
-        os.replace(tmp, target)
         return True
 
     # -- listing and gc ----------------------------------------------------------------
@@ -598,6 +594,10 @@ class Remote:
 # -- keys ------------------------------------------------------------------------------
 
 
+class _Absent(AmberError):
+    """The remote has no such object (an AmberError, so ``_failing`` passes it on)."""
+
+
 def _package_key(sha256: str) -> str:
     if not _SHA256.fullmatch(sha256):
         raise LockFileError(f"not a sha256: {sha256!r}; the lock is corrupted")
@@ -645,15 +645,6 @@ def _archive(store: Store, package: Package) -> Path:
     if path is None:
         raise HydrateError(f"{package.file_name} is not in the store's archive store")
     return path
-
-
-def _discard(tmp: Path) -> None:
-    """Remove a partial download, and its archive folder if that leaves it empty."""
-    tmp.unlink(missing_ok=True)
-    try:
-        tmp.parent.rmdir()
-    except OSError:
-        pass
 
 
 def _when(timestamp: float) -> str:
@@ -775,9 +766,7 @@ class _LocalObjects(_Objects):
 
     def _publish(self, tmp: Path) -> None:
         # mkstemp-like modes would hide objects from the rest of a team sharing the directory.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~umask())
 
     def write(self, key: str, data: bytes) -> None:
         tmp = self._temp(key)

@@ -17,10 +17,11 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from amber._fs import write_atomic
+from amber._fs import temp_beside, write_atomic
 
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
@@ -138,6 +139,30 @@ class Store:
 
     def archive_path(self, sha256: str, file_name: str) -> Path:
         return self.archives / sha256[:2] / sha256 / file_name
+
+    def add_archive(self, sha256: str, file_name: str, write: Callable[[Path], None]) -> str:
+        """Put a package archive into the archive store: ``write(tmp)`` fills a temporary
+        file beside its place, kept only if its bytes hash to ``sha256``. Returns the sha256
+        they had (the caller names the culprit when it differs)."""
+        import hashlib
+
+        target = self.archive_path(sha256, file_name)
+        fd, name = temp_beside(target)  # a dot name: find_archive never takes a partial one
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            write(tmp)
+            with open(tmp, "rb") as f:
+                actual = hashlib.file_digest(f, "sha256").hexdigest()
+            if actual == sha256:
+                os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+            try:
+                target.parent.rmdir()  # only when nothing was kept there
+            except OSError:
+                pass
+        return actual
 
     def find_archive(self, sha256: str) -> Path | None:
         folder = self.archives / sha256[:2] / sha256
