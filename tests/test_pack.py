@@ -134,6 +134,7 @@ def test_unpack_bad_input(amber, mixed: Path, tmp_path: Path):
         "not an archive Amber reads": (write(tmp_path / "notes.txt", "hello\n"), tmp_path / "d1"),
         "no such archive": (tmp_path / "missing.tar.zst", tmp_path / "d2"),
         "unknown archive type": None,
+        "cannot create": (archive, tmp_path / "notes.txt" / "dest"),  # under a file
     }
     damaged = tmp_path / "damaged.tar.zst"
     damaged.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
@@ -141,6 +142,8 @@ def test_unpack_bad_input(amber, mixed: Path, tmp_path: Path):
     for message, args in cases.items():
         if args is None:
             result = amber("pack", mixed, "-o", tmp_path / "env.rar")
+            unwritable = amber("pack", mixed, "-o", tmp_path / "notes.txt" / "env.tar.zst")
+            assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
         else:
             result = amber("unpack", *args)
         assert result.returncode == 2 and message in result.stderr, (message, result)
