@@ -3,14 +3,16 @@
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
-                                   [--push-reps 5] [--only 8,9] [--keep] [--no-doc]
+                                   [--push-reps 5] [--pack-reps 3] [--only 8,9] [--keep]
+                                   [--no-doc]
 
 What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
 head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks 1-3 are here,
 4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
-bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py. By default all nine run and
-docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and
-leaves the doc alone. Figures only: nothing here asserts on a time.
+bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
+conda-pack, gc) in bench_pack.py. By default all eleven run and docs/BENCHMARKS.md is
+rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
+Figures only: nothing here asserts on a time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -30,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_pack  # noqa: E402  (benchmarks 10 and 11)
 import bench_remote  # noqa: E402  (benchmarks 8 and 9)
 import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
 import bench_steps  # noqa: E402  (benchmarks 4 and 5)
@@ -239,17 +243,26 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+N_BENCHMARKS = 11
+
+
 def parse_only(text: str | None) -> set[int]:
-    """``--only 2,8-9`` -> {2, 8, 9}; all nine by default. 3 reuses 2's env, so brings 2."""
+    """``--only 2,8-9`` -> {2, 8, 9}; all eleven by default. 3 reuses 2's env, so brings 2."""
     if not text:
-        return set(range(1, 10))
+        return set(range(1, N_BENCHMARKS + 1))
     only: set[int] = set()
     for part in text.split(","):
         first, _, last = part.strip().partition("-")
         only.update(range(int(first), int(last or first) + 1))
-    if not only <= set(range(1, 10)):
-        sys.exit(f"--only: benchmarks are numbered 1-9, not {text}")
+    if not only <= set(range(1, N_BENCHMARKS + 1)):
+        sys.exit(f"--only: benchmarks are numbered 1-{N_BENCHMARKS}, not {text}")
     return only | ({2} if 3 in only else set())
+
+
+def numbered(figure: Figure) -> tuple[int, str]:
+    """The sort key of a figure: ``10b. ...`` -> (10, "b"), so 10 comes after 9."""
+    match = re.match(r"(\d+)(\w*)\.", figure.label)
+    return (int(match[1]), match[2]) if match else (0, figure.label)
 
 
 def main() -> None:
@@ -261,6 +274,7 @@ def main() -> None:
     parser.add_argument("--resolve-reps", type=int, default=7)
     parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
     parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
+    parser.add_argument("--pack-reps", type=int, default=3, help="rounds of 10")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -296,10 +310,14 @@ def main() -> None:
             figures.append(bench_resolve.bench_resolve_one(work, args.resolve_reps, clean_env))
         if 7 in only:
             figures.append(bench_resolve.bench_resolve_four(work, args.resolve_reps, clean_env))
+        if 10 in only:
+            figures += bench_pack.bench_pack(work, args.pack_reps)
+        if 11 in only:
+            figures.append(bench_pack.bench_gc(work))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    figures.sort(key=lambda f: f.label)  # 1. ... 9b.: the numbered order
+    figures.sort(key=numbered)  # 1. ... 9b., 10. ...: the numbered order
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     elapsed = (f"The whole run took {time.perf_counter() - started:.0f} s; 1-minute load average "
                f"{load:.2f} before it, {os.getloadavg()[0]:.2f} after (other work on the machine "
@@ -313,6 +331,10 @@ def main() -> None:
             resolve_conda=" ".join(bench_resolve.CONDA), resolve_pypi=", ".join(bench_resolve.PYPI),
             resolve_reps=args.resolve_reps, remote_conda=", ".join(CONDA),
             remote_reps=args.remote_reps, push_reps=args.push_reps,
+            pack_conda=", ".join(bench_pack.PACK_CONDA), pack_reps=args.pack_reps,
+            pack_wheels=", ".join(req for req, _ in bench_pack.WHEELS.values()),
+            gc_envs=bench_pack.N_GC_ENVS, gc_old=bench_pack.N_GC_OLD,
+            gc_tagged=bench_pack.N_GC_TAGGED,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

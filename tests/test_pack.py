@@ -222,3 +222,19 @@ def test_bundle_bad_input(amber, mixed: Path, tmp_path: Path):
     result = amber("unpack", bundle, tmp_path / "dest")
     assert result.returncode == 2 and "amber install" in result.stderr
     assert not (tmp_path / "dest").exists()
+
+
+def test_unpack_without_a_system_tar(amber, mixed: Path, tmp_path: Path, monkeypatch):
+    """Where no `tar` is on PATH, Python's tarfile extracts (with its "tar" safety filter)."""
+    from amber.pack import unpack
+
+    archive = tmp_path / "env.tar.gz"
+    amber("pack", "-q", mixed, "-o", archive, check=True)
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    dest = tmp_path / "no-tar" / "env"
+    with monkeypatch.context() as patch:
+        patch.setenv("PATH", str(empty))
+        assert unpack(archive, dest) > 0
+    _check_runs_at(dest)
+    assert not (dest / "CACHEDIR.TAG").exists()

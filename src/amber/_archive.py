@@ -8,6 +8,7 @@ stores symlinks as Info-ZIP does (``S_IFLNK`` in the external attributes), so
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
 import tarfile
@@ -199,7 +200,9 @@ def extract(path: Path, dest: Path, advance: Callable[[int], None] | None = None
                 _extract_zip(counted, dest)
             else:
                 _extract_tar(counted, fmt, dest)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+    except PackError as exc:
+        raise PackError(f"{path}: {exc}") from None
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, gzip.BadGzipFile) as exc:
         raise PackError(f"{path}: damaged archive: {exc}") from None
     except Exception as exc:
         if type(exc).__module__.startswith("zstd"):
@@ -223,21 +226,64 @@ class _Counting:
 
 
 def _extract_tar(raw: Any, fmt: str, dest: Path) -> None:
-    if fmt == "zst":
-        import zstandard
-
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 20)
-        tar = tarfile.open(fileobj=stream, mode="r|")
-    else:
-        mode: Any = "r|" + ("" if fmt == "tar" else fmt)
-        tar = tarfile.open(fileobj=raw, mode=mode)
-    with tar:
+    stream = _decompressed(raw, fmt)
+    if _system_tar(stream, dest):
+        return
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
         # "tar": no members outside dest, no device files; absolute symlinks are kept
         # (venvs point bin/python at the base interpreter).
         if hasattr(tarfile, "tar_filter"):
             tar.extractall(dest, filter="tar")
         else:  # Python < 3.11.4: no filters; members are checked by our own rule
             tar.extractall(dest, members=_inside(tar, dest))
+
+
+def _decompressed(raw: Any, fmt: str) -> Any:
+    """The plain tar stream inside a compressed one."""
+    if fmt == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 20)
+    if fmt == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if fmt == "bz2":
+        import bz2
+
+        return bz2.BZ2File(raw, mode="rb")
+    return raw
+
+
+def _system_tar(stream: Any, dest: Path) -> bool:
+    """Extract the plain tar ``stream`` with the system's ``tar`` (several times faster than
+    tarfile on thousands of files), fed through a pipe; ``False`` when there is none.
+    GNU tar and bsdtar refuse members with ``..`` or a leading ``/`` and never write
+    through a symlink extracted from the same archive."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    program = shutil.which("tar")
+    if program is None:
+        return False
+    cmd = [program, "-x", "-f", "-", "-C", str(dest), "--no-same-owner"]
+    with tempfile.TemporaryFile() as errors:  # not a pipe: tar may say a lot before we read
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+        assert proc.stdin is not None
+        try:
+            while chunk := stream.read(1 << 20):
+                proc.stdin.write(chunk)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # tar stopped early: its exit status and message say why
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.wait() != 0:
+            errors.seek(0)
+            said = errors.read().decode(errors="replace").strip().splitlines()
+            raise PackError(f"damaged archive: tar says: {' / '.join(said[-3:])}")
+    return True
 
 
 def _inside(tar: tarfile.TarFile, dest: Path) -> Any:

@@ -162,7 +162,8 @@ def _entries(prefix: Path) -> list[tuple[str, str, os.stat_result]]:
     first, in a stable order; bytecode and an earlier pack's own files left out."""
     out = []
     stack = [""]
-    skip = {_relocate.MANIFEST, UNPACK_SCRIPT}
+    # An earlier pack's own files; the installers' cache tag and lock file at the root.
+    skip = {_relocate.MANIFEST, UNPACK_SCRIPT, "CACHEDIR.TAG", ".lock"}
     while stack:
         rel_dir = stack.pop()
         with os.scandir(os.path.join(prefix, rel_dir)) as scan:
