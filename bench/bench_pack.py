@@ -318,8 +318,9 @@ def bench_pack(work: Path, reps: int) -> list[Figure]:
         a, c, s = (samples["unpack", fmt, k] for k in ("amber", "cp", "amber-sh"))
         untar = "tar -xzf" if fmt == "tar.gz" else "tar --zstd -xf"
         notes = [
-            f"`amber unpack x.{fmt} DEST -q` (Python's tarfile into a temporary sibling, the "
-            f"prefix rewritten, a rename into place) vs `sh -c 'mkdir D && {untar} y.{fmt} -C D "
+            f"`amber unpack x.{fmt} DEST -q` (decompressed in Python, piped to the system's "
+            f"`tar -x` into a temporary sibling, the prefix rewritten, a rename into place) "
+            f"vs `sh -c 'mkdir D && {untar} y.{fmt} -C D "
             f"&& D/bin/python D/bin/conda-unpack'` (GNU tar; conda-unpack run by the env's "
             f"python, as after `source D/bin/activate`: its `#!/usr/bin/env python` would find "
             f"pyenv's shim first on this machine's PATH). Each from that round's archive.",
