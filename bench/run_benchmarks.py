@@ -3,7 +3,7 @@
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
-                                   [--push-reps 5] [--pack-reps 3] [--only 8,9] [--keep]
+                                   [--push-reps 5] [--pack-reps 5] [--only 8,9] [--keep]
                                    [--no-doc]
 
 What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
@@ -274,7 +274,7 @@ def main() -> None:
     parser.add_argument("--resolve-reps", type=int, default=7)
     parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
     parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
-    parser.add_argument("--pack-reps", type=int, default=3, help="rounds of 10")
+    parser.add_argument("--pack-reps", type=int, default=5, help="rounds of 10")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
