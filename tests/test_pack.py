@@ -143,7 +143,7 @@ def test_unpack_bad_input(amber, mixed: Path, tmp_path: Path):
         if args is None:
             result = amber("pack", mixed, "-o", tmp_path / "env.rar")
             unwritable = amber("pack", mixed, "-o", tmp_path / "notes.txt" / "env.tar.zst")
-            assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+            assert unwritable.returncode == 2 and "cannot pack" in unwritable.stderr
         else:
             result = amber("unpack", *args)
         assert result.returncode == 2 and message in result.stderr, (message, result)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["write_atomic", "remove_tree", "temp_beside", "umask"]
+__all__ = ["write_atomic", "atomic_output", "remove_tree", "temp_beside", "umask"]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -21,6 +24,22 @@ def write_atomic(path: Path, text: str) -> None:
         os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` through: renamed over it (with the mode a plain
+    open() gives) when the block ends, removed if it raises. Never half-written."""
+    path = Path(path)
+    fd, tmp = temp_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

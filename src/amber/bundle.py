@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import tarfile
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amber._fs import temp_beside, umask
+from amber._fs import atomic_output
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
 from amber.lock import Lock
@@ -87,11 +86,7 @@ def write_bundle(
     archives = [(p, store.find_archive(p.sha256)) for p in ordered]
     total = sum(path.stat().st_size for _, path in archives if path is not None)
     try:
-        fd, tmp = temp_beside(output)
-    except OSError as exc:
-        raise PackError(f"cannot write {output}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w") as tar:
+        with atomic_output(output) as out, tarfile.open(fileobj=out, mode="w") as tar:
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
             for lock in locks:
                 _add_bytes(tar, f"locks/{lock.full_id}.lock", lock.dumps().encode())
@@ -103,14 +98,8 @@ def write_bundle(
                     with open(path, "rb") as f:
                         tar.addfile(info, f)
                     advance(info.size)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, output)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise PackError(f"cannot write {output}: {exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return BundleInfo(
         output, tuple(manifest["envs"]), tuple(manifest["platforms"]), len(ordered),
         output.stat().st_size,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amber import _archive, _relocate
-from amber._fs import remove_tree, temp_beside, umask
+from amber._fs import atomic_output, remove_tree, umask
 from amber._progress import Progress
 from amber.env import Env
 from amber.errors import PackError
@@ -79,11 +79,7 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
     manifest = _manifest(env, entries)
     total = sum(st.st_size for _, kind, st in entries if kind == "file")
     try:
-        fd, tmp = temp_beside(output)
-    except OSError as exc:
-        raise PackError(f"cannot write {output}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_output(output) as out:
             writer = _archive.open_writer(out, fmt)
             with progress.bar(f"Packing {env.full_id[:12]} into {output.name}", total) as advance:
                 for rel, kind, st in entries:
@@ -98,14 +94,8 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
                 writer.add_bytes(_relocate.MANIFEST, json.dumps(manifest, indent=1).encode())
                 writer.add_bytes(UNPACK_SCRIPT, unpack_script(), 0o755)
                 writer.close()
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, output)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise PackError(f"cannot write {output}: {exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise PackError(f"cannot pack {env.path} into {output}: {exc}") from None
     return PackResult(output, len(entries), total, len(manifest["files"]), output.stat().st_size)
 
 
