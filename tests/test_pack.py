@@ -183,6 +183,7 @@ def test_bundle_installs_with_the_channel_gone(amber, conda_channel: Path, tmp_p
     installed = amber("install", bundle, env=offline, check=True).stdout.split()
     assert [Path(p).name for p in installed] == [one.name, two.name]
     assert all(str(p).startswith(str(far)) for p in installed)
+    assert amber("install", "-f", bundle, env=offline, check=True).stdout.split() == installed
     tool = amber("run", "--env", installed[0], "--", "footool", env=offline, check=True)
     assert "2.0" in tool.stdout
     moo = amber("run", "--env", installed[0], "--", "cowsay", "-t", "moo", env=offline, check=True)

@@ -72,8 +72,8 @@ def fast_install(args: Sequence[str]) -> bool:
     from amber import _hotpath
 
     file = parsed[0] or _hotpath.default_file()
-    if file is None:
-        return False
+    if file is None or _hotpath.is_bundle(file):
+        return False  # a bundle may hold several envs: the full CLI prints them all
     from amber import api
     from amber._progress import Progress
 

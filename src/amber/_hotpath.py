@@ -14,12 +14,26 @@ from pathlib import Path
 from amber.env import Env
 from amber.store import Store
 
-__all__ = ["digest", "file_key", "recall", "LOCK_NAME", "DEFAULT_FILES"]
+__all__ = ["digest", "file_key", "recall", "is_bundle", "LOCK_NAME", "DEFAULT_FILES"]
 
 LOCK_NAME = "amber.lock"
 DEFAULT_FILES = (
     "environment.yml", "environment.yaml", "requirements.txt", "pyproject.toml", LOCK_NAME,
 )  # fmt: skip
+
+
+BUNDLE_MANIFEST = "amber-bundle.json"  # the first member of every bundle (see bundle.py)
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether ``path`` is a bundle (``amber pack --packages``): a tar whose first member is
+    the bundle manifest. Reads 512 bytes; cheap enough for the hot path."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(512)
+    except OSError:
+        return False
+    return header[:100].rstrip(b"\0") == BUNDLE_MANIFEST.encode() and header[257:262] == b"ustar"
 
 
 def digest(path: Path) -> str:

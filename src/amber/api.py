@@ -399,9 +399,7 @@ def env_for_file(
     env = _hotpath.recall(store, key)
     if env is not None:
         return env
-    from amber.bundle import is_bundle
-
-    if is_bundle(path):
+    if _hotpath.is_bundle(path):
         envs = install_bundle(path, store, progress)
         if len(envs) != 1:
             raise AmberError(

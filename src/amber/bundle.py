@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from amber._fs import atomic_output
+from amber._hotpath import BUNDLE_MANIFEST as MANIFEST
+from amber._hotpath import is_bundle
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
 from amber.lock import Lock
 from amber.store import Store
 
 __all__ = ["write_bundle", "import_bundle", "is_bundle", "BundleInfo", "MANIFEST"]
-
-MANIFEST = "amber-bundle.json"
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,6 @@ class BundleInfo:
     platforms: tuple[str, ...]
     packages: int
     bytes: int  # of the bundle file
-
-
-def is_bundle(path: Path) -> bool:
-    """Whether ``path`` is a bundle: a tar whose first member is the bundle manifest."""
-    try:
-        with open(path, "rb") as f:
-            header = f.read(512)
-    except OSError:
-        return False
-    return header[:100].rstrip(b"\0") == MANIFEST.encode() and header[257:262] == b"ustar"
 
 
 def write_bundle(

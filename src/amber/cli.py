@@ -593,13 +593,12 @@ def install_cmd(source: Path | None, file: Path | None, python: str | None, quie
       amber install -f environment.yml
       amber install bundle.tar        # made by `amber pack --packages`: no network needed
     """
-    from amber import api
-    from amber.bundle import is_bundle
+    from amber import _hotpath, api
 
     if source is not None and file is not None:
         raise click.UsageError("give the file once: FILE or -f FILE")
     path = source or file or _default_file()
-    if is_bundle(path):
+    if _hotpath.is_bundle(path):
         for env in api.install_bundle(path, _store(), _progress(quiet)):
             click.echo(str(env.path))
         return
