@@ -65,21 +65,8 @@ class Progress:
             with self.task(description):
                 yield None
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
-
-        bar = RichProgress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        )
-        task = bar.add_task(description, total=total)
-        with bar:
+        with self._rich_bar(description, total, "MofNCompleteColumn") as (bar, task):
             yield _Reporter(bar, task)
-        self.console.print(f"[green]✓[/] {description}")
 
     @contextmanager
     def bar(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
@@ -88,20 +75,28 @@ class Progress:
             with self.task(description):
                 yield lambda n: None
             return
+        columns = ("DownloadColumn", "TransferSpeedColumn")
+        with self._rich_bar(description, total, *columns) as (bar, task):
+            yield lambda n: bar.advance(task, n)
+
+    @contextmanager
+    def _rich_bar(self, description: str, total: int, *counters: str) -> Iterator[Any]:
+        """A transient rich bar with ``counters`` (rich.progress column names); yields
+        (progress, task id) and prints a tick line once the block ends."""
         from rich import progress as rp
 
+        columns = [getattr(rp, name)() for name in counters]
         bar = rp.Progress(
             rp.TextColumn("{task.description}"),
             rp.BarColumn(),
-            rp.DownloadColumn(),
-            rp.TransferSpeedColumn(),
+            *columns,
             rp.TimeElapsedColumn(),
             console=self.console,
             transient=True,
         )
         task = bar.add_task(description, total=total)
         with bar:
-            yield lambda n: bar.advance(task, n)
+            yield bar, task
         self.console.print(f"[green]✓[/] {description}")
 
 
