@@ -25,6 +25,7 @@ from amber._fs import atomic_output, remove_tree, umask
 from amber._progress import Progress
 from amber.env import Env
 from amber.errors import PackError
+from amber.verify import conda_paths, verify_env
 
 __all__ = ["pack_env", "unpack", "unpack_script", "PackResult", "UNPACK_SCRIPT"]
 
@@ -60,8 +61,6 @@ class PackResult:
 
 def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackResult:
     """Write ``env`` to ``output`` (.tar.zst, .tar.gz, .tar.bz2, .tar or .zip) atomically."""
-    from amber.verify import verify_env
-
     progress = progress or Progress(quiet=True)
     output = Path(output)
     fmt = _archive.format_of_name(output)
@@ -202,13 +201,8 @@ def _manifest(env: Env, entries: list[tuple[str, str, os.stat_result]]) -> dict:
 
 def _conda_file_modes(prefix: Path) -> dict[str, str]:
     """Path -> 'text' | 'binary' as conda-meta records it for prefix-placeholder files."""
-    modes: dict[str, str] = {}
-    for record_file in (prefix / "conda-meta").glob("*.json"):
-        try:
-            record = json.loads(record_file.read_text())
-        except (OSError, ValueError):
-            continue
-        for entry in (record.get("paths_data") or {}).get("paths", []):
-            if entry.get("prefix_placeholder") and entry.get("file_mode") in ("text", "binary"):
-                modes[entry["_path"]] = entry["file_mode"]
-    return modes
+    return {
+        rel: entry["file_mode"]
+        for _, rel, entry in conda_paths(prefix)
+        if entry.get("prefix_placeholder") and entry.get("file_mode") in ("text", "binary")
+    }

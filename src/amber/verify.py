@@ -21,12 +21,13 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amber.env import Env
 
-__all__ = ["verify_env", "VerifyResult", "Modified", "Missing"]
+__all__ = ["verify_env", "conda_paths", "VerifyResult", "Modified", "Missing"]
 
 # Ignored anywhere in the env (when no package owns them):
 #   .amber/       Amber's own metadata (marker, activation, lock)
@@ -167,7 +168,10 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _conda_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
+def conda_paths(prefix: Path) -> Iterator[tuple[str, str, dict]]:
+    """(package ``name==version``, relative path, its ``paths_data`` entry) for every file
+    each conda-meta record lists; unreadable records are skipped. A record without
+    ``paths_data`` gives its plain ``files`` list (entries with a path only)."""
     for record_file in sorted((prefix / "conda-meta").glob("*.json")):
         try:
             record = json.loads(record_file.read_text())
@@ -175,25 +179,31 @@ def _conda_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
             continue
         package = f"{record.get('name', record_file.stem)}=={record.get('version', '?')}"
         paths = (record.get("paths_data") or {}).get("paths")
-        if paths is None:  # no paths_data: presence of the plain file list only
+        if paths is None:
             paths = [{"_path": p} for p in record.get("files", [])]
         for entry in paths:
             rel = entry.get("_path") or entry.get("path")
-            if not rel or _is_bytecode(rel):
-                continue
-            path_type = entry.get("path_type", "hardlink")
-            if path_type == "directory":
-                expected[rel] = _Expected(package, None, None, "dir")
-            elif path_type == "softlink":
-                expected[rel] = _Expected(package, None, None, "link")
-            elif entry.get("sha256_in_prefix"):
-                # The installed content; its size is not recorded (size_in_bytes is the archive's).
-                size = None if entry.get("prefix_placeholder") else entry.get("size_in_bytes")
-                expected[rel] = _Expected(package, entry["sha256_in_prefix"], size)
-            elif entry.get("prefix_placeholder"):
-                expected[rel] = _Expected(package, None, None)  # rewritten, hash unknown
-            else:
-                expected[rel] = _Expected(package, entry.get("sha256"), entry.get("size_in_bytes"))
+            if rel:
+                yield package, rel, entry
+
+
+def _conda_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
+    for package, rel, entry in conda_paths(prefix):
+        if _is_bytecode(rel):
+            continue
+        path_type = entry.get("path_type", "hardlink")
+        if path_type == "directory":
+            expected[rel] = _Expected(package, None, None, "dir")
+        elif path_type == "softlink":
+            expected[rel] = _Expected(package, None, None, "link")
+        elif entry.get("sha256_in_prefix"):
+            # The installed content; its size is not recorded (size_in_bytes is the archive's).
+            size = None if entry.get("prefix_placeholder") else entry.get("size_in_bytes")
+            expected[rel] = _Expected(package, entry["sha256_in_prefix"], size)
+        elif entry.get("prefix_placeholder"):
+            expected[rel] = _Expected(package, None, None)  # rewritten, hash unknown
+        else:
+            expected[rel] = _Expected(package, entry.get("sha256"), entry.get("size_in_bytes"))
 
 
 def _pypi_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
