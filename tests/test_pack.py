@@ -239,3 +239,16 @@ def test_unpack_without_a_system_tar(amber, mixed: Path, tmp_path: Path, monkeyp
         assert unpack(archive, dest) > 0
     _check_runs_at(dest)
     assert not (dest / "CACHEDIR.TAG").exists()
+
+
+def test_unpack_refuses_a_zip_member_outside_the_destination(amber, tmp_path: Path):
+    import zipfile
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr(".amber/pack.json", "{}")
+        archive.writestr("../escaped.txt", "outside\n")
+    result = amber("unpack", evil, tmp_path / "dest")
+    assert result.returncode == 2 and "points outside the destination" in result.stderr, result
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "dest").exists()
+    assert not list(tmp_path.glob(".dest.unpack-*"))

@@ -286,22 +286,31 @@ def _system_tar(stream: Any, dest: Path) -> bool:
     return True
 
 
+def _within(root: str, name: str) -> str:
+    """Where member ``name`` goes under ``root`` (a real path), links on the way resolved;
+    refused when that is outside ``root``."""
+    target = os.path.realpath(os.path.join(root, name))
+    if not target.startswith(root + os.sep):
+        raise PackError(f"archive member {name!r} points outside the destination")
+    return target
+
+
 def _inside(tar: tarfile.TarFile, dest: Path) -> Any:
     root = os.path.realpath(dest)
     for member in tar:
-        target = os.path.realpath(os.path.join(root, member.name))
-        if not target.startswith(root + os.sep) or member.isdev():
-            raise PackError(f"archive member {member.name!r} points outside the destination")
+        _within(root, member.name)
+        if member.isdev():
+            raise PackError(f"archive member {member.name!r} is a device file")
         yield member
 
 
 def _extract_zip(raw: Any, dest: Path) -> None:
+    import shutil
+
     root = os.path.realpath(dest)
     with zipfile.ZipFile(raw) as archive:
         for info in archive.infolist():
-            target = os.path.realpath(os.path.join(root, info.filename))
-            if not target.startswith(root + os.sep):
-                raise PackError(f"zip member {info.filename!r} points outside the destination")
+            target = _within(root, info.filename)
             mode = info.external_attr >> 16
             if info.is_dir():
                 os.makedirs(target, exist_ok=True)
@@ -311,8 +320,6 @@ def _extract_zip(raw: Any, dest: Path) -> None:
             else:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with archive.open(info) as src, open(target, "wb") as out:
-                    import shutil
-
                     shutil.copyfileobj(src, out, 1 << 20)
                 if mode:
                     os.chmod(target, stat.S_IMODE(mode))
