@@ -156,8 +156,10 @@ def fake_wheel(directory: Path, name: str, version: str = "1.0", payload: str = 
     """A tiny (not installable) wheel file named like a real one."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}-{version}-py3-none-any.whl"
+    # A fixed member date: the same arguments give the same bytes (and sha256) at any time.
+    member = zipfile.ZipInfo(f"{name}/__init__.py", date_time=(2020, 1, 1, 0, 0, 0))
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr(f"{name}/__init__.py", f"# {name} {version} {payload}\n")
+        zf.writestr(member, f"# {name} {version} {payload}\n")
     return path
 
 

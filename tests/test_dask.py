@@ -173,6 +173,12 @@ def test_env_steps_errors_and_amber_remote(
         assert boom.value.args == ("bad", 7)
         cause = boom.value.__cause__
         assert isinstance(cause, RemoteTraceback) and "raise DaskBoom" in cause.tb
+        # The caller's file, line and source line, though the function travelled by value
+        # (twice: to the dask worker, then into the step's env).
+        lines = Path(__file__).read_text().splitlines()
+        line = lines.index('    raise DaskBoom("bad", x)') + 1
+        assert f'File "{__file__}", line {line}, in fails' in cause.tb, cause.tb
+        assert 'raise DaskBoom("bad", x)' in cause.tb, cause.tb
     [env] = env_dirs(worker_home)
     assert env.name == here.full_id[: len(env.name)]
 

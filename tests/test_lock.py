@@ -20,20 +20,35 @@ def caches(tmp_path: Path) -> ResolveCaches:
     return ResolveCaches(tmp_path / "repodata", tmp_path / "uv", tmp_path / "pkgs")
 
 
-@pytest.fixture
-def snapshot_lock(caches: ResolveCaches) -> Lock:
+# The same properties on a small channel built here (always) and on the real defaults
+# index of 2017-18 (when ../shared/data is beside the checkout).
+_REQUESTS = {
+    "local": ["python=3.11", "footool", "greetlib", "datafiles"],
+    "defaults-2018": "python=3.6 numpy pandas scipy matplotlib jupyter bokeh dask".split(),
+}
+
+
+@pytest.fixture(params=sorted(_REQUESTS))
+def snapshot_request(request: pytest.FixtureRequest) -> tuple[list[str], str, int]:
+    """(conda specs, channel, at least how many packages they resolve to)."""
+    if request.param == "local":
+        return _REQUESTS["local"], request.getfixturevalue("conda_channel_url"), 4
     if not SNAPSHOT.is_dir():
         pytest.skip("../shared/data is not beside this checkout")
-    spec = Spec.create(
-        conda=["python=3.6", "numpy", "pandas", "scipy", "matplotlib", "jupyter", "bokeh", "dask"],
-        channels=[str(SNAPSHOT)],
-    )
-    return resolve(spec, caches)
+    return _REQUESTS[request.param], str(SNAPSHOT), 100
 
 
-def test_realistic_lock_round_trips(snapshot_lock: Lock) -> None:
+@pytest.fixture
+def snapshot_lock(caches: ResolveCaches, snapshot_request: tuple[list[str], str, int]) -> Lock:
+    conda, channel, _ = snapshot_request
+    return resolve(Spec.create(conda=conda, channels=[channel]), caches)
+
+
+def test_realistic_lock_round_trips(
+    snapshot_lock: Lock, snapshot_request: tuple[list[str], str, int]
+) -> None:
     packages = snapshot_lock.for_platform("linux-64").conda
-    assert len(packages) > 100
+    assert len(packages) >= snapshot_request[2]
     text = snapshot_lock.dumps()
     again = Lock.loads(text)
     assert again == snapshot_lock and again.dumps() == text
@@ -48,11 +63,11 @@ def test_records_survive_the_lock(snapshot_lock: Lock) -> None:
         assert LockedConda.from_record(package.to_record()) == package
 
 
-def test_same_inputs_same_bytes(snapshot_lock: Lock, caches: ResolveCaches) -> None:
-    spec = Spec.create(
-        conda=["dask", "bokeh", "jupyter", "matplotlib", "scipy", "pandas", "numpy", "python=3.6"],
-        channels=[str(SNAPSHOT)],
-    )
+def test_same_inputs_same_bytes(
+    snapshot_lock: Lock, caches: ResolveCaches, snapshot_request: tuple[list[str], str, int]
+) -> None:
+    conda, channel, _ = snapshot_request
+    spec = Spec.create(conda=list(reversed(conda)), channels=[channel])  # order does not matter
     assert resolve(spec, caches).dumps() == snapshot_lock.dumps()
 
 
@@ -88,8 +103,6 @@ def test_missing_platform_is_explained(snapshot_lock: Lock) -> None:
 
 
 def test_no_credentials_in_lock(caches: ResolveCaches, tmp_path: Path) -> None:
-    if not SNAPSHOT.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
     spec = Spec.create(
         pypi=["six"],
         python="3.11",

@@ -19,6 +19,12 @@ class StepBoom(Exception):
     """An exception type the caller can import: it must come back as itself."""
 
 
+def _line_of(text: str) -> int:
+    """The line of this file where ``text`` is, as a traceback would number it."""
+    lines = Path(__file__).read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line and "_line_of" not in line)
+
+
 def env_dirs(home: Path) -> list[Path]:
     return sorted(p for p in (home / "envs").iterdir() if p.name != ".locks")
 
@@ -88,10 +94,33 @@ def test_exceptions_come_back_as_themselves(amber_home: Path) -> None:
     with pytest.raises(ValueError, match="bad value") as info:
         fails("value")
     assert isinstance(info.value.__cause__, RemoteTraceback)
-    assert "in fails" in info.value.__cause__.tb and "raise ValueError" in info.value.__cause__.tb
+    tb = info.value.__cause__.tb
+    # The caller's own file, line and source line (cloudpickle >= 3.1.3 would say
+    # `File "<dynamic-code>"` and show no source).
+    line = _line_of('raise ValueError("bad value")')
+    assert f'File "{__file__}", line {line}, in fails' in tb, tb
+    assert 'raise ValueError("bad value")' in tb, tb
     with pytest.raises(StepBoom) as boom:
         fails("custom")
     assert boom.value.args == ("boom", 42)
+
+
+def test_a_traceback_shows_source_the_env_cannot_read(amber_home: Path) -> None:
+    """Code from a notebook cell (a file name only ``linecache`` knows, as IPython does):
+    its lines travel with the function, so the step's traceback still shows them."""
+    import linecache
+
+    cell = "/nonexistent/notebook/cell-7.py"
+    source = "def cell_step(x):\n    total = x + 1\n    raise KeyError(f'no row {total}')\n"
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    exec(compile(source, cell, "exec"), namespace)
+    step = amber.step(amber.Env(pypi=["six"]))(namespace["cell_step"])
+    with pytest.raises(KeyError) as info:
+        step(41)
+    tb = info.value.__cause__.tb
+    assert f'File "{cell}", line 3, in cell_step' in tb, tb
+    assert "raise KeyError(f'no row {total}')" in tb, tb
 
 
 def test_crashes_report_the_exit(amber_home: Path) -> None:

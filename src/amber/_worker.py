@@ -4,11 +4,30 @@ Only the standard library and cloudpickle are available here (Amber itself is
 not installed in step envs). Outcomes:
   ("ok", value) | ("error", exc_or_None, module, qualname, message, traceback)
   | ("load-error", message, traceback) | ("result-error", message)
+
+A payload is two pickles in a row: the source lines of the code shipped by value
+(``{file name: lines}``, plain pickle), then the object itself (cloudpickle). The
+lines go into ``linecache`` first, so a traceback here names the caller's file, line
+and source line even where that file does not exist.
 """
 
+import linecache
 import os
+import pickle
 import sys
 import traceback
+
+
+def load(f):
+    """The object of a payload read from ``f``, its source lines known to ``linecache``."""
+    import cloudpickle
+
+    sources = pickle.load(f)
+    for name, lines in sources.items():
+        if name not in linecache.cache or linecache.cache[name][1] is None:
+            # mtime None: linecache.checkcache keeps the entry (the file may not exist here)
+            linecache.cache[name] = (sum(map(len, lines)), None, list(lines), name)
+    return cloudpickle.load(f)
 
 
 def _dump(outcome, path):
@@ -22,13 +41,13 @@ def _dump(outcome, path):
 
 def main(payload_path, result_path):
     try:
-        import cloudpickle
+        import cloudpickle  # noqa: F401 - only to say that it is missing
     except ImportError:
         sys.stderr.write("amber: cloudpickle is not installed in this env\n")
         return 97
     try:
         with open(payload_path, "rb") as f:
-            func, args, kwargs = cloudpickle.load(f)
+            func, args, kwargs = load(f)
     except BaseException as exc:  # noqa: BLE001 - reported to the caller
         _dump(("load-error", f"{type(exc).__name__}: {exc}", traceback.format_exc()), result_path)
         return 0

@@ -107,8 +107,7 @@ def _client(client: Client | None) -> Client:
 
 
 def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
-    import cloudpickle
-
+    from amber import _pickle
     from amber.remote import Remote
     from amber.steps import _ship_by_value  # noqa: PLC2701 - same package
     from amber.store import Store
@@ -128,7 +127,7 @@ def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
     # whatever of the caller's own code it uses) travels by value, as for a local call.
     _ship_by_value(step.func)
     try:
-        blob = cloudpickle.dumps(step, protocol=5)
+        blob = _pickle.dumps(step)
     except Exception as exc:  # noqa: BLE001 - say which step
         raise StepError(f"step {step.name}: the function cannot be pickled: {exc}") from None
     return _Prepared(step, lock, the_remote.url, blob)
@@ -206,12 +205,11 @@ def _run_on_worker(
     kwargs: dict[str, Any],
 ) -> Any:
     """A task: the step's env hydrated from the remote store, then the step called in it."""
-    import cloudpickle
-
+    from amber import _pickle
     from amber.steps import _call  # noqa: PLC2701 - same package
     from amber.store import Store
 
-    step = cloudpickle.loads(blob)
+    step = _pickle.loads(blob)
     store = Store()  # the worker's $AMBER_HOME (its sqlite connection is this thread's)
     try:
         env = _worker_env(full_id, lock_text, remote_url, store)

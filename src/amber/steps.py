@@ -243,13 +243,15 @@ def _call(
 ) -> Any:
     import cloudpickle
 
+    from amber import _pickle
+
     _ship_by_value(s.func)
     run_id = current_run_id(store)
     with tempfile.TemporaryDirectory(prefix="amber-step-") as tmp:
         payload, result = os.path.join(tmp, "payload.pkl"), os.path.join(tmp, "result.pkl")
         try:
             with open(payload, "wb") as f:
-                cloudpickle.dump((s.func, tuple(args), kwargs), f, protocol=5)
+                _pickle.dump((s.func, tuple(args), kwargs), f)
         except Exception as exc:  # noqa: BLE001 - find which argument it is
             raise StepError(_unpicklable(s, args, kwargs, exc)) from None
         started = time.time()
