@@ -15,8 +15,8 @@ import rattler
 from rattler import Gateway
 
 from amber import api
-from amber.adopt import AdoptError, adopt_prefix, history_specs, write_adopted
 from amber.errors import AmberError
+from amber.inspect.adopt import AdoptError, adopt_prefix, history_specs, write_adopted
 from amber.lock import Lock
 from amber.spec import canonical_conda_spec, read_spec
 from amber.store import Store

@@ -21,7 +21,7 @@ from amber import api
 from amber._platform import host_platform
 from amber.errors import AmberError
 from amber.lock import Lock
-from amber.steps import RemoteTraceback
+from amber.pipeline.steps import RemoteTraceback
 from amber.store import Store
 
 distributed = pytest.importorskip("distributed")

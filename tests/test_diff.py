@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from amber.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
+from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata" / "defaults-2018"

@@ -1,4 +1,4 @@
-"""amber.du: numbers against an independent count of inodes."""
+"""amber.store.du: numbers against an independent count of inodes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 from conftest import write
 from test_core import conda_spec
 
-from amber.du import disk_usage, human
 from amber.store import Store
+from amber.store.du import disk_usage, human
 
 
 def _inodes(*roots: Path) -> dict[tuple[int, int], os.stat_result]:

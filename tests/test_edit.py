@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from amber.edit import add_to_spec_file
 from amber.errors import SpecError
 from amber.spec import read_spec
+from amber.spec.edit import add_to_spec_file
 
 
 def spec_file(path: Path, text: str) -> Path:

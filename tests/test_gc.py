@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import write
 
-from amber.gc import collect
 from amber.lock import Lock
 from amber.store import Store
+from amber.store.gc import collect
 
 DAY = 24 * 3600.0
 

@@ -11,7 +11,7 @@ import pytest
 
 from amber import api
 from amber.errors import AmberError
-from amber.kernel import install_kernel, list_kernels, remove_kernel
+from amber.run.kernel import install_kernel, list_kernels, remove_kernel
 from amber.spec import Spec
 from amber.store import Store
 

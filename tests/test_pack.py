@@ -227,7 +227,7 @@ def test_bundle_bad_input(amber, mixed: Path, tmp_path: Path):
 
 def test_unpack_without_a_system_tar(amber, mixed: Path, tmp_path: Path, monkeypatch):
     """Where no `tar` is on PATH, Python's tarfile extracts (with its "tar" safety filter)."""
-    from amber.pack import unpack
+    from amber.ship.pack import unpack
 
     archive = tmp_path / "env.tar.gz"
     amber("pack", "-q", mixed, "-o", archive, check=True)

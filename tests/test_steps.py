@@ -11,8 +11,8 @@ import pytest
 from conftest import write
 
 import amber
+from amber.pipeline.steps import RemoteTraceback, StepCrashedError, StepError
 from amber.spec import Spec
-from amber.steps import RemoteTraceback, StepCrashedError, StepError
 
 
 class StepBoom(Exception):

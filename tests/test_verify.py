@@ -1,4 +1,4 @@
-"""amber.verify: a fresh env verifies clean; edits, deletions and strays are caught."""
+"""amber.inspect.verify: a fresh env verifies clean; edits, deletions and strays are caught."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 from conftest import write
 from test_core import conda_spec
 
-from amber.env import Env
-from amber.verify import verify_env
+from amber.inspect.verify import verify_env
+from amber.store.env import Env
 
 
 def _env(prefix: Path) -> Env:

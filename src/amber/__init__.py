@@ -21,7 +21,7 @@ __all__ = ["Env", "step", "prepare", "Step", "StepError", "StepCrashedError", "S
 def __getattr__(name: str) -> Any:
     # Lazy: `amber run`'s hot path imports this package and must stay light.
     if name in ("Env", "step", "prepare", "Step", "StepError", "StepCrashedError"):
-        from amber import steps as _steps
+        from amber.pipeline import steps as _steps
 
         return getattr(_steps, name)
     if name == "dask":

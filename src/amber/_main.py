@@ -10,8 +10,8 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["run"], ["install"]):
-        from amber import _fastrun
         from amber.errors import AmberError
+        from amber.run import _fastrun
 
         try:
             if argv[0] == "run":

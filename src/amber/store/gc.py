@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amber.env import Env
 from amber.errors import AmberError
 from amber.lock import Lock
 from amber.store import Store
+from amber.store.env import Env
 
 __all__ = ["collect", "GcReport", "RemovedEnv", "KeptEnv", "RemovedCacheEntry", "DEFAULT_AGE"]
 

@@ -11,8 +11,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from amber.env import Env
 from amber.store import Store
+from amber.store.env import Env
 
 __all__ = ["digest", "file_key", "recall", "is_bundle", "LOCK_NAME", "DEFAULT_FILES"]
 

@@ -6,16 +6,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from amber import _hotpath
-from amber._hotpath import DEFAULT_FILES, LOCK_NAME
 from amber._platform import host_platform
 from amber._progress import Progress
-from amber.env import Env
 from amber.errors import AmberError, EnvNotFoundError, SpecError
 from amber.lock import Lock, is_amber_lock, is_lock_file
+from amber.run import _hotpath
+from amber.run._hotpath import DEFAULT_FILES, LOCK_NAME
 from amber.spec import Spec, read_spec
 from amber.store import Store
-from amber.tags import mutable_tags, parse_tag
+from amber.store.env import Env
+from amber.store.refs import mutable_tags, parse_tag
 
 __all__ = [
     "lock",
@@ -293,7 +293,7 @@ def add(
     request cannot be resolved, the spec file is restored as it was.
     """
     from amber._fs import write_atomic
-    from amber.edit import add_to_spec_file
+    from amber.spec.edit import add_to_spec_file
 
     path = Path(path)
     before = read_spec(path, python=python)
@@ -371,8 +371,8 @@ def install_bundle(
 ) -> list[Env]:
     """Hydrate every env of a bundle (``amber pack --packages``) from the archives in it:
     no channel, index or network needed."""
-    from amber.bundle import import_bundle
     from amber.hydrate import hydrate
+    from amber.ship.bundle import import_bundle
 
     store = store or Store()
     locks = import_bundle(Path(path), store, host_platform(), progress)
@@ -613,7 +613,7 @@ def describe_steps(
     """The steps defined in a Python file, with their env ids (prepared if asked)."""
     import importlib.util
 
-    from amber import steps as steps_mod
+    from amber.pipeline import steps as steps_mod
 
     store = store or Store()
     module = Path(module).resolve()

@@ -20,10 +20,10 @@ from amber._fs import remove_tree
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._uv import UvFailed, run_uv
-from amber.env import Env, capture_activation
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.store import Store
+from amber.store.env import Env, capture_activation
 
 __all__ = ["hydrate", "existing_env", "download_archives", "Package"]
 

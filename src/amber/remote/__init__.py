@@ -42,7 +42,7 @@ from amber._urls import redact
 from amber.errors import AmberError, EnvNotFoundError, HydrateError, LockFileError, SourceError
 from amber.lock import Lock, LockedConda, LockedPypi
 from amber.store import RunRecord, StepRecord, Store
-from amber.tags import DEFAULT_MUTABLE, NAME
+from amber.store.refs import DEFAULT_MUTABLE, NAME
 
 __all__ = [
     "Remote",

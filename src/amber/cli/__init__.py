@@ -33,7 +33,7 @@ def _progress(quiet: bool) -> Any:
 
 
 def _default_file() -> Path:
-    from amber._hotpath import DEFAULT_FILES, default_file
+    from amber.run._hotpath import DEFAULT_FILES, default_file
 
     found = default_file()
     if found is not None:
@@ -184,7 +184,7 @@ def _with_options(spec: Any, platforms: tuple[str, ...], as_of: str | None) -> A
 def _show_changes(old: Any, new: Any) -> None:
     """The change table between two locks, on stderr (progress and reports go there)."""
     try:
-        from amber.diff import diff_locks, render_changes
+        from amber.inspect.diff import diff_locks, render_changes
     except ImportError:  # the diff module lands separately
         return
     click.echo(render_changes(diff_locks(old, new)), err=True)
@@ -313,7 +313,7 @@ class VerifyFailed(AmberError):
 
 
 def _verify_or_fail(env: Any, as_json: bool = False) -> None:
-    from amber.verify import verify_env
+    from amber.inspect.verify import verify_env
 
     result = verify_env(env)
     if as_json:
@@ -341,7 +341,7 @@ def verify_cmd(env_ref: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def du_cmd(as_json: bool) -> None:
     """Disk usage: per env its apparent size and the bytes only it holds, caches, total."""
-    from amber.du import disk_usage, human
+    from amber.store.du import disk_usage, human
 
     usage = disk_usage(_store())
     if as_json:
@@ -369,7 +369,7 @@ def gc_cmd(older_than: str, keep: int | None, dry_run: bool, as_json: bool) -> N
 
     An env a running process uses, and a tagged env, are never removed.
     """
-    from amber.gc import collect
+    from amber.store.gc import collect
 
     report = collect(_store(), older_than=_duration(older_than), keep=keep, dry_run=dry_run)
     if as_json:
@@ -487,7 +487,7 @@ def export_cmd(
 def import_cmd(prefix: Path, output: Path, force: bool, index_url: str | None, quiet: bool) -> None:
     """Adopt an existing conda environment: a spec (what was asked for) and a lock (what
     is installed, conda and pip), so it can be re-created anywhere."""
-    from amber.adopt import adopt_prefix, write_adopted
+    from amber.inspect.adopt import adopt_prefix, write_adopted
 
     store = _store()
     adopted = adopt_prefix(prefix, store=store, index_url=index_url, progress=_progress(quiet))
@@ -522,7 +522,7 @@ def kernel_install(
 ) -> None:
     """Register a Jupyter kernel running in ENV (which must contain ipykernel)."""
     from amber import api
-    from amber.kernel import install_kernel
+    from amber.run.kernel import install_kernel
 
     store = _store()
     path = install_kernel(
@@ -535,7 +535,7 @@ def kernel_install(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def kernel_list(as_json: bool) -> None:
     """The kernels Amber registered."""
-    from amber.kernel import list_kernels
+    from amber.run.kernel import list_kernels
 
     kernels = list_kernels()
     if as_json:
@@ -560,7 +560,7 @@ def kernel_list(as_json: bool) -> None:
 @click.argument("name")
 def kernel_rm(name: str) -> None:
     """Remove a kernel Amber registered."""
-    from amber.kernel import remove_kernel
+    from amber.run.kernel import remove_kernel
 
     click.echo(f"Removed kernel {name} ({remove_kernel(name)})", err=True)
 
@@ -572,7 +572,7 @@ def kernel_rm(name: str) -> None:
 def diff_cmd(old: str, new: str, as_json: bool) -> None:
     """What changed from A to B: two lock files or envs (full_id, prefix or name)."""
     from amber import api
-    from amber.diff import changes_to_json, diff_locks, print_changes
+    from amber.inspect.diff import changes_to_json, diff_locks, print_changes
 
     changes = diff_locks(api.lock_of(old, _store()), api.lock_of(new, _store()))
     if as_json:
@@ -593,7 +593,8 @@ def install_cmd(source: Path | None, file: Path | None, python: str | None, quie
       amber install -f environment.yml
       amber install bundle.tar        # made by `amber pack --packages`: no network needed
     """
-    from amber import _hotpath, api
+    from amber import api
+    from amber.run import _hotpath
 
     if source is not None and file is not None:
         raise click.UsageError("give the file once: FILE or -f FILE")
@@ -644,7 +645,7 @@ def pack_cmd(
     store, progress = _store(), _progress(quiet)
     if packages:
         from amber._platform import host_platform
-        from amber.bundle import write_bundle
+        from amber.ship.bundle import write_bundle
 
         locks = [api.lock_for_ref(ref, store) for ref in env_refs]
         info = write_bundle(locks, platforms or (host_platform(),), store, output, progress)
@@ -659,7 +660,7 @@ def pack_cmd(
         raise click.UsageError("an env archive holds one env; several need --packages")
     if platforms:
         raise click.UsageError("--platform goes with --packages: an env archive is this machine's")
-    from amber.pack import pack_env
+    from amber.ship.pack import pack_env
 
     result = pack_env(api.find_env(env_refs[0], store), output, progress)
     if not quiet:
@@ -679,7 +680,7 @@ def unpack_cmd(archive: Path, dest: Path, quiet: bool) -> None:
 
     Without Amber: tar -xf ARCHIVE -C DEST && DEST/bin/amber-unpack
     """
-    from amber.pack import unpack
+    from amber.ship.pack import unpack
 
     count = unpack(archive, dest, _progress(quiet))
     click.echo(str(Path(dest).absolute()))
@@ -750,7 +751,7 @@ def env_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def env_list(as_json: bool) -> None:
     """List the envs in the store, most recently used first."""
-    from amber.env import Env
+    from amber.store.env import Env
 
     rows = [e for e in _store().envs() if Env(e.full_id, e.path).is_complete()]
     if as_json:

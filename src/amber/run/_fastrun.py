@@ -42,8 +42,8 @@ def fast_run(args: Sequence[str]) -> bool:
     parsed = _parse(args)
     if parsed is None or not parsed[2]:
         return False
-    from amber import _hotpath
     from amber._platform import host_platform
+    from amber.run import _hotpath
     from amber.store import Store
 
     file = parsed[0] or _hotpath.default_file()
@@ -69,7 +69,7 @@ def fast_install(args: Sequence[str]) -> bool:
     parsed = _parse(args, command=False)
     if parsed is None:
         return False
-    from amber import _hotpath
+    from amber.run import _hotpath
 
     file = parsed[0] or _hotpath.default_file()
     if file is None or _hotpath.is_bundle(file):

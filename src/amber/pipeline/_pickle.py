@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import cloudpickle
 
-from amber._worker import load
+from amber.pipeline._worker import load
 
 __all__ = ["dump", "dumps", "loads"]
 

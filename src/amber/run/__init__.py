@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from amber.env import Env
 from amber.errors import AmberError
+from amber.store.env import Env
 
 __all__ = ["exec_in_env", "env_environ", "CommandNotFoundError"]
 

@@ -20,12 +20,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from amber import _archive, _relocate
 from amber._fs import atomic_output, remove_tree, umask
 from amber._progress import Progress
-from amber.env import Env
 from amber.errors import PackError
-from amber.verify import conda_paths, verify_env
+from amber.inspect.verify import conda_paths, verify_env
+from amber.ship import _archive, _relocate
+from amber.store.env import Env
 
 __all__ = ["pack_env", "unpack", "unpack_script", "PackResult", "UNPACK_SCRIPT"]
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amber.env import Env
+from amber.store.env import Env
 
 __all__ = ["verify_env", "conda_paths", "VerifyResult", "Modified", "Missing"]
 

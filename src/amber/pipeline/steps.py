@@ -20,10 +20,10 @@ from typing import Any
 
 from amber import _uv
 from amber._progress import Progress
-from amber.env import Env as HydratedEnv
 from amber.errors import AmberError
 from amber.spec import Spec, read_spec
 from amber.store import Store
+from amber.store.env import Env as HydratedEnv
 
 __all__ = ["Env", "Step", "step", "prepare", "StepError", "StepCrashedError", "RemoteTraceback"]
 
@@ -243,7 +243,7 @@ def _call(
 ) -> Any:
     import cloudpickle
 
-    from amber import _pickle
+    from amber.pipeline import _pickle
 
     _ship_by_value(s.func)
     run_id = current_run_id(store)

@@ -15,9 +15,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from amber.env import Env
 from amber.errors import AmberError, EnvNotFoundError
 from amber.store import Store
+from amber.store.env import Env
 
 __all__ = ["Kernel", "install_kernel", "remove_kernel", "list_kernels", "kernels_dir"]
 

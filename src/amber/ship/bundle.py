@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from amber._fs import atomic_output
-from amber._hotpath import BUNDLE_MANIFEST as MANIFEST
-from amber._hotpath import is_bundle
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
 from amber.lock import Lock
+from amber.run._hotpath import BUNDLE_MANIFEST as MANIFEST
+from amber.run._hotpath import is_bundle
 from amber.store import Store
 
 __all__ = ["write_bundle", "import_bundle", "is_bundle", "BundleInfo", "MANIFEST"]

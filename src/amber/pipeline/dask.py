@@ -1,0 +1,251 @@
+"""Run pipeline steps on a ``dask.distributed`` cluster, each in its own env.
+
+On the caller, ``submit``/``map`` resolve the step's lock (no env is built there),
+push the lock and its packages to a remote store (once per process per env), and
+submit a task. On a worker, the task hydrates the env from the remote store into
+the worker's own store (``$AMBER_HOME``; once per worker process per env, and one
+build per store however many workers share it), then calls the step exactly as a
+local call does: in a subprocess inside the env. Its value, or its exception,
+comes back through dask.
+
+Workers need Amber (``pip install 'amber-env[dask]'``, plus ``[remote]`` or the
+fsspec backend of the store) and access to the remote store (for S3, the usual
+AWS credential chain and ``AWS_ENDPOINT_URL``), but no channel and no index.
+Each worker machine keeps its store in ``$AMBER_HOME`` or the default user data
+directory; workers on one machine may share it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from amber.errors import AmberError
+from amber.pipeline.steps import Step, StepError
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from amber.lock import Lock
+    from amber.remote import Remote
+    from amber.store import Store
+    from amber.store.env import Env
+
+__all__ = ["submit", "map"]
+
+# Caller: the locks of steps (by store and spec / env reference) and the envs pushed
+# (by remote and full_id), each worked out once per process.
+_LOCKS: dict[tuple[str, str], Lock] = {}
+_PUSHED: set[tuple[str, str]] = set()
+# Worker: the envs hydrated in this process (by store and full_id).
+_WORKER_ENVS: dict[tuple[str, str], Env] = {}
+_KEY_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def submit(
+    client: Client | None,
+    step: Step,
+    *args: Any,
+    remote: str | Remote | None = None,
+    **kwargs: Any,
+) -> Future:
+    """Run ``step(*args, **kwargs)`` on the cluster; a ``distributed.Future`` of its value.
+
+    ``remote`` is the remote store the workers hydrate the step's env from (default
+    ``$AMBER_REMOTE``). Arguments may be futures of other tasks (dask passes their
+    values). The step's exception, if it raises, is raised by ``future.result()``.
+    """
+    client = _client(client)
+    prepared = _prepare(step, remote)
+    return _submit(client, prepared, args, kwargs)
+
+
+def map(  # noqa: A001 - amber.dask.map, like Client.map
+    client: Client | None,
+    step: Step,
+    *iterables: Iterable[Any],
+    remote: str | Remote | None = None,
+) -> list[Future]:
+    """``step`` over ``zip(*iterables)`` on the cluster: one future per call, in order."""
+    client = _client(client)
+    prepared = _prepare(step, remote)
+    return [_submit(client, prepared, args, {}) for args in zip(*iterables, strict=False)]
+
+
+# -- the caller ----------------------------------------------------------------------
+
+
+class _Prepared:
+    """What every task of one step needs: the env's lock, the step and the remote's URL."""
+
+    def __init__(self, step: Step, lock: Lock, remote_url: str, blob: bytes) -> None:
+        self.step = step
+        self.full_id = lock.full_id
+        self.lock_text = lock.dumps()
+        self.remote_url = remote_url
+        self.blob = blob
+
+
+def _client(client: Client | None) -> Client:
+    if client is not None:
+        return client
+    try:
+        from distributed import get_client
+    except ImportError:
+        raise AmberError(
+            "amber.dask needs dask.distributed: pip install 'amber-env[dask]'"
+        ) from None
+    try:
+        return get_client()
+    except ValueError:
+        raise AmberError(
+            "amber.dask needs a dask client: pass one, or create a distributed.Client first"
+        ) from None
+
+
+def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
+    from amber.pipeline import _pickle
+    from amber.pipeline.steps import _ship_by_value  # noqa: PLC2701 - same package
+    from amber.remote import Remote
+    from amber.store import Store
+
+    if not isinstance(step, Step):
+        raise StepError(
+            f"amber.dask runs amber steps (functions decorated with @amber.step), not {step!r}"
+        )
+    the_remote = remote if isinstance(remote, Remote) else _open_remote(remote)
+    store = Store()
+    try:
+        lock = _lock_of(step, store)
+        _push_once(the_remote, lock, store)
+    finally:
+        store.close()
+    # The worker has neither the caller's modules nor its sys.path: the function (and
+    # whatever of the caller's own code it uses) travels by value, as for a local call.
+    _ship_by_value(step.func)
+    try:
+        blob = _pickle.dumps(step)
+    except Exception as exc:  # noqa: BLE001 - say which step
+        raise StepError(f"step {step.name}: the function cannot be pickled: {exc}") from None
+    return _Prepared(step, lock, the_remote.url, blob)
+
+
+def _open_remote(url: str | None) -> Remote:
+    import os
+
+    from amber.remote import Remote
+
+    if not (url or os.environ.get("AMBER_REMOTE")):
+        raise AmberError(
+            "amber.dask needs a remote store that the workers can reach, to hydrate step "
+            "envs from: pass remote='s3://bucket/prefix' (or gs://, az://, file:// on a "
+            "shared filesystem) or set AMBER_REMOTE"
+        )
+    return Remote.open(url)
+
+
+def _lock_of(step: Step, store: Store) -> Lock:
+    """The lock of the step's env (resolved if need be, never hydrated), once per process."""
+    from amber import api
+
+    if step.spec is not None:
+        key = (str(store.home), f"spec:{step.spec.req_id}")
+    else:
+        key = (str(store.home), f"env:{step._env_ref}")
+    with _key_lock(key):
+        lock = _LOCKS.get(key)
+        if lock is None:
+            if step.spec is not None:
+                lock = api.ensure_lock(step.spec, store)
+            else:
+                lock = api.lock_for_ref(step._env_ref or "", store)
+            _LOCKS[key] = lock
+        return lock
+
+
+def _push_once(remote: Remote, lock: Lock, store: Store) -> None:
+    """Put the env's lock and packages into the remote store, once per process."""
+    key = (remote.url, lock.full_id)
+    with _key_lock(key):
+        if key not in _PUSHED:
+            remote.push(lock, store)
+            _PUSHED.add(key)
+
+
+def _submit(
+    client: Client, prepared: _Prepared, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Future:
+    # Arguments stay dask arguments (futures among them resolve to their values); user
+    # kwargs travel as one dict so that they never collide with submit's own options.
+    return client.submit(
+        _run_on_worker,
+        prepared.full_id,
+        prepared.lock_text,
+        prepared.blob,
+        prepared.remote_url,
+        tuple(args),
+        dict(kwargs),
+        key=f"{prepared.step.name}-{uuid.uuid4().hex}",
+        pure=False,
+    )
+
+
+# -- the worker ----------------------------------------------------------------------
+
+
+def _run_on_worker(
+    full_id: str,
+    lock_text: str,
+    blob: bytes,
+    remote_url: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """A task: the step's env hydrated from the remote store, then the step called in it."""
+    from amber.pipeline import _pickle
+    from amber.pipeline.steps import _call  # noqa: PLC2701 - same package
+    from amber.store import Store
+
+    step = _pickle.loads(blob)
+    store = Store()  # the worker's $AMBER_HOME (its sqlite connection is this thread's)
+    try:
+        env = _worker_env(full_id, lock_text, remote_url, store)
+        return _call(step, env, args, kwargs, store)
+    finally:
+        store.close()
+
+
+def _worker_env(full_id: str, lock_text: str, remote_url: str, store: Store) -> Env:
+    """The env for ``full_id`` in this worker's store, hydrated from the remote store once
+    per process (concurrent tasks wait for one hydrate; the store's file lock makes it one
+    build for every process sharing the store)."""
+    from amber.hydrate import hydrate
+    from amber.lock import Lock
+    from amber.remote import Remote
+
+    key = (str(store.home), full_id)
+    with _key_lock(key):
+        env = _WORKER_ENVS.get(key)
+        if env is not None and env.is_complete():
+            return env
+        lock = Lock.loads(lock_text, f"the lock of env {full_id[:12]} (from the dask client)")
+        if lock.full_id != full_id:
+            raise AmberError(f"the lock sent for env {full_id[:12]} is another env's")
+        # Kept in the worker's store too: the runs recorded there can be re-created later.
+        if store.find_lock(full_id) is None:
+            store.save_lock(lock_text, lock.req_id, full_id)
+        remote = Remote.open(remote_url)
+        env = hydrate(lock, store, fetch=remote.fetch_into(store))
+        _WORKER_ENVS[key] = env
+        return env
+
+
+# -- plumbing ------------------------------------------------------------------------
+
+
+def _key_lock(key: tuple[str, str]) -> threading.Lock:
+    with _GUARD:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
