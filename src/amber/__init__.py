@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from amber._version import __version__ as __version__
+
 __all__ = ["Env", "step", "prepare", "Step", "StepError", "StepCrashedError", "Spec"]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from amber._version import __version__
 from amber.formats import Exported, ExportOptions, chosen_platforms
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
@@ -41,8 +42,6 @@ def pypi_purl(w: LockedPypi) -> str:
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
     """The SBOM of the chosen platforms (all by default)."""
-    from amber import __version__
-
     platforms = chosen_platforms(lock, options)
     components: list[dict[str, Any]] = []
     dependencies: list[dict[str, Any]] = []
