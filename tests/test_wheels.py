@@ -11,7 +11,7 @@ from packaging.tags import parse_tag
 
 from amber._uv import UvFailed
 from amber.resolve.pypi import release_files
-from amber.resolve.wheels import DistFile, best_file
+from amber.resolve.wheels import DistFile, best_file, file_version
 
 # Real file names of numpy 2.1.0 and six 1.17.0 on PyPI (plus one manylinux_2_34 build).
 NUMPY = [
@@ -97,3 +97,11 @@ def test_release_files_from_the_index(tmp_path: Path):
     with pytest.raises(UvFailed) as failed:
         asyncio.run(release_files(["six==0.0.0.404"], "3.12", tmp_path / "uv"))
     assert "amber-uv-" not in failed.value.stderr
+
+
+def test_file_version():
+    assert file_version("numpy-2.1.0-cp312-cp312-win_amd64.whl") == "2.1.0"
+    assert file_version("six-1.17.0.tar.gz") == "1.17.0"
+    assert file_version("six-1.17.0.zip") == "1.17.0"
+    assert file_version("not-a-wheel.whl") is None
+    assert file_version("archive.tar.bz2") is None

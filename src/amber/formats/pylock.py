@@ -24,7 +24,7 @@ from amber._urls import redact
 from amber.errors import LockFileError
 from amber.formats import Exported, ExportOptions, chosen_platforms
 from amber.lock import Lock, LockedPypi, PlatformLock
-from amber.resolve.wheels import DistFile, best_file
+from amber.resolve.wheels import DistFile, best_file, file_version
 from amber.spec import PLATFORMS, Spec
 
 __all__ = [
@@ -311,14 +311,10 @@ def _file_of(package: Any, platform: str, python: str, where: str, path: Path) -
 
 
 def _version_of(f: DistFile) -> str:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    try:
-        if f.name.endswith(".whl"):
-            return str(parse_wheel_filename(f.name)[1])
-        return str(parse_sdist_filename(f.name)[1])
-    except ValueError:
-        raise LockFileError(f"{f.url}: no version in the entry nor in the file name") from None
+    version = file_version(f.name)
+    if version is None:
+        raise LockFileError(f"{f.url}: no version in the entry nor in the file name")
+    return version
 
 
 def lock_of_pins(
@@ -365,13 +361,4 @@ def _pin(w: LockedPypi) -> str:
 
 
 def _is_index_file(w: LockedPypi) -> bool:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    try:
-        if w.file_name.endswith(".whl"):
-            parse_wheel_filename(w.file_name)
-        else:
-            parse_sdist_filename(w.file_name)
-    except ValueError:
-        return False
-    return True
+    return file_version(w.file_name) is not None

@@ -25,7 +25,7 @@ from amber.formats import Exported, ExportOptions
 from amber.formats.pylock import evaluate, lock_of_pins
 from amber.lock import Lock, LockedPypi
 from amber.resolve.pypi import release_files
-from amber.resolve.wheels import DistFile, best_file
+from amber.resolve.wheels import DistFile, best_file, file_version
 from amber.spec import PLATFORMS, logical_lines, split_option
 
 if TYPE_CHECKING:
@@ -286,13 +286,9 @@ def _choose(
 
 
 def _url_version(path: Path, pin: _Pin, f: DistFile) -> str:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    try:
-        if f.name.endswith(".whl"):
-            return str(parse_wheel_filename(f.name)[1])
-        return str(parse_sdist_filename(f.name)[1])
-    except ValueError:
+    version = file_version(f.name)
+    if version is None:
         raise LockFileError(
             f"{path}:{pin.line}: cannot tell the version of {pin.name} from {f.name}"
-        ) from None
+        )
+    return version

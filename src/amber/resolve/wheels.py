@@ -14,11 +14,13 @@ from functools import lru_cache
 from typing import Any
 
 from packaging import tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
 from amber.resolve.virtual import DEFAULTS
 
-__all__ = ["DistFile", "best_file", "wheel_tags", "glibc_minor", "macos_version"]
+__all__ = [
+    "DistFile", "best_file", "file_version", "wheel_tags", "glibc_minor", "macos_version",
+]  # fmt: skip
 
 _NO_REQUIREMENTS: Mapping[str, str] = {}
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
@@ -100,3 +102,13 @@ def best_file(
         if rank is not None and (best is None or rank < best[0]):
             best = (rank, f)
     return best[1] if best else fallback
+
+
+def file_version(name: str) -> str | None:
+    """The version in a wheel's or an sdist's standard file name; None for any other name."""
+    try:
+        if name.endswith(".whl"):
+            return str(parse_wheel_filename(name)[1])
+        return str(parse_sdist_filename(name)[1])
+    except ValueError:  # InvalidWheelFilename, InvalidSdistFilename
+        return None
