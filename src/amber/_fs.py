@@ -1,14 +1,19 @@
-"""Filesystem helpers: atomic writes and tree removal."""
+"""Filesystem helpers: atomic writes, walking a tree, and tree removal."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["write_atomic", "atomic_output", "remove_tree", "temp_beside", "umask"]
+__all__ = [
+    "write_atomic", "atomic_output", "remove_tree", "temp_beside", "umask", "walk_tree",
+    "TreeEntry",
+]  # fmt: skip
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -77,3 +82,60 @@ def remove_tree(path: Path) -> None:
         Path(path).unlink()
     elif Path(path).exists():
         shutil.rmtree(path, onerror=onerror)
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One thing found under a walked root."""
+
+    rel: str  # relative to the root
+    path: str  # the root joined with ``rel``
+    kind: str  # "dir" | "link" | "file" | "other" (fifo, socket, device)
+    stat: os.stat_result  # the entry's own (a symlink's, not its target's)
+
+
+def walk_tree(
+    root: Path | str,
+    *,
+    skip: Callable[[TreeEntry], bool] | None = None,
+    onerror: Callable[[OSError], None] | None = None,
+) -> Iterator[TreeEntry]:
+    """Everything under the directory ``root``, symlinks not followed: each directory's
+    entries sorted by name, before those of its subdirectories (in the same order). An entry
+    ``skip`` accepts is left out, with all under it. Entries that vanish or cannot be read are
+    passed over, or handed to ``onerror`` (which may raise)."""
+    root = os.fspath(root)
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, rel_dir) if rel_dir else root) as scan:
+                children = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            if onerror is not None:
+                onerror(exc)
+            continue
+        subdirs = []
+        for child in children:
+            try:
+                st = child.stat(follow_symlinks=False)
+            except OSError as exc:
+                if onerror is not None:
+                    onerror(exc)
+                continue
+            rel = os.path.join(rel_dir, child.name) if rel_dir else child.name
+            entry = TreeEntry(rel, child.path, _kind(st.st_mode), st)
+            if skip is not None and skip(entry):
+                continue
+            yield entry
+            if entry.kind == "dir":
+                subdirs.append(rel)
+        stack.extend(reversed(subdirs))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"

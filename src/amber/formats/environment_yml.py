@@ -11,12 +11,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from amber._urls import redact
 from amber.errors import AmberError
 from amber.formats import Exported, ExportOptions
 from amber.formats._conda_meta import lock_channels
 from amber.lock import Lock
+from amber.spec import Spec
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "spec_text"]
 
 NAME = "environment.yml"
 SUFFIX = ".yml"
@@ -89,6 +91,20 @@ def _from_history(lock: Lock, options: ExportOptions) -> Exported:
         )
     text = _render(options.name, list(spec.get("channels") or []), conda, pip, extra)
     return Exported(text=text, lost=tuple(lost))
+
+
+def spec_text(spec: Spec, *, header: str = "") -> str:
+    """``spec`` as conda's environment.yml, credentials out of its URLs (Amber reads it back
+    to the same conda and PyPI requests); ``header`` is a comment line put first."""
+    pip: list[str] = []
+    if spec.pypi:
+        if spec.index_url:
+            pip.append(f"--index-url {redact(spec.index_url)}")
+        pip += [f"--extra-index-url {redact(url)}" for url in spec.extra_index_urls]
+        pip += list(spec.pypi)
+    channels = [redact(c) for c in spec.channels]
+    text = _render(spec.name, channels, list(spec.conda), pip, {})
+    return (f"# {header}\n" if header else "") + text
 
 
 def _index_lines(spec: Mapping[str, Any]) -> list[str]:

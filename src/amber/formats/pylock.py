@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from amber._urls import redact
 from amber.errors import LockFileError
 from amber.formats import Exported, ExportOptions, chosen_platforms
 from amber.lock import Lock, LockedPypi, PlatformLock
+from amber.resolve.wheels import DistFile, best_file, file_version
 from amber.spec import PLATFORMS, Spec
 
 __all__ = [
@@ -37,8 +37,6 @@ __all__ = [
     "platform_marker",
     "marker_environment",
     "evaluate",
-    "DistFile",
-    "best_file",
     "lock_of_pins",
 ]
 
@@ -91,39 +89,6 @@ def evaluate(marker: Any, platform: str, python: str) -> bool:
     env: dict[str, Any] = marker_environment(platform, python)
     env.update(extras=frozenset(), dependency_groups=frozenset(), extra="")
     return bool(marker.evaluate(env, context="lock_file"))
-
-
-@dataclass(frozen=True)
-class DistFile:
-    """One file of a release, as an index or a lock lists it."""
-
-    name: str  # file name
-    url: str
-    sha256: str
-
-
-def best_file(files: Iterable[DistFile], python: str, platform: str) -> DistFile | None:
-    """What an installer of ``python`` on ``platform`` takes among ``files``: the best wheel
-    for its tags, else the sdist (or other archive); None when nothing fits."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    from amber.resolve.pypi import wheel_tags
-
-    ranks = wheel_tags(python, platform, {})
-    best: tuple[int, DistFile] | None = None
-    fallback: DistFile | None = None
-    for f in files:
-        if not f.name.endswith(".whl"):
-            fallback = fallback or f
-            continue
-        try:
-            tags = parse_wheel_filename(f.name)[3]
-        except InvalidWheelFilename:
-            continue
-        rank = min((ranks[t] for t in tags if t in ranks), default=None)
-        if rank is not None and (best is None or rank < best[0]):
-            best = (rank, f)
-    return best[1] if best else fallback
 
 
 # -- export ---------------------------------------------------------------------------
@@ -346,14 +311,10 @@ def _file_of(package: Any, platform: str, python: str, where: str, path: Path) -
 
 
 def _version_of(f: DistFile) -> str:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    try:
-        if f.name.endswith(".whl"):
-            return str(parse_wheel_filename(f.name)[1])
-        return str(parse_sdist_filename(f.name)[1])
-    except ValueError:
-        raise LockFileError(f"{f.url}: no version in the entry nor in the file name") from None
+    version = file_version(f.name)
+    if version is None:
+        raise LockFileError(f"{f.url}: no version in the entry nor in the file name")
+    return version
 
 
 def lock_of_pins(
@@ -400,13 +361,4 @@ def _pin(w: LockedPypi) -> str:
 
 
 def _is_index_file(w: LockedPypi) -> bool:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    try:
-        if w.file_name.endswith(".whl"):
-            parse_wheel_filename(w.file_name)
-        else:
-            parse_sdist_filename(w.file_name)
-    except ValueError:
-        return False
-    return True
+    return file_version(w.file_name) is not None

@@ -13,19 +13,19 @@ import asyncio
 import os
 import re
 import sys
-import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from amber._platform import host_platform
 from amber._urls import redact
-from amber._uv import UvFailed, run_uv
+from amber._uv import UvFailed
 from amber.errors import AmberError, LockFileError, SourceError
 from amber.formats import Exported, ExportOptions
-from amber.formats.pylock import DistFile, best_file, evaluate, lock_of_pins
+from amber.formats.pylock import evaluate, lock_of_pins
 from amber.lock import Lock, LockedPypi
+from amber.resolve.pypi import release_files
+from amber.resolve.wheels import DistFile, best_file, file_version
 from amber.spec import PLATFORMS, logical_lines, split_option
 
 if TYPE_CHECKING:
@@ -238,39 +238,23 @@ def _release_files(
         from amber.store import Store
 
         uv_cache = Store().uv_cache
-    with tempfile.TemporaryDirectory(prefix="amber-uv-") as tmp:
-        source, output = Path(tmp, "pins.in"), Path(tmp, "pylock.toml")
-        source.write_text("".join(f"{p.name}=={p.version}\n" for p in pins))
-        args = [
-            "pip", "compile", str(source), "--no-deps", "--universal",
-            "--format", "pylock.toml", "--no-header", "--quiet", "--output-file", str(output),
-            "--python-version", python, "--python", sys.executable,
-        ]  # fmt: skip
-        for url in index["index_url"][-1:]:
-            args += ["--index-url", url]
-        for url in index["extra_index_url"]:
-            args += ["--extra-index-url", url]
-        for url in index["find_links"]:
-            args += ["--find-links", url]
-        if index["no_index"]:
-            args.append("--no-index")
-        try:
-            asyncio.run(run_uv(args, cache_dir=uv_cache))
-            data = tomllib.loads(output.read_text())
-        except UvFailed as exc:
-            message = exc.stderr.strip().replace(str(source), "the pins")
-            message = re.sub(r"://[^/\s@]+@", "://", message)  # no index credentials
-            raise (SourceError if exc.is_network else LockFileError)(
-                f"{path}: cannot find the files of its pinned packages on the index:\n{message}"
-            ) from None
-    found: dict[str, list[DistFile]] = {}
-    for package in data.get("packages", []):
-        files = found.setdefault(package["name"], [])
-        for dist in [*package.get("wheels", []), package.get("sdist")]:
-            if dist and dist.get("url") and dist.get("hashes", {}).get("sha256"):
-                name = dist.get("name") or dist["url"].rsplit("/", 1)[-1]
-                files.append(DistFile(name, dist["url"], dist["hashes"]["sha256"]))
-    return found
+    try:
+        return asyncio.run(
+            release_files(
+                [f"{p.name}=={p.version}" for p in pins],
+                python,
+                uv_cache,
+                index_url=index["index_url"][-1] if index["index_url"] else None,
+                extra_index_urls=index["extra_index_url"],
+                find_links=index["find_links"],
+                no_index=bool(index["no_index"]),
+            )
+        )
+    except UvFailed as exc:
+        message = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())  # no index credentials
+        raise (SourceError if exc.is_network else LockFileError)(
+            f"{path}: cannot find the files of its pinned packages on the index:\n{message}"
+        ) from None
 
 
 def _choose(
@@ -302,13 +286,9 @@ def _choose(
 
 
 def _url_version(path: Path, pin: _Pin, f: DistFile) -> str:
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-
-    try:
-        if f.name.endswith(".whl"):
-            return str(parse_wheel_filename(f.name)[1])
-        return str(parse_sdist_filename(f.name)[1])
-    except ValueError:
+    version = file_version(f.name)
+    if version is None:
         raise LockFileError(
             f"{path}:{pin.line}: cannot tell the version of {pin.name} from {f.name}"
-        ) from None
+        )
+    return version

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from amber._fs import remove_tree
+from amber._fs import remove_tree, walk_tree
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._uv import UvFailed, run_uv
@@ -252,12 +252,4 @@ def _discard(path: Path) -> None:
 
 def _size(path: Path) -> int:
     """Apparent size of the files under ``path`` (symlinks not followed)."""
-    total, stack = 0, [str(path)]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                else:
-                    total += entry.stat(follow_symlinks=False).st_size
-    return total
+    return sum(e.stat.st_size for e in walk_tree(path) if e.kind != "dir")

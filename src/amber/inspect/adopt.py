@@ -11,9 +11,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
-import sys
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,19 @@ from typing import Any
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._urls import channel_url, redact
+from amber._uv import UvFailed
 from amber.errors import AmberError, LockFileError, SourceError
+from amber.formats.environment_yml import spec_text
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.resolve.pypi import release_files
+from amber.resolve.wheels import DistFile, best_file
 from amber.spec import Spec, canonical_conda_spec
 from amber.store import Store
+from amber.store.conda_meta import prefix_files
 
 __all__ = ["Adopted", "AdoptError", "adopt_prefix", "history_specs", "write_adopted"]
 
+_HEADER = "adopted by `amber import --prefix`: the lock beside it pins every package"
 _ANACONDA_ORG = "https://conda.anaconda.org/"
 _SPECS_LINE = re.compile(r"^#\s*(\w+)\s*specs:\s*(.*)$")
 _CMD_LINE = re.compile(r"^#\s*cmd:\s*(.+)$")
@@ -82,7 +86,7 @@ def adopt_prefix(
     python = python_record.version if python_record else None
     python_xy = ".".join(python.split(".")[:2]) if python else None
 
-    owners = _dist_owners(records)
+    owners = _dist_owners(prefix)
     provided = _provided(conda, owners)
     pip: list[_PipDist] = []
     if python_xy is not None:
@@ -153,31 +157,10 @@ def write_adopted(
         raise AdoptError(
             f"{existing[0]} exists: choose another output directory, or remove it first"
         )
-    text = _environment_yml(adopted.spec)
+    text = spec_text(adopted.spec, header=_HEADER)
     adopted.lock.write(lock_file)
     write_atomic(env_yml, text)
     return env_yml, lock_file
-
-
-def _environment_yml(spec: Spec) -> str:
-    """``spec`` as conda's environment.yml (Amber reads it back to the same ``req_id``)."""
-    import yaml
-
-    dependencies: list[Any] = list(spec.conda)
-    pip: list[str] = []
-    if spec.index_url:
-        pip.append(f"--index-url {redact(spec.index_url)}")
-    pip += [f"--extra-index-url {redact(url)}" for url in spec.extra_index_urls]
-    pip += list(spec.pypi)
-    if spec.pypi:
-        dependencies.append({"pip": pip})
-    data: dict[str, Any] = {}
-    if spec.name:
-        data["name"] = spec.name
-    data["channels"] = [redact(c) for c in spec.channels]
-    data["dependencies"] = dependencies
-    header = "# adopted by `amber import --prefix`: the lock beside it pins every package\n"
-    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=4096)
 
 
 # -- conda-meta --------------------------------------------------------------------
@@ -287,17 +270,13 @@ def _site_packages(python: LockedConda | None, xy: str, platform: str) -> str:
     return "Lib/site-packages" if platform.startswith("win-") else f"lib/python{xy}/site-packages"
 
 
-def _dist_owners(records: Iterable[Any]) -> dict[str, str]:
+def _dist_owners(prefix: Path) -> dict[str, str]:
     """``*.dist-info``/``*.egg-info`` names in site-packages -> the conda package owning them."""
     owners: dict[str, str] = {}
-    for record in records:
-        files = [str(f) for f in record.files]
-        if not files:
-            files = [str(p.relative_path) for p in record.paths_data.paths]
-        for path in files:
-            match = _DIST_DIR.search(path.replace("\\", "/"))
-            if match:
-                owners.setdefault(match.group(1), record.name.normalized)
+    for f in prefix_files(prefix):
+        match = _DIST_DIR.search(f.path.replace("\\", "/"))
+        if match:
+            owners.setdefault(match.group(1), f.package.lower())
     return owners
 
 
@@ -542,17 +521,17 @@ def _find_files(
             locked.append(LockedPypi(dist.name, dist.version, dist.url, dist.sha256))
         else:
             lookup.append(dist)
-    found: dict[str, dict[str, Any] | str] = {}
+    found: dict[str, list[DistFile] | str] = {}
     if lookup:
         found = asyncio.run(
             _compile_each(lookup, python, index_url, extra_index_urls, store.uv_cache)
         )
     for dist in lookup:
-        package = found.get(dist.name)
-        if isinstance(package, str):
-            warnings.append(f"{dist.name} {dist.version}: not found on the index ({package})")
+        files = found.get(dist.name, [])
+        if isinstance(files, str):
+            warnings.append(f"{dist.name} {dist.version}: not found on the index ({files})")
             continue
-        chosen = _pick(dist, package or {}, python, platform)
+        chosen = _installed_file(dist, files, python, platform)
         if chosen is None:
             warnings.append(
                 f"{dist.name} {dist.version}: the index has no file with a sha256 for it"
@@ -560,10 +539,7 @@ def _find_files(
             continue
         locked.append(
             LockedPypi(
-                name=dist.name,
-                version=dist.version,
-                url=redact(chosen["url"]),
-                sha256=chosen["hashes"]["sha256"],
+                name=dist.name, version=dist.version, url=redact(chosen.url), sha256=chosen.sha256
             )
         )
     return locked
@@ -575,22 +551,23 @@ async def _compile_each(
     index_url: str | None,
     extra_index_urls: Sequence[str],
     uv_cache: Path,
-) -> dict[str, dict[str, Any] | str]:
-    """name -> its pylock.toml package entry (every file of that exact version), or why not.
+) -> dict[str, list[DistFile] | str]:
+    """name -> every file of that exact version, or why not.
 
     All at once first; when uv fails, one by one, to tell which ones it cannot find."""
-    from amber._uv import UvFailed
-
     pins = [f"{d.name}=={d.version}" for d in dists]
+
+    async def files(pins: Sequence[str]) -> dict[str, list[DistFile]]:
+        return await release_files(
+            pins, python, uv_cache, index_url=index_url, extra_index_urls=extra_index_urls
+        )
+
     try:
-        return dict(await _compile(pins, python, index_url, extra_index_urls, uv_cache))
+        return dict(await files(pins))
     except UvFailed as exc:
         _raise_if_network(exc)
-    results = await asyncio.gather(
-        *(_compile([p], python, index_url, extra_index_urls, uv_cache) for p in pins),
-        return_exceptions=True,
-    )
-    out: dict[str, dict[str, Any] | str] = {}
+    results = await asyncio.gather(*(files([p]) for p in pins), return_exceptions=True)
+    out: dict[str, list[DistFile] | str] = {}
     for dist, result in zip(dists, results, strict=True):
         if isinstance(result, UvFailed):
             _raise_if_network(result)
@@ -602,76 +579,19 @@ async def _compile_each(
     return out
 
 
-async def _compile(
-    pins: Sequence[str],
-    python: str,
-    index_url: str | None,
-    extra_index_urls: Sequence[str],
-    uv_cache: Path,
-) -> dict[str, dict[str, Any]]:
-    import tomllib
-
-    from amber._uv import run_uv
-
-    with tempfile.TemporaryDirectory(prefix="amber-adopt-") as tmp:
-        reqs, output = Path(tmp, "requirements.in"), Path(tmp, "pylock.toml")
-        reqs.write_text("\n".join(pins) + "\n")
-        # --universal lists every file of each pinned version, so the installed wheel
-        # can be found by its tags; --no-deps keeps exactly what is installed.
-        args = [
-            "pip", "compile", str(reqs), "--no-deps", "--universal",
-            "--format", "pylock.toml", "--no-header", "--quiet", "--output-file", str(output),
-            "--python-version", python, "--python", sys.executable,
-        ]  # fmt: skip
-        if index_url:
-            args += ["--index-url", index_url]
-        for url in extra_index_urls:
-            args += ["--extra-index-url", url]
-        await run_uv(args, cache_dir=uv_cache)
-        packages = tomllib.loads(output.read_text()).get("packages", [])
-    from packaging.utils import canonicalize_name
-
-    return {str(canonicalize_name(p["name"])): p for p in packages}
-
-
-def _pick(
-    dist: _PipDist, package: dict[str, Any], python: str, platform: str
-) -> dict[str, Any] | None:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    from amber.resolve.pypi import wheel_tags
-
-    ranks = wheel_tags(python, platform, {})
-    exact, best = None, None
-    files = [*package.get("wheels", []), package.get("sdist") or {}]
+def _installed_file(
+    dist: _PipDist, files: Sequence[DistFile], python: str, platform: str
+) -> DistFile | None:
+    """The file ``dist`` was installed from: the archive at its recorded URL, else the wheel
+    its tags name, else the one ``platform`` would take."""
     if dist.url is not None:
-        same = [f for f in files if f.get("url") == dist.url and "sha256" in f.get("hashes", {})]
+        same = [f for f in files if f.url == dist.url]
         if same:
             return same[0]
-    for wheel in package.get("wheels", []):
-        if "url" not in wheel or "sha256" not in wheel.get("hashes", {}):
-            continue
-        filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
-        try:
-            tags = parse_wheel_filename(filename)[3]
-        except InvalidWheelFilename:
-            continue
-        if exact is None and tags & dist.tags:
-            exact = wheel
-        rank = min((ranks[t] for t in tags if t in ranks), default=None)
-        if rank is not None and (best is None or rank < best[0]):
-            best = (rank, wheel)
-    if exact is not None:
-        return exact
-    if best is not None:
-        return best[1]
-    sdist = package.get("sdist")
-    if sdist and "url" in sdist and "sha256" in sdist.get("hashes", {}):
-        return sdist
-    return None
+    return best_file(files, python, platform, installed=dist.tags)
 
 
-def _raise_if_network(exc: Any) -> None:
+def _raise_if_network(exc: UvFailed) -> None:
     if exc.is_network:
         message = exc.stderr.strip()
         raise SourceError(f"cannot reach the package index to find the PyPI files:\n{message}")

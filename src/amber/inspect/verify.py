@@ -19,15 +19,15 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amber._fs import TreeEntry, walk_tree
+from amber.store.conda_meta import prefix_files
 from amber.store.env import Env
 
-__all__ = ["verify_env", "conda_paths", "VerifyResult", "Modified", "Missing"]
+__all__ = ["verify_env", "VerifyResult", "Modified", "Missing"]
 
 # Ignored anywhere in the env (when no package owns them):
 #   .amber/       Amber's own metadata (marker, activation, lock)
@@ -168,42 +168,23 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def conda_paths(prefix: Path) -> Iterator[tuple[str, str, dict]]:
-    """(package ``name==version``, relative path, its ``paths_data`` entry) for every file
-    each conda-meta record lists; unreadable records are skipped. A record without
-    ``paths_data`` gives its plain ``files`` list (entries with a path only)."""
-    for record_file in sorted((prefix / "conda-meta").glob("*.json")):
-        try:
-            record = json.loads(record_file.read_text())
-        except (OSError, ValueError):
-            continue
-        package = f"{record.get('name', record_file.stem)}=={record.get('version', '?')}"
-        paths = (record.get("paths_data") or {}).get("paths")
-        if paths is None:
-            paths = [{"_path": p} for p in record.get("files", [])]
-        for entry in paths:
-            rel = entry.get("_path") or entry.get("path")
-            if rel:
-                yield package, rel, entry
-
-
 def _conda_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
-    for package, rel, entry in conda_paths(prefix):
-        if _is_bytecode(rel):
+    for f in prefix_files(prefix):
+        if _is_bytecode(f.path):
             continue
-        path_type = entry.get("path_type", "hardlink")
-        if path_type == "directory":
-            expected[rel] = _Expected(package, None, None, "dir")
-        elif path_type == "softlink":
-            expected[rel] = _Expected(package, None, None, "link")
-        elif entry.get("sha256_in_prefix"):
+        package = f"{f.package}=={f.version}"
+        if f.path_type == "directory":
+            expected[f.path] = _Expected(package, None, None, "dir")
+        elif f.path_type == "softlink":
+            expected[f.path] = _Expected(package, None, None, "link")
+        elif f.sha256_in_prefix:
             # The installed content; its size is not recorded (size_in_bytes is the archive's).
-            size = None if entry.get("prefix_placeholder") else entry.get("size_in_bytes")
-            expected[rel] = _Expected(package, entry["sha256_in_prefix"], size)
-        elif entry.get("prefix_placeholder"):
-            expected[rel] = _Expected(package, None, None)  # rewritten, hash unknown
+            size = None if f.prefix_placeholder else f.size
+            expected[f.path] = _Expected(package, f.sha256_in_prefix, size)
+        elif f.prefix_placeholder:
+            expected[f.path] = _Expected(package, None, None)  # rewritten, hash unknown
         else:
-            expected[rel] = _Expected(package, entry.get("sha256"), entry.get("size_in_bytes"))
+            expected[f.path] = _Expected(package, f.sha256, f.size)
 
 
 def _pypi_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
@@ -240,27 +221,12 @@ def _is_bytecode(rel: str) -> bool:
 def _walk(prefix: Path) -> dict[str, str]:
     """Relative path -> 'file' | 'link' | 'dir' for everything under ``prefix`` (not
     following symlinks), skipping ``.amber`` and ``conda-meta`` at the root."""
-    out: dict[str, str] = {}
-    stack = [""]
-    while stack:
-        rel_dir = stack.pop()
-        try:
-            entries = os.scandir(prefix / rel_dir if rel_dir else prefix)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
-                if entry.is_symlink():
-                    out[rel] = "link"
-                elif entry.is_dir():
-                    if not rel_dir and entry.name in _IGNORED_DIRS:
-                        continue
-                    out[rel] = "dir"
-                    stack.append(rel)
-                else:
-                    out[rel] = "file"
-    return out
+
+    def skip(entry: TreeEntry) -> bool:
+        return entry.kind == "dir" and entry.rel in _IGNORED_DIRS
+
+    # Fifos and sockets are checked like files: no package installs them.
+    return {e.rel: "file" if e.kind == "other" else e.kind for e in walk_tree(prefix, skip=skip)}
 
 
 def _ignored(rel: str, conda: bool) -> bool:

@@ -4,72 +4,34 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import tomllib
 from collections.abc import Collection, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from amber._urls import redact
 from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
-from amber.resolve.virtual import DEFAULTS
+from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
 from amber.spec import Spec
 
-__all__ = ["compile_pypi", "uv_python_platform", "wheel_tags"]
-
-
-def _glibc_minor(requirements: Mapping[str, str]) -> int:
-    minor = int(requirements.get("libc", DEFAULTS["libc"]).split(".")[1])
-    return max(17, min(minor, 40))  # the range uv knows targets for
-
-
-def _macos(requirements: Mapping[str, str]) -> tuple[int, int]:
-    major, _, minor = requirements.get("macos", DEFAULTS["macos"]).partition(".")
-    return int(major), int(minor or 0)
+__all__ = ["compile_pypi", "release_files", "uv_python_platform"]
 
 
 def uv_python_platform(platform: str, requirements: Mapping[str, str]) -> str:
     """uv's ``--python-platform`` for a conda subdir and the spec's system requirements."""
     if platform.startswith("linux-"):
         arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
-        return f"{arch}-manylinux_2_{_glibc_minor(requirements)}"
+        return f"{arch}-manylinux_2_{glibc_minor(requirements)}"
     return {
         "osx-64": "x86_64-apple-darwin",
         "osx-arm64": "aarch64-apple-darwin",
         "win-64": "x86_64-pc-windows-msvc",
     }[platform]
-
-
-def wheel_tags(python: str, platform: str, requirements: Mapping[str, str]) -> dict[Any, int]:
-    """Wheel tags an interpreter of ``python`` on ``platform`` accepts, best first: {tag: rank}."""
-    return _wheel_tags(python, platform, _glibc_minor(requirements), _macos(requirements))
-
-
-@lru_cache(maxsize=64)
-def _wheel_tags(
-    python: str, platform: str, glibc_minor: int, macos: tuple[int, int]
-) -> dict[Any, int]:
-    from packaging import tags
-
-    major, minor = (int(x) for x in python.split(".")[:2])
-    if platform.startswith("linux-"):
-        arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
-        plats = []
-        for m in range(glibc_minor, 4, -1):
-            plats.append(f"manylinux_2_{m}_{arch}")
-            legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}.get(m)
-            if legacy:
-                plats.append(f"{legacy}_{arch}")
-        plats.append(f"linux_{arch}")
-    elif platform.startswith("osx-"):
-        arch = "arm64" if platform == "osx-arm64" else "x86_64"
-        plats = list(tags.mac_platforms(macos, arch))
-    else:
-        plats = ["win_amd64"]
-    order = list(tags.cpython_tags((major, minor), platforms=plats))
-    order += list(tags.compatible_tags((major, minor), f"cp{major}{minor}", plats))
-    return {tag: rank for rank, tag in reversed(list(enumerate(order)))}
 
 
 async def compile_pypi(
@@ -86,14 +48,10 @@ async def compile_pypi(
     ``pins`` are fixed (what conda provides); ``prefer`` are an earlier lock's picks, kept
     where possible (uv reads them from its existing output file) except ``upgrade``'s names.
     """
-    import tomllib
-
     if not spec.pypi:
         return []
     if python is None:
         raise ResolveError(f"{spec}: PyPI packages need a python, and the conda part has none")
-    from packaging.version import InvalidVersion, Version
-
     constraints = list(spec.pypi_constraints)
     for dist, version in sorted(pins.items()):
         try:
@@ -125,7 +83,7 @@ async def compile_pypi(
         for url in spec.extra_index_urls:
             args += ["--extra-index-url", url]
         try:
-            macos = ".".join(map(str, _macos(requirements)))
+            macos = ".".join(map(str, macos_version(requirements)))
             target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
             await run_uv(args, cache_dir=uv_cache, env=target)
             out = output.read_text()
@@ -140,6 +98,51 @@ async def compile_pypi(
     return [_pick(spec, pkg, python, platform) for pkg in packages]
 
 
+async def release_files(
+    pins: Sequence[str],
+    python: str,
+    uv_cache: Path,
+    *,
+    index_url: str | None = None,
+    extra_index_urls: Sequence[str] = (),
+    find_links: Sequence[str] = (),
+    no_index: bool = False,
+) -> dict[str, list[DistFile]]:
+    """Canonical name -> every file of its pinned release (``name==version``) that has a
+    URL and a sha256, as uv sees the index; ``UvFailed`` (our temp file named "the pins")."""
+    with tempfile.TemporaryDirectory(prefix="amber-uv-") as tmp:
+        source, output = Path(tmp, "pins.in"), Path(tmp, "pylock.toml")
+        source.write_text("".join(f"{pin}\n" for pin in pins))
+        # --universal lists every file of each pinned version (not only this platform's);
+        # --no-deps keeps exactly the pins.
+        args = [
+            "pip", "compile", str(source), "--no-deps", "--universal",
+            "--format", "pylock.toml", "--no-header", "--quiet", "--output-file", str(output),
+            "--python-version", python, "--python", sys.executable,
+        ]  # fmt: skip
+        if index_url:
+            args += ["--index-url", index_url]
+        for url in extra_index_urls:
+            args += ["--extra-index-url", url]
+        for url in find_links:
+            args += ["--find-links", url]
+        if no_index:
+            args.append("--no-index")
+        try:
+            await run_uv(args, cache_dir=uv_cache)
+        except UvFailed as exc:
+            stderr = exc.stderr.replace(str(source), "the pins")
+            raise UvFailed(exc.args_, exc.returncode, stderr) from None
+        packages = tomllib.loads(output.read_text()).get("packages", [])
+    found: dict[str, list[DistFile]] = {}
+    for package in packages:
+        files = found.setdefault(str(canonicalize_name(package["name"])), [])
+        for entry in [*package.get("wheels", []), package.get("sdist")]:
+            if entry and entry.get("url") and entry.get("hashes", {}).get("sha256"):
+                files.append(_dist_file(entry))
+    return found
+
+
 def _pylock(packages: Sequence[LockedPypi]) -> str:
     """A minimal pylock.toml of earlier picks: uv keeps them as preferences."""
     lines = ['lock-version = "1.0"', 'created-by = "amber"', ""]
@@ -152,22 +155,14 @@ def _pylock(packages: Sequence[LockedPypi]) -> str:
 
 
 def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> LockedPypi:
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-
+    """The file of a resolved release that ``platform`` installs (as ``uv pip sync`` would)."""
     name = str(canonicalize_name(package["name"]))
-    ranks = wheel_tags(python, platform, dict(spec.system_requirements))
-    best: tuple[int, dict[str, Any]] | None = None
-    for wheel in package.get("wheels", []):
-        filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
-        try:
-            wheel_tag_set = parse_wheel_filename(filename)[3]
-        except InvalidWheelFilename:
-            continue
-        rank = min((ranks[t] for t in wheel_tag_set if t in ranks), default=None)
-        if rank is not None and (best is None or rank < best[0]):
-            best = (rank, wheel)
-    chosen = best[1] if best else package.get("sdist") or package.get("archive")
-    if not chosen or "url" not in chosen or "sha256" not in chosen.get("hashes", {}):
+    files = [_dist_file(w) for w in package.get("wheels", [])]
+    fallback = package.get("sdist") or package.get("archive")
+    if fallback:
+        files.append(_dist_file(fallback))
+    chosen = best_file(files, python, platform, dict(spec.system_requirements))
+    if chosen is None or not chosen.url or not chosen.sha256:
         raise ResolveError(
             f"{spec}: {name} {package.get('version', '')} has no file for {platform} "
             f"(python {python}) with a URL and sha256 that a lock can pin"
@@ -175,9 +170,16 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     return LockedPypi(
         name=name,
         version=str(package.get("version", "")),
-        url=redact(chosen["url"]),
-        sha256=chosen["hashes"]["sha256"],
+        url=redact(chosen.url),
+        sha256=chosen.sha256,
     )
+
+
+def _dist_file(entry: Mapping[str, Any]) -> DistFile:
+    """A pylock.toml file entry; url and sha256 empty when uv gave none (never pinned)."""
+    url = entry.get("url", "")
+    sha256 = entry.get("hashes", {}).get("sha256", "")
+    return DistFile(entry.get("name") or url.rsplit("/", 1)[-1], url, sha256)
 
 
 def _clean(stderr: str, tmp: Path) -> str:

@@ -15,16 +15,16 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from amber._fs import atomic_output, remove_tree, umask
+from amber._fs import TreeEntry, atomic_output, remove_tree, umask, walk_tree
 from amber._progress import Progress
 from amber.errors import PackError
-from amber.inspect.verify import conda_paths, verify_env
+from amber.inspect.verify import verify_env
 from amber.ship import _archive, _relocate
+from amber.store.conda_meta import prefix_files
 from amber.store.env import Env
 
 __all__ = ["pack_env", "unpack", "unpack_script", "PackResult", "UNPACK_SCRIPT"]
@@ -149,28 +149,18 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
 def _entries(prefix: Path) -> list[tuple[str, str, os.stat_result]]:
     """(relative path, 'dir' | 'link' | 'file', lstat) for everything to pack, parents
     first, in a stable order; bytecode and an earlier pack's own files left out."""
-    out = []
-    stack = [""]
     # An earlier pack's own files; the installers' cache tag and lock file at the root.
-    skip = {_relocate.MANIFEST, UNPACK_SCRIPT, "CACHEDIR.TAG", ".lock"}
-    while stack:
-        rel_dir = stack.pop()
-        with os.scandir(os.path.join(prefix, rel_dir)) as scan:
-            children = sorted(scan, key=lambda e: e.name)
-        subdirs = []
-        for entry in children:
-            rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
-            st = entry.stat(follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                out.append((rel, "link", st))
-            elif stat.S_ISDIR(st.st_mode):
-                if entry.name != "__pycache__":
-                    out.append((rel, "dir", st))
-                    subdirs.append(rel)
-            elif stat.S_ISREG(st.st_mode) and not entry.name.endswith(".pyc") and rel not in skip:
-                out.append((rel, "file", st))
-        stack.extend(reversed(subdirs))
-    return out
+    own = {_relocate.MANIFEST, UNPACK_SCRIPT, "CACHEDIR.TAG", ".lock"}
+
+    def skip(e: TreeEntry) -> bool:
+        if e.kind == "dir":
+            return os.path.basename(e.rel) == "__pycache__"
+        return e.kind == "other" or (e.kind == "file" and (e.rel.endswith(".pyc") or e.rel in own))
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    return [(e.rel, e.kind, e.stat) for e in walk_tree(prefix, skip=skip, onerror=fail)]
 
 
 def _manifest(env: Env, entries: list[tuple[str, str, os.stat_result]]) -> dict:
@@ -202,7 +192,7 @@ def _manifest(env: Env, entries: list[tuple[str, str, os.stat_result]]) -> dict:
 def _conda_file_modes(prefix: Path) -> dict[str, str]:
     """Path -> 'text' | 'binary' as conda-meta records it for prefix-placeholder files."""
     return {
-        rel: entry["file_mode"]
-        for _, rel, entry in conda_paths(prefix)
-        if entry.get("prefix_placeholder") and entry.get("file_mode") in ("text", "binary")
+        f.path: f.file_mode
+        for f in prefix_files(prefix)
+        if f.prefix_placeholder and f.file_mode in ("text", "binary")
     }

@@ -15,12 +15,49 @@ set of trees holding a link to it:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from amber._fs import walk_tree
 from amber.store import Store
 
-__all__ = ["disk_usage", "Usage", "EnvUsage"]
+__all__ = ["disk_usage", "inodes", "Inode", "Usage", "EnvUsage"]
+
+
+@dataclass(frozen=True)
+class Inode:
+    """A file's inode as found under some roots: its size, its links, those found."""
+
+    size: int
+    nlink: int  # links it has in all
+    found: int  # links to it found under the roots
+
+
+def inodes(roots: Iterable[Path | str]) -> dict[tuple[int, int], Inode]:
+    """(dev, ino) -> ``Inode`` for every non-directory under ``roots`` (a root may be a file;
+    symlinks are counted as themselves, never followed)."""
+    seen: dict[tuple[int, int], list[int]] = {}  # (dev, ino) -> [size, nlink, found]
+
+    def count(st: os.stat_result) -> None:
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            seen[key][2] += 1
+        else:
+            seen[key] = [st.st_size, st.st_nlink, 1]
+
+    for root in roots:
+        try:
+            st = os.lstat(root)
+        except OSError:
+            continue
+        if not os.path.isdir(root) or os.path.islink(root):
+            count(st)
+            continue
+        for entry in walk_tree(root):
+            if entry.kind != "dir":
+                count(entry.stat)
+    return {key: Inode(size, nlink, found) for key, (size, nlink, found) in seen.items()}
 
 
 @dataclass(frozen=True)
@@ -62,51 +99,34 @@ def disk_usage(store: Store) -> Usage:
     records = store.envs()
     trees += [(f"env:{r.full_id}", r.path) for r in records]
 
-    inodes: dict[tuple[int, int], list] = {}  # (dev, ino) -> [size, nlink, links seen, owners]
+    table: dict[tuple[int, int], list] = {}  # (dev, ino) -> [size, nlink, links seen, owners]
     apparent: dict[str, int] = {}
     files: dict[str, int] = {}
     seen_roots: set[tuple[int, int]] = set()
     for owner, root in trees:
-        total = count = 0
+        apparent[owner], files[owner] = 0, 0
         try:
             root_stat = os.stat(root)
         except OSError:
-            apparent[owner], files[owner] = 0, 0
             continue
         if (root_stat.st_dev, root_stat.st_ino) in seen_roots:  # two records, one dir
-            apparent[owner], files[owner] = 0, 0
             continue
         seen_roots.add((root_stat.st_dev, root_stat.st_ino))
-        stack = [os.fspath(root)]
-        while stack:
-            try:
-                entries = os.scandir(stack.pop())
-            except OSError:
-                continue
-            with entries:
-                for entry in entries:
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-                            continue
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += st.st_size
-                    count += 1
-                    key = (st.st_dev, st.st_ino)
-                    info = inodes.get(key)
-                    if info is None:
-                        inodes[key] = [st.st_size, st.st_nlink, 1, {owner}]
-                    else:
-                        info[2] += 1
-                        info[3].add(owner)
-        apparent[owner], files[owner] = total, count
+        # A root that is a symlink to a directory is measured as that directory.
+        for key, inode in inodes([os.path.realpath(root)]).items():
+            apparent[owner] += inode.size * inode.found
+            files[owner] += inode.found
+            info = table.get(key)
+            if info is None:
+                table[key] = [inode.size, inode.nlink, inode.found, {owner}]
+            else:
+                info[2] += inode.found
+                info[3].add(owner)
 
     unique: dict[str, int] = {}
     caches = {"conda": 0, "uv": 0, "archives": 0}
     grand = 0
-    for size, nlink, links, owners in inodes.values():
+    for size, nlink, links, owners in table.values():
         grand += size
         for owner in owners:
             if owner.startswith("cache:"):

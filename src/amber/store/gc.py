@@ -28,6 +28,7 @@ from pathlib import Path
 from amber.errors import AmberError
 from amber.lock import Lock
 from amber.store import Store
+from amber.store.du import inodes
 from amber.store.env import Env
 
 __all__ = ["collect", "GcReport", "RemovedEnv", "KeptEnv", "RemovedCacheEntry", "DEFAULT_AGE"]
@@ -366,47 +367,13 @@ class _Links:
 
     def measure(self, roots: list[Path]) -> tuple[int, dict[tuple[int, int], int]]:
         """Bytes that removing ``roots`` frees, and the link counts to ``commit`` if it is done."""
-        seen: dict[tuple[int, int], list[int]] = {}  # inode -> [links in roots, size, nlink]
-        for st in _walk(roots):
-            key = (st.st_dev, st.st_ino)
-            if key in seen:
-                seen[key][0] += 1
-            else:
-                seen[key] = [1, st.st_size, st.st_nlink]
         freed, pending = 0, {}
-        for key, (count, size, nlink) in seen.items():
-            left = self._left.get(key, nlink) - count
+        for key, inode in inodes(roots).items():
+            left = self._left.get(key, inode.nlink) - inode.found
             pending[key] = left
             if left <= 0:
-                freed += size
+                freed += inode.size
         return freed, pending
 
     def commit(self, pending: dict[tuple[int, int], int]) -> None:
         self._left.update(pending)
-
-
-def _walk(roots: list[Path]) -> Iterable[os.stat_result]:
-    """The stat of every non-directory under ``roots`` (symlinks not followed)."""
-    stack: list[str] = []
-    for root in roots:
-        try:
-            st = os.lstat(root)
-        except FileNotFoundError:
-            continue
-        if os.path.isdir(root) and not os.path.islink(root):
-            stack.append(str(root))
-        else:
-            yield st
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                else:
-                    yield entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
