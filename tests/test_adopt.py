@@ -224,15 +224,15 @@ def test_records_written_by_conda(tmp_path: Path, conda_channel: Path, amber_hom
 
 def test_not_a_conda_env(tmp_path: Path, amber_home):
     with pytest.raises(AdoptError, match="no such directory"):
-        adopt_prefix(tmp_path / "missing")
+        adopt_prefix(tmp_path / "missing", store=Store(amber_home))
     with pytest.raises(AdoptError, match="not a conda environment"):
-        adopt_prefix(tmp_path)
+        adopt_prefix(tmp_path, store=Store(amber_home))
     (tmp_path / "conda-meta").mkdir()
     with pytest.raises(AdoptError, match="no packages"):
-        adopt_prefix(tmp_path)
+        adopt_prefix(tmp_path, store=Store(amber_home))
     (tmp_path / "conda-meta" / "broken-1.0-0.json").write_text("{not json")
     with pytest.raises(AmberError, match=r"broken-1\.0-0\.json: unreadable conda-meta record"):
-        adopt_prefix(tmp_path)
+        adopt_prefix(tmp_path, store=Store(amber_home))
 
 
 def _cli_has_adopt() -> bool:

@@ -66,6 +66,8 @@ def uv_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     return env
 
 
+# How many uv processes run at once: process-wide on purpose, since the threads of
+# ``amber.prepare`` do not inherit contextvars; ``parallel`` restores it when its block ends.
 _PARALLEL = [1]
 
 

@@ -963,9 +963,9 @@ def runs_show(run_ref: str, as_json: bool) -> None:
 @quiet_option
 def steps_cmd(module: Path, do_prepare: bool, as_json: bool, quiet: bool) -> None:
     """List the steps of a Python module with their envs (without running them)."""
-    from amber import api
+    from amber.pipeline.describe import describe_steps
 
-    rows = api.describe_steps(module, _store(), prepare=do_prepare, quiet=quiet)
+    rows = describe_steps(module, _store(), prepare=do_prepare, quiet=quiet)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

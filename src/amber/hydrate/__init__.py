@@ -22,7 +22,7 @@ from amber._progress import Progress
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
-from amber.store import Store
+from amber.store import Store, inuse
 from amber.store.env import Env, capture_activation
 
 __all__ = ["hydrate", "existing_env", "download_archives", "Package"]
@@ -50,8 +50,6 @@ def hydrate(
     Packages in the store's archive store are installed from there (sha256 checked);
     ``fetch`` (e.g. a remote store) is first asked for the ones missing from it.
     """
-    from filelock import FileLock
-
     progress = progress or Progress(quiet=True)
     packages = lock.for_platform(host_platform())
     env = existing_env(lock, store)
@@ -60,7 +58,7 @@ def hydrate(
     env = Env(lock.full_id, store.env_path(lock.full_id))
     lock_file = store.env_lock_path(lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(lock_file, preserve_lock_file=True, thread_local=False):
+    with inuse.exclusive(lock_file):
         if env.is_complete():  # another process built it while we waited
             return env
         if env.path.exists():

@@ -67,7 +67,7 @@ class _PipDist:
 def adopt_prefix(
     prefix: Path | str,
     *,
-    store: Store | None = None,
+    store: Store,
     index_url: str | None = None,
     extra_index_urls: Sequence[str] = (),
     progress: Progress | None = None,
@@ -75,7 +75,6 @@ def adopt_prefix(
     """Read the conda environment at ``prefix`` into a ``Spec`` and a ``Lock`` of exactly its
     packages; ``AdoptError`` when it is not one. PyPI files are looked up on ``index_url``
     (default PyPI) and ``extra_index_urls``."""
-    store = store or Store()
     progress = progress or Progress(quiet=True)
     prefix = Path(prefix).expanduser().absolute()
     warnings: list[str] = []

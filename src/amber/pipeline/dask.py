@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from amber.errors import AmberError
 from amber.pipeline.steps import Step, StepError
+from amber.settings import Settings
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -117,7 +118,7 @@ def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
             f"amber.dask runs amber steps (functions decorated with @amber.step), not {step!r}"
         )
     the_remote = remote if isinstance(remote, Remote) else _open_remote(remote)
-    store = Store()
+    store = Store(Settings.from_environ().home)  # the caller's store: this is the edge
     try:
         lock = _lock_of(step, store)
         _push_once(the_remote, lock, store)
@@ -134,11 +135,9 @@ def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
 
 
 def _open_remote(url: str | None) -> Remote:
-    import os
-
     from amber.remote import Remote
 
-    if not (url or os.environ.get("AMBER_REMOTE")):
+    if not (url or Settings.from_environ().remote_url):
         raise AmberError(
             "amber.dask needs a remote store that the workers can reach, to hydrate step "
             "envs from: pass remote='s3://bucket/prefix' (or gs://, az://, file:// on a "
@@ -210,7 +209,9 @@ def _run_on_worker(
     from amber.store import Store
 
     step = _pickle.loads(blob)
-    store = Store()  # the worker's $AMBER_HOME (its sqlite connection is this thread's)
+    store = Store(
+        Settings.from_environ().home
+    )  # the worker's $AMBER_HOME (its sqlite connection is this thread's)
     try:
         env = _worker_env(full_id, lock_text, remote_url, store)
         return _call(step, env, args, kwargs, store)

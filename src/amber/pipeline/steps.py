@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from amber import _uv
 from amber._progress import Progress
 from amber.errors import AmberError
+from amber.settings import Settings
 from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.store.env import Env as HydratedEnv
@@ -110,7 +112,7 @@ class Step:
 
     def prepare(self, store: Store | None = None, progress: Progress | None = None) -> HydratedEnv:
         """Resolve and hydrate this step's env (once per process); returns it."""
-        store = store or Store()
+        store = store or _default_store()
         with self._lock:
             env = self._envs.get(store.home)
             if env is None or not env.is_complete():
@@ -118,7 +120,7 @@ class Step:
             return env
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        store = Store()
+        store = _default_store()
         return _call(self, self.prepare(store), args, kwargs, store)
 
 
@@ -185,13 +187,21 @@ def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
     return api.install(s._spec, store, progress)
 
 
-def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
+def _default_store() -> Store:
+    """The settings' store: a step is called from user code, which is the edge."""
+    return Store(Settings.from_environ().home)
+
+
+def prepare(
+    *steps: Step, quiet: bool = False, store: Store | None = None
+) -> dict[Step, HydratedEnv]:
     """Resolve every step's env concurrently and hydrate each distinct env once.
 
     Returns {step: env}. Without it, a step prepares its own env on its first call.
     """
     from amber import api
 
+    store = store or _default_store()
     progress = Progress(quiet=quiet)
     inner = Progress(quiet=True)
     specs: dict[str, Spec] = {}
@@ -203,10 +213,12 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
         # for a slow resolve; specs that lock to one full_id meet at its build lock.
         workers = max(1, min(8, len(specs)))
         with _uv.parallel(workers), ThreadPoolExecutor(max_workers=workers) as pool:
-            built = pool.map(lambda spec: api.install(spec, Store(), inner), specs.values())
+            # A Store per thread: its sqlite connection belongs to the thread that opened it.
+            built = pool.map(
+                lambda spec: api.install(spec, Store(store.home), inner), specs.values()
+            )
             envs = dict(zip(specs, built, strict=True))
     out: dict[Step, HydratedEnv] = {}
-    store = Store()
     for s in steps:
         if s.spec is None:
             env = api.find_env(s._env_ref or "", store)
@@ -221,6 +233,8 @@ def prepare(*steps: Step, quiet: bool = False) -> dict[Step, HydratedEnv]:
 
 # -- calling -------------------------------------------------------------------
 
+# One run id per process and store: every step call of one pipeline run shares it, so it
+# lives as long as the process (keyed by store home; nothing to reset between runs).
 _RUN: dict[str, str] = {}
 _RUN_LOCK = threading.Lock()
 
@@ -290,6 +304,8 @@ def _call(
     raise StepError(f"step {s.name}: its return value cannot come back: {outcome[1]}")
 
 
+# (remote url, full_id) of the envs this process pushed: pushing is idempotent, this only
+# spares the remote round trips on every later call of a step.
 _SHARED: set[tuple[str, str]] = set()
 _SHARED_LOCK = threading.Lock()
 
@@ -379,7 +395,10 @@ def _unpicklable(s: Step, args: Sequence[Any], kwargs: dict[str, Any], exc: Exce
     return f"step {s.name}: the function cannot be pickled: {exc}"
 
 
-_WORKER_SOURCE: list[str] = []
+@cache
+def _worker_source() -> str:
+    """The worker's source, read once: it runs with ``python -c`` in the step's env."""
+    return (Path(__file__).parent / "_worker.py").read_text()
 
 
 def _run_worker(env: HydratedEnv, payload: str, result: str) -> int:
@@ -388,13 +407,11 @@ def _run_worker(env: HydratedEnv, payload: str, result: str) -> int:
 
     from amber.run import env_environ
 
-    if not _WORKER_SOURCE:
-        _WORKER_SOURCE.append((Path(__file__).parent / "_worker.py").read_text())
     environ = env_environ(env)
     environ["PYTHONPATH"] = os.pathsep.join(_caller_paths())
     environ["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen(
-        [str(env.python), "-c", _WORKER_SOURCE[0], payload, result],
+        [str(env.python), "-c", _worker_source(), payload, result],
         env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     pumps = [

@@ -41,8 +41,9 @@ from amber._progress import Progress
 from amber._urls import redact
 from amber.errors import AmberError, EnvNotFoundError, HydrateError, LockFileError, SourceError
 from amber.lock import Lock, LockedConda, LockedPypi
+from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
-from amber.store.refs import DEFAULT_MUTABLE, NAME
+from amber.store.refs import DEFAULT_MUTABLE, NAME, split_ref, valid_tag
 
 __all__ = [
     "Remote",
@@ -113,7 +114,7 @@ class GcResult:
 
 def _url_or_environment(url: str | None) -> str:
     """``url``, else ``$AMBER_REMOTE``; an ``AmberError`` when neither is given."""
-    url = url or os.environ.get("AMBER_REMOTE")
+    url = url or Settings.from_environ().remote_url
     if not url:
         raise AmberError(
             "no remote store: give --remote URL (s3://bucket/prefix, gs://..., az://..., "
@@ -294,12 +295,12 @@ class Remote:
         a full_id or a unique prefix of one."""
         if _SHA256.fullmatch(ref):
             return ref, None
-        name, _, tag = ref.partition(":")
-        tag = tag or "latest"
-        if not _NAME.fullmatch(name) or not _NAME.fullmatch(tag):
+        parsed = split_ref(ref)
+        if parsed is None:
             raise AmberError(
                 f"invalid reference {ref!r}: use NAME[:TAG], a full_id or a prefix of one"
             )
+        name, tag = parsed
         found = self._read_tag(name, tag)
         if found is not None:
             return found.full_id, (name, tag)
@@ -620,7 +621,7 @@ def _run_key(run_id: str) -> str:
 
 
 def _check_tag(name: str, tag: str) -> None:
-    if not _NAME.fullmatch(name) or not _NAME.fullmatch(tag):
+    if not valid_tag(name, tag):
         raise AmberError(f"invalid tag {name}:{tag}: use NAME:TAG (letters, digits, '.', '_', '-')")
 
 

@@ -5,7 +5,6 @@ Imports nothing heavy: this is the hot path of ``amber run``.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import NoReturn
 
 from amber.errors import AmberError
 from amber.store.env import Env
+from amber.store.inuse import hold_shared
 
 __all__ = ["exec_in_env", "env_environ", "CommandNotFoundError"]
 
@@ -37,9 +37,7 @@ def exec_in_env(env: Env, argv: Sequence[str], in_use_lock: Path) -> NoReturn:
     if not argv:
         raise AmberError("no command given: put it after `--`, e.g. `amber run -- python app.py`")
     environ = env_environ(env)
-    in_use_lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(in_use_lock, os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_SH)
+    fd = hold_shared(in_use_lock)
     os.set_inheritable(fd, True)
     try:
         os.execvpe(argv[0], list(argv), environ)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amber.errors import AmberError, EnvNotFoundError
+from amber.settings import default_home
 from amber.store import Store
 from amber.store.env import Env
 
@@ -37,7 +38,7 @@ class Kernel:
 
     def env_exists(self) -> bool:
         """True when the env it starts is still hydrated in its store."""
-        store = Store(Path(self.home)) if self.home else Store()
+        store = Store(Path(self.home) if self.home else default_home())
         return Env(self.full_id, store.env_path(self.full_id)).is_complete()
 
 
@@ -55,7 +56,7 @@ def install_kernel(
     display_name: str | None = None,
     *,
     user: bool = True,
-    store: Store | None = None,
+    store: Store,
 ) -> Path:
     """Register ``env`` as a Jupyter kernel; returns its kernelspec directory.
 
@@ -65,7 +66,6 @@ def install_kernel(
 
     from amber._fs import remove_tree
 
-    store = store or Store()
     if not env.is_complete():
         raise EnvNotFoundError(
             f"the env {env.full_id[:12]} is not hydrated: `amber install` it first"

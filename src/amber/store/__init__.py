@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amber._fs import temp_beside, write_atomic
+from amber.settings import default_home
 
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
@@ -84,19 +85,11 @@ class EnvRecord:
     last_used: float
 
 
-def default_home() -> Path:
-    home = os.environ.get("AMBER_HOME")
-    if home:
-        return Path(home).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("amber", appauthor=False))
-
-
 class Store:
     """The local store. Cheap to create: nothing is opened until used."""
 
     def __init__(self, home: Path | None = None) -> None:
+        # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
@@ -122,10 +115,9 @@ class Store:
     def _initialise(self, db: sqlite3.Connection) -> None:
         # Switching a new database to WAL fails at once ("database is locked") when another
         # connection does the same, busy timeout or not: one process at a time sets it up.
-        import fcntl
+        from amber.store.inuse import exclusive
 
-        with open(self.home / ".index.lock", "a") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)
+        with exclusive(self.home / ".index.lock"):
             if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
                 db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
                 db.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")

@@ -17,7 +17,6 @@ the cache entry goes too.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import time
@@ -30,6 +29,7 @@ from amber.lock import Lock
 from amber.store import Store
 from amber.store.du import inodes
 from amber.store.env import Env
+from amber.store.inuse import in_use, remove_env
 
 __all__ = ["collect", "GcReport", "RemovedEnv", "KeptEnv", "RemovedCacheEntry", "DEFAULT_AGE"]
 
@@ -185,23 +185,11 @@ def collect(
 
 
 def _can_lock(path: Path) -> bool:
-    """Whether an exclusive flock on ``path`` can be had right now (released at once)."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return True  # never run nor built under this store's locking: nobody holds it
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)  # closing drops the lock
-    return True
+    """Whether no process holds the env's in-use lock right now."""
+    return not in_use(path)
 
 
 def _remove_env(env: Env, store: Store) -> None:
-    from amber.api import remove_env
-
     remove_env(env, store)
 
 

@@ -1,32 +1,35 @@
-"""Env names and tags: ``NAME[:TAG]``, and which tags may move."""
+"""Env names and tags: ``NAME[:TAG]``, the one place that parses and validates them."""
 
 from __future__ import annotations
 
-import os
 import re
 
 from amber.errors import AmberError
+from amber.settings import DEFAULT_MUTABLE_TAGS
 
-__all__ = ["NAME", "DEFAULT_MUTABLE", "parse_tag", "mutable_tags"]
+__all__ = ["NAME", "DEFAULT_MUTABLE", "parse_tag", "split_ref", "valid_tag"]
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a tag's NAME and TAG parts
-DEFAULT_MUTABLE = ("latest", "stable", "candidate")
+DEFAULT_MUTABLE = DEFAULT_MUTABLE_TAGS
+
+
+def valid_tag(name: str, tag: str) -> bool:
+    """Whether NAME and TAG are both valid parts (letters, digits, '.', '_', '-')."""
+    return bool(NAME.fullmatch(name) and NAME.fullmatch(tag))
+
+
+def split_ref(ref: str) -> tuple[str, str] | None:
+    """``NAME[:TAG]`` -> (NAME, TAG), TAG defaulting to ``latest``; None when not valid."""
+    name, _, tag = ref.partition(":")
+    tag = tag or "latest"
+    return (name, tag) if valid_tag(name, tag) else None
 
 
 def parse_tag(ref: str) -> tuple[str, str]:
     """``NAME[:TAG]`` -> (NAME, TAG); TAG defaults to ``latest``."""
-    name, _, tag = ref.partition(":")
-    tag = tag or "latest"
-    if not NAME.fullmatch(name) or not NAME.fullmatch(tag):
+    parsed = split_ref(ref)
+    if parsed is None:
         raise AmberError(
             f"invalid tag {ref!r}: use NAME or NAME:TAG (letters, digits, '.', '_', '-')"
         )
-    return name, tag
-
-
-def mutable_tags() -> tuple[str, ...]:
-    """Tags that may move: ``$AMBER_MUTABLE_TAGS`` (comma-separated) or the defaults."""
-    text = os.environ.get("AMBER_MUTABLE_TAGS")
-    if text is None:
-        return DEFAULT_MUTABLE
-    return tuple(t.strip() for t in text.split(",") if t.strip())
+    return parsed

@@ -1,0 +1,263 @@
+"""Envs: install (or reuse) them, find them by reference, tag, pull and remove them.
+
+Hydrate, bundles and the remote store are imported where used: `amber install` on a
+file it has seen (the fast path) goes through ``env_for_file`` and must not load them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from amber._platform import host_platform
+from amber._progress import Progress
+from amber.api.locking import ensure_lock, load
+from amber.api.session import Session, using
+from amber.errors import AmberError, EnvNotFoundError, SpecError
+from amber.lock import Lock
+from amber.run import _hotpath
+from amber.settings import Settings
+from amber.spec import Spec
+from amber.store import Store, inuse
+from amber.store.env import Env
+from amber.store.refs import parse_tag, split_ref
+
+if TYPE_CHECKING:
+    from amber.hydrate import Package
+    from amber.remote import Remote
+
+__all__ = [
+    "install",
+    "install_bundle",
+    "env_for_file",
+    "configured_remote",
+    "fetch_hook",
+    "lock_for_ref",
+    "lock_of",
+    "pull",
+    "tag_env",
+    "resolve_ref",
+    "find_env",
+    "remove_env",
+    "mutable_tags",
+]
+
+
+def install(
+    spec_or_lock: Spec | Lock | Path | str,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    session: Session | None = None,
+) -> Env:
+    """Hydrate (or reuse) the env of a spec, a lock or a file holding either."""
+    from amber._python import find_interpreter
+    from amber.hydrate import hydrate
+
+    s = using(session, store, progress)
+    if isinstance(spec_or_lock, (str, Path)):
+        spec_or_lock = load(Path(spec_or_lock))
+    if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda:
+        find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
+    the_lock = ensure_lock(spec_or_lock, session=s)
+    name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
+    return hydrate(
+        the_lock, s.store, name=name, progress=s.progress, fetch=s.fetch_hook(s.progress)
+    )
+
+
+def install_bundle(
+    path: Path,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    session: Session | None = None,
+) -> list[Env]:
+    """Hydrate every env of a bundle (``amber pack --packages``) from the archives in it:
+    no channel, index or network needed."""
+    from amber.hydrate import hydrate
+    from amber.ship.bundle import import_bundle
+
+    s = using(session, store, progress)
+    locks = import_bundle(Path(path), s.store, host_platform(), s.progress)
+    return [hydrate(lock, s.store, progress=s.progress) for lock in locks]
+
+
+# -- `amber run -f FILE`: remembered by the digest of its bytes ----------------------
+
+
+def env_for_file(
+    path: Path,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    python: str | None = None,
+    session: Session | None = None,
+) -> Env:
+    """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else."""
+    path = Path(path)
+    s = using(session, store, progress)
+    try:
+        key = _hotpath.file_key(path, host_platform(), python)
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", path) from None
+    env = _hotpath.recall(s.store, key)
+    if env is not None:
+        return env
+    if _hotpath.is_bundle(path):
+        envs = install_bundle(path, session=s)
+        if len(envs) != 1:
+            raise AmberError(
+                f"{path} holds {len(envs)} envs: `amber install {path}` hydrates them all; "
+                "then choose one with `amber run --env ID`"
+            )
+        s.store.remember_spec_file(key, Lock.read(envs[0].lock_file).req_id, envs[0].full_id, {})
+        return envs[0]
+    loaded = load(path, python=python)
+    env = install(loaded, session=s)
+    includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
+    s.store.remember_spec_file(
+        key, loaded.req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes}
+    )
+    return env
+
+
+# -- envs by reference --------------------------------------------------------
+
+
+def configured_remote(url: str | None = None) -> Remote | None:
+    """The remote store given (``--remote``) or configured (``$AMBER_REMOTE``), if any."""
+    from amber.remote import Remote
+
+    url = url or Settings.from_environ().remote_url
+    return Remote.open(url) if url else None
+
+
+def fetch_hook(
+    store: Store, progress: Progress | None = None, url: str | None = None
+) -> Callable[[list[Package]], None] | None:
+    """hydrate's ``fetch``: packages from the configured remote store, if there is one."""
+    remote = configured_remote(url)
+    return remote.fetch_into(store, progress) if remote is not None else None
+
+
+def mutable_tags() -> tuple[str, ...]:
+    """Tags that may move: ``$AMBER_MUTABLE_TAGS`` (comma-separated) or the defaults."""
+    return Settings.from_environ().mutable_tags
+
+
+def lock_of(ref: str, store: Store | None = None, *, session: Session | None = None) -> Lock:
+    """A lock from a lock file path, or the lock of an env (full_id, prefix, name, path)."""
+    path = Path(ref)
+    if path.is_file():
+        return Lock.read(path)
+    return Lock.read(find_env(ref, session=using(session, store)).lock_file)
+
+
+def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | None = None) -> Lock:
+    """The lock an env reference names, without hydrating: a lock file, NAME[:TAG], a
+    full_id or a unique prefix of an env's or a stored lock's id."""
+    s = using(session, store)
+    path = Path(ref)
+    if path.is_file():
+        loaded = load(path)
+        return loaded if isinstance(loaded, Lock) else ensure_lock(loaded, session=s)
+    full_id = resolve_ref(ref, session=s)
+    if full_id is None:
+        full_id = find_env(ref, session=s).full_id
+    found = s.store.find_lock(full_id)
+    if found is None:
+        raise EnvNotFoundError(f"the lock of {ref} ({full_id[:12]}) is not in this store")
+    return Lock.read(found)
+
+
+def pull(
+    ref: str,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    url: str | None = None,
+    *,
+    session: Session | None = None,
+) -> Env:
+    """Fetch NAME:TAG (or a full_id) from the remote store and hydrate it from there."""
+    from amber.hydrate import hydrate
+    from amber.remote import Remote
+
+    s = using(session, store, progress)
+    remote = Remote.open(url or s.remote_url)
+    lock = remote.pull(ref, s.store, mutable_tags=s.settings.mutable_tags)
+    return hydrate(lock, s.store, progress=s.progress, fetch=remote.fetch_into(s.store, progress))
+
+
+def tag_env(
+    env: Env, ref: str, store: Store | None = None, *, session: Session | None = None
+) -> tuple[str, str]:
+    """Name an env ``NAME:TAG``. Tags other than the mutable ones never move."""
+    s = using(session, store)
+    mutable = s.settings.mutable_tags
+    name, tag = parse_tag(ref)
+    current = s.store.tagged(name, tag)
+    if current and current != env.full_id and tag not in mutable:
+        raise AmberError(
+            f"{name}:{tag} already names env {current[:12]}; tags are immutable (except "
+            f"{', '.join(sorted(mutable))}): choose another tag"
+        )
+    s.store.tag(name, tag, env.full_id)
+    return name, tag
+
+
+def resolve_ref(
+    ref: str, store: Store | None = None, *, session: Session | None = None
+) -> str | None:
+    """The full_id a ``NAME[:TAG]`` reference names in the local index, if any."""
+    s = using(session, store)
+    if ":" not in ref and not s.store.tags(ref):
+        return None
+    parsed = split_ref(ref)
+    return s.store.tagged(*parsed) if parsed is not None else None
+
+
+def find_env(ref: str, store: Store | None = None, *, session: Session | None = None) -> Env:
+    """An existing env by NAME:TAG, NAME (= NAME:latest), full_id (or a unique prefix of
+    one), spec name, or path. A tagged env that is not hydrated here is hydrated from its lock."""
+    from amber.hydrate import hydrate
+
+    s = using(session, store)
+    store = s.store
+    tagged = resolve_ref(ref, session=s)
+    if tagged is None and ":" in ref and s.remote is not None:
+        return pull(ref, session=s)  # a tag known only to the remote store
+    if tagged is not None:
+        env = Env(tagged, store.env_path(tagged))
+        if env.is_complete():
+            return env
+        lock_path = store.find_lock(tagged)
+        if lock_path is not None:
+            return hydrate(Lock.read(lock_path), store, fetch=s.fetch_hook())
+        if s.remote is not None:
+            return pull(tagged, session=s)
+        raise EnvNotFoundError(f"{ref} names env {tagged[:12]}, whose lock is not in this store")
+    matches = store.envs_matching(ref)
+    if not matches and Path(ref).is_dir():
+        resolved = Path(ref).resolve()
+        matches = [e for e in store.envs() if e.path.resolve() == resolved]
+    complete = {m.full_id: m for m in matches if Env(m.full_id, m.path).is_complete()}
+    if not complete and Path(ref).is_dir():
+        unpacked = Env.at(Path(ref))  # an env directory outside the store
+        if unpacked is not None:
+            return unpacked
+    if len(complete) == 1:
+        record = next(iter(complete.values()))
+        return Env(record.full_id, record.path)
+    if not complete:
+        raise EnvNotFoundError(
+            f"no environment matches '{ref}': `amber env list` shows the ones that exist"
+        )
+    listing = ", ".join(sorted(m[:12] for m in complete))
+    raise EnvNotFoundError(f"'{ref}' matches several environments ({listing}): give more of the id")
+
+
+def remove_env(env: Env, store: Store | None = None, *, session: Session | None = None) -> None:
+    """Delete an env's directory and its index entry; refused while a process uses it."""
+    inuse.remove_env(env, using(session, store).store)

@@ -1,0 +1,205 @@
+"""Specs and locks: load a file, resolve and keep a lock, add a requirement, merge locks.
+
+The solver, the formats and the spec editor are imported where used: `amber install`
+on a file it has seen (the fast path) goes through ``amber.api`` and must not load them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from amber._fs import write_atomic
+from amber._progress import Progress
+from amber.api.session import Session, using
+from amber.errors import AmberError, LockFileError, SpecError
+from amber.lock import Lock, is_amber_lock, is_lock_file
+from amber.run._hotpath import LOCK_NAME
+from amber.spec import Spec, read_spec
+from amber.store import Store
+
+__all__ = ["load", "lock", "ensure_lock", "beside_lock", "add", "merge_lock", "merge_driver"]
+
+
+def load(path: Path, *, python: str | None = None) -> Spec | Lock:
+    """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
+    tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
+    from amber import formats
+
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError("no such file", path)
+    if is_amber_lock(path):
+        return Lock.read(path)
+    resolved = formats.detect(path)
+    if resolved is not None:
+        return formats.read_resolved(path, resolved)
+    if is_lock_file(path):
+        return Lock.read(path)
+    return read_spec(path, python=python)
+
+
+def lock(
+    spec: Spec,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    previous: Lock | None = None,
+    update: Sequence[str] = (),
+    session: Session | None = None,
+) -> Lock:
+    """Resolve ``spec`` and keep the lock in the store as the newest for its ``req_id``.
+
+    With ``previous``, its pins are kept wherever the spec allows, except for the
+    packages named in ``update`` (and what they force).
+    """
+    from amber.resolve import ResolveCaches, resolve
+
+    s = using(session, store, progress)
+    if update:
+        _check_update_names(previous, update)
+    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs)
+    result = resolve(spec, caches, s.progress, previous=previous, update=update)
+    s.store.save_lock(result.dumps(), result.req_id, result.full_id)
+    return result
+
+
+def _check_update_names(previous: Lock | None, names: Sequence[str]) -> None:
+    if previous is None:
+        raise AmberError("--update needs an existing lock to update: run `amber lock` first")
+    locked = {
+        str(canonicalize_name(p.name))
+        for body in previous.platforms.values()
+        for p in (*body.conda, *body.pypi)
+    }
+    missing = [n for n in names if str(canonicalize_name(n)) not in locked]
+    if missing:
+        raise AmberError(f"not in the lock, so nothing to update: {', '.join(missing)}")
+
+
+def beside_lock(spec: Spec) -> Path | None:
+    """Where the ``amber.lock`` of a spec file goes: beside it."""
+    return spec.source.parent / LOCK_NAME if spec.source else None
+
+
+def ensure_lock(
+    spec_or_lock: Spec | Lock,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    session: Session | None = None,
+) -> Lock:
+    """A lock for the spec: the ``amber.lock`` beside it if current, the store's, or a new one."""
+    from amber.resolve.check import as_locked
+
+    if isinstance(spec_or_lock, Lock):
+        return spec_or_lock
+    s = using(session, store, progress)
+    spec = spec_or_lock
+    beside = beside_lock(spec)
+    if beside is not None and beside.is_file():
+        existing = Lock.read(beside)
+        if as_locked(spec, existing).req_id == existing.req_id:
+            return existing
+    stored = s.store.latest_lock(spec.req_id)
+    if stored is not None:
+        return Lock.read(stored)
+    return lock(spec, session=s)
+
+
+def add(
+    path: Path,
+    requirement: str,
+    *,
+    pypi: bool,
+    python: str | None = None,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    session: Session | None = None,
+) -> tuple[Lock | None, Lock, Path]:
+    """Add a requirement to a spec file and re-lock with the fewest changes.
+
+    Returns (the lock before, the lock after, where it was written). If the new
+    request cannot be resolved, the spec file is restored as it was.
+    """
+    from amber.resolve.check import as_locked
+    from amber.spec.edit import add_to_spec_file
+
+    s = using(session, store, progress)
+    path = Path(path)
+    before = read_spec(path, python=python)
+    beside = beside_lock(before)
+    previous = None
+    if beside is not None and beside.is_file():
+        previous = Lock.read(beside)
+    original = path.read_bytes()
+    add_to_spec_file(path, requirement, pypi=pypi)
+    try:
+        spec = read_spec(path, python=python)
+        if previous is not None:
+            spec = as_locked(spec, previous)
+        result = lock(spec, previous=previous, session=s)
+        target = beside or path.parent / LOCK_NAME
+        result.write(target)
+    except BaseException:
+        write_atomic(path, original.decode("utf-8"))  # nothing half-done: the spec as it was
+        raise
+    return previous, result, target
+
+
+def merge_lock(
+    spec: Spec,
+    conflicted: Path,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    *,
+    session: Session | None = None,
+) -> tuple[Lock, Lock]:
+    """(ours, merged): a lock file with git conflict markers re-created for ``spec``.
+
+    Pins both sides agree on are kept; only what differs is resolved again.
+    """
+    from amber.resolve.check import as_locked
+    from amber.resolve.merge import agreed_pins, split_conflict
+
+    s = using(session, store, progress)
+    text = conflicted.read_text(encoding="utf-8")
+    if "\n<<<<<<<" not in "\n" + text:
+        # git merged the text cleanly: keep what that lock pins where it is still valid.
+        try:
+            merged_text = Lock.loads(text, conflicted)
+        except LockFileError:
+            merged_text = None
+        base = as_locked(spec, merged_text) if merged_text else spec
+        return merged_text or lock(base, session=s), lock(base, previous=merged_text, session=s)
+    ours_text, theirs_text = split_conflict(text, conflicted)
+    ours, theirs = (
+        Lock.loads(ours_text, f"{conflicted} (ours)"),
+        Lock.loads(theirs_text, f"{conflicted} (theirs)"),
+    )
+    return ours, lock(as_locked(spec, ours), previous=agreed_pins(ours, theirs), session=s)
+
+
+def merge_driver(
+    base: Path,
+    ours: Path,
+    theirs: Path,
+    store: Store | None = None,
+    *,
+    session: Session | None = None,
+) -> Lock:
+    """git's merge driver for amber.lock: three-way merge of the specs the three locks record,
+    then a resolve that keeps every pin both sides agree on. Writes the result to ``ours``.
+
+    It needs nothing but the three files git hands it, since git runs drivers before it
+    writes the merged spec file."""
+    from amber.resolve.merge import agreed_pins, merge_specs
+
+    b, o, t = (Lock.read(p) for p in (base, ours, theirs))
+    spec = merge_specs(b, o, t)
+    previous = agreed_pins(o, t, keep_python=False)
+    result = lock(spec, previous=previous, session=using(session, store))
+    result.write(ours)
+    return result

@@ -1,0 +1,104 @@
+"""The session: settings, store, remote store and progress, built once at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from amber._progress import Progress
+from amber.settings import Settings
+from amber.store import Store
+
+if TYPE_CHECKING:
+    from amber.hydrate import Package
+    from amber.remote import Remote
+
+__all__ = ["Session", "using"]
+
+
+class Session:
+    """What every API call works with; lower packages get the parts they need as arguments.
+
+    The remote store is opened on first use, so a session without one costs nothing.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        progress: Progress,
+        remote_url: str | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.progress = progress
+        self.remote_url = remote_url or settings.remote_url
+        self._remote: Remote | None = None
+
+    @classmethod
+    def open(
+        cls,
+        home: Path | None = None,
+        remote: str | None = None,
+        *,
+        quiet: bool = False,
+        settings: Settings | None = None,
+    ) -> Session:
+        """A session over ``home`` (default: the settings') and ``remote`` (default:
+        ``$AMBER_REMOTE``), reading the environment once."""
+        settings = settings or Settings.from_environ()
+        store = Store(Path(home) if home else settings.home)
+        return cls(store, settings, Progress(quiet=quiet), remote)
+
+    @property
+    def remote(self) -> Remote | None:
+        """The remote store given or configured, if any."""
+        if self._remote is None and self.remote_url:
+            # Imported here: most sessions (and the fast path of `amber install`) have none.
+            from amber.remote import Remote
+
+            self._remote = Remote.open(self.remote_url)
+        return self._remote
+
+    def fetch_hook(
+        self, progress: Progress | None = None
+    ) -> Callable[[list[Package]], None] | None:
+        """hydrate's ``fetch``: packages from the remote store, if there is one."""
+        remote = self.remote
+        return remote.fetch_into(self.store, progress) if remote is not None else None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def using(
+    session: Session | None, store: Store | None = None, progress: Progress | None = None
+) -> Session:
+    """``session``, or one over the ``store`` and ``progress`` a caller passed (the
+    settings' store and a quiet display for those not given)."""
+    if session is not None:
+        if store is None and progress is None:
+            return session
+        return Session(
+            store or session.store, session.settings, progress or session.progress,
+            session.remote_url,
+        )  # fmt: skip
+    settings = Settings.from_environ()
+    return Session(
+        store if store is not None else Store(settings.home),
+        settings,
+        progress if progress is not None else Progress(quiet=True),
+    )

@@ -1,0 +1,78 @@
+"""Checking a lock against a spec without solving: is it current, does it satisfy every request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from rattler import MatchSpec
+
+from amber.errors import AmberError, LockFileError
+from amber.lock import Lock
+from amber.spec import Spec
+
+__all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
+
+
+class LockCheckFailed(AmberError):
+    """`amber lock --check` found the lock stale or inconsistent (exit 1)."""
+
+    exit_code = 1
+
+
+def check_lock(spec: Spec, lock_path: Path) -> Lock:
+    """The lock at ``lock_path`` if it is current for ``spec``; ``LockCheckFailed`` says why not.
+
+    No solve: compares the canonical spec and checks every request against the pins.
+    """
+    if not lock_path.is_file():
+        raise LockCheckFailed(f"{lock_path}: no lock file; create it with `amber lock`")
+    try:
+        existing = Lock.read(lock_path)
+    except LockFileError as exc:
+        raise LockCheckFailed(f"inconsistent: {exc}") from None
+    spec = as_locked(spec, existing)
+    if existing.req_id != spec.req_id:
+        wanted, had = spec.canonical(), dict(existing.spec)
+        fields = sorted(k for k in {*wanted, *had} if wanted.get(k) != had.get(k))
+        raise LockCheckFailed(
+            f"{lock_path} is stale: {spec} changed since the lock was made "
+            f"({', '.join(fields) or 'spec'} differ); re-lock with `amber lock`"
+        )
+    problems = unsatisfied(spec, existing)
+    if problems:
+        raise LockCheckFailed(f"{lock_path} is inconsistent with {spec}: " + "; ".join(problems))
+    return existing
+
+
+def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
+    """Requests that the locked packages do not satisfy, per platform."""
+    problems = []
+    for platform, body in sorted(existing.platforms.items()):
+        records = [c.to_record() for c in body.conda]
+        for text in spec.conda:
+            if not any(r.matches(MatchSpec(text)) for r in records):
+                problems.append(f"{platform}: no locked package satisfies '{text}'")
+        versions = {p.name: p.version for p in body.pypi}
+        for text in spec.pypi:
+            req = Requirement(text)
+            name = str(canonicalize_name(req.name))
+            if name in body.provided:
+                continue
+            if name not in versions:
+                if req.marker is None:
+                    problems.append(f"{platform}: '{name}' is not locked")
+            elif not req.specifier.contains(versions[name], prereleases=True):
+                problems.append(f"{platform}: locked {name} {versions[name]} violates '{text}'")
+    return problems
+
+
+def as_locked(spec: Spec, existing: Lock) -> Spec:
+    """``spec`` with the lock's platforms and as-of where the spec file leaves them open
+    (they may come from `amber lock --platform/--as-of`, recorded in the lock)."""
+    if not spec.platforms and existing.spec.get("platforms"):
+        spec = spec.with_platforms(existing.spec["platforms"])
+    if not spec.as_of and existing.spec.get("as_of"):
+        spec = spec.with_as_of(existing.spec["as_of"])
+    return spec
