@@ -171,13 +171,10 @@ def _import_resolved(path: Path, output: Path | None, quiet: bool) -> bool:
 
 
 def _with_options(spec: Any, platforms: tuple[str, ...], as_of: str | None) -> Any:
-    try:
-        if platforms:
-            spec = spec.with_platforms(platforms)
-        if as_of:
-            spec = spec.with_as_of(as_of)
-    except ValueError as exc:
-        raise AmberError(str(exc)) from None
+    if platforms:
+        spec = spec.with_platforms(platforms)
+    if as_of:
+        spec = spec.with_as_of(as_of)
     return spec
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from amber._urls import redact
-from amber.errors import LockFileError, SourceError
+from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
 
 __all__ = [
@@ -200,7 +200,7 @@ def imported_lock(platforms: Iterable[PlatformLock], channels: Sequence[str]) ->
         spec = Spec.create(
             conda=sorted(conda), pypi=sorted(pypi), channels=channels, platforms=sorted(bodies)
         )
-    except ValueError as exc:
+    except SpecError as exc:
         raise LockFileError(f"cannot import: {exc}") from None
     if not conda:  # a PyPI-only env runs on the interpreter its spec names
         bodies = {

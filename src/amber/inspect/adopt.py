@@ -21,7 +21,7 @@ from typing import Any
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._urls import channel_url, redact
-from amber.errors import AmberError, LockFileError, SourceError
+from amber.errors import AmberError, LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.spec import Spec, canonical_conda_spec
 from amber.store import Store
@@ -122,7 +122,7 @@ def adopt_prefix(
             platforms=[platform],
             name=prefix.name,
         )
-    except ValueError as exc:
+    except SpecError as exc:
         raise AdoptError(f"{prefix}: cannot make a spec of this environment: {exc}") from None
     from amber.resolve.virtual import virtual_packages
 
@@ -420,7 +420,7 @@ def _requested(prefix: Path, records: Sequence[Any], warnings: list[str]) -> tup
     for spec in dict.fromkeys(specs):
         try:
             out.append(canonical_conda_spec(spec))
-        except ValueError as exc:
+        except SpecError as exc:
             name = _name_of(spec)
             warnings.append(f"{exc}: using '{name}' instead" if name else str(exc))
             if name:
