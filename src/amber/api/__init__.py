@@ -125,7 +125,7 @@ def check_lock(spec: Spec, lock_path: Path) -> Lock:
         raise LockCheckFailed(f"inconsistent: {exc}") from None
     spec = as_locked(spec, existing)
     if existing.req_id != spec.req_id:
-        wanted, had = spec.canonical(), dict(existing.spec)
+        wanted, had = spec.canonical(), existing.spec.canonical()
         fields = sorted(k for k in {*wanted, *had} if wanted.get(k) != had.get(k))
         raise LockCheckFailed(
             f"{lock_path} is stale: {spec} changed since the lock was made "
@@ -214,8 +214,9 @@ def merge_driver(base: Path, ours: Path, theirs: Path, store: Store | None = Non
 
     b, o, t = (Lock.read(p) for p in (base, ours, theirs))
     fields: dict[str, object] = {}
-    for key in {*b.spec, *o.spec, *t.spec} - {"schema"}:
-        old, mine, other = b.spec.get(key), o.spec.get(key), t.spec.get(key)
+    specs = [x.spec.canonical() for x in (b, o, t)]
+    for key in {*specs[0], *specs[1], *specs[2]} - {"schema"}:
+        old, mine, other = (s.get(key) for s in specs)
         if isinstance(mine, list) or isinstance(other, list):
             old, mine, other = list(old or []), list(mine or []), list(other or [])
             kept = [x for x in mine if x in other or x not in old]
@@ -271,10 +272,10 @@ def split_conflict(text: str, source: object = "<lock>") -> tuple[str, str]:
 def as_locked(spec: Spec, existing: Lock) -> Spec:
     """``spec`` with the lock's platforms and as-of where the spec file leaves them open
     (they may come from `amber lock --platform/--as-of`, recorded in the lock)."""
-    if not spec.platforms and existing.spec.get("platforms"):
-        spec = spec.with_platforms(existing.spec["platforms"])
-    if not spec.as_of and existing.spec.get("as_of"):
-        spec = spec.with_as_of(existing.spec["as_of"])
+    if not spec.platforms and existing.spec.platforms:
+        spec = spec.with_platforms(existing.spec.platforms)
+    if not spec.as_of and existing.spec.as_of:
+        spec = spec.with_as_of(existing.spec.as_of)
     return spec
 
 

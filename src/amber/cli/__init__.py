@@ -816,7 +816,7 @@ def env_show(env_ref: str, as_json: bool) -> None:
     click.echo(f"path:     {env.path}")
     click.echo(f"size:     {_human_size(record.size)}")
     click.echo(f"created:  {_when(record.created)}    last used: {_when(record.last_used)}")
-    for added in lock.spec.get("added", []):
+    for added in lock.spec.added:
         click.echo(f"added:    {added} (by amber: pipeline steps need it)")
     for platform, body in sorted(lock.platforms.items()):
         click.echo(f"\n{platform} (python {body.python or '-'})")

@@ -135,7 +135,7 @@ def adopt_prefix(
         # As a resolve records it: only when there are PyPI requests to hold back.
         provided=provided if locked_pypi else {},
     )
-    lock = Lock(spec=spec.canonical(), req_id=spec.req_id, platforms={platform: body})
+    lock = Lock(spec=spec, req_id=spec.req_id, platforms={platform: body})
     return Adopted(prefix, spec, lock, source, tuple(warnings))
 
 
