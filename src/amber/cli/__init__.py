@@ -800,7 +800,7 @@ def env_show(env_ref: str, as_json: bool) -> None:
     data = {
         **_env_json(record),
         "req_id": lock.req_id,
-        "spec": dict(lock.spec),
+        "spec": lock.spec.canonical(),
         "activation": {
             "set": dict(env.activation().set),
             "path_prepend": list(env.activation().path_prepend),

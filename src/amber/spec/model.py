@@ -51,7 +51,7 @@ def canonical_pypi_requirement(text: str) -> str:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
         raise SpecError(f"invalid requirement {text.strip()!r}: {exc}") from None
-    out = canonicalize_name(req.name)
+    out: str = canonicalize_name(req.name)
     if req.extras:
         out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
     if req.url:
