@@ -20,6 +20,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from amber.lock import Lock, LockedPypi, PlatformLock
+from amber.spec import Spec
 
 __all__ = ["MotoServer", "moto_server", "remote_url", "use_s3", "wheel_lock", "fake_wheel"]
 
@@ -171,5 +172,5 @@ def wheel_lock(wheels: list[Path], python: str = "3.11") -> Lock:
         sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         pypi.append(LockedPypi(name=name, version=version, url=wheel.as_uri(), sha256=sha256))
     body = PlatformLock(platform="linux-64", python=python, pypi=tuple(pypi))
-    spec = {"pypi": sorted(p.name for p in pypi), "python": python}
+    spec = Spec(pypi=tuple(sorted(p.name for p in pypi)), python=python, platforms=("linux-64",))
     return Lock.loads(Lock(spec=spec, req_id="0" * 64, platforms={"linux-64": body}).dumps())

@@ -12,6 +12,7 @@ import pytest
 
 from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.spec import Spec
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata" / "defaults-2018"
 
@@ -41,7 +42,7 @@ def pypi(name: str, version: str, tag: str = "py3-none-any") -> LockedPypi:
 
 
 def lock(**platforms: PlatformLock) -> Lock:
-    return Lock(spec={}, req_id="0" * 64, platforms={p.platform: p for p in platforms.values()})
+    return Lock(spec=Spec(), req_id="0" * 64, platforms={p.platform: p for p in platforms.values()})
 
 
 @pytest.fixture

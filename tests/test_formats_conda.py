@@ -135,9 +135,9 @@ def test_conda_lock_round_trip(which: str, request, tmp_path: Path):
     back = conda_lock.read(path)
     assert back.full_id == lock.full_id
     assert identities(back) == identities(lock)
-    assert back.req_id == req_id_of(back.spec)  # a spec naming every package it holds
-    assert set(back.spec["platforms"]) == set(lock.platforms)
-    assert "python-dateutil" in back.spec["pypi"]
+    assert back.req_id == req_id_of(back.spec.canonical())  # a spec naming every package it holds
+    assert set(back.spec.platforms) == set(lock.platforms)
+    assert "python-dateutil" in back.spec.pypi
     assert conda_lock.export(lock, ALL).text == exported.text  # deterministic
     assert any("requirements are not recorded" in line for line in exported.lost)
 
@@ -218,7 +218,7 @@ def test_pixi_reads_what_pixi_writes(mixed: Lock, tmp_path: Path):
     conda = {c.name: c for c in body.conda}
     (wheel,) = body.pypi
     base = "https://conda.anaconda.org/test"
-    urls = {n: c.url.replace(mixed.spec["channels"][0], base) for n, c in conda.items()}
+    urls = {n: c.url.replace(mixed.spec.channels[0], base) for n, c in conda.items()}
     packages = [
         {"conda": urls[n], "sha256": c.sha256, "md5": c.md5,
          **({"depends": list(c.depends)} if c.depends else {}),
@@ -346,7 +346,7 @@ def test_environment_yml_pins_one_platform(amber, mixed: Lock, tmp_path: Path):
     path = write_export(tmp_path / "pinned" / "environment.yml", exported.text)
     spec = read_spec(path)
     assert spec.name == "analysis"
-    assert spec.channels == tuple(mixed.spec["channels"])
+    assert spec.channels == mixed.spec.channels
     assert sorted(spec.conda) == sorted(f"{c.name} =={c.version} {c.build}" for c in body.conda)
     assert spec.pypi == ("python-dateutil==2.9.0.post0",)
     assert any("hashes are not carried" in line for line in exported.lost)
@@ -402,7 +402,7 @@ def test_each_format_detects_only_its_own(mixed: Lock, tmp_path: Path):
 
 def test_channel_names_stay_names(mixed: Lock):
     """A spec naming `conda-forge`: the packages' URLs say where it is; no channel twice."""
-    local = mixed.spec["channels"][0]
+    local = mixed.spec.channels[0]
     remote = "https://conda.anaconda.org/conda-forge"
 
     def moved(body):
@@ -411,7 +411,7 @@ def test_channel_names_stay_names(mixed: Lock):
         return dataclasses.replace(body, conda=tuple(conda))
 
     lock = Lock(
-        spec={**mixed.spec, "channels": ["conda-forge"]}, req_id=mixed.req_id,
+        spec=dataclasses.replace(mixed.spec, channels=("conda-forge",)), req_id=mixed.req_id,
         platforms={name: moved(body) for name, body in mixed.platforms.items()},
     )  # fmt: skip
     assert "channels:\n  - conda-forge\ndependencies:" in environment_yml.export(lock, ALL).text

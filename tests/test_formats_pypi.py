@@ -90,8 +90,8 @@ def test_requirements_export_read_and_install(amber, tmp_path: Path):
     back = requirements.read(out)
     assert back.full_id == lock.full_id
     assert list(back.platforms) == [HOST] and back.platforms[HOST].python == "3.11"
-    assert back.spec["pypi"] == [f"{p.name}=={p.version}" for p in body.pypi]
-    assert back.spec["python"] == "3.11" and back.spec["conda"] == []
+    assert list(back.spec.pypi) == [f"{p.name}=={p.version}" for p in body.pypi]
+    assert back.spec.python == "3.11" and back.spec.conda == ()
 
     # What pip's hash-checking mode needs, and what it installs.
     python = fresh_venv(tmp_path)
@@ -204,7 +204,7 @@ def test_pylock_one_platform_round_trip_and_uv_install(amber, tmp_path: Path):
     assert not pylock.detect(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
     back = pylock.read(out)
     assert back.full_id == lock.full_id
-    assert back.spec["python"] == "3.11" and back.spec["platforms"] == [HOST]
+    assert back.spec.python == "3.11" and back.spec.platforms == (HOST,)
 
     python = fresh_venv(tmp_path)
     uv("pip", "install", "--python", python, "--preview-features", "pylock", "-r", out,
@@ -239,7 +239,7 @@ def test_pylock_two_platforms(amber, tmp_path: Path):
     out = write(tmp_path / "out" / "pylock.toml", exported.text)
     back = pylock.read(out)
     assert back.full_id == lock.full_id
-    assert back.spec["platforms"] == sorted((HOST, OTHER))
+    assert list(back.spec.platforms) == sorted((HOST, OTHER))
     one = pylock.export(lock, ExportOptions(platforms=(OTHER,)))
     assert pylock.read(write(tmp_path / "one" / "pylock.toml", one.text)).full_id == (
         host_only(lock, OTHER).full_id

@@ -171,13 +171,10 @@ def _import_resolved(path: Path, output: Path | None, quiet: bool) -> bool:
 
 
 def _with_options(spec: Any, platforms: tuple[str, ...], as_of: str | None) -> Any:
-    try:
-        if platforms:
-            spec = spec.with_platforms(platforms)
-        if as_of:
-            spec = spec.with_as_of(as_of)
-    except ValueError as exc:
-        raise AmberError(str(exc)) from None
+    if platforms:
+        spec = spec.with_platforms(platforms)
+    if as_of:
+        spec = spec.with_as_of(as_of)
     return spec
 
 
@@ -803,7 +800,7 @@ def env_show(env_ref: str, as_json: bool) -> None:
     data = {
         **_env_json(record),
         "req_id": lock.req_id,
-        "spec": dict(lock.spec),
+        "spec": lock.spec.canonical(),
         "activation": {
             "set": dict(env.activation().set),
             "path_prepend": list(env.activation().path_prepend),
@@ -819,7 +816,7 @@ def env_show(env_ref: str, as_json: bool) -> None:
     click.echo(f"path:     {env.path}")
     click.echo(f"size:     {_human_size(record.size)}")
     click.echo(f"created:  {_when(record.created)}    last used: {_when(record.last_used)}")
-    for added in lock.spec.get("added", []):
+    for added in lock.spec.added:
         click.echo(f"added:    {added} (by amber: pipeline steps need it)")
     for platform, body in sorted(lock.platforms.items()):
         click.echo(f"\n{platform} (python {body.python or '-'})")

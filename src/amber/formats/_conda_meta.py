@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from amber._urls import redact
-from amber.errors import LockFileError, SourceError
+from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
 
 __all__ = [
@@ -159,26 +159,14 @@ def _check(
 def _locked(
     index: Any, url: str, sha256: str, md5: str | None, size: int | None, source: object
 ) -> LockedConda:
-    noarch = index.noarch
-    timestamp = index.timestamp
-    package = LockedConda(
-        name=index.name.normalized,
-        version=str(index.version),
-        build=str(index.build),
-        build_number=int(index.build_number),
+    package = LockedConda.from_metadata(
+        index,
         subdir=index.subdir or url.rsplit("/", 2)[-2],
         url=url,
         channel=channel_of(url),
         sha256=sha256,
         md5=md5,
         size=size,
-        depends=tuple(index.depends),
-        constrains=tuple(index.constrains),
-        noarch=None if noarch.none else ("python" if noarch.python else "generic"),
-        license=index.license,
-        timestamp=int(timestamp.timestamp() * 1000) if timestamp else None,
-        track_features=tuple(index.track_features),
-        python_site_packages_path=index.python_site_packages_path,
     )
     if not package.file_name.startswith(f"{package.name}-{package.version}-{package.build}."):
         raise LockFileError(
@@ -200,7 +188,7 @@ def imported_lock(platforms: Iterable[PlatformLock], channels: Sequence[str]) ->
         spec = Spec.create(
             conda=sorted(conda), pypi=sorted(pypi), channels=channels, platforms=sorted(bodies)
         )
-    except ValueError as exc:
+    except SpecError as exc:
         raise LockFileError(f"cannot import: {exc}") from None
     if not conda:  # a PyPI-only env runs on the interpreter its spec names
         bodies = {
@@ -213,7 +201,7 @@ def imported_lock(platforms: Iterable[PlatformLock], channels: Sequence[str]) ->
             )
             for name, body in bodies.items()
         }
-    return Lock(spec=spec.canonical(), req_id=spec.req_id, platforms=bodies)
+    return Lock(spec=spec, req_id=spec.req_id, platforms=bodies)
 
 
 def python_of(conda: Iterable[LockedConda]) -> str | None:

@@ -46,7 +46,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     bodies = [lock.for_platform(name) for name in names]
     packages = [entry for body in bodies for entry in _entries(body)]
     packages.sort(key=lambda e: (e["manager"], e["name"], e["platform"]))
-    channels = lock_channels(lock.spec.get("channels") or [], bodies)
+    channels = lock_channels(lock.spec.channels, bodies)
     document = {
         "version": 1,
         "metadata": {

@@ -29,7 +29,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     if options.from_history:
         return _from_history(lock, options)
     body = lock.for_platform(_platform(lock, options))
-    channels = lock_channels(lock.spec.get("channels") or [], [body])
+    channels = lock_channels(lock.spec.channels, [body])
     conda = [
         f"{c.name}={c.version}" if options.no_builds else f"{c.name}={c.version}={c.build}"
         for c in body.conda
@@ -75,21 +75,21 @@ def _from_history(lock: Lock, options: ExportOptions) -> Exported:
     """The spec as the user wrote it (canonicalised), with Amber's own keys, so that Amber
     reading it back gets the same ``req_id``."""
     spec = lock.spec
-    conda = list(spec.get("conda") or [])
-    if not conda and not spec.get("channels") and spec.get("python"):
-        conda.append(f"python={spec['python']}")  # a PyPI-only spec: its interpreter
-    pip = [*_index_lines(spec), *(spec.get("pypi") or [])]
-    extra: dict[str, Any] = {"platforms": list(spec.get("platforms") or [])}
-    if spec.get("system_requirements"):
-        extra["system-requirements"] = dict(spec["system_requirements"])
-    if spec.get("as_of"):
-        extra["as-of"] = spec["as_of"]
+    conda = list(spec.conda)
+    if not conda and not spec.channels and spec.python:
+        conda.append(f"python={spec.python}")  # a PyPI-only spec: its interpreter
+    pip = [*_index_lines(spec), *spec.pypi]
+    extra: dict[str, Any] = {"platforms": list(spec.platforms)}
+    if spec.system_requirements:
+        extra["system-requirements"] = dict(spec.system_requirements)
+    if spec.as_of:
+        extra["as-of"] = spec.as_of
     lost = ["the spec only (--from-history): no pins; solving it again may give other versions"]
-    if spec.get("pypi_constraints"):
+    if spec.pypi_constraints:
         lost.append(
-            "the PyPI constraints (-c) are not carried: " + ", ".join(spec["pypi_constraints"])
+            "the PyPI constraints (-c) are not carried: " + ", ".join(spec.pypi_constraints)
         )
-    text = _render(options.name, list(spec.get("channels") or []), conda, pip, extra)
+    text = _render(options.name, list(spec.channels), conda, pip, extra)
     return Exported(text=text, lost=tuple(lost))
 
 
@@ -107,9 +107,9 @@ def spec_text(spec: Spec, *, header: str = "") -> str:
     return (f"# {header}\n" if header else "") + text
 
 
-def _index_lines(spec: Mapping[str, Any]) -> list[str]:
-    lines = [f"--index-url {spec['index_url']}"] if spec.get("index_url") else []
-    return lines + [f"--extra-index-url {u}" for u in spec.get("extra_index_urls") or []]
+def _index_lines(spec: Spec) -> list[str]:
+    lines = [f"--index-url {spec.index_url}"] if spec.index_url else []
+    return lines + [f"--extra-index-url {u}" for u in spec.extra_index_urls]
 
 
 def _render(

@@ -42,9 +42,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     platforms = {b.platform: LockPlatform(b.platform, virtual_packages=list(b.virtual_packages))
                  for b in bodies}  # fmt: skip
     lock_file = LockFile(list(platforms.values()))
-    channels = [
-        _channel_url(c, bodies) for c in lock_channels(lock.spec.get("channels") or [], bodies)
-    ]
+    channels = [_channel_url(c, bodies) for c in lock_channels(lock.spec.channels, bodies)]
     lock_file.set_channels(ENVIRONMENT, [LockChannel(c) for c in channels])
     hashes: dict[str, str] = {}
     for body in bodies:

@@ -346,7 +346,7 @@ def lock_of_pins(
         extra_index_urls=extra_index_urls,
     )
     return Lock(
-        spec=spec.canonical(),
+        spec=spec,
         req_id=spec.req_id,
         platforms={
             p: PlatformLock(platform=p, python=pythons[p], pypi=tuple(files))

@@ -65,10 +65,10 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         *([f"# python: {python}"] if python else []),
         "# Install with `pip install --no-deps --require-hashes -r <this file>`.",
     ]
-    index_url = lock.spec.get("index_url")
+    index_url = lock.spec.index_url
     if index_url:
         lines.append(f"--index-url {index_url}")
-    lines += [f"--extra-index-url {url}" for url in lock.spec.get("extra_index_urls") or ()]
+    lines += [f"--extra-index-url {url}" for url in lock.spec.extra_index_urls]
     for w in p.pypi:
         lines += [f"{w.name}=={w.version} \\", f"    --hash=sha256:{w.sha256}"]
     lost = []

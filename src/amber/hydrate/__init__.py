@@ -105,7 +105,7 @@ def _install_conda(
     _verify_local_archives(local, store.conda_pkgs)
     records = [p.to_record() for p in local]
     requested = []
-    for text in lock.spec.get("conda", []):
+    for text in lock.spec.conda:
         try:
             requested.append(rattler.MatchSpec(text)._match_spec)
         except Exception:

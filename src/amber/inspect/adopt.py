@@ -20,7 +20,7 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber._urls import channel_url, redact
 from amber._uv import UvFailed
-from amber.errors import AmberError, LockFileError, SourceError
+from amber.errors import AmberError, LockFileError, SourceError, SpecError
 from amber.formats.environment_yml import spec_text
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.pypi import release_files
@@ -125,7 +125,7 @@ def adopt_prefix(
             platforms=[platform],
             name=prefix.name,
         )
-    except ValueError as exc:
+    except SpecError as exc:
         raise AdoptError(f"{prefix}: cannot make a spec of this environment: {exc}") from None
     from amber.resolve.virtual import virtual_packages
 
@@ -138,7 +138,7 @@ def adopt_prefix(
         # As a resolve records it: only when there are PyPI requests to hold back.
         provided=provided if locked_pypi else {},
     )
-    lock = Lock(spec=spec.canonical(), req_id=spec.req_id, platforms={platform: body})
+    lock = Lock(spec=spec, req_id=spec.req_id, platforms={platform: body})
     return Adopted(prefix, spec, lock, source, tuple(warnings))
 
 
@@ -398,7 +398,7 @@ def _requested(prefix: Path, records: Sequence[Any], warnings: list[str]) -> tup
     for spec in dict.fromkeys(specs):
         try:
             out.append(canonical_conda_spec(spec))
-        except ValueError as exc:
+        except SpecError as exc:
             name = _name_of(spec)
             warnings.append(f"{exc}: using '{name}' instead" if name else str(exc))
             if name:

@@ -7,15 +7,18 @@ it names exactly one set of files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amber._frozen import FrozenMap
 from amber._fs import write_atomic
 from amber._urls import redact
-from amber.errors import LockFileError
+from amber.errors import LockFileError, SpecError
+from amber.spec.model import Spec
 
 __all__ = [
     "Lock", "PlatformLock", "LockedConda", "LockedPypi", "LOCK_VERSION", "is_lock_file",
@@ -57,26 +60,50 @@ class LockedConda:
         """From a rattler ``RepoDataRecord``; secrets stripped from its URLs."""
         if record.sha256 is None:
             raise LockFileError(f"{record.file_name}: the channel gives no sha256 for it")
-        noarch = record.noarch
-        timestamp = record.timestamp
-        return cls(
-            name=record.name.normalized,
-            version=str(record.version),
-            build=str(record.build),
-            build_number=int(record.build_number),
+        return cls.from_metadata(
+            record,
             subdir=str(record.subdir),
             url=redact(record.url),
             channel=redact(str(record.channel or "")).rstrip("/"),
             sha256=record.sha256.hex(),
             md5=record.md5.hex() if record.md5 else None,
             size=record.size,
-            depends=tuple(record.depends),
-            constrains=tuple(record.constrains),
+        )
+
+    @classmethod
+    def from_metadata(
+        cls,
+        meta: Any,
+        *,
+        subdir: str,
+        url: str,
+        channel: str,
+        sha256: str,
+        md5: str | None = None,
+        size: int | None = None,
+    ) -> LockedConda:
+        """From rattler package metadata (a ``PackageRecord`` or an archive's ``IndexJson``,
+        which share these fields) and where the archive is; the one place that reads them."""
+        noarch = meta.noarch
+        timestamp = meta.timestamp
+        return cls(
+            name=meta.name.normalized,
+            version=str(meta.version),
+            build=str(meta.build),
+            build_number=int(meta.build_number),
+            subdir=subdir,
+            url=url,
+            channel=channel,
+            sha256=sha256,
+            md5=md5,
+            size=size,
+            depends=tuple(meta.depends),
+            constrains=tuple(meta.constrains),
             noarch=None if noarch.none else ("python" if noarch.python else "generic"),
-            license=record.license,
+            license=meta.license,
             timestamp=int(timestamp.timestamp() * 1000) if timestamp else None,
-            track_features=tuple(record.track_features),
-            python_site_packages_path=record.python_site_packages_path,
+            track_features=tuple(meta.track_features),
+            python_site_packages_path=meta.python_site_packages_path,
         )
 
     def to_record(self) -> Any:
@@ -137,14 +164,14 @@ class PlatformLock:
     conda: tuple[LockedConda, ...] = ()
     pypi: tuple[LockedPypi, ...] = ()
     # PyPI distribution name -> the conda package that provides it.
-    provided: Mapping[str, str] = field(default_factory=dict)
+    provided: Mapping[str, str] = field(default_factory=FrozenMap)
 
     def __post_init__(self) -> None:
         # Canonical order, so equal content means equal values (and equal text).
         conda = tuple(sorted(self.conda, key=lambda c: (c.name, c.file_name)))
         object.__setattr__(self, "conda", conda)
         object.__setattr__(self, "pypi", tuple(sorted(self.pypi, key=lambda p: p.name)))
-        object.__setattr__(self, "provided", dict(sorted(self.provided.items())))
+        object.__setattr__(self, "provided", FrozenMap(sorted(self.provided.items())))
 
     def identities(self) -> list[str]:
         lines = [f"{self.platform} conda {p.file_name} {p.sha256}" for p in self.conda]
@@ -159,18 +186,25 @@ class PlatformLock:
 class Lock:
     """A resolved spec: the canonical spec, its ``req_id`` and each platform's packages."""
 
-    spec: Mapping[str, Any]
+    spec: Spec
     req_id: str
     platforms: Mapping[str, PlatformLock]
 
-    @property
+    def __post_init__(self) -> None:
+        # The spec as the file records it (no secrets, explicit platforms), so a lock read back
+        # equals the one written; platforms in canonical order, read-only.
+        object.__setattr__(self, "spec", self.spec.locked())
+        object.__setattr__(self, "platforms", FrozenMap(sorted(self.platforms.items())))
+
+    @functools.cached_property
     def full_id(self) -> str:
+        """The sha256 of the locked files' identities: it names exactly one set of files."""
         lines = sorted(line for p in self.platforms.values() for line in p.identities())
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     @property
     def is_conda(self) -> bool:
-        return bool(self.spec.get("conda") or self.spec.get("channels"))
+        return self.spec.is_conda
 
     def for_platform(self, platform: str) -> PlatformLock:
         try:
@@ -189,7 +223,7 @@ class Lock:
             "lock_version": LOCK_VERSION,
             "req_id": self.req_id,
             "full_id": self.full_id,
-            "spec": dict(self.spec),
+            "spec": self.spec.canonical(),
             "platforms": {
                 name: _platform_to_dict(self.platforms[name]) for name in sorted(self.platforms)
             },
@@ -241,7 +275,12 @@ class Lock:
                 name: _platform_from_dict(name, body)
                 for name, body in (data.get("platforms") or {}).items()
             }
-            lock = cls(spec=data["spec"], req_id=data["req_id"], platforms=platforms)
+            spec = Spec.from_canonical(data["spec"])
+            lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms)
+        except SpecError as exc:
+            raise LockFileError(
+                f"{source}: malformed 'spec' table in the lock file: {exc}"
+            ) from None
         except (KeyError, TypeError, ValueError) as exc:
             raise LockFileError(f"{source}: malformed lock file ({exc!r})") from None
         for platform in lock.platforms.values():
@@ -348,7 +387,7 @@ def _platform_from_dict(name: str, body: dict[str, Any]) -> PlatformLock:
         virtual_packages=tuple(body.get("virtual_packages") or ()),
         conda=tuple(conda),
         pypi=tuple(pypi),
-        provided=dict(body.get("provided") or {}),
+        provided=FrozenMap(body.get("provided") or {}),
     )
 
 

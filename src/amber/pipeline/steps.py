@@ -61,18 +61,11 @@ def Env(  # noqa: N802 - a constructor to users: amber.Env(python=..., pypi=[...
     name: str | None = None,
 ) -> Spec:
     """An environment spec: the same ``Spec`` that `amber lock -f FILE` reads."""
-    inline = _spec(conda=conda, pypi=pypi, channels=channels, python=python,
-                   index_url=index_url, extra_index_urls=extra_index_urls, name=name)  # fmt: skip
+    inline = Spec.create(conda=conda, pypi=pypi, channels=channels, python=python,
+        index_url=index_url, extra_index_urls=extra_index_urls, name=name)  # fmt: skip
     if file is None:
         return inline
     return read_spec(Path(file)).merge(inline)
-
-
-def _spec(**kwargs: Any) -> Spec:
-    try:
-        return Spec.create(**kwargs)
-    except ValueError as exc:
-        raise StepError(str(exc)) from None
 
 
 # -- steps ---------------------------------------------------------------------
@@ -155,7 +148,7 @@ def step(
                 module_file = getattr(sys.modules.get(func.__module__), "__file__", None)
                 path = (Path(module_file).parent if module_file else Path.cwd()) / path
             spec = spec.merge(read_spec(path))
-        spec = spec.merge(_spec(conda=conda, pypi=pypi, channels=channels, python=python))
+        spec = spec.merge(Spec.create(conda=conda, pypi=pypi, channels=channels, python=python))
         return Step(func, _with_step_needs(spec), None)
 
     return decorate
@@ -166,7 +159,7 @@ def _with_step_needs(spec: Spec) -> Spec:
     the caller's Python X.Y (functions pickled by value need the same minor version)."""
     import cloudpickle
 
-    from amber.spec import _requirement_name  # noqa: PLC2701 - same package
+    from amber.spec.model import _requirement_name  # noqa: PLC2701 - same package
 
     names = {_requirement_name(r).lower() for r in spec.pypi}
     pypi = [] if "cloudpickle" in names else [f"cloudpickle=={cloudpickle.__version__}"]

@@ -78,9 +78,7 @@ async def _resolve(spec: Spec, caches: ResolveCaches, progress: Progress, keep: 
         results = await asyncio.gather(
             *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
         )
-    return Lock(
-        spec=spec.canonical(), req_id=spec.req_id, platforms={p.platform: p for p in results}
-    )
+    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
 
 
 async def _resolve_platform(

@@ -34,7 +34,7 @@ def check_lock(spec: Spec, lock_path: Path) -> Lock:
         raise LockCheckFailed(f"inconsistent: {exc}") from None
     spec = as_locked(spec, existing)
     if existing.req_id != spec.req_id:
-        wanted, had = spec.canonical(), dict(existing.spec)
+        wanted, had = spec.canonical(), existing.spec.canonical()
         fields = sorted(k for k in {*wanted, *had} if wanted.get(k) != had.get(k))
         raise LockCheckFailed(
             f"{lock_path} is stale: {spec} changed since the lock was made "
@@ -71,8 +71,8 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
 def as_locked(spec: Spec, existing: Lock) -> Spec:
     """``spec`` with the lock's platforms and as-of where the spec file leaves them open
     (they may come from `amber lock --platform/--as-of`, recorded in the lock)."""
-    if not spec.platforms and existing.spec.get("platforms"):
-        spec = spec.with_platforms(existing.spec["platforms"])
-    if not spec.as_of and existing.spec.get("as_of"):
-        spec = spec.with_as_of(existing.spec["as_of"])
+    if not spec.platforms and existing.spec.platforms:
+        spec = spec.with_platforms(existing.spec.platforms)
+    if not spec.as_of and existing.spec.as_of:
+        spec = spec.with_as_of(existing.spec.as_of)
     return spec

@@ -55,8 +55,9 @@ def agreed_pins(ours: Lock, theirs: Lock, *, keep_python: bool = True) -> Lock:
 def merge_specs(base: Lock, ours: Lock, theirs: Lock) -> Spec:
     """Three-way merge of the specs the three locks record; lists merge item by item."""
     fields: dict[str, object] = {}
-    for key in {*base.spec, *ours.spec, *theirs.spec} - {"schema"}:
-        old, mine, other = base.spec.get(key), ours.spec.get(key), theirs.spec.get(key)
+    specs = [x.spec.canonical() for x in (base, ours, theirs)]
+    for key in {*specs[0], *specs[1], *specs[2]} - {"schema"}:
+        old, mine, other = (s.get(key) for s in specs)
         if isinstance(mine, list) or isinstance(other, list):
             old, mine, other = list(old or []), list(mine or []), list(other or [])
             kept = [x for x in mine if x in other or x not in old]

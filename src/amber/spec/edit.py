@@ -16,13 +16,8 @@ from typing import Any
 
 from amber._fs import write_atomic
 from amber.errors import SpecError
-from amber.spec import (
-    _conda_name,
-    _kind,
-    canonical_conda_spec,
-    canonical_pypi_requirement,
-    read_spec,
-)
+from amber.spec import _kind, canonical_conda_spec, canonical_pypi_requirement, read_spec
+from amber.spec.model import _conda_name
 
 __all__ = ["add_to_spec_file"]
 
@@ -91,7 +86,7 @@ class _Entry:
                 name = _pypi_name(text)
             else:
                 name = _conda_name(canonical_conda_spec(text))
-        except ValueError as exc:
+        except SpecError as exc:
             raise SpecError(f"{exc} (nothing was added)") from None
         assert name is not None
         return cls(text=text, name=name, pypi=pypi)
@@ -102,7 +97,7 @@ class _Entry:
             return _pypi_name(text) == self.name
         try:
             return _conda_name(canonical_conda_spec(text)) == self.name
-        except ValueError:
+        except SpecError:
             return False
 
 

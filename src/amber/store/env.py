@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amber._frozen import FrozenMap
 from amber._fs import write_atomic
 
 __all__ = ["Env", "Activation", "capture_activation"]
@@ -25,8 +26,13 @@ _IGNORED = {"PATH", "_", "SHLVL", "PWD", "OLDPWD", "PS1"}
 class Activation:
     """What activating an env does to a process environment."""
 
-    set: Mapping[str, str] = field(default_factory=dict)
+    set: Mapping[str, str] = field(default_factory=FrozenMap)
     path_prepend: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Read-only and sorted, so equal activations are equal values with one hash.
+        object.__setattr__(self, "set", FrozenMap(sorted(self.set.items())))
+        object.__setattr__(self, "path_prepend", tuple(self.path_prepend))
 
     def apply(self, environ: Mapping[str, str]) -> dict[str, str]:
         """A copy of ``environ`` with this env active (and any other conda env/venv off)."""

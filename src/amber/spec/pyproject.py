@@ -1,0 +1,161 @@
+"""pyproject.toml: ``[project].dependencies`` plus Amber's ``[tool.amber]`` table as a ``Spec``."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from amber._urls import channel_url
+from amber.errors import SpecError
+from amber.spec.model import Spec, canonical_conda_spec, canonical_pypi_requirement, from_file
+
+__all__ = ["read_pyproject"]
+
+_TOOL_KEYS = (
+    "as-of", "channels", "conda", "extra-index-urls", "index-url", "platforms", "pypi",
+    "python", "system-requirements",
+)  # fmt: skip
+
+
+def _toml_load(path: Path) -> tuple[str, dict[str, object]]:
+    """The text and data of a TOML file; ``SpecError`` with file:line when malformed."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+        line = int(where.group(1)) if where else None
+        message = message[: where.start()] if where else message
+        raise SpecError(f"malformed TOML: {message}", path, line) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read: {exc}", path) from None
+
+
+def _key_line(text: str, key: str, table: str) -> int | None:
+    """Where ``key`` is set under ``[table]`` (a cheap text search, for error messages)."""
+
+    def dotted(name: str) -> str:
+        return r"\s*\.\s*".join(re.escape(part) for part in name.split("."))
+
+    k = re.escape(key)
+    quoted = rf"(?:{k}|\"{k}\"|'{k}')"
+    header = re.compile(rf"^\s*\[\s*{dotted(table)}\s*\]") if table else None
+    prefix = dotted(table) + r"\s*\.\s*" if table else ""
+    subtable = re.compile(rf"^\s*\[\[?\s*{prefix}{quoted}\s*\]")
+    assignment = re.compile(rf"^\s*{quoted}\s*[=.]")
+    inside = header is None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if subtable.match(line) or (inside and assignment.match(line)):
+            return number
+        if line.lstrip().startswith("["):
+            inside = bool(header and header.match(line))
+    return None
+
+
+def _entry_line(text: str, entry: str) -> int | None:
+    """The line of the first string literal holding ``entry`` (for error messages)."""
+    for quote in ('"', "'"):
+        at = text.find(f"{quote}{entry}{quote}")
+        if at >= 0:
+            return text.count("\n", 0, at) + 1
+    return None
+
+
+def read_pyproject(path: Path, python: str | None = None) -> Spec:
+    """``[project].dependencies`` plus Amber's own ``[tool.amber]`` table."""
+    text, data = _toml_load(path)
+
+    def table(value: object, where: str) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise SpecError(f"'{where}' must be a table", path, _key_line(text, where, ""))
+        return value
+
+    def strings(value: object, key: str, where: str) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SpecError(
+                f"'{key}' in [{where}] must be a list of strings", path, _key_line(text, key, where)
+            )
+        return value
+
+    def string(value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise SpecError(
+                f"'{key}' in [tool.amber] must be a string (quote it: {key} = \"{value}\")",
+                path,
+                _key_line(text, key, "tool.amber"),
+            )
+        return value
+
+    project = table(data.get("project", {}), "project")
+    tool = table(table(data.get("tool", {}), "tool").get("amber", {}), "tool.amber")
+    for key in tool:
+        if key not in _TOOL_KEYS:
+            raise SpecError(
+                f"unknown key '{key}' in [tool.amber] (expected one of: {', '.join(_TOOL_KEYS)})",
+                path,
+                _key_line(text, key, "tool.amber"),
+            )
+    if "dependencies" in (project.get("dynamic") or []) and "pypi" not in tool:
+        raise SpecError(
+            "[project].dependencies is dynamic, so Amber cannot read it: "
+            "list the requirements in [tool.amber].pypi",
+            path,
+            _key_line(text, "dynamic", "project"),
+        )
+
+    pypi = [
+        *strings(project.get("dependencies", []), "dependencies", "project"),
+        *strings(tool.get("pypi", []), "pypi", "tool.amber"),
+    ]
+    for requirement in pypi:
+        try:
+            canonical_pypi_requirement(requirement)
+        except SpecError as exc:
+            raise SpecError(str(exc), path, _entry_line(text, requirement)) from None
+    conda = strings(tool.get("conda", []), "conda", "tool.amber")
+    for match_spec in conda:
+        try:
+            canonical_conda_spec(match_spec)
+        except SpecError as exc:
+            raise SpecError(str(exc), path, _entry_line(text, match_spec)) from None
+
+    if python is None and "python" in tool:
+        python = string(tool["python"], "python")
+    if python is None:
+        python = _exact_python(project.get("requires-python"))
+    system = tool.get("system-requirements", {})
+    if not isinstance(system, dict):
+        raise SpecError(
+            "'system-requirements' in [tool.amber] must be a table",
+            path,
+            _key_line(text, "system-requirements", "tool.amber"),
+        )
+    index_url = tool.get("index-url")
+    name = project.get("name")
+    return from_file(
+        path,
+        name if isinstance(name, str) else None,
+        conda=conda,
+        pypi=pypi,
+        channels=[
+            channel_url(c, path.parent)
+            for c in strings(tool.get("channels", []), "channels", "tool.amber")
+        ],
+        python=python,
+        platforms=strings(tool.get("platforms", []), "platforms", "tool.amber"),
+        system_requirements=system,
+        as_of=tool.get("as-of"),
+        index_url=None if index_url is None else string(index_url, "index-url"),
+        extra_index_urls=strings(
+            tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"
+        ),
+        files=[path.resolve()],
+    )
+
+
+def _exact_python(requires: object) -> str | None:
+    """``requires-python`` is a range the project supports, not a pin: only ``==X.Y`` counts."""
+    match = re.fullmatch(r"\s*==\s*(\d+\.\d+(?:\.\d+)?)(?:\.\*)?\s*", str(requires or ""))
+    return match.group(1) if match else None
