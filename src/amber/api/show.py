@@ -39,8 +39,12 @@ def list_envs(store: Store) -> list[EnvRecord]:
 def show_env(ref: str, store: Store) -> EnvDetails:
     """An env by reference, with what ``amber env show`` prints about it."""
     env = find_env(ref, store)
-    # An env `amber unpack` made lives outside the store: it has no index record.
-    record = next((e for e in store.envs() if e.full_id == env.full_id), None)
+    # An env `amber unpack` made lives outside the store: no index record is its own, even
+    # when the store holds the env it was packed from (same full_id, another path).
+    here = env.path.resolve()
+    record = next(
+        (e for e in store.envs() if e.full_id == env.full_id and e.path.resolve() == here), None
+    )
     return EnvDetails(env, Lock.read(env.lock_file), env.activation(), record)
 
 
