@@ -63,7 +63,7 @@ def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress
         result.write(target)
         return Locked(result, target, path, imported=kind)
     spec = _with_options(read_spec(path, python=request.python), request)
-    target = request.output or (spec.source.parent / LOCK_NAME)
+    target = request.output or ((spec.source or path).parent / LOCK_NAME)
     if request.check:
         return Locked(check_lock(spec, target), target, spec.source, checked=True)
     previous = None
