@@ -71,7 +71,7 @@ def env_rm(env_refs: tuple[str, ...]) -> None:
     for ref in env_refs:
         env = api.find_env(ref, store)
         api.remove_env(env, store)
-        click.echo(f"Removed {env.full_id[:12]} ({env.path})", err=True)
+        render.removed_env(env)
 
 
 @env_group.command("tag")
@@ -82,7 +82,7 @@ def env_tag(env_ref: str, tag_ref: str) -> None:
     store = edge().store
     env = api.find_env(env_ref, store)
     name, tag = api.tag_env(env, tag_ref, store)
-    click.echo(f"{name}:{tag} -> {env.full_id[:12]}", err=True)
+    render.tagged(name, tag, env)
 
 
 @env_group.command("tags")
@@ -100,7 +100,7 @@ def env_untag(tag_ref: str) -> None:
     name, tag = api.parse_tag(tag_ref)
     if not edge().store.untag(name, tag):
         raise AmberError(f"no tag {name}:{tag}: `amber env tags` lists them")
-    click.echo(f"Removed tag {name}:{tag}", err=True)
+    render.untagged(name, tag)
 
 
 @env_group.command("get")

@@ -30,7 +30,7 @@ def kernel_install(
     path = install_kernel(
         api.find_env(env_ref, store), name, display_name, user=not sys_prefix, store=store
     )
-    click.echo(f"Installed kernel {path.name} ({path})", err=True)
+    render.kernel_installed(path)
 
 
 @kernel_group.command("list")
@@ -44,4 +44,4 @@ def kernel_list(as_json: bool) -> None:
 @click.argument("name")
 def kernel_rm(name: str) -> None:
     """Remove a kernel Amber registered."""
-    click.echo(f"Removed kernel {name} ({remove_kernel(name)})", err=True)
+    render.kernel_removed(name, remove_kernel(name))

@@ -30,7 +30,38 @@ from amber.store.du import Usage, human
 from amber.store.env import Env
 from amber.store.gc import GcReport
 
-__all__ = ["human_size", "when"]
+__all__ = [
+    "human_size",
+    "when",
+    "changes",
+    "locked",
+    "added",
+    "diff",
+    "paths",
+    "env_list",
+    "env_show",
+    "removed_env",
+    "tagged",
+    "untagged",
+    "env_tags",
+    "verified",
+    "du",
+    "gc",
+    "pushed",
+    "remote_tags",
+    "remote_gc",
+    "bundled",
+    "packed",
+    "unpacked",
+    "exported",
+    "adopted",
+    "runs",
+    "run",
+    "steps",
+    "kernels",
+    "kernel_installed",
+    "kernel_removed",
+]
 
 
 def human_size(size: int | None) -> str:
@@ -187,6 +218,21 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
         for dist, conda_name in sorted(body.provided.items()):
             if dist != conda_name:
                 click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")
+
+
+def removed_env(env: Env) -> None:
+    """``amber env rm``: one line per env removed."""
+    _note(f"Removed {env.full_id[:12]} ({env.path})")
+
+
+def tagged(name: str, tag: str, env: Env) -> None:
+    """``amber env tag``."""
+    _note(f"{name}:{tag} -> {env.full_id[:12]}")
+
+
+def untagged(name: str, tag: str) -> None:
+    """``amber env untag``."""
+    _note(f"Removed tag {name}:{tag}")
 
 
 def env_tags(rows: Sequence[tuple[str, str, str, float]], as_json: bool) -> None:
@@ -422,3 +468,13 @@ def kernels(found: Sequence[Kernel], as_json: bool) -> None:
     for k in found:
         state = "" if k.env_exists() else "  (env removed: `amber env get` or re-install)"
         click.echo(f"{k.name:<28} {k.full_id[:12]}  {k.display_name}{state}")
+
+
+def kernel_installed(path: Path) -> None:
+    """``amber kernel install``: the kernelspec written."""
+    _note(f"Installed kernel {path.name} ({path})")
+
+
+def kernel_removed(name: str, path: Path) -> None:
+    """``amber kernel rm``: the kernelspec removed."""
+    _note(f"Removed kernel {name} ({path})")
