@@ -236,7 +236,7 @@ def test_not_a_conda_env(tmp_path: Path, amber_home):
 
 
 def _cli_has_adopt() -> bool:
-    from amber.cli import cli
+    from amber.cli.main import cli
 
     command = cli.commands.get("import")
     return command is not None and any("--prefix" in p.opts for p in command.params)

@@ -10,20 +10,20 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["run"], ["install"]):
+        from amber.cli import _fast
         from amber.errors import AmberError
-        from amber.run import _fastrun
 
         try:
             if argv[0] == "run":
-                _fastrun.fast_run(argv[1:])  # execs when the env exists, else the full CLI
-            elif _fastrun.fast_install(argv[1:]):
+                _fast.fast_run(argv[1:])  # execs when the env exists, else the full CLI
+            elif _fast.fast_install(argv[1:]):
                 return 0
         except AmberError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             return 130
-    from amber.cli import main as cli_main
+    from amber.cli.main import main as cli_main
 
     return cli_main(argv)
 

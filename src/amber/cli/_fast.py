@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["fast_run"]
+__all__ = ["fast_run", "fast_install"]
 
 
 def _parse(

@@ -1,0 +1,78 @@
+"""``amber export`` and ``amber import``: locks to other tools' formats, and existing envs in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from amber import formats
+from amber._fs import write_atomic
+from amber._progress import Progress
+from amber.api import lock_of
+from amber.errors import AmberError
+from amber.inspect.adopt import Adopted, adopt_prefix, write_adopted
+from amber.store import Store
+
+__all__ = ["Written", "AdoptedFiles", "export", "adopt"]
+
+
+@dataclass(frozen=True)
+class Written:
+    """An export: the files written (none: ``text`` goes to standard output) and what it lost."""
+
+    text: str
+    files: tuple[Path, ...]
+    lost: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdoptedFiles:
+    """An adopted env and the spec and lock files written for it."""
+
+    adopted: Adopted
+    spec_path: Path
+    lock_path: Path
+
+
+def export(
+    ref: str, fmt: str, options: formats.ExportOptions, output: Path | None, store: Store
+) -> Written:
+    """Write the lock ``ref`` names in format ``fmt`` to ``output`` (one file per platform
+    beside it when the format holds one platform), or return its text without ``output``."""
+    module = formats.get(fmt)
+    exported = module.export(lock_of(ref, store), options)
+    if exported.files:
+        if output is None:
+            raise AmberError(
+                f"{fmt} holds one platform per file and the lock has several "
+                f"({', '.join(exported.files)}): give -o FILE (one file per platform is "
+                "written beside it) or --platform"
+            )
+        stem = output.name.removesuffix(module.SUFFIX) if module.SUFFIX else output.stem
+        written = []
+        for platform, text in sorted(exported.files.items()):
+            target = output.with_name(f"{stem}-{platform}{module.SUFFIX}")
+            write_atomic(target, text)
+            written.append(target)
+        return Written("", tuple(written), exported.lost)
+    if output is not None:
+        write_atomic(output, exported.text)
+        return Written("", (output,), exported.lost)
+    return Written(exported.text, (), exported.lost)
+
+
+def adopt(
+    prefix: Path,
+    output: Path,
+    store: Store,
+    progress: Progress,
+    *,
+    overwrite: bool = False,
+    index_url: str | None = None,
+) -> AdoptedFiles:
+    """Adopt the conda env at ``prefix``: write its spec and lock into ``output``, keep the lock."""
+    adopted = adopt_prefix(prefix, store=store, index_url=index_url, progress=progress)
+    spec_path, lock_path = write_adopted(adopted, output, overwrite=overwrite)
+    lock = adopted.lock
+    store.save_lock(lock.dumps(), lock.req_id, lock.full_id)
+    return AdoptedFiles(adopted, spec_path, lock_path)

@@ -1,0 +1,113 @@
+"""What ``amber lock``, ``amber install`` and ``amber run`` do with the file they are given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from amber import formats
+from amber._progress import Progress
+from amber.api import (
+    LOCK_NAME,
+    as_locked,
+    check_lock,
+    env_for_file,
+    find_env,
+    install_bundle,
+    merge_lock,
+)
+from amber.api import lock as resolve_lock
+from amber.errors import AmberError
+from amber.lock import Lock
+from amber.run import _hotpath
+from amber.spec import Spec, read_spec
+from amber.store import Store
+from amber.store.env import Env
+
+__all__ = ["Locked", "LockRequest", "lock_file", "install_file", "env_to_run"]
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    """The options of ``amber lock``; at most one of ``check``, ``merge``, ``update``."""
+
+    output: Path | None = None
+    platforms: tuple[str, ...] = ()
+    as_of: str | None = None
+    update: tuple[str, ...] = ()
+    check: bool = False
+    merge: bool = False
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class Locked:
+    """What ``lock_file`` did: the lock, where it is, what it replaced, how it was made."""
+
+    lock: Lock
+    target: Path
+    source: Path | None
+    previous: Lock | None = None
+    imported: str | None = None  # the other tool's format, when the file was taken as-is
+    checked: bool = False
+
+
+def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
+    """Resolve (or check, update, merge) the spec at ``path``, or import a resolved file as-is."""
+    kind = formats.detect(path)
+    if kind is not None:
+        # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
+        result = formats.read_resolved(path, kind)
+        target = request.output or path.parent / LOCK_NAME
+        store.save_lock(result.dumps(), result.req_id, result.full_id)
+        result.write(target)
+        return Locked(result, target, path, imported=kind)
+    spec = _with_options(read_spec(path, python=request.python), request)
+    target = request.output or ((spec.source or path).parent / LOCK_NAME)
+    if request.check:
+        return Locked(check_lock(spec, target), target, spec.source, checked=True)
+    previous = None
+    if request.merge:
+        previous, result = merge_lock(spec, target, store, progress)
+    else:
+        if request.update:
+            previous = Lock.read(target) if target.is_file() else None
+            spec = as_locked(spec, previous) if previous else spec
+        result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
+    result.write(target)
+    return Locked(result, target, spec.source, previous=previous)
+
+
+def _with_options(spec: Spec, request: LockRequest) -> Spec:
+    if request.platforms:
+        spec = spec.with_platforms(request.platforms)
+    if request.as_of:
+        spec = spec.with_as_of(request.as_of)
+    return spec
+
+
+def install_file(
+    path: Path, store: Store, progress: Progress, *, python: str | None = None
+) -> list[Env]:
+    """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle."""
+    if _hotpath.is_bundle(path):
+        return install_bundle(path, store, progress)
+    return [env_for_file(path, store, progress, python=python)]
+
+
+def env_to_run(
+    file: Path | None,
+    env_ref: str | None,
+    store: Store,
+    progress: Progress,
+    *,
+    python: str | None = None,
+) -> Env:
+    """The env ``amber run`` uses: an existing one by reference, or the one of a file."""
+    if env_ref and file:
+        raise AmberError("give either --env or -f, not both")
+    if env_ref:
+        return find_env(env_ref, store)
+    if file is None:
+        raise AmberError("no spec file: pass -f FILE")
+    return env_for_file(file, store, progress, python=python)

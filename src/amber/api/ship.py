@@ -1,0 +1,32 @@
+"""``amber pack``: an env as a relocatable archive, or envs' locks and packages as a bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from amber._platform import host_platform
+from amber._progress import Progress
+from amber.api import find_env, lock_for_ref
+from amber.ship.bundle import BundleInfo, write_bundle
+from amber.ship.pack import PackResult, pack_env
+from amber.store import Store
+
+__all__ = ["pack", "bundle"]
+
+
+def pack(ref: str, output: Path, store: Store, progress: Progress) -> PackResult:
+    """Pack the env ``ref`` names into ``output`` (``amber unpack`` puts it anywhere)."""
+    return pack_env(find_env(ref, store), output, progress)
+
+
+def bundle(
+    refs: Sequence[str],
+    platforms: Sequence[str],
+    output: Path,
+    store: Store,
+    progress: Progress,
+) -> BundleInfo:
+    """The locks of ``refs`` and every package of ``platforms`` (default: this one) in a bundle."""
+    locks = [lock_for_ref(ref, store) for ref in refs]
+    return write_bundle(locks, platforms or (host_platform(),), store, output, progress)

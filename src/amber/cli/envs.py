@@ -1,0 +1,113 @@
+"""``amber install`` and ``amber env``: hydrated envs, listed, shown, tagged and removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from amber import api
+from amber.api.files import install_file
+from amber.api.show import list_envs, show_env
+from amber.cli import render
+from amber.cli._shared import (
+    edge,
+    file_option,
+    json_option,
+    python_option,
+    quiet_option,
+    spec_file,
+)
+from amber.errors import AmberError
+
+__all__ = ["install_cmd", "env_group"]
+
+
+@click.command("install")
+@click.argument("source", required=False, type=click.Path(path_type=Path), metavar="[FILE]")
+@file_option
+@python_option
+@quiet_option
+def install_cmd(source: Path | None, file: Path | None, python: str | None, quiet: bool) -> None:
+    """Hydrate the env of a spec, a lock or a bundle (or reuse it); prints its path.
+
+    \b
+      amber install -f environment.yml
+      amber install bundle.tar        # made by `amber pack --packages`: no network needed
+    """
+    if source is not None and file is not None:
+        raise click.UsageError("give the file once: FILE or -f FILE")
+    needs = edge(quiet)
+    render.paths(
+        install_file(spec_file(source or file), needs.store, needs.progress, python=python)
+    )
+
+
+@click.group("env")
+def env_group() -> None:
+    """List, show and remove hydrated envs."""
+
+
+@env_group.command("list")
+@json_option
+def env_list(as_json: bool) -> None:
+    """List the envs in the store, most recently used first."""
+    render.env_list(list_envs(edge().store), as_json)
+
+
+@env_group.command("show")
+@click.argument("env_ref", metavar="ENV")
+@json_option
+def env_show(env_ref: str, as_json: bool) -> None:
+    """Show an env: its spec, packages and activation."""
+    render.env_show(show_env(env_ref, edge().store), as_json)
+
+
+@env_group.command("rm")
+@click.argument("env_refs", metavar="ENV...", nargs=-1, required=True)
+def env_rm(env_refs: tuple[str, ...]) -> None:
+    """Remove envs (their locks stay in the store, so they can be hydrated again)."""
+    store = edge().store
+    for ref in env_refs:
+        env = api.find_env(ref, store)
+        api.remove_env(env, store)
+        render.removed_env(env)
+
+
+@env_group.command("tag")
+@click.argument("env_ref", metavar="ENV")
+@click.argument("tag_ref", metavar="NAME[:TAG]")
+def env_tag(env_ref: str, tag_ref: str) -> None:
+    """Name an env: NAME:TAG (TAG defaults to latest). Only mutable tags ever move."""
+    store = edge().store
+    env = api.find_env(env_ref, store)
+    name, tag = api.tag_env(env, tag_ref, store)
+    render.tagged(name, tag, env)
+
+
+@env_group.command("tags")
+@click.argument("name", required=False)
+@json_option
+def env_tags(name: str | None, as_json: bool) -> None:
+    """List tags (of NAME, or all)."""
+    render.env_tags(edge().store.tags(name), as_json)
+
+
+@env_group.command("untag")
+@click.argument("tag_ref", metavar="NAME[:TAG]")
+def env_untag(tag_ref: str) -> None:
+    """Remove a local tag (the env stays)."""
+    name, tag = api.parse_tag(tag_ref)
+    if not edge().store.untag(name, tag):
+        raise AmberError(f"no tag {name}:{tag}: `amber env tags` lists them")
+    render.untagged(name, tag)
+
+
+@env_group.command("get")
+@click.option("--run", "run_ref", required=True, help="A run id (or a unique prefix of one).")
+@click.option("--step", "step_name", required=True, help="The step's name.")
+@quiet_option
+def env_get(run_ref: str, step_name: str, quiet: bool) -> None:
+    """Re-hydrate the exact env a past step ran in; prints its path."""
+    needs = edge(quiet)
+    render.paths([api.env_of_step(run_ref, step_name, needs.store, needs.progress)])

@@ -1,0 +1,60 @@
+"""``amber export`` and ``amber import``: other tools' formats, and existing conda envs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from amber.api.convert import adopt, export
+from amber.cli import render
+from amber.cli._shared import edge, quiet_option
+from amber.formats import ExportOptions
+
+__all__ = ["export_cmd", "import_cmd"]
+
+
+@click.command("export")
+@click.argument("ref", metavar="ENV_OR_LOCK")
+@click.option(
+    "--format", "fmt", required=True, metavar="FORMAT",
+    help="environment.yml, explicit, conda-lock, pixi, requirements, pylock or cyclonedx.",
+)  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: standard output.")
+@click.option("-p", "--platform", "platforms", multiple=True, metavar="PLATFORM",
+              help="Only this platform (repeatable).")  # fmt: skip
+@click.option("--no-builds", is_flag=True, help="environment.yml: pins without build strings.")
+@click.option("--from-history", is_flag=True, help="environment.yml: your own spec, not the pins.")
+def export_cmd(
+    ref: str,
+    fmt: str,
+    output: Path | None,
+    platforms: tuple[str, ...],
+    no_builds: bool,
+    from_history: bool,
+) -> None:
+    """Write an env or lock in another tool's format; say on stderr what it cannot carry.
+
+    \b
+      amber export amber.lock --format conda-lock -o conda-lock.yml
+      amber export 3f2a9c1d --format explicit -p linux-64 -o linux-64.txt
+      amber export amber.lock --format cyclonedx -o sbom.cdx.json
+    """
+    options = ExportOptions(platforms=platforms, no_builds=no_builds, from_history=from_history)
+    render.exported(export(ref, fmt, options, output, edge().store), fmt)
+
+
+@click.command("import")
+@click.option("--prefix", "prefix", required=True, type=click.Path(path_type=Path),
+              help="An existing conda environment to adopt.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="Where to write environment.yml and amber.lock.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite environment.yml/amber.lock there.")
+@click.option("--index-url", help="Where the env's pip packages come from (default: PyPI).")
+@quiet_option
+def import_cmd(prefix: Path, output: Path, force: bool, index_url: str | None, quiet: bool) -> None:
+    """Adopt an existing conda environment: a spec (what was asked for) and a lock (what
+    is installed, conda and pip), so it can be re-created anywhere."""
+    needs = edge(quiet)
+    done = adopt(prefix, output, needs.store, needs.progress, overwrite=force, index_url=index_url)
+    render.adopted(done, quiet)

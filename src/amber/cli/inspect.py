@@ -1,0 +1,73 @@
+"""``amber verify``, ``amber diff``, ``amber du`` and ``amber gc``: looking at what exists."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from amber import api
+from amber.api.show import Verified, verify
+from amber.cli import VerifyFailed, render
+from amber.cli._shared import edge, json_option
+from amber.errors import AmberError
+from amber.inspect.diff import diff_locks
+from amber.store.du import disk_usage
+from amber.store.gc import collect
+
+__all__ = ["verify_cmd", "diff_cmd", "du_cmd", "gc_cmd", "verify_or_fail"]
+
+
+def verify_or_fail(done: Verified, as_json: bool) -> None:
+    """Render ``verify``'s answer; differences end the command with exit code 1."""
+    render.verified(done, as_json)
+    if not done.result.ok:
+        raise VerifyFailed(done.result.summary())
+
+
+@click.command("verify")
+@click.argument("env_ref", metavar="ENV")
+@json_option
+def verify_cmd(env_ref: str, as_json: bool) -> None:
+    """Check every file of ENV against its packages' records; exit 1 listing differences."""
+    verify_or_fail(verify(env_ref, edge().store), as_json)
+
+
+@click.command("diff")
+@click.argument("old", metavar="A")
+@click.argument("new", metavar="B")
+@json_option
+def diff_cmd(old: str, new: str, as_json: bool) -> None:
+    """What changed from A to B: two lock files or envs (full_id, prefix or name)."""
+    store = edge().store
+    render.diff(diff_locks(api.lock_of(old, store), api.lock_of(new, store)), as_json)
+
+
+@click.command("du")
+@json_option
+def du_cmd(as_json: bool) -> None:
+    """Disk usage: per env its apparent size and the bytes only it holds, caches, total."""
+    render.du(disk_usage(edge().store), as_json)
+
+
+@click.command("gc")
+@click.option("--older-than", default="30d", show_default=True, metavar="AGE",
+              help="Remove envs not used for AGE (e.g. 30d, 12h).")  # fmt: skip
+@click.option("--keep", type=int, help="Always keep the N most recently used envs.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@json_option
+def gc_cmd(older_than: str, keep: int | None, dry_run: bool, as_json: bool) -> None:
+    """Remove unused, untagged envs, then cache entries nothing needs; print what it frees.
+
+    An env a running process uses, and a tagged env, are never removed.
+    """
+    report = collect(edge().store, older_than=_duration(older_than), keep=keep, dry_run=dry_run)
+    render.gc(report, dry_run, as_json)
+
+
+def _duration(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not match:
+        raise AmberError(f"invalid duration {text!r}: e.g. 30d, 12h, 90m")
+    factor = {"": 86400, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+    return float(match.group(1)) * factor

@@ -1,0 +1,480 @@
+"""The only place the CLI formats output: tables, JSON, sizes and dates.
+
+Reports and progress go to stderr, results (paths, tables, JSON) to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from amber.api.convert import AdoptedFiles, Written
+from amber.api.files import Locked
+from amber.api.share import Pushed
+from amber.api.show import EnvDetails, Verified
+from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
+from amber.lock import Lock
+from amber.remote import GcResult, TagInfo
+from amber.run.kernel import Kernel
+from amber.ship.bundle import BundleInfo
+from amber.ship.pack import PackResult
+from amber.store import EnvRecord, RunRecord
+from amber.store.du import Usage, human
+from amber.store.env import Env
+from amber.store.gc import GcReport
+
+__all__ = [
+    "human_size",
+    "when",
+    "changes",
+    "locked",
+    "added",
+    "diff",
+    "paths",
+    "env_list",
+    "env_show",
+    "removed_env",
+    "tagged",
+    "untagged",
+    "env_tags",
+    "verified",
+    "du",
+    "gc",
+    "pushed",
+    "remote_tags",
+    "remote_gc",
+    "bundled",
+    "packed",
+    "unpacked",
+    "exported",
+    "adopted",
+    "runs",
+    "run",
+    "steps",
+    "kernels",
+    "kernel_installed",
+    "kernel_removed",
+]
+
+
+def human_size(size: int | None) -> str:
+    """1536 -> '1.5 KB'; ``None`` (unknown) -> '-'."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)
+
+
+def when(timestamp: float | None) -> str:
+    """A local date and time to the minute; ``None`` (unknown) -> '-'."""
+    if timestamp is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _note(text: str) -> None:
+    click.echo(text, err=True)
+
+
+# -- lock, add, diff ------------------------------------------------------------------
+
+
+def changes(old: Lock, new: Lock) -> None:
+    """The change table between two locks, on stderr (progress and reports go there)."""
+    _note(render_changes(diff_locks(old, new)))
+
+
+def locked(done: Locked) -> None:
+    """What ``amber lock`` did."""
+    lock = done.lock
+    if done.imported is not None:
+        _note(
+            f"Imported {done.imported} {done.source} as-is (no solve) -> {done.target} "
+            f"(full_id {lock.full_id[:12]})"
+        )
+        return
+    if done.checked:
+        _note(f"{done.target} is up to date with {done.source}")
+        return
+    if done.previous is not None:
+        changes(done.previous, lock)
+    counts = ", ".join(
+        f"{p}: {len(pl.conda)} conda + {len(pl.pypi)} PyPI"
+        for p, pl in sorted(lock.platforms.items())
+    )
+    _note(f"Locked {counts} -> {done.target} (full_id {lock.full_id[:12]})")
+
+
+def added(requirement: str, path: Path, target: Path, previous: Lock | None, lock: Lock) -> None:
+    """What ``amber add`` changed."""
+    if previous is not None:
+        changes(previous, lock)
+    _note(f"Added {requirement} to {path}; locked -> {target}")
+
+
+def diff(found: Sequence[Change], as_json: bool) -> None:
+    """``amber diff``: JSON, or a table (coloured on a terminal)."""
+    if as_json:
+        _json(changes_to_json(found))
+    else:
+        print_changes(found)
+
+
+# -- envs -----------------------------------------------------------------------------
+
+
+def paths(envs: Sequence[Env]) -> None:
+    """One env path per line: what ``install``, ``pull`` and ``env get`` print."""
+    for env in envs:
+        click.echo(str(env.path))
+
+
+def _env_json(e: EnvRecord) -> dict[str, Any]:
+    return {
+        "full_id": e.full_id,
+        "name": e.name,
+        "path": str(e.path),
+        "size": e.size,
+        "created": e.created,
+        "last_used": e.last_used,
+    }
+
+
+def env_list(rows: Sequence[EnvRecord], as_json: bool) -> None:
+    """``amber env list``: a table (one line per env in pipes and logs), or JSON."""
+    if as_json:
+        _json([_env_json(e) for e in rows])
+        return
+    if not rows:
+        _note("No environments yet: `amber install -f environment.yml` makes one.")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("ID", "NAME", "SIZE", "CREATED", "LAST USED", "PATH"):
+        table.add_column(column, justify="right" if column == "SIZE" else "left")
+    for e in rows:
+        table.add_row(
+            e.full_id[:12], e.name or "-", human_size(e.size), when(e.created),
+            when(e.last_used), str(e.path),
+        )  # fmt: skip
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=400)  # pipes and logs: one line per env
+    console.print(table)
+
+
+def env_show(details: EnvDetails, as_json: bool) -> None:
+    """``amber env show``: the env, its spec, packages and activation."""
+    env, lock, record = details.env, details.lock, details.record
+    if as_json:
+        head = (
+            _env_json(record)
+            if record is not None
+            else {"full_id": env.full_id, "name": None, "path": str(env.path), "size": None,
+                  "created": None, "last_used": None}
+        )  # fmt: skip
+        _json({
+            **head,
+            "req_id": lock.req_id,
+            "spec": lock.spec.canonical(),
+            "activation": {
+                "set": dict(details.activation.set),
+                "path_prepend": list(details.activation.path_prepend),
+            },
+            "platforms": lock.to_dict()["platforms"],
+        })  # fmt: skip
+        return
+    click.echo(f"full_id:  {env.full_id}")
+    click.echo(f"req_id:   {lock.req_id}")
+    click.echo(f"name:     {(record.name if record else None) or '-'}")
+    click.echo(f"path:     {env.path}")
+    click.echo(f"size:     {human_size(record.size if record else None)}")
+    click.echo(
+        f"created:  {when(record.created if record else None)}    "
+        f"last used: {when(record.last_used if record else None)}"
+    )
+    for added in lock.spec.added:
+        click.echo(f"added:    {added} (by amber: pipeline steps need it)")
+    for platform, body in sorted(lock.platforms.items()):
+        click.echo(f"\n{platform} (python {body.python or '-'})")
+        for c in sorted(body.conda, key=lambda c: c.name):
+            click.echo(f"  conda  {c.name:<28} {c.version:<14} {c.build}")
+        for p in sorted(body.pypi, key=lambda p: p.name):
+            click.echo(f"  pypi   {p.name:<28} {p.version}")
+        for dist, conda_name in sorted(body.provided.items()):
+            if dist != conda_name:
+                click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")
+
+
+def removed_env(env: Env) -> None:
+    """``amber env rm``: one line per env removed."""
+    _note(f"Removed {env.full_id[:12]} ({env.path})")
+
+
+def tagged(name: str, tag: str, env: Env) -> None:
+    """``amber env tag``."""
+    _note(f"{name}:{tag} -> {env.full_id[:12]}")
+
+
+def untagged(name: str, tag: str) -> None:
+    """``amber env untag``."""
+    _note(f"Removed tag {name}:{tag}")
+
+
+def env_tags(rows: Sequence[tuple[str, str, str, float]], as_json: bool) -> None:
+    """``amber env tags``: NAME:TAG, the env, when."""
+    if as_json:
+        keys = ("name", "tag", "full_id", "created")
+        _json([dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    for tag_name, tag, full_id, created in rows:
+        click.echo(f"{tag_name}:{tag:<20} {full_id[:12]}  {when(created)}")
+
+
+def verified(done: Verified, as_json: bool) -> None:
+    """``amber verify``: one line per difference (or JSON); on success a summary on stderr."""
+    result = done.result
+    if as_json:
+        _json(result.to_json())
+    else:
+        for line in result.lines():
+            click.echo(line)
+    if result.ok and not as_json:
+        _note(f"{done.env.full_id[:12]} ok: {result.checked} files checked")
+
+
+# -- store ----------------------------------------------------------------------------
+
+
+def du(usage: Usage, as_json: bool) -> None:
+    """``amber du``: per env its apparent and unique bytes, caches, total."""
+    if as_json:
+        _json(usage.to_json())
+        return
+    click.echo(f"{'ENV':<13} {'NAME':<20} {'APPARENT':>10} {'UNIQUE':>10}")
+    for e in usage.envs:
+        click.echo(
+            f"{e.full_id[:12]:<13} {(e.name or '-'):<20} {human(e.apparent):>10} "
+            f"{human(e.unique):>10}"
+        )
+    caches = ", ".join(f"{k} {human(v)}" for k, v in usage.caches.items())
+    click.echo(f"caches: {caches} ({human(usage.caches_total)})")
+    click.echo(f"total: {human(usage.total)}   (every file counted once)")
+
+
+def gc(report: GcReport, dry_run: bool, as_json: bool) -> None:
+    """``amber gc``: what was (or would be) removed and kept, and the bytes freed."""
+    if as_json:
+        _json(report.to_json())
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    for env in report.removed_envs:
+        _note(f"{verb} env {env.full_id[:12]} ({env.path}): {human_size(env.bytes_freed)} freed")
+    reasons = ("tagged", "in use", "recent", "kept")
+    kept = ", ".join(f"{len(report.kept(r))} {r}" for r in reasons if report.kept(r))
+    if kept:
+        _note(f"Kept {kept}")
+    if report.removed_cache:
+        _note(
+            f"{verb} {len(report.removed_cache)} cache entries: "
+            f"{human_size(report.cache_bytes)} freed"
+        )
+    if report.uv_prune:
+        _note(f"uv cache: {report.uv_prune}")
+    for note in report.notes:
+        _note(f"note: {note}")
+    _note(f"{'Would free' if dry_run else 'Freed'} {human_size(report.bytes_freed)} in all")
+
+
+# -- remote ---------------------------------------------------------------------------
+
+
+def pushed(done: Pushed) -> None:
+    """What ``amber push`` uploaded and found already there."""
+    result = done.result
+    _note(
+        f"Pushed {done.lock.full_id[:12]}: {result.uploaded} packages uploaded "
+        f"({result.uploaded_bytes / 1e6:.1f} MB), {result.present} already there, lock "
+        f"{'uploaded' if result.lock_uploaded else 'already there'}"
+        + (f", tags {', '.join(result.tags)}" if result.tags else "")
+    )
+
+
+def remote_tags(tags: Sequence[TagInfo], as_json: bool) -> None:
+    """``amber remote ls``."""
+    if as_json:
+        _json([
+            {"name": t.name, "tag": t.tag, "full_id": t.full_id, "pushed_at": t.pushed_at,
+             "host": t.host} for t in tags])  # fmt: skip
+        return
+    for t in tags:
+        click.echo(f"{t.name}:{t.tag:<20} {t.full_id[:12]}  {when(t.pushed_at)}  {t.host}")
+
+
+def remote_gc(result: GcResult) -> None:
+    """``amber remote gc``."""
+    verb = "Would delete" if result.dry_run else "Deleted"
+    _note(
+        f"{verb} {len(result.locks)} locks, {len(result.packages)} packages, "
+        f"{len(result.tags)} tags ({human_size(result.freed_bytes)}); "
+        f"kept {result.kept_locks} locks"
+    )
+
+
+# -- pack, unpack, export, import ---------------------------------------------------------
+
+
+def bundled(info: BundleInfo, output: Path) -> None:
+    """What ``amber pack --packages`` put in the bundle."""
+    _note(
+        f"{output}: {len(info.envs)} env(s), {info.packages} packages for "
+        f"{', '.join(info.platforms)} ({human_size(info.bytes)})"
+    )
+
+
+def packed(result: PackResult, output: Path) -> None:
+    """What ``amber pack`` put in the archive."""
+    _note(
+        f"{output}: {result.files} entries, {human_size(result.bytes)} packed into "
+        f"{human_size(result.archive_bytes)}; {result.relocatable} files embed the prefix"
+    )
+
+
+def unpacked(dest: Path, rewritten: int, quiet: bool) -> None:
+    """``amber unpack``: the env's new path, and how many files now name it."""
+    click.echo(str(dest))
+    if not quiet:
+        _note(f"{rewritten} files rewritten for the new prefix")
+
+
+def exported(done: Written, fmt: str) -> None:
+    """``amber export``: the text on stdout, or the files written; what the format lost."""
+    for target in done.files:
+        _note(f"Wrote {target}")
+    if not done.files:
+        click.echo(done.text, nl=not done.text.endswith("\n"))
+    for line in done.lost:
+        _note(f"note ({fmt}): {line}")
+
+
+def adopted(done: AdoptedFiles, quiet: bool) -> None:
+    """``amber import``: its warnings, then (unless quiet) what was adopted and written."""
+    for warning in done.adopted.warnings:
+        _note(f"warning: {warning}")
+    if quiet:
+        return
+    lock = done.adopted.lock
+    body = next(iter(lock.platforms.values()))
+    _note(
+        f"Adopted {done.adopted.prefix}: {len(body.conda)} conda + {len(body.pypi)} PyPI "
+        f"packages (requested specs from {done.adopted.requested_from}).\n"
+        f"Wrote {done.spec_path} and {done.lock_path}; re-create it with "
+        f"`amber install -f {done.spec_path}`"
+    )
+
+
+# -- runs, steps, kernels ---------------------------------------------------------------
+
+
+def _run_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started": run.started,
+        "host": run.host,
+        "command": run.command,
+        "steps": [
+            {
+                "step": s.step,
+                "full_id": s.full_id,
+                "started": s.started,
+                "ended": s.ended,
+                "status": s.status,
+            }  # fmt: skip
+            for s in run.steps
+        ],
+    }
+
+
+def runs(rows: Sequence[RunRecord], as_json: bool) -> None:
+    """``amber runs list``, newest first."""
+    if as_json:
+        _json([_run_json(r) for r in rows])
+        return
+    if not rows:
+        _note("No runs yet: calling an @amber.step function records one.")
+        return
+    for r in rows:
+        failed = sum(s.status != "ok" for s in r.steps)
+        state = f"{failed} failed" if failed else "ok"
+        click.echo(
+            f"{r.run_id}  {when(r.started)}  {r.host:<16} {len(r.steps):>3} steps  {state:<9}"
+            f"  {r.command}"
+        )
+
+
+def run(record: RunRecord, as_json: bool) -> None:
+    """``amber runs show``: a run's step calls and the env each ran in."""
+    if as_json:
+        _json(_run_json(record))
+        return
+    click.echo(f"run {record.run_id} on {record.host}, {when(record.started)}: {record.command}")
+    for s in record.steps:
+        click.echo(f"  {s.step:<24} {s.full_id[:12]}  {s.ended - s.started:7.2f}s  {s.status}")
+
+
+def steps(rows: Sequence[dict[str, Any]], module: Path, as_json: bool) -> None:
+    """``amber steps``: each step with its env ids and whether it is hydrated."""
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        _note(f"No @amber.step functions in {module}.")
+        return
+    for row in rows:
+        full = (row["full_id"] or "not locked")[:12]
+        state = "hydrated" if row["hydrated"] else "not hydrated"
+        req = (row["req_id"] or "-")[:12]  # None: the step runs in an existing env (env=...)
+        click.echo(f"{row['step']:<24} req_id {req:<12}  full_id {full:<12}  {state}")
+
+
+def kernels(found: Sequence[Kernel], as_json: bool) -> None:
+    """``amber kernel list``."""
+    if as_json:
+        _json([
+            {
+                "name": k.name,
+                "display_name": k.display_name,
+                "full_id": k.full_id,
+                "path": str(k.path),
+                "env_exists": k.env_exists(),
+            }  # fmt: skip
+            for k in found
+        ])  # fmt: skip
+        return
+    for k in found:
+        state = "" if k.env_exists() else "  (env removed: `amber env get` or re-install)"
+        click.echo(f"{k.name:<28} {k.full_id[:12]}  {k.display_name}{state}")
+
+
+def kernel_installed(path: Path) -> None:
+    """``amber kernel install``: the kernelspec written."""
+    _note(f"Installed kernel {path.name} ({path})")
+
+
+def kernel_removed(name: str, path: Path) -> None:
+    """``amber kernel rm``: the kernelspec removed."""
+    _note(f"Removed kernel {name} ({path})")

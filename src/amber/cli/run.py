@@ -1,0 +1,51 @@
+"""``amber run``: a command inside an env (the plain forms take ``amber.cli._fast`` instead)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from amber.api.files import env_to_run
+from amber.api.show import verify
+from amber.cli._shared import edge, file_option, python_option, quiet_option, spec_file
+from amber.cli.inspect import verify_or_fail
+from amber.run import exec_in_env
+
+__all__ = ["run_cmd"]
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@file_option
+@click.option("--env", "env_ref", help="An existing env: full_id, a unique prefix of one, or name.")
+@click.option("--verify", "verify_first", is_flag=True,
+              help="Check the env's files first (see verify).")  # fmt: skip
+@python_option
+@quiet_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def run_cmd(
+    file: Path | None,
+    env_ref: str | None,
+    verify_first: bool,
+    python: str | None,
+    quiet: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND inside an env (locking and hydrating it first if needed).
+
+    \b
+      amber run -f environment.yml -- python train.py
+      amber run --env 3f2a9c -- pytest
+    """
+    needs = edge(quiet)
+    store = needs.store
+    given = file if env_ref else spec_file(file)
+    env = env_to_run(given, env_ref, store, needs.progress, python=python)
+    if verify_first:
+        verify_or_fail(verify(env, store), as_json=False)
+    store.touch_env(env.full_id)
+    store.close()
+    exec_in_env(env, list(command), store.env_lock_path(env.full_id))
