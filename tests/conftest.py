@@ -114,12 +114,3 @@ def amber(amber_home: Path):
         return result
 
     return run
-
-
-def write(path: Path, text: str) -> Path:
-    """Write a test file (dedented), creating its directory."""
-    import textwrap
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip())
-    return path

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-from conftest import write
+from helpers import SHARED, write
 
 from amber.lock import Lock
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 PIXI = SHARED / "channels" / "pixi"
 SNAPSHOT = SHARED / "repodata" / "defaults-2018"
 ALL_PLATFORMS = ["linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64"]

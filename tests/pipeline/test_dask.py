@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
+from helpers import env_dirs
 
 import amber
 import amber.dask
@@ -105,11 +106,6 @@ def _reaches_pypi() -> bool:
     except OSError:
         return False
     return True
-
-
-def env_dirs(home: Path) -> list[Path]:
-    envs = home / "envs"
-    return sorted(p for p in envs.iterdir() if p.name != ".locks") if envs.is_dir() else []
 
 
 def test_steps_run_on_workers_from_the_remote_store(

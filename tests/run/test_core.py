@@ -12,22 +12,9 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-from conftest import write
+from helpers import conda_spec, env_dirs, write
 
 from amber.lock import Lock
-
-
-def conda_spec(directory: Path, channel: object, *deps: str, pip: tuple[str, ...] = ()) -> Path:
-    lines = ["name: demo", f"channels: ['{channel}']", "dependencies:"]
-    lines += [f"  - {d}" for d in deps]
-    if pip:
-        lines += ["  - pip:"] + [f"    - {p}" for p in pip]
-    return write(directory / "environment.yml", "\n".join(lines) + "\n")
-
-
-def env_dirs(home: Path) -> list[Path]:
-    envs = home / "envs"
-    return sorted(p for p in envs.iterdir() if p.name != ".locks") if envs.exists() else []
 
 
 def test_conda_env_lock_install_run(amber, amber_home: Path, conda_channel: Path, tmp_path: Path):

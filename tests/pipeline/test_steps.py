@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import write
+from helpers import env_dirs, write
 
 import amber
 from amber.pipeline.steps import RemoteTraceback, StepCrashedError, StepError
@@ -23,10 +23,6 @@ def _line_of(text: str) -> int:
     """The line of this file where ``text`` is, as a traceback would number it."""
     lines = Path(__file__).read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if text in line and "_line_of" not in line)
-
-
-def env_dirs(home: Path) -> list[Path]:
-    return sorted(p for p in (home / "envs").iterdir() if p.name != ".locks")
 
 
 def test_merge_rules() -> None:

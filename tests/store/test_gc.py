@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write
+from helpers import write
 
 from amber.lock import Lock
 from amber.store import Store
@@ -178,7 +178,7 @@ def test_gc_archive_store(amber_home: Path):
 
 
 def test_gc_cli(amber, conda_channel: Path, tmp_path: Path) -> None:
-    from conftest import write
+    from helpers import write
 
     spec = write(
         tmp_path / "environment.yml", f"channels: ['{conda_channel}']\ndependencies: [python]\n"

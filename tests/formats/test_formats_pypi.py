@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import write
+from helpers import write
 from packaging.markers import Marker
 
 from amber._platform import host_platform

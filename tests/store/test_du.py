@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import write
-from test_core import conda_spec
+from helpers import conda_spec, write
 
 from amber.store import Store
 from amber.store.du import disk_usage, human

@@ -6,13 +6,12 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from helpers import SNAPSHOT
 
 from amber.errors import LockFileError
 from amber.lock import Lock
 from amber.resolve import ResolveCaches, resolve
 from amber.spec import Spec
-
-SNAPSHOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata" / "defaults-2018"
 
 
 @pytest.fixture

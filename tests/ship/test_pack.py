@@ -12,8 +12,7 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-from conftest import write
-from test_core import conda_spec
+from helpers import conda_spec, write
 
 SHELL_PATH = "/usr/bin:/bin"  # no amber, no test venv: what a bare target machine has
 

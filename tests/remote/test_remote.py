@@ -15,7 +15,7 @@ from pathlib import Path
 import condapkgs
 import fsspec
 import pytest
-from conftest import write
+from helpers import write
 from remote_fixtures import MotoServer, fake_wheel, use_s3, wheel_lock
 
 from amber import api

@@ -21,7 +21,7 @@ from pathlib import Path
 import condapkgs
 import pytest
 import yaml
-from conftest import write
+from helpers import write
 
 from amber.errors import AmberError, LockFileError, SourceError
 from amber.formats import ExportOptions, conda_lock, environment_yml, explicit, pixi

@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import SNAPSHOT
 
 from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.spec import Spec
-
-SNAPSHOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata" / "defaults-2018"
 
 
 def conda(name: str, version: str, build: str = "0", ext: str = ".conda") -> LockedConda:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write
+from helpers import write
 
 from amber.errors import SpecError
 from amber.spec import is_spec_file, read_spec

@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import write
-from test_core import conda_spec
+from helpers import conda_spec, write
 
 
 def _install(amber, spec: Path) -> Path:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from helpers import conda_spec
 from rattler import PrefixRecord
-from test_core import conda_spec
 
 from amber.store.conda_meta import PrefixFile, prefix_files
 

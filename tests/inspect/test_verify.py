@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write
-from test_core import conda_spec
+from helpers import conda_spec, write
 
 from amber.inspect.verify import verify_env
 from amber.store.env import Env
@@ -72,7 +71,7 @@ def test_verify_pypi_env(amber, tmp_path: Path):
 def test_verify_du_and_run_verify_cli(amber, conda_channel: Path, tmp_path: Path) -> None:
     import json
 
-    from conftest import write as write_file
+    from helpers import write as write_file
 
     spec = write_file(
         tmp_path / "cli" / "environment.yml",

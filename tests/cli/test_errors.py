@@ -19,7 +19,7 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-from conftest import write
+from helpers import write
 
 # A PyPI name that surely does not exist.
 NO_SUCH_PYPI = "amber-no-such-package-xyz-123"

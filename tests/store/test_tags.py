@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import condapkgs
-from conftest import write
+from helpers import write
 
 from amber.hydrate import download_archives
 from amber.lock import Lock

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import condapkgs
-from conftest import write
+from helpers import write
 
 DEAD_PROXY = "http://127.0.0.1:9"
 
