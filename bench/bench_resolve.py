@@ -59,8 +59,9 @@ def four_platform_channel(root: Path) -> Path:
 def write_config(work: Path, name: str, channel: Path, platforms: list[str]) -> Path:
     """The driver's input: the canonical request, and what Amber derives from its defaults for
     the raw side (virtual packages, uv's --python-platform, the macOS deployment target)."""
-    from amber.resolve.pypi import _macos, uv_python_platform
+    from amber.resolve.pypi import uv_python_platform
     from amber.resolve.virtual import virtual_packages
+    from amber.resolve.wheels import macos_version
     from amber.spec import Spec
 
     spec = Spec.create(conda=CONDA, pypi=PYPI, channels=[str(channel)], platforms=platforms)
@@ -72,7 +73,7 @@ def write_config(work: Path, name: str, channel: Path, platforms: list[str]) -> 
         "platforms": platforms,
         "virtual": {p: virtual_packages(p, {}) for p in platforms},
         "uv_platform": {p: uv_python_platform(p, {}) for p in platforms},
-        "macos": ".".join(map(str, _macos({}))),
+        "macos": ".".join(map(str, macos_version({}))),
         "repodata": str(home / "repodata"),
         "uv": str(home / "uv"),
         "pkgs": str(home / "pkgs"),
