@@ -20,7 +20,7 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber._urls import channel_url, redact
 from amber._uv import UvFailed
-from amber.errors import AmberError, LockFileError, SourceError, SpecError
+from amber.errors import AdoptError, LockFileError, SourceError, SpecError
 from amber.formats.environment_yml import spec_text
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.pypi import release_files
@@ -36,10 +36,6 @@ _ANACONDA_ORG = "https://conda.anaconda.org/"
 _SPECS_LINE = re.compile(r"^#\s*(\w+)\s*specs:\s*(.*)$")
 _CMD_LINE = re.compile(r"^#\s*cmd:\s*(.+)$")
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+\.(?:dist-info|egg-info))(?:/|$)")
-
-
-class AdoptError(AmberError):
-    """A directory cannot be adopted: not a conda environment, or records Amber cannot read."""
 
 
 @dataclass(frozen=True)

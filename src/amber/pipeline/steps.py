@@ -21,32 +21,13 @@ from typing import Any
 
 from amber import _uv
 from amber._progress import Progress
-from amber.errors import AmberError
+from amber.errors import AmberError, RemoteTraceback, StepCrashedError, StepError
 from amber.settings import Settings
 from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.store.env import Env as HydratedEnv
 
 __all__ = ["Env", "Step", "step", "prepare", "StepError", "StepCrashedError", "RemoteTraceback"]
-
-
-class StepError(AmberError):
-    """A step could not be called (arguments, env, result)."""
-
-
-class StepCrashedError(StepError):
-    """The step's process died without returning (crash, ``os._exit``, signal)."""
-
-
-class RemoteTraceback(Exception):
-    """The traceback of an exception raised inside a step, attached as ``__cause__``."""
-
-    def __init__(self, tb: str) -> None:
-        super().__init__(tb)
-        self.tb = tb
-
-    def __str__(self) -> str:
-        return f'\n"""\n{self.tb}"""'
 
 
 def Env(  # noqa: N802 - a constructor to users: amber.Env(python=..., pypi=[...])

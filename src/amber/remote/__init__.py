@@ -39,7 +39,15 @@ from urllib.parse import unquote, urlsplit
 from amber._fs import umask
 from amber._progress import Progress
 from amber._urls import redact
-from amber.errors import AmberError, EnvNotFoundError, HydrateError, LockFileError, SourceError
+from amber.errors import (
+    AmberError,
+    EnvNotFoundError,
+    HydrateError,
+    LockFileError,
+    RemoteError,
+    RemoteObjectAbsent,
+    TagConflictError,
+)
 from amber.lock import Lock, LockedConda, LockedPypi
 from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
@@ -64,14 +72,6 @@ _HEX_PREFIX = re.compile(r"[0-9a-f]{6,63}")
 Package = LockedConda | LockedPypi
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-class RemoteError(SourceError):
-    """The remote store could not be reached, read or written."""
-
-
-class TagConflictError(AmberError):
-    """An immutable tag already names another env."""
 
 
 @dataclass(frozen=True)
@@ -397,11 +397,11 @@ class Remote:
                 try:
                     self.objects.download(key, tmp)
                 except FileNotFoundError:
-                    raise _Absent from None
+                    raise RemoteObjectAbsent(key=key) from None
 
         try:
             actual = store.add_archive(package.sha256, package.file_name, download)
-        except _Absent:
+        except RemoteObjectAbsent:
             return False  # hydrate takes it from its own URL
         if actual != package.sha256:
             raise HydrateError(
@@ -593,10 +593,6 @@ class Remote:
 
 
 # -- keys ------------------------------------------------------------------------------
-
-
-class _Absent(AmberError):
-    """The remote has no such object (an AmberError, so ``_failing`` passes it on)."""
 
 
 def _package_key(sha256: str) -> str:

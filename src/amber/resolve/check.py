@@ -8,17 +8,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
-from amber.errors import AmberError, LockFileError
+from amber.errors import LockCheckFailed, LockFileError
 from amber.lock import Lock
 from amber.spec import Spec
 
 __all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
-
-
-class LockCheckFailed(AmberError):
-    """`amber lock --check` found the lock stale or inconsistent (exit 1)."""
-
-    exit_code = 1
 
 
 def check_lock(spec: Spec, lock_path: Path) -> Lock:

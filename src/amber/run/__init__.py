@@ -10,17 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from amber.errors import AmberError
+from amber.errors import AmberError, CommandNotFoundError
 from amber.store.env import Env
 from amber.store.inuse import hold_shared
 
 __all__ = ["exec_in_env", "env_environ", "CommandNotFoundError"]
-
-
-class CommandNotFoundError(AmberError):
-    """The command to run does not exist in the env or on PATH."""
-
-    exit_code = 127
 
 
 def env_environ(env: Env, base: dict[str, str] | None = None) -> dict[str, str]:
