@@ -37,9 +37,9 @@ def exec_in_env(env: Env, argv: Sequence[str], in_use_lock: Path) -> NoReturn:
         os.execvpe(argv[0], list(argv), environ)
     except FileNotFoundError:
         raise CommandNotFoundError(
-            f"command not found in the env {env.path.name}: {argv[0]}"
+            f"command not found in the env {env.path.name}: {argv[0]}", command=argv[0]
         ) from None
     except PermissionError:
-        err = CommandNotFoundError(f"command is not executable: {argv[0]}")
+        err = CommandNotFoundError(f"command is not executable: {argv[0]}", command=argv[0])
         err.exit_code = 126
         raise err from None
