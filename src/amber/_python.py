@@ -53,7 +53,8 @@ def find_interpreter(version: str) -> Path:
     raise InterpreterNotFoundError(
         f"no Python {version} interpreter is installed on this machine (found: {listing}). "
         f"Install one (`uv python install {version}`, `pyenv install {version}` or your OS "
-        f"packages), or ask for one of the versions found."
+        f"packages), or ask for one of the versions found.",
+        version=version,
     )
 
 

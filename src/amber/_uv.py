@@ -11,26 +11,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from amber.errors import UvFailed
+
 __all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
-
-
-_NETWORK_HINTS = ("error sending request", "dns error", "connection refused", "failed to fetch")
-
-
-class UvFailed(Exception):
-    """uv exited non-zero; ``stderr`` holds its explanation."""
-
-    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
-        super().__init__(stderr.strip() or f"uv exited with {returncode}")
-        self.args_ = list(args)
-        self.returncode = returncode
-        self.stderr = stderr
-
-    @property
-    def is_network(self) -> bool:
-        """True when uv could not reach an index (rather than found no solution)."""
-        lowered = self.stderr.lower()
-        return any(hint in lowered for hint in _NETWORK_HINTS)
 
 
 _BIN_LOCK = threading.Lock()

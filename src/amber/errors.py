@@ -1,22 +1,51 @@
 """One exception hierarchy: every error a user can fix is an ``AmberError``.
 
 The CLI turns these into a one-paragraph message and exit code 2; nothing else
-is expected to catch them.
+is expected to catch them. Beside its message, each error carries what the user
+must fix as fields (``path``, ``line``, ``ref``, ``url``, ...): data, not text.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from amber._urls import redact
 
 __all__ = [
     "AmberError",
     "SpecError",
     "LockFileError",
+    "LockCheckFailed",
     "ResolveError",
     "SourceError",
+    "RemoteError",
+    "RemoteObjectAbsent",
+    "TagConflictError",
     "HydrateError",
     "EnvNotFoundError",
     "InterpreterNotFoundError",
+    "CommandNotFoundError",
     "PackError",
+    "AdoptError",
+    "VerifyFailed",
+    "StepError",
+    "StepCrashedError",
+    "RemoteTraceback",
+    "UvFailed",
 ]
+
+PathLike = str | os.PathLike[str]
+
+
+def _safe_url(url: str | None) -> str | None:
+    """``url`` without credentials: no user, password, ``/t/<token>/``, query or fragment."""
+    if url is None:
+        return None
+    # A query may hold a token (``?token=``) in any spelling: drop it whole.
+    parts = urlsplit(redact(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 class AmberError(Exception):
@@ -40,26 +69,184 @@ class SpecError(AmberError):
 class LockFileError(AmberError):
     """A lock file is malformed, stale or lacks what is asked of it."""
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: PathLike | None = None,
+        line: int | None = None,
+        package: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.package = package
+
+
+class LockCheckFailed(AmberError):
+    """`amber lock --check` found the lock stale or inconsistent (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, path: PathLike | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
 
 class ResolveError(AmberError):
     """The request cannot be satisfied (unknown package, conflicting pins)."""
 
+    def __init__(
+        self, message: str, *, platform: str | None = None, package: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.package = package
+
 
 class SourceError(AmberError):
-    """A channel, index or remote could not be reached or read."""
+    """A channel, index or remote could not be reached or read.
+
+    ``url`` names it, always without credentials, whatever was passed.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = _safe_url(url)
+
+
+class RemoteError(SourceError):
+    """The remote store could not be reached, read or written."""
+
+
+class RemoteObjectAbsent(AmberError):
+    """The remote has no such object (an AmberError, so the remote's wrapper passes it on).
+
+    Caught inside ``amber.remote``: a missing archive is fetched from its own URL.
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class TagConflictError(AmberError):
+    """An immutable tag already names another env."""
+
+    def __init__(self, message: str, *, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
 
 
 class HydrateError(AmberError):
     """An environment could not be built from its lock (download, hash, link)."""
 
+    def __init__(
+        self, message: str, *, prefix: PathLike | None = None, package: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+        self.package = package
+
 
 class EnvNotFoundError(AmberError):
     """No environment matches the given name or id."""
+
+    def __init__(self, message: str, *, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
 
 
 class InterpreterNotFoundError(AmberError):
     """No installed Python interpreter matches the requested version."""
 
+    def __init__(self, message: str, *, version: str | None = None) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+class CommandNotFoundError(AmberError):
+    """The command to run does not exist in the env or on PATH."""
+
+    exit_code = 127
+
+    def __init__(self, message: str, *, command: str | None = None) -> None:
+        super().__init__(message)
+        self.command = command
+
 
 class PackError(AmberError):
     """An env cannot be packed (modified files) or an archive cannot be unpacked."""
+
+    def __init__(self, message: str, *, path: PathLike | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class AdoptError(AmberError):
+    """A directory cannot be adopted: not a conda environment, or records Amber cannot read."""
+
+    def __init__(
+        self, message: str, *, prefix: PathLike | None = None, path: PathLike | None = None
+    ) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+        self.path = path
+
+
+class VerifyFailed(AmberError):
+    """`amber verify` found differences (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, prefix: PathLike | None = None) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+
+
+class StepError(AmberError):
+    """A step could not be called (arguments, env, result)."""
+
+    def __init__(self, message: str, *, step: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class StepCrashedError(StepError):
+    """The step's process died without returning (crash, ``os._exit``, signal)."""
+
+    def __init__(
+        self, message: str, *, step: str | None = None, prefix: PathLike | None = None
+    ) -> None:
+        super().__init__(message, step=step)
+        self.prefix = prefix
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised inside a step, attached as ``__cause__``."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.tb}"""'
+
+
+_NETWORK_HINTS = ("error sending request", "dns error", "connection refused", "failed to fetch")
+
+
+class UvFailed(Exception):
+    """uv exited non-zero; ``stderr`` holds its explanation."""
+
+    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
+        super().__init__(stderr.strip() or f"uv exited with {returncode}")
+        self.args_ = list(args)
+        self.returncode = returncode
+        self.stderr = stderr
+
+    @property
+    def is_network(self) -> bool:
+        """True when uv could not reach an index (rather than found no solution)."""
+        lowered = self.stderr.lower()
+        return any(hint in lowered for hint in _NETWORK_HINTS)

@@ -168,7 +168,7 @@ def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | Non
         full_id = find_env(ref, session=s).full_id
     found = s.store.find_lock(full_id)
     if found is None:
-        raise EnvNotFoundError(f"the lock of {ref} ({full_id[:12]}) is not in this store")
+        raise EnvNotFoundError(f"the lock of {ref} ({full_id[:12]}) is not in this store", ref=ref)
     return Lock.read(found)
 
 
@@ -237,7 +237,9 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
             return hydrate(Lock.read(lock_path), store, fetch=s.fetch_hook())
         if s.remote is not None:
             return pull(tagged, session=s)
-        raise EnvNotFoundError(f"{ref} names env {tagged[:12]}, whose lock is not in this store")
+        raise EnvNotFoundError(
+            f"{ref} names env {tagged[:12]}, whose lock is not in this store", ref=ref
+        )
     matches = store.envs_matching(ref)
     if not matches and Path(ref).is_dir():
         resolved = Path(ref).resolve()
@@ -252,10 +254,12 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
         return Env(record.full_id, record.path)
     if not complete:
         raise EnvNotFoundError(
-            f"no environment matches '{ref}': `amber env list` shows the ones that exist"
+            f"no environment matches '{ref}': `amber env list` shows the ones that exist", ref=ref
         )
     listing = ", ".join(sorted(m[:12] for m in complete))
-    raise EnvNotFoundError(f"'{ref}' matches several environments ({listing}): give more of the id")
+    raise EnvNotFoundError(
+        f"'{ref}' matches several environments ({listing}): give more of the id", ref=ref
+    )
 
 
 def remove_env(env: Env, store: Store | None = None, *, session: Session | None = None) -> None:

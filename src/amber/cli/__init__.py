@@ -6,12 +6,6 @@ Nothing here imports click: ``amber._main`` reaches ``amber.cli._fast`` through 
 
 from __future__ import annotations
 
-from amber.errors import AmberError
+from amber.errors import VerifyFailed
 
 __all__ = ["VerifyFailed"]
-
-
-class VerifyFailed(AmberError):
-    """`amber verify` found differences (exit 1)."""
-
-    exit_code = 1

@@ -22,7 +22,7 @@ def verify_or_fail(done: Verified, as_json: bool) -> None:
     """Render ``verify``'s answer; differences end the command with exit code 1."""
     render.verified(done, as_json)
     if not done.result.ok:
-        raise VerifyFailed(done.result.summary())
+        raise VerifyFailed(done.result.summary(), prefix=done.env.path)
 
 
 @click.command("verify")

@@ -107,7 +107,7 @@ async def _read(client: Any, ref: ArchiveRef, tmp: Path, source: object) -> Lock
         if url.startswith("file://"):
             path = Path(unquote(urlsplit(url).path))
             if not path.is_file():
-                raise LockFileError(f"{source}: {shown}: no such file")
+                raise LockFileError(f"{source}: {shown}: no such file", path=str(source))
             sha256, md5, size = _check(path, sha256, md5, shown, source)
             archive = await PackageArchive.from_path(path)
         elif sha256 is None:
@@ -123,7 +123,9 @@ async def _read(client: Any, ref: ArchiveRef, tmp: Path, source: object) -> Lock
         raise
     except Exception as exc:  # rattler raises OSError / its own errors for unreachable URLs
         message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SourceError(f"{source}: cannot read the package {shown}: {message}") from None
+        raise SourceError(
+            f"{source}: cannot read the package {shown}: {message}", url=shown
+        ) from None
     return _locked(index, shown, sha256, md5, size, source)
 
 
@@ -132,7 +134,7 @@ def _hex(value: str | None, length: int, url: str, source: object) -> str | None
         return None
     value = value.strip().lower()
     if len(value) != length or not _HEX.match(value):
-        raise LockFileError(f"{source}: {url}: malformed hash {value!r}")
+        raise LockFileError(f"{source}: {url}: malformed hash {value!r}", path=str(source))
     return value
 
 
@@ -151,7 +153,8 @@ def _check(
         if given is not None and given != actual:
             raise LockFileError(
                 f"{source}: hash mismatch for {url}: the file gives {name} {given}, the "
-                f"archive has {actual}"
+                f"archive has {actual}",
+                path=str(source),
             )
     return sha.hexdigest(), mdf.hexdigest(), os.path.getsize(path)
 
@@ -171,7 +174,8 @@ def _locked(
     if not package.file_name.startswith(f"{package.name}-{package.version}-{package.build}."):
         raise LockFileError(
             f"{source}: {url} holds {package.name} {package.version} {package.build}, "
-            "which its file name does not say"
+            "which its file name does not say",
+            path=str(source),
         )
     return package
 

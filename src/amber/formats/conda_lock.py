@@ -157,12 +157,14 @@ def read(path: Path) -> Lock:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}") from None
+        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
     except yaml.YAMLError as exc:
-        raise LockFileError(f"{path}: malformed YAML: {exc}") from None
+        raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
     if not isinstance(data, dict) or data.get("version") != 1:
         version = data.get("version") if isinstance(data, dict) else None
-        raise LockFileError(f"{path}: not a conda-lock file of version 1 (version: {version!r})")
+        raise LockFileError(
+            f"{path}: not a conda-lock file of version 1 (version: {version!r})", path=path
+        )
     try:
         metadata = data["metadata"]
         platforms = [str(p) for p in metadata["platforms"]]
@@ -176,7 +178,9 @@ def read(path: Path) -> Lock:
             key = (entry["manager"], entry["name"], entry["platform"])
             entries.setdefault(key, entry)  # one entry per category of the same package
     except (KeyError, TypeError, AttributeError) as exc:
-        raise LockFileError(f"{path}: malformed conda-lock file (missing {exc})") from None
+        raise LockFileError(
+            f"{path}: malformed conda-lock file (missing {exc})", path=path
+        ) from None
     conda_entries = [e for e in entries.values() if e["manager"] == "conda"]
     refs = [
         ArchiveRef(
@@ -221,7 +225,8 @@ def _pypi(entry: dict[str, Any], path: Path) -> LockedPypi:
     if not sha256:
         raise LockFileError(
             f"{path}: the pip package {entry['name']} {entry['version']} has no sha256: "
-            "Amber locks only hashed files"
+            "Amber locks only hashed files",
+            path=path,
         )
     return LockedPypi(
         name=canonicalize_name(str(entry["name"])),

@@ -111,12 +111,12 @@ def read(path: Path) -> Lock:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}") from None
+        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
     try:
         parsed = ExplicitEnvironmentSpec.from_str(text)
     except Exception as exc:  # rattler's own parse error
         message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise LockFileError(f"{path}: not a valid explicit file: {message}") from None
+        raise LockFileError(f"{path}: not a valid explicit file: {message}", path=path) from None
     refs = [_ref(entry.url, path) for entry in parsed.packages]
     conda = complete(refs, path)
     pypi = [
@@ -131,7 +131,9 @@ def read(path: Path) -> Lock:
         platform = next((c.subdir for c in conda if c.subdir != "noarch"), host_platform())
     for c in conda:
         if c.subdir not in (platform, "noarch"):
-            raise LockFileError(f"{path}: {c.file_name} is for {c.subdir}, not {platform}")
+            raise LockFileError(
+                f"{path}: {c.file_name} is for {c.subdir}, not {platform}", path=path
+            )
     body = PlatformLock(
         platform=platform, python=python_of(conda), conda=tuple(conda), pypi=tuple(pypi)
     )
@@ -147,7 +149,9 @@ def _ref(url: str, path: Path) -> ArchiveRef:
         return ArchiveRef(base, sha256=digest)
     if len(digest) == 32 and not fragment.startswith("sha256"):
         return ArchiveRef(base, md5=digest)
-    raise LockFileError(f"{path}: {base}: unknown hash '#{fragment}' (expected an md5 or sha256)")
+    raise LockFileError(
+        f"{path}: {base}: unknown hash '#{fragment}' (expected an md5 or sha256)", path=path
+    )
 
 
 def _pip(line: str, path: Path, number: int) -> LockedPypi:
@@ -157,7 +161,9 @@ def _pip(line: str, path: Path, number: int) -> LockedPypi:
     if match is None:
         raise LockFileError(
             f"{path}:{number}: cannot import {line!r}: a PyPI package needs its file and hash, "
-            "as in `# pip NAME @ URL#sha256=HASH`"
+            "as in `# pip NAME @ URL#sha256=HASH`",
+            path=path,
+            line=number,
         )
     url = match["url"]
     file_name = url.rsplit("/", 1)[-1]
@@ -168,7 +174,9 @@ def _pip(line: str, path: Path, number: int) -> LockedPypi:
             version = parse_sdist_filename(file_name)[1]
     except ValueError:
         raise LockFileError(
-            f"{path}:{number}: {file_name} is not a wheel or sdist file name"
+            f"{path}:{number}: {file_name} is not a wheel or sdist file name",
+            path=path,
+            line=number,
         ) from None
     return LockedPypi(
         name=canonicalize_name(match["name"]),

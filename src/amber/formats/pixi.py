@@ -131,7 +131,9 @@ def read(path: Path) -> Lock:
         lock_file = LockFile.from_path(path)
     except Exception as exc:  # rattler's own parse errors
         message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise LockFileError(f"{path}: not a pixi.lock rattler can read: {message}") from None
+        raise LockFileError(
+            f"{path}: not a pixi.lock rattler can read: {message}", path=path
+        ) from None
     environments = dict(lock_file.environments())
     if ENVIRONMENT in environments:
         env = environments[ENVIRONMENT]
@@ -139,12 +141,13 @@ def read(path: Path) -> Lock:
         env = next(iter(environments.values()))
     else:
         raise LockFileError(
-            f"{path}: no environment 'default' (it has: {', '.join(sorted(environments))})"
+            f"{path}: no environment 'default' (it has: {', '.join(sorted(environments))})",
+            path=path,
         )
     try:
         records = env.conda_repodata_records()
     except Exception as exc:  # source packages have no record until built
-        raise LockFileError(f"{path}: cannot import its conda packages: {exc}") from None
+        raise LockFileError(f"{path}: cannot import its conda packages: {exc}", path=path) from None
     pypi = env.pypi_packages()
     bodies = []
     for platform in env.platforms():
@@ -167,7 +170,7 @@ def _conda(record: Any, path: Path) -> LockedConda:
     try:
         package = LockedConda.from_record(record)
     except LockFileError as exc:
-        raise LockFileError(f"{path}: {exc}") from None
+        raise LockFileError(f"{path}: {exc}", path=path) from None
     if not package.channel:  # pixi may leave it out; the URL says it
         package = replace(package, channel=channel_of(package.url))
     return package
@@ -183,7 +186,8 @@ def _pypi(package: Any, path: Path) -> LockedPypi:
         if not local.name.endswith((".whl", ".tar.gz", ".zip")):
             raise LockFileError(
                 f"{path}: the PyPI package {package.name} is the source tree {url}: "
-                "Amber locks only wheel and sdist files"
+                "Amber locks only wheel and sdist files",
+                path=path,
             )
         url = local.as_uri()
     hashes = package._package.hashes  # the public wrapper fails when there are none
@@ -192,7 +196,8 @@ def _pypi(package: Any, path: Path) -> LockedPypi:
         sha256 = fragment.removeprefix("sha256=")
     if sha256 is None:
         raise LockFileError(
-            f"{path}: the PyPI package {package.name} has no sha256: Amber locks only hashed files"
+            f"{path}: the PyPI package {package.name} has no sha256: Amber locks only hashed files",
+            path=path,
         )
     return LockedPypi(
         name=canonicalize_name(package.name),

@@ -208,13 +208,15 @@ def read(path: Path) -> Lock:
         text = Path(path).read_bytes().decode("utf-8")
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}") from None
+        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise LockFileError(f"{path}: malformed TOML: {exc}") from None
+        raise LockFileError(f"{path}: malformed TOML: {exc}", path=path) from None
     try:
         pylock = Pylock.from_dict(data)
     except PylockValidationError as exc:
-        raise LockFileError(f"{path}: not a valid pylock.toml (PEP 751): {exc}") from None
+        raise LockFileError(
+            f"{path}: not a valid pylock.toml (PEP 751): {exc}", path=path
+        ) from None
 
     targets = _targets(pylock, path)
     platforms = {
@@ -237,7 +239,8 @@ def _targets(pylock: Any, path: Path) -> dict[str, str]:
         if requires is not None and not named and not requires.contains(_running_full()):
             raise LockFileError(
                 f"{path}: requires-python {str(requires)!r} names no Python version and the "
-                f"running one ({running}) is outside it: read it with a Python it allows"
+                f"running one ({running}) is outside it: read it with a Python it allows",
+                path=path,
             )
     if not env_markers:
         return {host_platform(): candidates[0]}
@@ -249,7 +252,8 @@ def _targets(pylock: Any, path: Path) -> dict[str, str]:
     if not targets:
         raise LockFileError(
             f"{path}: its environments ({'; '.join(map(str, env_markers))}) match none of the "
-            f"platforms Amber knows ({', '.join(PLATFORMS)})"
+            f"platforms Amber knows ({', '.join(PLATFORMS)})",
+            path=path,
         )
     return targets
 
@@ -274,10 +278,16 @@ def _select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedP
             marker_environment(platform, python)["python_full_version"]
         ):
             raise LockFileError(
-                f"{where} requires Python {package.requires_python}, not {python} ({platform})"
+                f"{where} requires Python {package.requires_python}, not {python} ({platform})",
+                path=path,
+                package=package.name,
             )
         if package.name in chosen:
-            raise LockFileError(f"{where}: a second entry for {package.name} on {platform}")
+            raise LockFileError(
+                f"{where}: a second entry for {package.name} on {platform}",
+                path=path,
+                package=package.name,
+            )
         chosen[package.name] = _file_of(package, platform, python, where, path)
     return list(chosen.values())
 
@@ -286,7 +296,9 @@ def _file_of(package: Any, platform: str, python: str, where: str, path: Path) -
     if package.vcs is not None or package.directory is not None:
         raise LockFileError(
             f"{where} is a {'VCS checkout' if package.vcs else 'directory'}: Amber locks "
-            "files by their sha256 only"
+            "files by their sha256 only",
+            path=path,
+            package=package.name,
         )
     files = []
     for dist in [*(package.wheels or []), package.sdist, package.archive]:
@@ -294,7 +306,9 @@ def _file_of(package: Any, platform: str, python: str, where: str, path: Path) -
             continue
         sha256 = (dist.hashes or {}).get("sha256")
         if not sha256:
-            raise LockFileError(f"{where} lists a file without a sha256 hash")
+            raise LockFileError(
+                f"{where} lists a file without a sha256 hash", path=path, package=package.name
+            )
         url = dist.url or (path.parent / dist.path).resolve().as_uri()
         name = getattr(dist, "filename", None) or url.rsplit("/", 1)[-1]
         files.append(DistFile(name=name, url=url, sha256=sha256.lower()))
@@ -302,7 +316,9 @@ def _file_of(package: Any, platform: str, python: str, where: str, path: Path) -
     if picked is None:
         raise LockFileError(
             f"{where} has no file for {platform} with Python {python} "
-            f"(wheels: {', '.join(f.name for f in files) or 'none'})"
+            f"(wheels: {', '.join(f.name for f in files) or 'none'})",
+            path=path,
+            package=package.name,
         )
     version = str(package.version) if package.version is not None else _version_of(picked)
     return LockedPypi(

@@ -146,14 +146,18 @@ def read(path: Path, *, uv_cache: Path | None = None) -> Lock:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}") from None
+        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
     header = {key: value for key, value in _HEADER.findall(text)}
     platform = header.get("platform") or host_platform()
     if platform not in PLATFORMS:
-        raise LockFileError(f"{path}: unknown platform {platform!r} in its '# platform:' line")
+        raise LockFileError(
+            f"{path}: unknown platform {platform!r} in its '# platform:' line", path=path
+        )
     python = header.get("python") or f"{sys.version_info.major}.{sys.version_info.minor}"
     if not re.fullmatch(r"\d+\.\d+(\.\d+)?", python):
-        raise LockFileError(f"{path}: invalid Python version {python!r} in its '# python:' line")
+        raise LockFileError(
+            f"{path}: invalid Python version {python!r} in its '# python:' line", path=path
+        )
 
     pins, index = _parse(path, text, platform, python)
     found = _release_files(path, [p for p in pins if p.url is None], index, python, uv_cache)
@@ -185,7 +189,9 @@ def _parse(
                 index[key].append(value)
             elif option not in _HARMLESS:
                 raise LockFileError(
-                    f"{path}:{lineno}: unsupported option '{option}' in a hashed requirements file"
+                    f"{path}:{lineno}: unsupported option '{option}' in a hashed requirements file",
+                    path=path,
+                    line=lineno,
                 )
             continue
         hashes = _HASH.findall(line)
@@ -193,7 +199,7 @@ def _parse(
         try:
             req = Requirement(requirement_text)
         except InvalidRequirement as exc:
-            raise LockFileError(f"{path}:{lineno}: {exc}") from None
+            raise LockFileError(f"{path}:{lineno}: {exc}", path=path, line=lineno) from None
         if req.marker is not None and not evaluate(req.marker, platform, python):
             continue
         name = str(canonicalize_name(req.name))
@@ -201,17 +207,23 @@ def _parse(
         if not sha256:
             raise LockFileError(
                 f"{path}:{lineno}: {name} has no --hash=sha256:... (a lock needs the sha256 of "
-                "each file)"
+                "each file)",
+                path=path,
+                line=lineno,
             )
         version = _exact_version(req)
         if req.url is None and version is None:
             raise LockFileError(
                 f"{path}:{lineno}: {requirement_text!r} is not pinned to one version "
-                "(expected name==version)"
+                "(expected name==version)",
+                path=path,
+                line=lineno,
             )
         if name in pins:
             raise LockFileError(
-                f"{path}:{lineno}: {name} is listed twice (first on line {pins[name].line})"
+                f"{path}:{lineno}: {name} is listed twice (first on line {pins[name].line})",
+                path=path,
+                line=lineno,
             )
         pins[name] = _Pin(name, version, req.url, sha256, lineno)
     return list(pins.values()), index
@@ -262,7 +274,11 @@ def _choose(
 ) -> LockedPypi:
     if pin.url is not None:
         if len(pin.hashes) != 1:
-            raise LockFileError(f"{path}:{pin.line}: {pin.name} @ URL needs exactly one hash")
+            raise LockFileError(
+                f"{path}:{pin.line}: {pin.name} @ URL needs exactly one hash",
+                path=path,
+                line=pin.line,
+            )
         f = DistFile(pin.url.rsplit("/", 1)[-1].split("#", 1)[0], pin.url, next(iter(pin.hashes)))
         version = _url_version(path, pin, f)
         return LockedPypi(name=pin.name, version=version, url=redact(f.url), sha256=f.sha256)
@@ -271,14 +287,18 @@ def _choose(
         raise LockFileError(
             f"{path}:{pin.line}: no file of {pin.name} {pin.version} on the index has the "
             f"sha256 the file names ({', '.join(sorted(pin.hashes))}): the file was edited, or "
-            "the index differs from the one it was made with"
+            "the index differs from the one it was made with",
+            path=path,
+            line=pin.line,
         )
     picked = best_file(matching, python, platform)
     if picked is None:
         raise LockFileError(
             f"{path}:{pin.line}: the files of {pin.name} {pin.version} with these hashes "
             f"({', '.join(f.name for f in matching)}) do not install on {platform} with Python "
-            f"{python}; give the file a '# platform: <subdir>' and '# python: X.Y' header"
+            f"{python}; give the file a '# platform: <subdir>' and '# python: X.Y' header",
+            path=path,
+            line=pin.line,
         )
     return LockedPypi(
         name=pin.name, version=pin.version or "", url=redact(picked.url), sha256=picked.sha256
@@ -289,6 +309,8 @@ def _url_version(path: Path, pin: _Pin, f: DistFile) -> str:
     version = file_version(f.name)
     if version is None:
         raise LockFileError(
-            f"{path}:{pin.line}: cannot tell the version of {pin.name} from {f.name}"
+            f"{path}:{pin.line}: cannot tell the version of {pin.name} from {f.name}",
+            path=path,
+            line=pin.line,
         )
     return version

@@ -126,7 +126,9 @@ def _install_conda(
                 )
             )
         except Exception as exc:
-            raise HydrateError(f"cannot install the conda packages into {prefix}: {exc}") from None
+            raise HydrateError(
+                f"cannot install the conda packages into {prefix}: {exc}", prefix=prefix
+            ) from None
 
 
 def _local(packages: Sequence[Package], store: Store) -> list[Any]:
@@ -162,12 +164,14 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
             )
         except OSError as exc:
             raise HydrateError(
-                f"cannot download {package.file_name} from {package.url}: {exc}"
+                f"cannot download {package.file_name} from {package.url}: {exc}",
+                package=package.file_name,
             ) from None
         if actual != package.sha256:
             raise HydrateError(
                 f"hash mismatch for {package.file_name} from {package.url}: the lock expects "
-                f"sha256 {package.sha256}, the file has {actual}"
+                f"sha256 {package.sha256}, the file has {actual}",
+                package=package.file_name,
             )
 
 
@@ -186,13 +190,15 @@ def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) ->
                 actual = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError as exc:
             raise HydrateError(
-                f"cannot read {package.file_name} at {path}: {exc.strerror}"
+                f"cannot read {package.file_name} at {path}: {exc.strerror}",
+                package=package.file_name,
             ) from None
         if actual != package.sha256:
             raise HydrateError(
                 f"hash mismatch for {package.file_name}: the lock expects sha256 "
                 f"{package.sha256}, the file at {path} has {actual}. The channel changed "
-                "since the lock was made: restore the package, or re-lock with `amber lock`."
+                "since the lock was made: restore the package, or re-lock with `amber lock`.",
+                package=package.file_name,
             )
 
 
@@ -209,7 +215,9 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
                 )
             )
         except UvFailed as exc:
-            raise HydrateError(f"cannot create a venv with {interpreter}: {exc}") from None
+            raise HydrateError(
+                f"cannot create a venv with {interpreter}: {exc}", prefix=prefix
+            ) from None
 
 
 def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
@@ -228,7 +236,9 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
             except UvFailed:
                 asyncio.run(run_uv(base, cache_dir=store.uv_cache))
     except UvFailed as exc:
-        raise HydrateError(f"cannot install the PyPI packages into {env.path}:\n{exc}") from None
+        raise HydrateError(
+            f"cannot install the PyPI packages into {env.path}:\n{exc}", prefix=env.path
+        ) from None
     finally:
         os.unlink(reqs)
 

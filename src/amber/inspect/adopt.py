@@ -20,7 +20,7 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber._urls import channel_url, redact
 from amber._uv import UvFailed
-from amber.errors import AmberError, LockFileError, SourceError, SpecError
+from amber.errors import AdoptError, LockFileError, SourceError, SpecError
 from amber.formats.environment_yml import spec_text
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.pypi import release_files
@@ -36,10 +36,6 @@ _ANACONDA_ORG = "https://conda.anaconda.org/"
 _SPECS_LINE = re.compile(r"^#\s*(\w+)\s*specs:\s*(.*)$")
 _CMD_LINE = re.compile(r"^#\s*cmd:\s*(.+)$")
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+\.(?:dist-info|egg-info))(?:/|$)")
-
-
-class AdoptError(AmberError):
-    """A directory cannot be adopted: not a conda environment, or records Amber cannot read."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,9 @@ def adopt_prefix(
             name=prefix.name,
         )
     except SpecError as exc:
-        raise AdoptError(f"{prefix}: cannot make a spec of this environment: {exc}") from None
+        raise AdoptError(
+            f"{prefix}: cannot make a spec of this environment: {exc}", prefix=prefix
+        ) from None
     from amber.resolve.virtual import virtual_packages
 
     body = PlatformLock(
@@ -154,7 +152,8 @@ def write_adopted(
     existing = [p for p in (env_yml, lock_file) if p.exists()]
     if existing and not overwrite:
         raise AdoptError(
-            f"{existing[0]} exists: choose another output directory, or remove it first"
+            f"{existing[0]} exists: choose another output directory, or remove it first",
+            path=existing[0],
         )
     text = spec_text(adopted.spec, header=_HEADER)
     adopted.lock.write(lock_file)
@@ -169,16 +168,19 @@ def _read_records(prefix: Path) -> list[Any]:
     from rattler import PrefixRecord
 
     if not prefix.is_dir():
-        raise AdoptError(f"{prefix}: no such directory")
+        raise AdoptError(f"{prefix}: no such directory", prefix=prefix)
     meta = prefix / "conda-meta"
     if not meta.is_dir():
         raise AdoptError(
             f"{prefix}: not a conda environment (it has no conda-meta directory); "
-            "give the prefix of a conda environment, e.g. the path `conda env list` shows"
+            "give the prefix of a conda environment, e.g. the path `conda env list` shows",
+            prefix=prefix,
         )
     paths = sorted(meta.glob("*.json"))
     if not paths:
-        raise AdoptError(f"{prefix}: the conda environment has no packages: nothing to adopt")
+        raise AdoptError(
+            f"{prefix}: the conda environment has no packages: nothing to adopt", prefix=prefix
+        )
     records = []
     for path in paths:
         try:
@@ -186,7 +188,8 @@ def _read_records(prefix: Path) -> list[Any]:
         except Exception as exc:  # rattler raises its own parse/IO errors
             raise AdoptError(
                 f"{path}: unreadable conda-meta record ({_first_line(exc)}); "
-                "repair the environment with conda, or remove the file if the package is gone"
+                "repair the environment with conda, or remove the file if the package is gone",
+                path=path,
             ) from None
     return sorted(records, key=lambda r: r.name.normalized)
 
@@ -199,7 +202,7 @@ def _locked(prefix: Path, record: Any) -> LockedConda:
     try:
         locked = LockedConda.from_record(record)
     except LockFileError as exc:
-        raise AdoptError(f"{prefix}: {exc}") from None
+        raise AdoptError(f"{prefix}: {exc}", prefix=prefix) from None
     return replace(locked, channel=_channel_of(locked))
 
 
@@ -216,7 +219,8 @@ def _archive_sha256(prefix: Path, record: Any) -> bytes:
     raise AdoptError(
         f"{prefix}: the record of {fn} has no sha256 (written by an old conda) and its "
         "archive is not in the package cache, so the lock cannot pin it; "
-        f"`conda install --force-reinstall {record.name.normalized}` records it"
+        f"`conda install --force-reinstall {record.name.normalized}` records it",
+        prefix=prefix,
     )
 
 

@@ -59,7 +59,9 @@ class LockedConda:
     def from_record(cls, record: Any) -> LockedConda:
         """From a rattler ``RepoDataRecord``; secrets stripped from its URLs."""
         if record.sha256 is None:
-            raise LockFileError(f"{record.file_name}: the channel gives no sha256 for it")
+            raise LockFileError(
+                f"{record.file_name}: the channel gives no sha256 for it", package=record.file_name
+            )
         return cls.from_metadata(
             record,
             subdir=str(record.subdir),
@@ -250,7 +252,7 @@ class Lock:
         try:
             data = yaml.load(text, Loader=loader)
         except yaml.YAMLError as exc:
-            raise LockFileError(f"{source}: malformed lock file: {exc}") from None
+            raise LockFileError(f"{source}: malformed lock file: {exc}", path=str(source)) from None
         return cls.from_dict(data, source)
 
     @classmethod
@@ -258,17 +260,22 @@ class Lock:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise LockFileError(f"{path}: cannot read lock file: {exc.strerror}") from None
+            raise LockFileError(
+                f"{path}: cannot read lock file: {exc.strerror}", path=path
+            ) from None
         return cls.loads(text, path)
 
     @classmethod
     def from_dict(cls, data: Any, source: object = "<lock>") -> Lock:
         if not isinstance(data, dict) or "lock_version" not in data:
-            raise LockFileError(f"{source}: not an amber lock file (no 'lock_version')")
+            raise LockFileError(
+                f"{source}: not an amber lock file (no 'lock_version')", path=str(source)
+            )
         if data["lock_version"] != LOCK_VERSION:
             raise LockFileError(
                 f"{source}: lock_version {data['lock_version']} is not supported "
-                f"(this amber reads version {LOCK_VERSION}); upgrade amber or re-lock"
+                f"(this amber reads version {LOCK_VERSION}); upgrade amber or re-lock",
+                path=str(source),
             )
         try:
             platforms = {
@@ -279,16 +286,19 @@ class Lock:
             lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms)
         except SpecError as exc:
             raise LockFileError(
-                f"{source}: malformed 'spec' table in the lock file: {exc}"
+                f"{source}: malformed 'spec' table in the lock file: {exc}", path=str(source)
             ) from None
         except (KeyError, TypeError, ValueError) as exc:
-            raise LockFileError(f"{source}: malformed lock file ({exc!r})") from None
+            raise LockFileError(
+                f"{source}: malformed lock file ({exc!r})", path=str(source)
+            ) from None
         for platform in lock.platforms.values():
             _check_names(platform, source)
         if data.get("full_id") != lock.full_id:
             raise LockFileError(
                 f"{source}: full_id does not match the locked packages: the file was edited "
-                "by hand or corrupted; re-lock it with `amber lock`"
+                "by hand or corrupted; re-lock it with `amber lock`",
+                path=str(source),
             )
         return lock
 
@@ -301,7 +311,9 @@ def _check_names(platform: PlatformLock, source: object) -> None:
         if not c.file_name.startswith(f"{c.name}-{c.version}-{c.build}."):
             raise LockFileError(
                 f"{source}: {c.name} {c.version} {c.build} does not match its file "
-                f"{c.file_name}: the lock was edited by hand; re-lock it with `amber lock`"
+                f"{c.file_name}: the lock was edited by hand; re-lock it with `amber lock`",
+                path=str(source),
+                package=c.name,
             )
     for p in platform.pypi:
         try:
@@ -316,7 +328,9 @@ def _check_names(platform: PlatformLock, source: object) -> None:
         ):
             raise LockFileError(
                 f"{source}: {p.name} {p.version} does not match its file {p.file_name}: "
-                "the lock was edited by hand; re-lock it with `amber lock`"
+                "the lock was edited by hand; re-lock it with `amber lock`",
+                path=str(source),
+                package=p.name,
             )
 
 

@@ -130,7 +130,9 @@ def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
     try:
         blob = _pickle.dumps(step)
     except Exception as exc:  # noqa: BLE001 - say which step
-        raise StepError(f"step {step.name}: the function cannot be pickled: {exc}") from None
+        raise StepError(
+            f"step {step.name}: the function cannot be pickled: {exc}", step=step.name
+        ) from None
     return _Prepared(step, lock, the_remote.url, blob)
 
 

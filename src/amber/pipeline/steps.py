@@ -21,32 +21,13 @@ from typing import Any
 
 from amber import _uv
 from amber._progress import Progress
-from amber.errors import AmberError
+from amber.errors import AmberError, RemoteTraceback, StepCrashedError, StepError
 from amber.settings import Settings
 from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.store.env import Env as HydratedEnv
 
 __all__ = ["Env", "Step", "step", "prepare", "StepError", "StepCrashedError", "RemoteTraceback"]
-
-
-class StepError(AmberError):
-    """A step could not be called (arguments, env, result)."""
-
-
-class StepCrashedError(StepError):
-    """The step's process died without returning (crash, ``os._exit``, signal)."""
-
-
-class RemoteTraceback(Exception):
-    """The traceback of an exception raised inside a step, attached as ``__cause__``."""
-
-    def __init__(self, tb: str) -> None:
-        super().__init__(tb)
-        self.tb = tb
-
-    def __str__(self) -> str:
-        return f'\n"""\n{self.tb}"""'
 
 
 def Env(  # noqa: N802 - a constructor to users: amber.Env(python=..., pypi=[...])
@@ -139,7 +120,10 @@ def step(
     def decorate(func: Callable[..., Any]) -> Step:
         if env is not None:
             if base is not None or conda or pypi or channels or python or file:
-                raise StepError(f"step {func.__qualname__}: env= excludes every other setting")
+                raise StepError(
+                    f"step {func.__qualname__}: env= excludes every other setting",
+                    step=func.__qualname__,
+                )
             return Step(func, None, env)
         spec = base if isinstance(base, Spec) else Spec.create()
         if file is not None:
@@ -260,7 +244,7 @@ def _call(
             with open(payload, "wb") as f:
                 _pickle.dump((s.func, tuple(args), kwargs), f)
         except Exception as exc:  # noqa: BLE001 - find which argument it is
-            raise StepError(_unpicklable(s, args, kwargs, exc)) from None
+            raise StepError(_unpicklable(s, args, kwargs, exc), step=s.name) from None
         started = time.time()
         code = _run_worker(env, payload, result)
         ended = time.time()
@@ -276,7 +260,11 @@ def _call(
     store.touch_env(env.full_id)
     _share(store, env, run_id)
     if outcome is None:
-        raise StepCrashedError(f"step {s.name} crashed: {_describe_exit(code)} (env {env.path})")
+        raise StepCrashedError(
+            f"step {s.name} crashed: {_describe_exit(code)} (env {env.path})",
+            step=s.name,
+            prefix=env.path,
+        )
     kind = outcome[0]
     if kind == "ok":
         return outcome[1]
@@ -284,17 +272,18 @@ def _call(
         exc, module, qualname, message, tb = outcome[1:]
         exc = _as_caller_type(exc, module, qualname)
         if exc is None:
-            raise StepError(f"step {s.name} raised {module}.{qualname}: {message}") from (
-                RemoteTraceback(tb)
-            )
+            raise StepError(
+                f"step {s.name} raised {module}.{qualname}: {message}", step=s.name
+            ) from (RemoteTraceback(tb))
         raise exc from RemoteTraceback(tb)
     if kind == "load-error":
         message, tb = outcome[1:]
         raise StepError(
             f"step {s.name}: its env cannot load the function or its arguments ({message}). "
-            "Add the package it needs to the step's spec."
+            "Add the package it needs to the step's spec.",
+            step=s.name,
         ) from RemoteTraceback(tb)
-    raise StepError(f"step {s.name}: its return value cannot come back: {outcome[1]}")
+    raise StepError(f"step {s.name}: its return value cannot come back: {outcome[1]}", step=s.name)
 
 
 # (remote url, full_id) of the envs this process pushed: pushing is idempotent, this only

@@ -39,7 +39,15 @@ from urllib.parse import unquote, urlsplit
 from amber._fs import umask
 from amber._progress import Progress
 from amber._urls import redact
-from amber.errors import AmberError, EnvNotFoundError, HydrateError, LockFileError, SourceError
+from amber.errors import (
+    AmberError,
+    EnvNotFoundError,
+    HydrateError,
+    LockFileError,
+    RemoteError,
+    RemoteObjectAbsent,
+    TagConflictError,
+)
 from amber.lock import Lock, LockedConda, LockedPypi
 from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
@@ -64,14 +72,6 @@ _HEX_PREFIX = re.compile(r"[0-9a-f]{6,63}")
 Package = LockedConda | LockedPypi
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-class RemoteError(SourceError):
-    """The remote store could not be reached, read or written."""
-
-
-class TagConflictError(AmberError):
-    """An immutable tag already names another env."""
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,8 @@ class Remote:
             # Never publish bytes under a name they don't hash to.
             raise HydrateError(
                 f"the archive {path} of {package.file_name} is corrupted (sha256 {actual}, "
-                f"the lock expects {package.sha256}): delete it and push again"
+                f"the lock expects {package.sha256}): delete it and push again",
+                package=package.file_name,
             )
         key = _package_key(package.sha256)
         with self._failing("upload", key):
@@ -279,13 +280,16 @@ class Remote:
             if existing.full_id == full_id:
                 return  # the same push again: nothing to do
             raise self._conflict(existing, mutable)
-        raise RemoteError(f"cannot create the tag {self.where(key)}: it keeps changing")
+        raise RemoteError(
+            f"cannot create the tag {self.where(key)}: it keeps changing", url=self.where(key)
+        )
 
     def _conflict(self, existing: TagInfo, mutable: set[str]) -> TagConflictError:
         return TagConflictError(
             f"{existing} already names env {existing.full_id[:12]} in {redact(self.url)} "
             f"(pushed from {existing.host} at {_when(existing.pushed_at)}); tags never move "
-            f"except {', '.join(sorted(mutable))}: push under another tag"
+            f"except {', '.join(sorted(mutable))}: push under another tag",
+            ref=str(existing),
         )
 
     # -- pull --------------------------------------------------------------------------
@@ -318,16 +322,19 @@ class Remote:
                 listing = ", ".join(m[:12] for m in matching[:5])
                 raise EnvNotFoundError(
                     f"'{ref}' matches several envs in {redact(self.url)} ({listing}): "
-                    "give more of the id"
+                    "give more of the id",
+                    ref=ref,
                 )
         if not self.ls():
             raise EnvNotFoundError(
                 f"no tag {name}:{tag} in {redact(self.url)}: it has no tags at all (is the "
-                "URL right? push there first with `amber push`)"
+                "URL right? push there first with `amber push`)",
+                ref=f"{name}:{tag}",
             )
         raise EnvNotFoundError(
             f"no tag {name}:{tag} in {redact(self.url)}: `amber remote ls {name}` lists the "
-            "tags there"
+            "tags there",
+            ref=f"{name}:{tag}",
         )
 
     def fetch_lock(self, full_id: str) -> Lock:
@@ -338,17 +345,21 @@ class Remote:
         if data is None:
             raise EnvNotFoundError(
                 f"no lock for env {full_id[:12]} in {redact(self.url)}: push it first "
-                "(`amber push`)"
+                "(`amber push`)",
+                ref=full_id,
             )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise LockFileError(f"{self.where(key)}: not a lock file (not UTF-8)") from None
+            raise LockFileError(
+                f"{self.where(key)}: not a lock file (not UTF-8)", path=self.where(key)
+            ) from None
         lock = Lock.loads(text, self.where(key))
         if lock.full_id != full_id:
             raise LockFileError(
                 f"{self.where(key)} holds the lock of env {lock.full_id[:12]}, not "
-                f"{full_id[:12]}: the remote store is corrupted; push the env again"
+                f"{full_id[:12]}: the remote store is corrupted; push the env again",
+                path=self.where(key),
             )
         return lock
 
@@ -366,7 +377,8 @@ class Remote:
                 raise TagConflictError(
                     f"{name}:{tag} names env {local[:12]} here but {full_id[:12]} in "
                     f"{redact(self.url)}; immutable tags never move: `amber env untag "
-                    f"{name}:{tag}` first to take the remote's"
+                    f"{name}:{tag}` first to take the remote's",
+                    ref=f"{name}:{tag}",
                 )
         store.save_lock(lock.dumps(), lock.req_id, full_id)
         if tagged is not None:
@@ -397,18 +409,19 @@ class Remote:
                 try:
                     self.objects.download(key, tmp)
                 except FileNotFoundError:
-                    raise _Absent from None
+                    raise RemoteObjectAbsent(key=key) from None
 
         try:
             actual = store.add_archive(package.sha256, package.file_name, download)
-        except _Absent:
+        except RemoteObjectAbsent:
             return False  # hydrate takes it from its own URL
         if actual != package.sha256:
             raise HydrateError(
                 f"the remote object {self.where(key)} is corrupted: it should be "
                 f"{package.file_name} with sha256 {package.sha256}, its bytes hash to "
                 f"{actual}. Nothing was installed from it. Replace it with `amber push "
-                "--verify` from a machine that has the package."
+                "--verify` from a machine that has the package.",
+                package=package.file_name,
             )
         return True
 
@@ -445,7 +458,8 @@ class Remote:
         except (ValueError, KeyError, TypeError):
             raise RemoteError(
                 f"{self.where(key)} is not a tag (expected JSON with a full_id): the remote "
-                "store is corrupted"
+                "store is corrupted",
+                url=self.where(key),
             ) from None
 
     def gc(
@@ -566,7 +580,9 @@ class Remote:
                 body["run_id"], float(body["started"]), body["host"], body["command"], steps
             )
         except (ValueError, KeyError, TypeError):
-            raise RemoteError(f"{self.where(key)} is not a run record: it is corrupted") from None
+            raise RemoteError(
+                f"{self.where(key)} is not a run record: it is corrupted", url=self.where(key)
+            ) from None
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -589,14 +605,12 @@ class Remote:
         except AmberError:
             raise
         except Exception as exc:  # noqa: BLE001 - botocore, aiohttp, OSError, ...
-            raise RemoteError(f"cannot {verb} {self.where(key)}: {_describe(exc)}") from None
+            raise RemoteError(
+                f"cannot {verb} {self.where(key)}: {_describe(exc)}", url=self.where(key)
+            ) from None
 
 
 # -- keys ------------------------------------------------------------------------------
-
-
-class _Absent(AmberError):
-    """The remote has no such object (an AmberError, so ``_failing`` passes it on)."""
 
 
 def _package_key(sha256: str) -> str:
@@ -644,7 +658,9 @@ def _packages(lock: Lock) -> list[Package]:
 def _archive(store: Store, package: Package) -> Path:
     path = store.find_archive(package.sha256)
     if path is None:
-        raise HydrateError(f"{package.file_name} is not in the store's archive store")
+        raise HydrateError(
+            f"{package.file_name} is not in the store's archive store", package=package.file_name
+        )
     return path
 
 

@@ -8,17 +8,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
-from amber.errors import AmberError, LockFileError
+from amber.errors import LockCheckFailed, LockFileError
 from amber.lock import Lock
 from amber.spec import Spec
 
 __all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
-
-
-class LockCheckFailed(AmberError):
-    """`amber lock --check` found the lock stale or inconsistent (exit 1)."""
-
-    exit_code = 1
 
 
 def check_lock(spec: Spec, lock_path: Path) -> Lock:
@@ -27,7 +21,9 @@ def check_lock(spec: Spec, lock_path: Path) -> Lock:
     No solve: compares the canonical spec and checks every request against the pins.
     """
     if not lock_path.is_file():
-        raise LockCheckFailed(f"{lock_path}: no lock file; create it with `amber lock`")
+        raise LockCheckFailed(
+            f"{lock_path}: no lock file; create it with `amber lock`", path=lock_path
+        )
     try:
         existing = Lock.read(lock_path)
     except LockFileError as exc:
@@ -38,11 +34,14 @@ def check_lock(spec: Spec, lock_path: Path) -> Lock:
         fields = sorted(k for k in {*wanted, *had} if wanted.get(k) != had.get(k))
         raise LockCheckFailed(
             f"{lock_path} is stale: {spec} changed since the lock was made "
-            f"({', '.join(fields) or 'spec'} differ); re-lock with `amber lock`"
+            f"({', '.join(fields) or 'spec'} differ); re-lock with `amber lock`",
+            path=lock_path,
         )
     problems = unsatisfied(spec, existing)
     if problems:
-        raise LockCheckFailed(f"{lock_path} is inconsistent with {spec}: " + "; ".join(problems))
+        raise LockCheckFailed(
+            f"{lock_path} is inconsistent with {spec}: " + "; ".join(problems), path=lock_path
+        )
     return existing
 
 

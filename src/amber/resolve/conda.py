@@ -72,12 +72,14 @@ class CondaSolver:
         except SolverError as exc:
             raise ResolveError(
                 f"{self.spec}: cannot satisfy the conda request for {platform} "
-                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}"
+                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}",
+                platform=platform,
             ) from None
         except GatewayError as exc:
             raise SourceError(
                 f"{self.spec}: cannot read the channels "
-                f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}"
+                f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}",
+                url=_culprit(self.channels, str(exc)),
             ) from None
         return [LockedConda.from_record(r) for r in records]
 
@@ -140,3 +142,11 @@ def _needs_python(package: LockedConda) -> bool:
 
 def _explain(exc: BaseException) -> str:
     return str(exc).strip()
+
+
+def _culprit(channels: list[str], said: str) -> str | None:
+    """The channel an error names, else the only one asked for (``SourceError.url``)."""
+    named = [c for c in channels if c.rstrip("/") in said or redact(c).rstrip("/") in said]
+    if named:
+        return named[0]
+    return channels[0] if len(channels) == 1 else None

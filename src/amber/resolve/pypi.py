@@ -89,11 +89,13 @@ async def compile_pypi(
             out = output.read_text()
         except UvFailed as exc:
             message = _clean(exc.stderr, Path(tmp))
-            error = SourceError if exc.is_network else ResolveError
-            raise error(
+            said = (
                 f"{spec}: cannot resolve the PyPI requirements for {platform} "
                 f"(python {python}):\n{message}"
-            ) from None
+            )
+            if exc.is_network:
+                raise SourceError(said, url=spec.index_url) from None
+            raise ResolveError(said, platform=platform) from None
     packages = tomllib.loads(out).get("packages", [])
     return [_pick(spec, pkg, python, platform) for pkg in packages]
 
@@ -165,7 +167,9 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     if chosen is None or not chosen.url or not chosen.sha256:
         raise ResolveError(
             f"{spec}: {name} {package.get('version', '')} has no file for {platform} "
-            f"(python {python}) with a URL and sha256 that a lock can pin"
+            f"(python {python}) with a URL and sha256 that a lock can pin",
+            platform=platform,
+            package=name,
         )
     return LockedPypi(
         name=name,

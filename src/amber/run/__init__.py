@@ -10,17 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from amber.errors import AmberError
+from amber.errors import AmberError, CommandNotFoundError
 from amber.store.env import Env
 from amber.store.inuse import hold_shared
 
 __all__ = ["exec_in_env", "env_environ", "CommandNotFoundError"]
-
-
-class CommandNotFoundError(AmberError):
-    """The command to run does not exist in the env or on PATH."""
-
-    exit_code = 127
 
 
 def env_environ(env: Env, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -43,9 +37,9 @@ def exec_in_env(env: Env, argv: Sequence[str], in_use_lock: Path) -> NoReturn:
         os.execvpe(argv[0], list(argv), environ)
     except FileNotFoundError:
         raise CommandNotFoundError(
-            f"command not found in the env {env.path.name}: {argv[0]}"
+            f"command not found in the env {env.path.name}: {argv[0]}", command=argv[0]
         ) from None
     except PermissionError:
-        err = CommandNotFoundError(f"command is not executable: {argv[0]}")
+        err = CommandNotFoundError(f"command is not executable: {argv[0]}", command=argv[0])
         err.exit_code = 126
         raise err from None

@@ -68,7 +68,7 @@ def install_kernel(
 
     if not env.is_complete():
         raise EnvNotFoundError(
-            f"the env {env.full_id[:12]} is not hydrated: `amber install` it first"
+            f"the env {env.full_id[:12]} is not hydrated: `amber install` it first", ref=env.full_id
         )
     versions = _python_versions(env.path)
     if not any(_has_dist(env.path, v, "ipykernel") for v in versions):

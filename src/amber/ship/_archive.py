@@ -37,7 +37,8 @@ def format_of_name(path: Path) -> str:
         if name.endswith(suffix):
             return fmt
     raise PackError(
-        f"{path}: unknown archive type; name it .tar.zst, .tar.gz, .tar.bz2, .tar or .zip"
+        f"{path}: unknown archive type; name it .tar.zst, .tar.gz, .tar.bz2, .tar or .zip",
+        path=path,
     )
 
 
@@ -186,7 +187,9 @@ def sniff(path: Path) -> str:
             return fmt
     if len(head) == 512 and head[257:262] == b"ustar":
         return "tar"
-    raise PackError(f"{path}: not an archive Amber reads (tar, tar.zst, tar.gz, tar.bz2, zip)")
+    raise PackError(
+        f"{path}: not an archive Amber reads (tar, tar.zst, tar.gz, tar.bz2, zip)", path=path
+    )
 
 
 def extract(path: Path, dest: Path, advance: Callable[[int], None] | None = None) -> None:
@@ -201,12 +204,12 @@ def extract(path: Path, dest: Path, advance: Callable[[int], None] | None = None
             else:
                 _extract_tar(counted, fmt, dest)
     except PackError as exc:
-        raise PackError(f"{path}: {exc}") from None
+        raise PackError(f"{path}: {exc}", path=path) from None
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, gzip.BadGzipFile) as exc:
-        raise PackError(f"{path}: damaged archive: {exc}") from None
+        raise PackError(f"{path}: damaged archive: {exc}", path=path) from None
     except Exception as exc:
         if type(exc).__module__.startswith("zstd"):
-            raise PackError(f"{path}: damaged archive: {exc}") from None
+            raise PackError(f"{path}: damaged archive: {exc}", path=path) from None
         raise
 
 

@@ -89,7 +89,7 @@ def write_bundle(
                         tar.addfile(info, f)
                     advance(info.size)
     except OSError as exc:
-        raise PackError(f"cannot write {output}: {exc}") from None
+        raise PackError(f"cannot write {output}: {exc}", path=output) from None
     return BundleInfo(
         output, tuple(manifest["envs"]), tuple(manifest["platforms"]), len(ordered),
         output.stat().st_size,
@@ -117,13 +117,14 @@ def import_bundle(
         ):
             first = tar.next()
             if first is None or first.name != MANIFEST:
-                raise PackError(f"{path}: not a bundle made by `amber pack --packages`")
+                raise PackError(f"{path}: not a bundle made by `amber pack --packages`", path=path)
             manifest = json.loads(_read(tar, first))
             if platform not in manifest["platforms"]:
                 raise PackError(
                     f"{path} holds packages for {', '.join(manifest['platforms'])}, not for "
                     f"this machine ({platform}): make it with `amber pack --packages "
-                    f"--platform {platform}`"
+                    f"--platform {platform}`",
+                    path=path,
                 )
             expected = {p["sha256"]: p["file_name"] for p in manifest["packages"]}
             for member in tar:
@@ -133,11 +134,13 @@ def import_bundle(
                 elif member.name.startswith("pkgs/") and member.isfile():
                     _import_archive(tar, member, expected, store, path)
     except (tarfile.TarError, ValueError, KeyError, EOFError) as exc:
-        raise PackError(f"{path}: damaged bundle: {exc}") from None
+        raise PackError(f"{path}: damaged bundle: {exc}", path=path) from None
     absent = [sha for sha in expected if not store.find_archive(sha)]
     if absent:
         names = ", ".join(expected[sha] for sha in absent[:5])
-        raise PackError(f"{path}: the bundle lacks {len(absent)} of its packages ({names})")
+        raise PackError(
+            f"{path}: the bundle lacks {len(absent)} of its packages ({names})", path=path
+        )
     return locks
 
 
@@ -153,7 +156,7 @@ def _import_archive(
 ) -> None:
     parts = member.name.split("/")
     if len(parts) != 3 or expected.get(parts[1]) != parts[2]:
-        raise PackError(f"{source}: unexpected member {member.name}")
+        raise PackError(f"{source}: unexpected member {member.name}", path=source)
     sha256, file_name = parts[1], parts[2]
     if store.find_archive(sha256):
         return
@@ -167,5 +170,6 @@ def _import_archive(
     actual = store.add_archive(sha256, file_name, copy)
     if actual != sha256:
         raise HydrateError(
-            f"{source}: {file_name} is damaged: sha256 {actual}, the lock expects {sha256}"
+            f"{source}: {file_name} is damaged: sha256 {actual}, the lock expects {sha256}",
+            package=file_name,
         )

@@ -94,7 +94,7 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
                 writer.add_bytes(UNPACK_SCRIPT, unpack_script(), 0o755)
                 writer.close()
     except OSError as exc:
-        raise PackError(f"cannot pack {env.path} into {output}: {exc}") from None
+        raise PackError(f"cannot pack {env.path} into {output}: {exc}", path=output) from None
     return PackResult(output, len(entries), total, len(manifest["files"]), output.stat().st_size)
 
 
@@ -110,15 +110,15 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
     progress = progress or Progress(quiet=True)
     archive, dest = Path(archive), Path(os.path.abspath(dest))
     if not archive.is_file():
-        raise PackError(f"{archive}: no such archive")
+        raise PackError(f"{archive}: no such archive", path=archive)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise PackError(f"{dest} exists and is not empty: unpack into a new directory")
+        raise PackError(f"{dest} exists and is not empty: unpack into a new directory", path=dest)
     _archive.sniff(archive)  # a clear error before anything is created
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.unpack-"))
     except OSError as exc:
-        raise PackError(f"cannot create {dest}: {exc.strerror}") from None
+        raise PackError(f"cannot create {dest}: {exc.strerror}", path=dest) from None
     try:
         size = archive.stat().st_size
         with progress.bar(f"Unpacking {archive.name}", size) as advance:
@@ -126,7 +126,8 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
         if not (tmp / _relocate.MANIFEST).is_file():
             raise PackError(
                 f"{archive} was not made by `amber pack` (no {_relocate.MANIFEST}); "
-                "a bundle made by `amber pack --packages` is installed with `amber install`"
+                "a bundle made by `amber pack --packages` is installed with `amber install`",
+                path=archive,
             )
         with progress.task(f"Rewriting the prefix for {dest}"):
             try:
@@ -139,7 +140,7 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
         os.rename(tmp, dest)
     except OSError as exc:
         remove_tree(tmp)
-        raise PackError(f"cannot unpack {archive} into {dest}: {exc}") from None
+        raise PackError(f"cannot unpack {archive} into {dest}: {exc}", path=archive) from None
     except BaseException:
         remove_tree(tmp)
         raise
