@@ -175,7 +175,7 @@ def pull(
     s = using(session, store, progress)
     remote = Remote.open(url or s.remote_url)
     lock = remote.pull(ref, s.store, mutable_tags=s.settings.mutable_tags)
-    return hydrate(lock, s.store, progress=s.progress, fetch=remote.fetch_into(s.store, progress))
+    return hydrate(lock, s.store, progress=s.progress, fetch=remote.fetch_into(s.store, s.progress))
 
 
 def tag_env(

@@ -69,9 +69,9 @@ def _check_update_names(previous: Lock | None, names: Sequence[str]) -> None:
     if previous is None:
         raise AmberError("--update needs an existing lock to update: run `amber lock` first")
     locked = {
-        str(canonicalize_name(p.name))
+        str(canonicalize_name(name))
         for body in previous.platforms.values()
-        for p in (*body.conda, *body.pypi)
+        for name in (*(p.name for p in body.conda), *(p.name for p in body.pypi))
     }
     missing = [n for n in names if str(canonicalize_name(n)) not in locked]
     if missing:

@@ -282,13 +282,13 @@ def _call(
     if kind == "ok":
         return outcome[1]
     if kind == "error":
-        exc, module, qualname, message, tb = outcome[1:]
-        exc = _as_caller_type(exc, module, qualname)
-        if exc is None:
+        pickled, module, qualname, message, tb = outcome[1:]
+        raised = _as_caller_type(pickled, module, qualname)
+        if raised is None:
             raise StepError(f"step {s.name} raised {module}.{qualname}: {message}") from (
                 RemoteTraceback(tb)
             )
-        raise exc from RemoteTraceback(tb)
+        raise raised from RemoteTraceback(tb)
     if kind == "load-error":
         message, tb = outcome[1:]
         raise StepError(

@@ -878,7 +878,7 @@ class _FsspecObjects(_Objects):
         self.fs.get_file(self._path(key), str(path))
 
     def open_read(self, key: str) -> IO[bytes]:
-        return self.fs.open(self._path(key), "rb")  # type: ignore[no-any-return]
+        return self.fs.open(self._path(key), "rb")
 
     def list(self, prefix: str) -> list[_Entry]:
         found = self.fs.find(self._path(prefix), detail=True)
