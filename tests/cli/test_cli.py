@@ -64,12 +64,15 @@ def test_steps_lists_a_step_that_names_an_existing_env(amber, tmp_path: Path):
 
 def test_the_fast_path_imports_neither_click_nor_the_api(amber_home: Path, tmp_path: Path):
     spec = write(tmp_path / "requirements.txt", "six==1.16.0\n")
-    run = [sys.executable, "-m", "amber", "run", "-f", str(spec), "--"]
-    subprocess.run([*run, "true"], check=True, capture_output=True)  # hydrates and remembers it
-    traced = subprocess.run(
-        [sys.executable, "-X", "importtime", *run[1:], "true"], capture_output=True, text=True
-    )
-    assert traced.returncode == 0, traced.stderr
-    imported = {line.rsplit("|", 1)[-1].strip() for line in traced.stderr.splitlines()}
-    assert "amber.cli._fast" in imported
-    assert not {"click", "rich", "amber.api", "amber.cli.main", "rattler"} & imported
+    run = [sys.executable, "-m", "amber", "run", "-f", str(spec), "--", "true"]
+    install = [sys.executable, "-m", "amber", "install", "-f", str(spec)]
+    subprocess.run(run, check=True, capture_output=True)  # hydrates and remembers it
+    for command in (run, install):
+        traced = subprocess.run(
+            [sys.executable, "-X", "importtime", *command[1:]], capture_output=True, text=True
+        )
+        assert traced.returncode == 0, traced.stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in traced.stderr.splitlines()}
+        assert "amber.cli._fast" in imported
+        assert not {"click", "rich", "amber.api", "amber.cli.main", "rattler"} & imported
+    assert Path(traced.stdout.strip()).is_dir()  # `install` printed the env's path

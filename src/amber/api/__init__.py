@@ -7,8 +7,6 @@ find, tag, pull, remove) and ``runs``; every public name is re-exported here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from amber.api.envs import (
     configured_remote,
     env_for_file,
@@ -27,6 +25,8 @@ from amber.api.envs import (
 from amber.api.locking import add, beside_lock, ensure_lock, load, lock, merge_driver, merge_lock
 from amber.api.runs import env_of_step, find_run
 from amber.api.session import Session
+from amber.resolve.check import LockCheckFailed, as_locked, check_lock
+from amber.resolve.merge import split_conflict
 from amber.run._hotpath import DEFAULT_FILES, LOCK_NAME
 from amber.store.refs import parse_tag
 
@@ -62,21 +62,3 @@ __all__ = [
     "DEFAULT_FILES",
     "LOCK_NAME",
 ]
-
-# Re-exported on first use: they live in amber.resolve, which loads the solver, and
-# `amber install` on a known file (the fast path) imports this package.
-_FROM_RESOLVE = {
-    "check_lock": "amber.resolve.check",
-    "as_locked": "amber.resolve.check",
-    "LockCheckFailed": "amber.resolve.check",
-    "split_conflict": "amber.resolve.merge",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _FROM_RESOLVE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'amber.api' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)

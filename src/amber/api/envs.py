@@ -1,31 +1,26 @@
-"""Envs: install (or reuse) them, find them by reference, tag, pull and remove them.
-
-Hydrate, bundles and the remote store are imported where used: `amber install` on a
-file it has seen (the fast path) goes through ``env_for_file`` and must not load them.
-"""
+"""Envs: install (or reuse) them, find them by reference, tag, pull and remove them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from amber._platform import host_platform
 from amber._progress import Progress
+from amber._python import find_interpreter
 from amber.api.locking import ensure_lock, load
 from amber.api.session import Session, using
 from amber.errors import AmberError, EnvNotFoundError, SpecError
+from amber.hydrate import Package, hydrate
 from amber.lock import Lock
+from amber.remote import Remote
 from amber.run import _hotpath
 from amber.settings import Settings
+from amber.ship.bundle import import_bundle
 from amber.spec import Spec
 from amber.store import Store, inuse
 from amber.store.env import Env
 from amber.store.refs import parse_tag, split_ref
-
-if TYPE_CHECKING:
-    from amber.hydrate import Package
-    from amber.remote import Remote
 
 __all__ = [
     "install",
@@ -52,8 +47,6 @@ def install(
     session: Session | None = None,
 ) -> Env:
     """Hydrate (or reuse) the env of a spec, a lock or a file holding either."""
-    from amber._python import find_interpreter
-    from amber.hydrate import hydrate
 
     s = using(session, store, progress)
     if isinstance(spec_or_lock, (str, Path)):
@@ -76,8 +69,6 @@ def install_bundle(
 ) -> list[Env]:
     """Hydrate every env of a bundle (``amber pack --packages``) from the archives in it:
     no channel, index or network needed."""
-    from amber.hydrate import hydrate
-    from amber.ship.bundle import import_bundle
 
     s = using(session, store, progress)
     locks = import_bundle(Path(path), s.store, host_platform(), s.progress)
@@ -128,7 +119,6 @@ def env_for_file(
 
 def configured_remote(url: str | None = None) -> Remote | None:
     """The remote store given (``--remote``) or configured (``$AMBER_REMOTE``), if any."""
-    from amber.remote import Remote
 
     url = url or Settings.from_environ().remote_url
     return Remote.open(url) if url else None
@@ -181,13 +171,11 @@ def pull(
     session: Session | None = None,
 ) -> Env:
     """Fetch NAME:TAG (or a full_id) from the remote store and hydrate it from there."""
-    from amber.hydrate import hydrate
-    from amber.remote import Remote
 
     s = using(session, store, progress)
     remote = Remote.open(url or s.remote_url)
     lock = remote.pull(ref, s.store, mutable_tags=s.settings.mutable_tags)
-    return hydrate(lock, s.store, progress=s.progress, fetch=remote.fetch_into(s.store, progress))
+    return hydrate(lock, s.store, progress=s.progress, fetch=remote.fetch_into(s.store, s.progress))
 
 
 def tag_env(
@@ -221,7 +209,6 @@ def resolve_ref(
 def find_env(ref: str, store: Store | None = None, *, session: Session | None = None) -> Env:
     """An existing env by NAME:TAG, NAME (= NAME:latest), full_id (or a unique prefix of
     one), spec name, or path. A tagged env that is not hydrated here is hydrated from its lock."""
-    from amber.hydrate import hydrate
 
     s = using(session, store)
     store = s.store

@@ -1,8 +1,4 @@
-"""Specs and locks: load a file, resolve and keep a lock, add a requirement, merge locks.
-
-The solver, the formats and the spec editor are imported where used: `amber install`
-on a file it has seen (the fast path) goes through ``amber.api`` and must not load them.
-"""
+"""Specs and locks: load a file, resolve and keep a lock, add a requirement, merge locks."""
 
 from __future__ import annotations
 
@@ -11,13 +7,18 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from amber import formats
 from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockFileError, SpecError
 from amber.lock import Lock, is_amber_lock, is_lock_file
+from amber.resolve import ResolveCaches, resolve
+from amber.resolve.check import as_locked
+from amber.resolve.merge import agreed_pins, merge_specs, split_conflict
 from amber.run._hotpath import LOCK_NAME
 from amber.spec import Spec, read_spec
+from amber.spec.edit import add_to_spec_file
 from amber.store import Store
 
 __all__ = ["load", "lock", "ensure_lock", "beside_lock", "add", "merge_lock", "merge_driver"]
@@ -26,7 +27,6 @@ __all__ = ["load", "lock", "ensure_lock", "beside_lock", "add", "merge_lock", "m
 def load(path: Path, *, python: str | None = None) -> Spec | Lock:
     """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
     tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
-    from amber import formats
 
     path = Path(path)
     if not path.is_file():
@@ -55,7 +55,6 @@ def lock(
     With ``previous``, its pins are kept wherever the spec allows, except for the
     packages named in ``update`` (and what they force).
     """
-    from amber.resolve import ResolveCaches, resolve
 
     s = using(session, store, progress)
     if update:
@@ -70,9 +69,9 @@ def _check_update_names(previous: Lock | None, names: Sequence[str]) -> None:
     if previous is None:
         raise AmberError("--update needs an existing lock to update: run `amber lock` first")
     locked = {
-        str(canonicalize_name(p.name))
+        str(canonicalize_name(name))
         for body in previous.platforms.values()
-        for p in (*body.conda, *body.pypi)
+        for name in (*(p.name for p in body.conda), *(p.name for p in body.pypi))
     }
     missing = [n for n in names if str(canonicalize_name(n)) not in locked]
     if missing:
@@ -92,7 +91,6 @@ def ensure_lock(
     session: Session | None = None,
 ) -> Lock:
     """A lock for the spec: the ``amber.lock`` beside it if current, the store's, or a new one."""
-    from amber.resolve.check import as_locked
 
     if isinstance(spec_or_lock, Lock):
         return spec_or_lock
@@ -124,8 +122,6 @@ def add(
     Returns (the lock before, the lock after, where it was written). If the new
     request cannot be resolved, the spec file is restored as it was.
     """
-    from amber.resolve.check import as_locked
-    from amber.spec.edit import add_to_spec_file
 
     s = using(session, store, progress)
     path = Path(path)
@@ -161,8 +157,6 @@ def merge_lock(
 
     Pins both sides agree on are kept; only what differs is resolved again.
     """
-    from amber.resolve.check import as_locked
-    from amber.resolve.merge import agreed_pins, split_conflict
 
     s = using(session, store, progress)
     text = conflicted.read_text(encoding="utf-8")
@@ -195,7 +189,6 @@ def merge_driver(
 
     It needs nothing but the three files git hands it, since git runs drivers before it
     writes the merged spec file."""
-    from amber.resolve.merge import agreed_pins, merge_specs
 
     b, o, t = (Lock.read(p) for p in (base, ours, theirs))
     spec = merge_specs(b, o, t)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from amber._progress import Progress
 from amber.api.session import Session, using
 from amber.errors import AmberError
+from amber.hydrate import hydrate
 from amber.lock import Lock
 from amber.store import RunRecord, Store
 from amber.store.env import Env
@@ -32,7 +33,6 @@ def env_of_step(
     session: Session | None = None,
 ) -> Env:
     """The exact env a step of a past run used, hydrated again if it is gone."""
-    from amber.hydrate import hydrate  # heavy, and `amber.api` is on `amber install`'s fast path
 
     s = using(session, store, progress)
     try:

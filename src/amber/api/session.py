@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from amber._progress import Progress
+from amber.hydrate import Package
+from amber.remote import Remote
 from amber.settings import Settings
 from amber.store import Store
-
-if TYPE_CHECKING:
-    from amber.hydrate import Package
-    from amber.remote import Remote
 
 __all__ = ["Session", "using"]
 
@@ -56,9 +53,6 @@ class Session:
     def remote(self) -> Remote | None:
         """The remote store given or configured, if any."""
         if self._remote is None and self.remote_url:
-            # Imported here: most sessions (and the fast path of `amber install`) have none.
-            from amber.remote import Remote
-
             self._remote = Remote.open(self.remote_url)
         return self._remote
 

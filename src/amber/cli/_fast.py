@@ -74,9 +74,21 @@ def fast_install(args: Sequence[str]) -> bool:
     file = parsed[0] or _hotpath.default_file()
     if file is None or _hotpath.is_bundle(file):
         return False  # a bundle may hold several envs: the full CLI prints them all
-    from amber import api
-    from amber._progress import Progress
+    from amber._platform import host_platform
+    from amber.settings import Settings
+    from amber.store import Store
 
-    env = api.env_for_file(file, None, Progress(quiet=parsed[1]))
+    settings = Settings.from_environ()
+    store = Store(settings.home)
+    try:
+        env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None))
+    except OSError:
+        env = None  # unreadable: the API says so, naming the file
+    if env is None:
+        # Something to build: only now is the API (the solver, hydrate) worth importing.
+        from amber._progress import Progress
+        from amber.api import Session, env_for_file
+
+        env = env_for_file(file, session=Session(store, settings, Progress(quiet=parsed[1])))
     print(env.path, flush=True)
     return True

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from amber._progress import Progress
+from amber.api import Session
 from amber.errors import AmberError
 from amber.run._hotpath import DEFAULT_FILES, default_file
-from amber.store import Store
 
-__all__ = ["Edge", "edge", "spec_file", "file_option", "quiet_option", "python_option"]
+__all__ = ["edge", "spec_file", "file_option", "quiet_option", "python_option"]
 
 _FILE_HELP = (
     "environment.yml, requirements.txt, pyproject.toml or an amber lock "
@@ -31,17 +29,9 @@ remote_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-@dataclass(frozen=True)
-class Edge:
-    """What a command hands the core: the store and the progress display."""
-
-    store: Store
-    progress: Progress
-
-
-def edge(quiet: bool = False) -> Edge:
-    """The one place commands get their store and progress (the API's Session, once it lands)."""
-    return Edge(Store(), Progress(quiet=quiet))
+def edge(quiet: bool = False) -> Session:
+    """The one place a command opens its session (settings, store, remote store, progress)."""
+    return Session.open(quiet=quiet)
 
 
 def spec_file(given: Path | None) -> Path:

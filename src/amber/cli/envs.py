@@ -37,9 +37,9 @@ def install_cmd(source: Path | None, file: Path | None, python: str | None, quie
     """
     if source is not None and file is not None:
         raise click.UsageError("give the file once: FILE or -f FILE")
-    needs = edge(quiet)
+    session = edge(quiet)
     render.paths(
-        install_file(spec_file(source or file), needs.store, needs.progress, python=python)
+        install_file(spec_file(source or file), session.store, session.progress, python=python)
     )
 
 
@@ -109,5 +109,4 @@ def env_untag(tag_ref: str) -> None:
 @quiet_option
 def env_get(run_ref: str, step_name: str, quiet: bool) -> None:
     """Re-hydrate the exact env a past step ran in; prints its path."""
-    needs = edge(quiet)
-    render.paths([api.env_of_step(run_ref, step_name, needs.store, needs.progress)])
+    render.paths([api.env_of_step(run_ref, step_name, session=edge(quiet))])

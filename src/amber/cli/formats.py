@@ -55,6 +55,8 @@ def export_cmd(
 def import_cmd(prefix: Path, output: Path, force: bool, index_url: str | None, quiet: bool) -> None:
     """Adopt an existing conda environment: a spec (what was asked for) and a lock (what
     is installed, conda and pip), so it can be re-created anywhere."""
-    needs = edge(quiet)
-    done = adopt(prefix, output, needs.store, needs.progress, overwrite=force, index_url=index_url)
+    session = edge(quiet)
+    done = adopt(
+        prefix, output, session.store, session.progress, overwrite=force, index_url=index_url
+    )
     render.adopted(done, quiet)

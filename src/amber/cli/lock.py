@@ -57,8 +57,8 @@ def lock_cmd(
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
     request = LockRequest(output, platforms, as_of, update, check, merge, python)
-    needs = edge(quiet)
-    result = lock_file(spec_file(file), request, needs.store, needs.progress)
+    session = edge(quiet)
+    result = lock_file(spec_file(file), request, session.store, session.progress)
     if not quiet:
         render.locked(result)
 
@@ -78,9 +78,10 @@ def add_cmd(
       amber add "numpy>=1.26"
       amber add --pypi "rich>=13"
     """
-    path, needs = spec_file(file), edge(quiet)
-    previous, result, target = api.add(path, requirement, pypi=pypi, python=python,
-                                       store=needs.store, progress=needs.progress)  # fmt: skip
+    path = spec_file(file)
+    previous, result, target = api.add(
+        path, requirement, pypi=pypi, python=python, session=edge(quiet)
+    )
     if not quiet:
         render.added(requirement, path, target, previous, result)
 

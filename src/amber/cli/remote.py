@@ -28,8 +28,8 @@ def push_cmd(
       amber push analysis:v1 --remote s3://team-bucket/amber
       amber push 3f2a9c1d --tag analysis:v2
     """
-    needs = edge(quiet)
-    done = push(ref, tags, remote_url, needs.store, needs.progress, verify=verify)
+    session = edge(quiet)
+    done = push(ref, tags, remote_url, session.store, session.progress, verify=verify)
     if not quiet:
         render.pushed(done)
 
@@ -40,8 +40,7 @@ def push_cmd(
 @quiet_option
 def pull_cmd(ref: str, remote_url: str | None, quiet: bool) -> None:
     """Fetch a tagged env's lock and packages from the remote store and hydrate it."""
-    needs = edge(quiet)
-    render.paths([api.pull(ref, needs.store, needs.progress, url=remote_url)])
+    render.paths([api.pull(ref, url=remote_url, session=edge(quiet))])
 
 
 @click.group("remote")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from amber.api.share import Pushed
 from amber.api.show import EnvDetails, Verified
 from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
 from amber.lock import Lock
+from amber.pipeline.describe import StepRow
 from amber.remote import GcResult, TagInfo
 from amber.run.kernel import Kernel
 from amber.ship.bundle import BundleInfo
@@ -436,19 +438,19 @@ def run(record: RunRecord, as_json: bool) -> None:
         click.echo(f"  {s.step:<24} {s.full_id[:12]}  {s.ended - s.started:7.2f}s  {s.status}")
 
 
-def steps(rows: Sequence[dict[str, Any]], module: Path, as_json: bool) -> None:
+def steps(rows: Sequence[StepRow], module: Path, as_json: bool) -> None:
     """``amber steps``: each step with its env ids and whether it is hydrated."""
     if as_json:
-        _json(rows)
+        _json([asdict(row) for row in rows])
         return
     if not rows:
         _note(f"No @amber.step functions in {module}.")
         return
     for row in rows:
-        full = (row["full_id"] or "not locked")[:12]
-        state = "hydrated" if row["hydrated"] else "not hydrated"
-        req = (row["req_id"] or "-")[:12]  # None: the step runs in an existing env (env=...)
-        click.echo(f"{row['step']:<24} req_id {req:<12}  full_id {full:<12}  {state}")
+        full = (row.full_id or "not locked")[:12]
+        state = "hydrated" if row.hydrated else "not hydrated"
+        req = (row.req_id or "-")[:12]  # None: the step runs in an existing env (env=...)
+        click.echo(f"{row.step:<24} req_id {req:<12}  full_id {full:<12}  {state}")
 
 
 def kernels(found: Sequence[Kernel], as_json: bool) -> None:

@@ -40,10 +40,10 @@ def run_cmd(
       amber run -f environment.yml -- python train.py
       amber run --env 3f2a9c -- pytest
     """
-    needs = edge(quiet)
-    store = needs.store
+    session = edge(quiet)
+    store = session.store
     given = file if env_ref else spec_file(file)
-    env = env_to_run(given, env_ref, store, needs.progress, python=python)
+    env = env_to_run(given, env_ref, store, session.progress, python=python)
     if verify_first:
         verify_or_fail(verify(env, store), as_json=False)
     store.touch_env(env.full_id)

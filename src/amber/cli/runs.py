@@ -31,7 +31,7 @@ def runs_list(as_json: bool) -> None:
 @json_option
 def runs_show(run_ref: str, as_json: bool) -> None:
     """Show a run's step calls and the env each ran in."""
-    render.run(api.find_run(run_ref, edge().store), as_json)
+    render.run(api.find_run(run_ref, session=edge()), as_json)
 
 
 @click.command("steps")

@@ -47,9 +47,9 @@ def pack_cmd(
       amber pack ENV -o env.tar.zst              # then: amber unpack env.tar.zst /opt/env
       amber pack --packages ENV... -o bundle.tar # then: amber install bundle.tar
     """
-    needs = edge(quiet)
+    session = edge(quiet)
     if packages:
-        info = bundle(env_refs, platforms, output, needs.store, needs.progress)
+        info = bundle(env_refs, platforms, output, session.store, session.progress)
         if not quiet:
             render.bundled(info, output)
         return
@@ -57,7 +57,7 @@ def pack_cmd(
         raise click.UsageError("an env archive holds one env; several need --packages")
     if platforms:
         raise click.UsageError("--platform goes with --packages: an env archive is this machine's")
-    result = pack(env_refs[0], output, needs.store, needs.progress)
+    result = pack(env_refs[0], output, session.store, session.progress)
     if not quiet:
         render.packed(result, output)
 

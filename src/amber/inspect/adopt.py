@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import hashlib
+import json
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from importlib.metadata import PathDistribution
 from pathlib import Path
 from typing import Any
 
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name
+from rattler import MatchSpec, PrefixRecord
+
+from amber._fs import write_atomic
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._urls import channel_url, redact
@@ -24,8 +33,9 @@ from amber.errors import AdoptError, LockFileError, SourceError, SpecError
 from amber.formats.environment_yml import spec_text
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.pypi import release_files
+from amber.resolve.virtual import virtual_packages
 from amber.resolve.wheels import DistFile, best_file
-from amber.spec import Spec, canonical_conda_spec
+from amber.spec import PLATFORMS, Spec, canonical_conda_spec
 from amber.store import Store
 from amber.store.conda_meta import prefix_files
 
@@ -125,7 +135,6 @@ def adopt_prefix(
         raise AdoptError(
             f"{prefix}: cannot make a spec of this environment: {exc}", prefix=prefix
         ) from None
-    from amber.resolve.virtual import virtual_packages
 
     body = PlatformLock(
         platform=platform,
@@ -145,7 +154,6 @@ def write_adopted(
 ) -> tuple[Path, Path]:
     """Write ``environment.yml`` (with its ``pip:`` section) and ``amber.lock`` into
     ``out_dir``; refuses to replace existing files unless ``overwrite``."""
-    from amber._fs import write_atomic
 
     out = Path(out_dir)
     env_yml, lock_file = out / "environment.yml", out / "amber.lock"
@@ -165,7 +173,6 @@ def write_adopted(
 
 
 def _read_records(prefix: Path) -> list[Any]:
-    from rattler import PrefixRecord
 
     if not prefix.is_dir():
         raise AdoptError(f"{prefix}: no such directory", prefix=prefix)
@@ -207,7 +214,6 @@ def _locked(prefix: Path, record: Any) -> LockedConda:
 
 
 def _archive_sha256(prefix: Path, record: Any) -> bytes:
-    import hashlib
 
     tarball = record.package_tarball_full_path
     fn = record.file_name
@@ -254,7 +260,6 @@ def _by_first_use(conda: Sequence[LockedConda], prefix: Path) -> list[LockedCond
 
 
 def _platform_of(conda: Sequence[LockedConda]) -> str:
-    from amber.spec import PLATFORMS
 
     subdirs = [c.subdir for c in conda if c.name == "python"]
     subdirs += [c.subdir for c in conda if c.subdir != "noarch"]
@@ -286,7 +291,6 @@ def _dist_owners(prefix: Path) -> dict[str, str]:
 def _provided(conda: Sequence[LockedConda], owners: dict[str, str]) -> dict[str, str]:
     """PyPI name -> conda package, as resolve records it: the dist-info directories the
     Python packages install, else the conda name itself."""
-    from packaging.utils import canonicalize_name
 
     provided: dict[str, str] = {}
     for dist_dir, conda_name in owners.items():
@@ -350,7 +354,6 @@ def _parse_specs(text: str) -> list[str]:
 
 def _history_channels(prefix: Path) -> list[str]:
     """Channels named with ``-c``/``--channel`` in the history's commands, in order."""
-    import shlex
 
     try:
         text = (prefix / "conda-meta" / "history").read_text(encoding="utf-8", errors="replace")
@@ -411,7 +414,6 @@ def _requested(prefix: Path, records: Sequence[Any], warnings: list[str]) -> tup
 
 
 def _name_of(spec: str) -> str | None:
-    from rattler import MatchSpec
 
     try:
         name = MatchSpec(spec.strip()).name
@@ -426,9 +428,6 @@ def _name_of(spec: str) -> str | None:
 
 def _pip_installed(site: Path, owners: dict[str, str], warnings: list[str]) -> list[_PipDist]:
     """The distributions in ``site`` that no conda package owns."""
-    from importlib.metadata import PathDistribution
-
-    from packaging.utils import canonicalize_name
 
     if not site.is_dir():
         return []
@@ -466,7 +465,6 @@ def _pip_installed(site: Path, owners: dict[str, str], warnings: list[str]) -> l
 def _direct_url(dist: Any) -> tuple[str | None, str | None] | str | None:
     """None for an install from an index; (url, sha256 or None) for a remote archive;
     else why it cannot be locked (a local directory, a repository, a local file)."""
-    import json
 
     text = dist.read_text("direct_url.json")
     if not text:
@@ -492,7 +490,6 @@ def _direct_url(dist: Any) -> tuple[str | None, str | None] | str | None:
 
 
 def _wheel_tags_of(dist: Any) -> frozenset[Any]:
-    from packaging.tags import parse_tag
 
     tags: set[Any] = set()
     for line in (dist.read_text("WHEEL") or "").splitlines():

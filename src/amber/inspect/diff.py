@@ -10,6 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
 __all__ = ["Change", "diff_locks", "render_changes", "print_changes", "changes_to_json", "summary"]
@@ -172,7 +176,6 @@ def print_changes(
     changes: Sequence[Change], console: Any = None, *, title: str | None = None
 ) -> None:
     """Print ``changes``: a coloured table on a terminal, ``render_changes`` text otherwise."""
-    from rich.console import Console
 
     console = console or Console()
     if not console.is_terminal:
@@ -183,8 +186,6 @@ def print_changes(
     if not changes:
         console.print(_NO_CHANGES, highlight=False)
         return
-    from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, pad_edge=False)
     for header in _HEADERS:

@@ -22,16 +22,24 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from amber import api
 from amber.errors import AmberError
-from amber.pipeline.steps import Step, StepError
+from amber.hydrate import hydrate
+from amber.lock import Lock
+from amber.pipeline import _pickle
+from amber.pipeline.steps import (
+    Step,
+    StepError,
+    _call,  # noqa: PLC2701 - same package
+    _ship_by_value,  # noqa: PLC2701 - same package
+)
+from amber.remote import Remote
 from amber.settings import Settings
+from amber.store import Store
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from amber.lock import Lock
-    from amber.remote import Remote
-    from amber.store import Store
     from amber.store.env import Env
 
 __all__ = ["submit", "map"]
@@ -94,7 +102,7 @@ def _client(client: Client | None) -> Client:
     if client is not None:
         return client
     try:
-        from distributed import get_client
+        from distributed import get_client  # noqa: PLC0415 - optional: amber-env[dask]
     except ImportError:
         raise AmberError(
             "amber.dask needs dask.distributed: pip install 'amber-env[dask]'"
@@ -108,10 +116,6 @@ def _client(client: Client | None) -> Client:
 
 
 def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
-    from amber.pipeline import _pickle
-    from amber.pipeline.steps import _ship_by_value  # noqa: PLC2701 - same package
-    from amber.remote import Remote
-    from amber.store import Store
 
     if not isinstance(step, Step):
         raise StepError(
@@ -137,7 +141,6 @@ def _prepare(step: Step, remote: str | Remote | None) -> _Prepared:
 
 
 def _open_remote(url: str | None) -> Remote:
-    from amber.remote import Remote
 
     if not (url or Settings.from_environ().remote_url):
         raise AmberError(
@@ -150,7 +153,6 @@ def _open_remote(url: str | None) -> Remote:
 
 def _lock_of(step: Step, store: Store) -> Lock:
     """The lock of the step's env (resolved if need be, never hydrated), once per process."""
-    from amber import api
 
     if step.spec is not None:
         key = (str(store.home), f"spec:{step.spec.req_id}")
@@ -206,9 +208,6 @@ def _run_on_worker(
     kwargs: dict[str, Any],
 ) -> Any:
     """A task: the step's env hydrated from the remote store, then the step called in it."""
-    from amber.pipeline import _pickle
-    from amber.pipeline.steps import _call  # noqa: PLC2701 - same package
-    from amber.store import Store
 
     step = _pickle.loads(blob)
     store = Store(
@@ -225,9 +224,6 @@ def _worker_env(full_id: str, lock_text: str, remote_url: str, store: Store) -> 
     """The env for ``full_id`` in this worker's store, hydrated from the remote store once
     per process (concurrent tasks wait for one hydrate; the store's file lock makes it one
     build for every process sharing the store)."""
-    from amber.hydrate import hydrate
-    from amber.lock import Lock
-    from amber.remote import Remote
 
     key = (str(store.home), full_id)
     with _key_lock(key):

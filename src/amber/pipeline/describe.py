@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from amber import api
@@ -13,12 +14,22 @@ from amber.pipeline import steps as steps_mod
 from amber.store import Store
 from amber.store.env import Env
 
-__all__ = ["describe_steps"]
+__all__ = ["StepRow", "describe_steps"]
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """A step and its env: ``req_id`` is ``None`` for a step that names an existing env."""
+
+    step: str
+    req_id: str | None
+    full_id: str | None  # None: not locked yet
+    hydrated: bool
 
 
 def describe_steps(
     module: Path, store: Store | None = None, *, prepare: bool = False, quiet: bool = False
-) -> list[dict[str, object]]:
+) -> list[StepRow]:
     """The steps defined in a Python file, with their env ids (prepared if asked)."""
     store = store or api.Session.open().store
     module = Path(module).resolve()
@@ -41,12 +52,10 @@ def describe_steps(
     for s in found:
         if s.spec is None:
             env = api.find_env(s._env_ref or "", store)
-            rows.append({"step": s.name, "req_id": None, "full_id": env.full_id, "hydrated": True})
+            rows.append(StepRow(s.name, None, env.full_id, True))
             continue
         stored = store.latest_lock(s.spec.req_id)
         full_id = Lock.read(stored).full_id if stored else None
-        hydrated = bool(full_id) and Env(full_id, store.env_path(full_id)).is_complete()
-        rows.append(
-            {"step": s.name, "req_id": s.spec.req_id, "full_id": full_id, "hydrated": hydrated}
-        )
+        hydrated = full_id is not None and Env(full_id, store.env_path(full_id)).is_complete()
+        rows.append(StepRow(s.name, s.spec.req_id, full_id, hydrated))
     return rows

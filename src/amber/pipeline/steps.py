@@ -8,22 +8,34 @@ arguments with cloudpickle to ``_worker.py`` running in the step's env.
 
 from __future__ import annotations
 
+import codecs
 import os
+import signal
+import socket
+import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from amber import _uv
+import cloudpickle
+
+from amber import _uv, api
 from amber._progress import Progress
 from amber.errors import AmberError, RemoteTraceback, StepCrashedError, StepError
+from amber.lock import Lock
+from amber.pipeline import _pickle
+from amber.run import env_environ
 from amber.settings import Settings
 from amber.spec import Spec, read_spec
+from amber.spec.model import _requirement_name  # noqa: PLC2701 - same package
 from amber.store import Store
 from amber.store.env import Env as HydratedEnv
 
@@ -141,9 +153,6 @@ def step(
 def _with_step_needs(spec: Spec) -> Spec:
     """Add what the worker needs: cloudpickle (the caller's version) and, for conda envs,
     the caller's Python X.Y (functions pickled by value need the same minor version)."""
-    import cloudpickle
-
-    from amber.spec.model import _requirement_name  # noqa: PLC2701 - same package
 
     names = {_requirement_name(r).lower() for r in spec.pypi}
     pypi = [] if "cloudpickle" in names else [f"cloudpickle=={cloudpickle.__version__}"]
@@ -156,7 +165,6 @@ def _with_step_needs(spec: Spec) -> Spec:
 
 
 def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
-    from amber import api
 
     if s._env_ref is not None:
         return api.find_env(s._env_ref, store)
@@ -176,7 +184,6 @@ def prepare(
 
     Returns {step: env}. Without it, a step prepares its own env on its first call.
     """
-    from amber import api
 
     store = store or _default_store()
     progress = Progress(quiet=quiet)
@@ -221,9 +228,6 @@ def current_run_id(store: Store) -> str:
     key = str(store.home)
     with _RUN_LOCK:
         if key not in _RUN:
-            import socket
-            import uuid
-
             _RUN[key] = uuid.uuid4().hex[:12]
             store.record_run(_RUN[key], time.time(), socket.gethostname(), " ".join(sys.argv))
         return _RUN[key]
@@ -232,9 +236,6 @@ def current_run_id(store: Store) -> str:
 def _call(
     s: Step, env: HydratedEnv, args: Sequence[Any], kwargs: dict[str, Any], store: Store
 ) -> Any:
-    import cloudpickle
-
-    from amber.pipeline import _pickle
 
     _ship_by_value(s.func)
     run_id = current_run_id(store)
@@ -269,13 +270,13 @@ def _call(
     if kind == "ok":
         return outcome[1]
     if kind == "error":
-        exc, module, qualname, message, tb = outcome[1:]
-        exc = _as_caller_type(exc, module, qualname)
-        if exc is None:
+        pickled, module, qualname, message, tb = outcome[1:]
+        raised = _as_caller_type(pickled, module, qualname)
+        if raised is None:
             raise StepError(
                 f"step {s.name} raised {module}.{qualname}: {message}", step=s.name
             ) from (RemoteTraceback(tb))
-        raise exc from RemoteTraceback(tb)
+        raise raised from RemoteTraceback(tb)
     if kind == "load-error":
         message, tb = outcome[1:]
         raise StepError(
@@ -295,8 +296,6 @@ _SHARED_LOCK = threading.Lock()
 def _share(store: Store, env: HydratedEnv, run_id: str) -> None:
     """With a remote store configured: the env (once per process) and the run record go
     there too, so `amber env get --run` works from any machine."""
-    from amber import api
-    from amber.lock import Lock
 
     remote = api.configured_remote()
     if remote is None:
@@ -315,7 +314,6 @@ def _share(store: Store, env: HydratedEnv, run_id: str) -> None:
 
 def _ship_by_value(func: Callable[..., Any]) -> None:
     """Pickle the caller's own modules by value: step envs don't have them (nor amber)."""
-    import cloudpickle
 
     module = sys.modules.get(func.__module__)
     path = getattr(module, "__file__", None)
@@ -355,8 +353,6 @@ def _status(outcome: Any, code: int) -> str:
 
 def _describe_exit(code: int) -> str:
     if code < 0:
-        import signal
-
         try:
             return f"killed by signal {signal.Signals(-code).name}"
         except ValueError:
@@ -365,7 +361,6 @@ def _describe_exit(code: int) -> str:
 
 
 def _unpicklable(s: Step, args: Sequence[Any], kwargs: dict[str, Any], exc: Exception) -> str:
-    import cloudpickle
 
     named = [(f"argument {i + 1}", a) for i, a in enumerate(args)]
     named += [(f"argument '{k}'", v) for k, v in kwargs.items()]
@@ -385,9 +380,6 @@ def _worker_source() -> str:
 
 def _run_worker(env: HydratedEnv, payload: str, result: str) -> int:
     """Run the worker in ``env``, streaming its output live to ours; its exit code."""
-    import subprocess
-
-    from amber.run import env_environ
 
     environ = env_environ(env)
     environ["PYTHONPATH"] = os.pathsep.join(_caller_paths())
@@ -410,7 +402,6 @@ def _run_worker(env: HydratedEnv, payload: str, result: str) -> int:
 
 def _pump(source: Any, target: Any) -> None:
     """Copy a child's output to ours as it comes (works in notebooks, where fd 1 isn't shown)."""
-    import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while chunk := os.read(source.fileno(), 65536):
@@ -421,7 +412,6 @@ def _pump(source: Any, target: Any) -> None:
 
 def _caller_paths() -> list[str]:
     """The caller's own source dirs on sys.path: not the stdlib, not site-packages."""
-    import sysconfig
 
     skip = {
         os.path.realpath(p)

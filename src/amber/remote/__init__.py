@@ -21,10 +21,12 @@ chains (for S3: environment, profiles, instance roles; the endpoint from
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import time
 import uuid
@@ -48,6 +50,7 @@ from amber.errors import (
     RemoteObjectAbsent,
     TagConflictError,
 )
+from amber.hydrate import download_archives
 from amber.lock import Lock, LockedConda, LockedPypi
 from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
@@ -175,7 +178,6 @@ class Remote:
         when missing. With ``verify``, objects already in the remote are hashed, not only
         sized, and replaced when corrupt.
         """
-        from amber.hydrate import download_archives
 
         progress = progress or Progress(quiet=True)
         full_id = lock.full_id
@@ -740,7 +742,7 @@ def _open_objects(url: str) -> _Objects:
             raise AmberError(f"file:// remote stores must be local paths, not {url}")
         return _LocalObjects(Path(unquote(parts.path)))
     try:
-        import fsspec
+        import fsspec  # noqa: PLC0415 - optional: amber-env[remote]
     except ImportError:
         raise AmberError(
             f"the remote store {redact(url)} needs fsspec: pip install 'amber-env[remote]'"
@@ -816,7 +818,6 @@ class _LocalObjects(_Objects):
             tmp.unlink(missing_ok=True)
 
     def upload(self, path: Path, key: str) -> None:
-        import shutil
 
         tmp = self._temp(key)
         try:
@@ -827,7 +828,6 @@ class _LocalObjects(_Objects):
             tmp.unlink(missing_ok=True)
 
     def download(self, key: str, path: Path) -> None:
-        import shutil
 
         shutil.copyfile(self._path(key), path)
 
@@ -894,7 +894,7 @@ class _FsspecObjects(_Objects):
         self.fs.get_file(self._path(key), str(path))
 
     def open_read(self, key: str) -> IO[bytes]:
-        return self.fs.open(self._path(key), "rb")  # type: ignore[no-any-return]
+        return self.fs.open(self._path(key), "rb")
 
     def list(self, prefix: str) -> list[_Entry]:
         found = self.fs.find(self._path(prefix), detail=True)
@@ -912,7 +912,6 @@ class _FsspecObjects(_Objects):
 
 def _mtime(info: dict[str, Any]) -> float | None:
     """An object's modification time from whatever the fsspec backend reports."""
-    import datetime
 
     for field in ("LastModified", "mtime", "updated", "last_modified", "created"):
         value = info.get(field)

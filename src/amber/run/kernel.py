@@ -12,9 +12,11 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from amber._fs import remove_tree
 from amber.errors import AmberError, EnvNotFoundError
 from amber.settings import default_home
 from amber.store import Store
@@ -62,9 +64,6 @@ def install_kernel(
 
     The default name is ``amber-<full_id[:12]>``. A kernel of that name made by Amber is
     replaced; one made by anything else is left alone (``AmberError``)."""
-    import tempfile
-
-    from amber._fs import remove_tree
 
     if not env.is_complete():
         raise EnvNotFoundError(
@@ -148,7 +147,6 @@ def list_kernels() -> list[Kernel]:
 
 def remove_kernel(name: str) -> Path:
     """Remove the Amber kernel ``name``; returns the directory removed."""
-    from amber._fs import remove_tree
 
     name = name.lower()
     for directory in _kernel_dirs():
@@ -175,7 +173,7 @@ def remove_kernel(name: str) -> Path:
 def _user_data_dir() -> Path:
     """Jupyter's user data dir, by jupyter_core when installed, else by its own rule."""
     try:
-        from jupyter_core.paths import jupyter_data_dir
+        from jupyter_core.paths import jupyter_data_dir  # noqa: PLC0415 - optional
     except ImportError:
         pass
     else:
@@ -195,7 +193,7 @@ def _user_data_dir() -> Path:
 def _kernel_dirs() -> list[Path]:
     """Every directory Jupyter looks for kernels in, in its order."""
     try:
-        from jupyter_core.paths import jupyter_path
+        from jupyter_core.paths import jupyter_path  # noqa: PLC0415 - optional
     except ImportError:
         pass
     else:

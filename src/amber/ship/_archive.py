@@ -8,14 +8,22 @@ stores symlinks as Info-ZIP does (``S_IFLNK`` in the external attributes), so
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import os
+import shutil
 import stat
+import subprocess
 import tarfile
+import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+import zstandard
 
 from amber.errors import PackError
 
@@ -66,8 +74,6 @@ class _TarWriter(Writer):
         self._raw = out
         self._stream: Any = None
         if fmt == "zst":
-            import zstandard
-
             self._stream = zstandard.ZstdCompressor(level=_ZSTD_LEVEL, threads=-1).stream_writer(
                 out, closefd=False
             )
@@ -110,8 +116,6 @@ class _TarWriter(Writer):
         self._tar.addfile(self._info(name, st, tarfile.DIRTYPE))
 
     def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
-        import io
-        import time
 
         info = tarfile.TarInfo(name)
         info.size, info.mode, info.mtime = len(data), mode, int(time.time())
@@ -128,7 +132,6 @@ class _ZipWriter(Writer):
         self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=_GZIP_LEVEL)
 
     def _info(self, name: str, st_mode: int, mtime: float) -> zipfile.ZipInfo:
-        import time
 
         info = zipfile.ZipInfo(name, time.localtime(max(mtime, 315532800))[:6])  # zip: >= 1980
         info.external_attr = (st_mode & 0xFFFF) << 16
@@ -140,8 +143,6 @@ class _ZipWriter(Writer):
         info = self._info(name, st.st_mode, st.st_mtime)
         info.file_size = st.st_size
         with open(path, "rb") as src, self._zip.open(info, "w", force_zip64=True) as dst:
-            import shutil
-
             shutil.copyfileobj(src, dst, 1 << 20)
 
     def add_symlink(self, name: str, target: str, st: os.stat_result) -> None:
@@ -155,7 +156,6 @@ class _ZipWriter(Writer):
         self._zip.writestr(info, b"")
 
     def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
-        import time
 
         self._zip.writestr(self._info(name, stat.S_IFREG | mode, time.time()), data)
 
@@ -244,14 +244,10 @@ def _extract_tar(raw: Any, fmt: str, dest: Path) -> None:
 def _decompressed(raw: Any, fmt: str) -> Any:
     """The plain tar stream inside a compressed one."""
     if fmt == "zst":
-        import zstandard
-
         return zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 20)
     if fmt == "gz":
         return gzip.GzipFile(fileobj=raw, mode="rb")
     if fmt == "bz2":
-        import bz2
-
         return bz2.BZ2File(raw, mode="rb")
     return raw
 
@@ -261,9 +257,6 @@ def _system_tar(stream: Any, dest: Path) -> bool:
     tarfile on thousands of files), fed through a pipe; ``False`` when there is none.
     GNU tar and bsdtar refuse members with ``..`` or a leading ``/`` and never write
     through a symlink extracted from the same archive."""
-    import shutil
-    import subprocess
-    import tempfile
 
     program = shutil.which("tar")
     if program is None:
@@ -308,7 +301,6 @@ def _inside(tar: tarfile.TarFile, dest: Path) -> Any:
 
 
 def _extract_zip(raw: Any, dest: Path) -> None:
-    import shutil
 
     root = os.path.realpath(dest)
     with zipfile.ZipFile(raw) as archive:

@@ -26,6 +26,7 @@ from typing import Any
 from amber._fs import atomic_output
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
+from amber.hydrate import Package, download_archives
 from amber.lock import Lock
 from amber.run._hotpath import BUNDLE_MANIFEST as MANIFEST
 from amber.run._hotpath import is_bundle
@@ -52,7 +53,6 @@ def write_bundle(
 ) -> BundleInfo:
     """Write ``locks`` and the archives of their ``platforms`` to ``output`` atomically,
     fetching into the archive store the ones it lacks (from each package's URL)."""
-    from amber.hydrate import Package, download_archives
 
     progress = progress or Progress(quiet=True)
     output = Path(output)
