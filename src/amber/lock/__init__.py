@@ -7,12 +7,18 @@ it names exactly one set of files.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+from rattler import BuildString, PackageRecord, RepoDataRecord
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
@@ -108,10 +114,6 @@ class LockedConda:
 
     def to_record(self) -> Any:
         """A rattler ``RepoDataRecord`` ready for ``rattler.install``."""
-        import datetime
-
-        from rattler import BuildString, PackageRecord, RepoDataRecord
-
         record = PackageRecord(
             name=self.name,
             version=self.version,
@@ -230,8 +232,6 @@ class Lock:
         }
 
     def dumps(self) -> str:
-        import yaml
-
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         body = yaml.dump(
             self.to_dict(), Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096
@@ -244,8 +244,6 @@ class Lock:
 
     @classmethod
     def loads(cls, text: str, source: object = "<lock>") -> Lock:
-        import yaml
-
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
             data = yaml.load(text, Loader=loader)
@@ -295,8 +293,6 @@ class Lock:
 
 def _check_names(platform: PlatformLock, source: object) -> None:
     """Each entry's name and version must be those of the file it pins (catches hand edits)."""
-    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-
     for c in platform.conda:
         if not c.file_name.startswith(f"{c.name}-{c.version}-{c.build}."):
             raise LockFileError(
@@ -321,8 +317,6 @@ def _check_names(platform: PlatformLock, source: object) -> None:
 
 
 def _version(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:
