@@ -71,7 +71,7 @@ def remove_tree(path: Path) -> None:
     """Remove a directory tree, also when some of it is read-only."""
     import shutil  # noqa: PLC0415 - on the hot path of `amber run`, which removes no tree
 
-    def onerror(func, target, _exc):  # type: ignore[no-untyped-def]
+    def onerror(func: Callable[[str], object], target: str, _exc: object) -> None:
         try:
             os.chmod(target, 0o700)
             func(target)

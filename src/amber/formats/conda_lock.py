@@ -164,7 +164,7 @@ def read(path: Path) -> Lock:
         metadata = data["metadata"]
         platforms = [str(p) for p in metadata["platforms"]]
         channels = [_channel(c) for c in metadata.get("channels") or []]
-        entries = {}
+        entries: dict[tuple[str, str, str], dict[str, Any]] = {}
         for entry in data.get("package") or []:
             if entry.get("category", "main") not in _CATEGORIES:
                 continue

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -51,7 +51,7 @@ class LockedConda:
     size: int | None = None
     depends: tuple[str, ...] = ()
     constrains: tuple[str, ...] = ()
-    noarch: str | None = None
+    noarch: Literal["python", "generic"] | None = None
     license: str | None = None
     timestamp: int | None = None
     track_features: tuple[str, ...] = ()

@@ -87,7 +87,7 @@ async def _resolve_platform(
     virtual = virtual_packages(platform, dict(spec.system_requirements))
     prefer, upgrade = keep.pypi(platform), keep.update
     if solver is None:
-        python = spec.python_version
+        python: str | None = spec.python_version
         pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
     conda = await solver.solve(platform, virtual, keep.conda(platform))

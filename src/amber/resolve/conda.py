@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -13,6 +14,7 @@ from packaging.utils import canonicalize_name
 from rattler.exceptions import GatewayError, SolverError
 from rattler.networking import Client
 from rattler.package_streaming import PackageArchive
+from rattler.platform import Subdir
 
 from amber._urls import redact
 from amber.errors import ResolveError, SourceError
@@ -37,7 +39,7 @@ class CondaSolver:
         self.gateway = rattler.Gateway(cache_dir=repodata_cache)
 
     async def solve(
-        self, platform: str, virtual: list[str], locked: list[LockedConda] = ()
+        self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
     ) -> list[LockedConda]:
         """Solve for ``platform``; ``locked`` packages are kept where the request allows."""
         try:
@@ -55,14 +57,14 @@ class CondaSolver:
             return await self._solve(platform, virtual, locked)
 
     async def _solve(
-        self, platform: str, virtual: list[str], locked: list[LockedConda]
+        self, platform: str, virtual: list[str], locked: Sequence[LockedConda]
     ) -> list[LockedConda]:
         try:
             records = await rattler.solve(
                 self.channels,
                 list(self.spec.conda),
                 gateway=self.gateway,
-                platforms=[platform, "noarch"],
+                platforms=[Subdir(platform), Subdir("noarch")],
                 virtual_packages=to_rattler(virtual),
                 channel_priority=rattler.ChannelPriority.Strict,
                 exclude_newer=self.spec.as_of_datetime,
@@ -96,7 +98,7 @@ class CondaSolver:
         # (a range request for .conda over HTTP), 3. the conda name itself.
         memo = self.conda_pkgs / ".dists" / f"{package.sha256}.json"
         if memo.is_file():
-            return [tuple(d) for d in json.loads(memo.read_text())]  # type: ignore[misc]
+            return [tuple(d) for d in json.loads(memo.read_text())]
         paths = await self._paths_of(package)
         dists: list[tuple[str, str | None]] = []
         if paths is not None:

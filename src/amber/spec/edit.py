@@ -173,9 +173,8 @@ def _flow_append(text: str, seq: Any, item: str) -> tuple[int, int, str]:
 def _edit_environment(text: str, entry: _Entry, path: Path) -> str:
     nl = _newline(text)
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    deps_key, deps = next(
-        ((k, v) for k, v in root.value if k.value == "dependencies"), (None, None)
-    )
+    assert isinstance(root, yaml.MappingNode)  # read_spec has checked that it is a mapping
+    deps = next((v for k, v in root.value if k.value == "dependencies"), None)
     pip_items: list[Any] = []  # the `pip:` mappings, in order
     for item in deps.value if isinstance(deps, yaml.SequenceNode) else ():
         if isinstance(item, yaml.MappingNode):
@@ -201,7 +200,7 @@ def _edit_environment(text: str, entry: _Entry, path: Path) -> str:
     if replaced:
         return _splice(text, replaced)
 
-    if deps_key is None:
+    if deps is None:
         tail = "" if text.endswith("\n") or not text else nl
         return text + tail + "dependencies:" + nl + _new_list("  ", entry, nl)
 
@@ -354,7 +353,8 @@ class _TomlScanner:
         return i
 
     def _scan(self) -> None:
-        text, table, i = self.text, (), 0
+        text, i = self.text, 0
+        table: tuple[str, ...] = ()
         while True:
             i = self._skip(i, newlines=True)
             if i >= len(text):
@@ -432,7 +432,7 @@ class _TomlScanner:
         return i + len(match.group().rstrip()), None
 
     def _array(self, i: int) -> _TomlArray:
-        items = []
+        items: list[tuple[int, int, str | None]] = []
         j = i + 1
         while True:
             j = self._skip(j, newlines=True)

@@ -246,8 +246,8 @@ def _needed(store: Store, remaining: Iterable[Env], tagged: Iterable[str]) -> tu
             for package in body.conda:
                 stems.add(_stem(package.file_name))
                 shas.add(package.sha256)
-            for package in body.pypi:
-                shas.add(package.sha256)
+            for wheel in body.pypi:
+                shas.add(wheel.sha256)
     return stems, shas
 
 
