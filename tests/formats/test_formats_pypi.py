@@ -17,6 +17,7 @@ import pytest
 from helpers import write
 from packaging.markers import Marker
 
+from amber import formats
 from amber._platform import host_platform
 from amber._uv import uv_bin
 from amber.errors import AmberError, LockFileError
@@ -99,6 +100,15 @@ def test_requirements_export_read_and_install(amber, tmp_path: Path):
     uv("pip", "install", "--python", python, "--require-hashes", "--no-deps", "-r", out,
        cache=tmp_path / "uv-cache")  # fmt: skip
     assert {p.name: p.version for p in body.pypi}.items() <= installed(python).items()
+
+
+def test_read_resolved_looks_files_up_in_the_given_uv_cache(amber, tmp_path: Path):
+    lock = pypi_lock(amber, tmp_path, "six==1.16.0")
+    out = write(tmp_path / "out" / "requirements.txt", requirements.export(lock, ALL).text)
+    cache = tmp_path / "given-uv-cache"
+    back = formats.read_resolved(out, uv_cache=cache)
+    assert back.full_id == lock.full_id
+    assert any(cache.iterdir())  # uv listed the release's files through this cache
 
 
 def test_requirements_read_errors(amber_home: Path, tmp_path: Path):
