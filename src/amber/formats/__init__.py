@@ -21,9 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from amber.errors import AmberError
-from amber.lock import Lock
+
+if TYPE_CHECKING:  # the package stays light: a format's module is imported on use
+    from amber.lock import Lock
 
 __all__ = [
     "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
