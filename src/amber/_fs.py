@@ -53,7 +53,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
 
 def temp_beside(path: Path) -> tuple[int, str]:
     """A new temporary file (fd, name) in ``path``'s directory, to be renamed over ``path``."""
-    import tempfile
+    import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which needs no temp file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,9 +69,9 @@ def umask() -> int:
 
 def remove_tree(path: Path) -> None:
     """Remove a directory tree, also when some of it is read-only."""
-    import shutil
+    import shutil  # noqa: PLC0415 - on the hot path of `amber run`, which removes no tree
 
-    def onerror(func, target, _exc):  # type: ignore[no-untyped-def]
+    def onerror(func: Callable[[str], object], target: str, _exc: object) -> None:
         try:
             os.chmod(target, 0o700)
             func(target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 from functools import lru_cache
 
 from amber.errors import AmberError
@@ -12,8 +13,6 @@ __all__ = ["host_platform"]
 @lru_cache(maxsize=1)
 def host_platform() -> str:
     """The conda subdir of this machine (``linux-64``, ``osx-arm64`` ...)."""
-    import platform
-
     system, machine = platform.system(), platform.machine().lower()
     arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}.get(machine)
     name = {"Linux": "linux", "Darwin": "osx", "Windows": "win"}.get(system)

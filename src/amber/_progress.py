@@ -29,7 +29,7 @@ class Progress:
     @property
     def console(self) -> Any:
         if self._console is None:
-            from rich.console import Console
+            from rich.console import Console  # noqa: PLC0415 - rich only when drawing (hot path)
 
             self._console = Console(file=self.stream, highlight=False)
         return self._console
@@ -83,7 +83,7 @@ class Progress:
     def _rich_bar(self, description: str, total: int, *counters: str) -> Iterator[Any]:
         """A transient rich bar with ``counters`` (rich.progress column names); yields
         (progress, task id) and prints a tick line once the block ends."""
-        from rich import progress as rp
+        from rich import progress as rp  # noqa: PLC0415 - rich only when drawing (hot path)
 
         columns = [getattr(rp, name)() for name in counters]
         bar = rp.Progress(

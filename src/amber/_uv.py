@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from uv import find_uv_bin
+
 from amber.errors import UvFailed
 
 __all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
@@ -21,8 +23,6 @@ _BIN_LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _find_uv_bin() -> str:
-    from uv import find_uv_bin
-
     return find_uv_bin()
 
 

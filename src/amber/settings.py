@@ -44,6 +44,6 @@ def default_home(environ: Mapping[str, str] | None = None) -> Path:
     if home:
         return Path(home).expanduser()
     # Imported here: `amber run` reaches this module, and with AMBER_HOME set never needs it.
-    from platformdirs import user_data_dir
+    from platformdirs import user_data_dir  # noqa: PLC0415 - on the hot path of `amber run`
 
     return Path(user_data_dir("amber", appauthor=False))

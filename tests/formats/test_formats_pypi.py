@@ -17,11 +17,13 @@ import pytest
 from helpers import write
 from packaging.markers import Marker
 
+from amber import formats
 from amber._platform import host_platform
 from amber._uv import uv_bin
 from amber.errors import AmberError, LockFileError
 from amber.formats import ExportOptions, cyclonedx, pylock, requirements
 from amber.lock import Lock, PlatformLock
+from amber.store import Store
 
 HOST = host_platform()
 OTHER = "osx-arm64" if HOST != "osx-arm64" else "linux-64"
@@ -87,7 +89,7 @@ def test_requirements_export_read_and_install(amber, tmp_path: Path):
     includes = write(tmp_path / "out" / "with-include.txt", f"-r {spec_file}\n{text}")
     assert not requirements.detect(includes, includes.read_text())  # a spec, not a lock
 
-    back = requirements.read(out)
+    back = requirements.read(out, uv_cache=Store().uv_cache)
     assert back.full_id == lock.full_id
     assert list(back.platforms) == [HOST] and back.platforms[HOST].python == "3.11"
     assert list(back.spec.pypi) == [f"{p.name}=={p.version}" for p in body.pypi]
@@ -100,6 +102,15 @@ def test_requirements_export_read_and_install(amber, tmp_path: Path):
     assert {p.name: p.version for p in body.pypi}.items() <= installed(python).items()
 
 
+def test_read_resolved_looks_files_up_in_the_given_uv_cache(amber, tmp_path: Path):
+    lock = pypi_lock(amber, tmp_path, "six==1.16.0")
+    out = write(tmp_path / "out" / "requirements.txt", requirements.export(lock, ALL).text)
+    cache = tmp_path / "given-uv-cache"
+    back = formats.read_resolved(out, uv_cache=cache)
+    assert back.full_id == lock.full_id
+    assert any(cache.iterdir())  # uv listed the release's files through this cache
+
+
 def test_requirements_read_errors(amber_home: Path, tmp_path: Path):
     bad_hash = write(
         tmp_path / "bad.txt",
@@ -110,13 +121,13 @@ def test_requirements_read_errors(amber_home: Path, tmp_path: Path):
         """,
     )
     with pytest.raises(LockFileError, match=r"bad\.txt:2: no file of six 1\.16\.0 .* sha256"):
-        requirements.read(bad_hash)
+        requirements.read(bad_hash, uv_cache=Store().uv_cache)
     loose = write(tmp_path / "loose.txt", "six>=1 --hash=sha256:" + "0" * 64 + "\n")
     with pytest.raises(LockFileError, match=r"loose\.txt:1: .* not pinned to one version"):
-        requirements.read(loose)
+        requirements.read(loose, uv_cache=Store().uv_cache)
     unknown = write(tmp_path / "opt.txt", "-e .\nsix==1.16.0 --hash=sha256:" + "0" * 64 + "\n")
     with pytest.raises(LockFileError, match=r"opt\.txt:1: unsupported option '-e'"):
-        requirements.read(unknown)
+        requirements.read(unknown, uv_cache=Store().uv_cache)
 
 
 def test_requirements_platform_choice_and_foreign_files(amber, tmp_path: Path):
@@ -136,7 +147,7 @@ def test_requirements_platform_choice_and_foreign_files(amber, tmp_path: Path):
     # Another platform on request; read back for that platform (its header says so).
     other = requirements.export(lock, ExportOptions(platforms=(OTHER,)))
     assert wheel[OTHER].sha256 in other.text and wheel[HOST].sha256 not in other.text
-    back = requirements.read(write(tmp_path / "other.txt", other.text))
+    back = requirements.read(write(tmp_path / "other.txt", other.text), uv_cache=Store().uv_cache)
     assert back.full_id == host_only(lock, OTHER).full_id
     with pytest.raises(AmberError, match="no packages for win-64"):
         requirements.export(lock, ExportOptions(platforms=("win-64",)))
@@ -166,7 +177,7 @@ def test_requirements_platform_choice_and_foreign_files(amber, tmp_path: Path):
         """,
     )
     assert requirements.detect(foreign, foreign.read_text())
-    (picked,) = requirements.read(foreign).platforms[HOST].pypi
+    (picked,) = requirements.read(foreign, uv_cache=Store().uv_cache).platforms[HOST].pypi
     assert picked == wheel[HOST]
 
 

@@ -50,7 +50,7 @@ def install(
 
     s = using(session, store, progress)
     if isinstance(spec_or_lock, (str, Path)):
-        spec_or_lock = load(Path(spec_or_lock))
+        spec_or_lock = load(Path(spec_or_lock), session=s)
     if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda:
         find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
     the_lock = ensure_lock(spec_or_lock, session=s)
@@ -105,7 +105,7 @@ def env_for_file(
             )
         s.store.remember_spec_file(key, Lock.read(envs[0].lock_file).req_id, envs[0].full_id, {})
         return envs[0]
-    loaded = load(path, python=python)
+    loaded = load(path, python=python, session=s)
     env = install(loaded, session=s)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
     s.store.remember_spec_file(
@@ -151,7 +151,7 @@ def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | Non
     s = using(session, store)
     path = Path(ref)
     if path.is_file():
-        loaded = load(path)
+        loaded = load(path, session=s)
         return loaded if isinstance(loaded, Lock) else ensure_lock(loaded, session=s)
     full_id = resolve_ref(ref, session=s)
     if full_id is None:

@@ -24,7 +24,7 @@ from amber.store import Store
 __all__ = ["load", "lock", "ensure_lock", "beside_lock", "add", "merge_lock", "merge_driver"]
 
 
-def load(path: Path, *, python: str | None = None) -> Spec | Lock:
+def load(path: Path, *, python: str | None = None, session: Session | None = None) -> Spec | Lock:
     """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
     tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
 
@@ -35,7 +35,7 @@ def load(path: Path, *, python: str | None = None) -> Spec | Lock:
         return Lock.read(path)
     resolved = formats.detect(path)
     if resolved is not None:
-        return formats.read_resolved(path, resolved)
+        return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
     if is_lock_file(path):
         return Lock.read(path)
     return read_spec(path, python=python)

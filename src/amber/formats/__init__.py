@@ -6,7 +6,9 @@ Each format is a module here with:
   when the format can hold a whole lock: conda and PyPI, every platform);
 - ``export(lock: Lock, options: ExportOptions) -> Exported``;
 - optionally ``detect(path: Path, head: str) -> bool`` and ``read(path: Path) -> Lock``
-  for formats that are also already-resolved input to ``amber lock -f`` (no solve).
+  for formats that are also already-resolved input to ``amber lock -f`` (no solve);
+  ``read(path, uv_cache=...)`` when the module sets ``READ_NEEDS_UV_CACHE`` (it asks uv
+  for the files of pinned releases).
 
 Exports report what the format cannot carry in ``Exported.lost`` (one line each),
 which the CLI prints on stderr.
@@ -19,8 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from amber.errors import AmberError
+
+if TYPE_CHECKING:  # the package stays light: a format's module is imported on use
+    from amber.lock import Lock
 
 __all__ = [
     "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
@@ -59,7 +65,7 @@ class Exported:
     lost: tuple[str, ...] = ()
 
 
-def chosen_platforms(lock, options: ExportOptions) -> list[str]:  # lock: amber.lock.Lock
+def chosen_platforms(lock: Lock, options: ExportOptions) -> list[str]:
     """The platforms an export covers: those asked for (each must be in the lock), else all."""
     if not options.platforms:
         return sorted(lock.platforms)
@@ -72,7 +78,7 @@ def chosen_platforms(lock, options: ExportOptions) -> list[str]:  # lock: amber.
     return sorted(set(options.platforms))
 
 
-def platforms_lost(lock, exported: Iterable[str]) -> list[str]:  # lock: amber.lock.Lock
+def platforms_lost(lock: Lock, exported: Iterable[str]) -> list[str]:
     """The ``lost`` line for platforms of ``lock`` that an export leaves out, if any."""
     dropped = sorted(set(lock.platforms) - set(exported))
     return [f"platforms not exported: {', '.join(dropped)}"] if dropped else []
@@ -111,9 +117,13 @@ _LOOKS = {
 }
 
 
-def read_resolved(path: Path, name: str | None = None):  # -> Lock
-    """A ``Lock`` holding exactly the packages of an already-resolved file."""
+def read_resolved(path: Path, name: str | None = None, *, uv_cache: Path) -> Lock:
+    """A ``Lock`` holding exactly the packages of an already-resolved file; ``uv_cache`` is
+    uv's cache, for the formats that look their files up on an index."""
     name = name or detect(path)
     if name is None:
         raise AmberError(f"{path}: not a format Amber imports")
-    return get(name).read(path)
+    module = get(name)
+    if getattr(module, "READ_NEEDS_UV_CACHE", False):
+        return module.read(path, uv_cache=uv_cache)
+    return module.read(path)

@@ -9,17 +9,24 @@ range requests for remote ``.conda`` files, from a download otherwise.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from rattler.networking import Client
+from rattler.package_streaming import PackageArchive, download_to_path
+
 from amber._urls import redact
 from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
+from amber.spec import Spec
 
 __all__ = [
     "ArchiveRef", "complete", "imported_lock", "channel_of", "depends_names", "python_of",
@@ -70,19 +77,12 @@ def complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
     """A ``LockedConda`` per archive, metadata from its ``info/index.json``; a missing sha256
     is computed from the archive, and a given hash that the archive does not match is an
     error naming ``source``."""
-    import asyncio
-
     if not refs:
         return []
     return asyncio.run(_complete(refs, source))
 
 
 async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
-    import asyncio
-    import tempfile
-
-    from rattler.networking import Client
-
     client = Client.default_client()
     limit = asyncio.Semaphore(_PARALLEL)
     with tempfile.TemporaryDirectory(prefix="amber-archives-") as tmp:
@@ -97,8 +97,6 @@ async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedCo
 
 
 async def _read(client: Any, ref: ArchiveRef, tmp: Path, source: object) -> LockedConda:
-    from rattler.package_streaming import PackageArchive, download_to_path
-
     url = ref.url.split("#", 1)[0]
     shown = redact(url)
     file_name = url.rsplit("/", 1)[-1]
@@ -142,8 +140,6 @@ def _check(
     path: Path, sha256: str | None, md5: str | None, url: str, source: object
 ) -> tuple[str, str, int]:
     """Hash a local archive; it must match the hashes the file gives."""
-    import hashlib
-
     sha, mdf = hashlib.sha256(), hashlib.md5()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -183,8 +179,6 @@ def _locked(
 def imported_lock(platforms: Iterable[PlatformLock], channels: Sequence[str]) -> Lock:
     """The ``Lock`` of an already-resolved file: exactly its packages, and a spec that names
     every package it holds (the file does not say which ones were asked for)."""
-    from amber.spec import Spec
-
     bodies = {p.platform: p for p in platforms}
     conda = {c.name for p in bodies.values() for c in p.conda if not c.name.startswith("__")}
     pypi = {w.name for p in bodies.values() for w in p.pypi}

@@ -9,11 +9,17 @@ archive's ``info/index.json``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from packaging.utils import canonicalize_name
+from rattler import MatchSpec
 
 from amber.errors import AmberError, LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
@@ -40,8 +46,6 @@ _HEADER = """\
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
-    import yaml
-
     names = sorted(dict.fromkeys(options.platforms)) or sorted(lock.platforms)
     bodies = [lock.for_platform(name) for name in names]
     packages = [entry for body in bodies for entry in _entries(body)]
@@ -111,9 +115,6 @@ def _entries(body: PlatformLock) -> list[dict[str, Any]]:
 
 def _local_md5(c: LockedConda) -> str:
     """conda-lock requires an md5; a local archive can give it."""
-    import hashlib
-    from urllib.parse import unquote, urlsplit
-
     if c.url.startswith("file://"):
         path = Path(unquote(urlsplit(c.url).path))
         if path.is_file():
@@ -126,8 +127,6 @@ def _local_md5(c: LockedConda) -> str:
 
 def _dependencies(depends: Iterable[str]) -> dict[str, str]:
     """conda-lock's form: name -> version spec ("" for any), build constraints left out."""
-    from rattler import MatchSpec
-
     out: dict[str, str] = {}
     for text in depends:
         spec = MatchSpec(text)
@@ -150,8 +149,6 @@ _CATEGORIES = ("main", "dev")  # what `conda-lock install` installs by default
 
 def read(path: Path) -> Lock:
     """Every conda and pip package of the main and dev categories, on every platform."""
-    import yaml
-
     path = Path(path)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
@@ -169,7 +166,7 @@ def read(path: Path) -> Lock:
         metadata = data["metadata"]
         platforms = [str(p) for p in metadata["platforms"]]
         channels = [_channel(c) for c in metadata.get("channels") or []]
-        entries = {}
+        entries: dict[tuple[str, str, str], dict[str, Any]] = {}
         for entry in data.get("package") or []:
             if entry.get("category", "main") not in _CATEGORIES:
                 continue
@@ -214,8 +211,6 @@ def _channel(value: Any) -> str:
 
 
 def _pypi(entry: dict[str, Any], path: Path) -> LockedPypi:
-    from packaging.utils import canonicalize_name
-
     source = entry.get("source") or {}
     url = str(source.get("url") or entry["url"])
     url, _, fragment = url.partition("#")

@@ -11,6 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
+from amber._platform import host_platform
 from amber._urls import redact
 from amber.errors import AmberError
 from amber.formats import Exported, ExportOptions
@@ -57,8 +60,6 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
 
 def _platform(lock: Lock, options: ExportOptions) -> str:
     """The platform asked for, else the host's, else the only one."""
-    from amber._platform import host_platform
-
     if options.platforms:
         return options.platforms[0]
     if host_platform() in lock.platforms:
@@ -138,8 +139,6 @@ def _render(
 
 def _scalar(text: str) -> str:
     """``text`` as a YAML scalar: plain when YAML reads it back as the same string."""
-    import yaml
-
     try:
         plain = yaml.safe_load(f"- {text}") == [text]
     except yaml.YAMLError:

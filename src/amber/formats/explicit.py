@@ -13,6 +13,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from rattler.explicit_environment import ExplicitEnvironmentSpec
+
+from amber._platform import host_platform
 from amber.errors import LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
@@ -105,8 +109,6 @@ def detect(path: Path, head: str) -> bool:
 
 def read(path: Path) -> Lock:
     """The packages of an explicit file, their metadata read from each archive."""
-    from rattler.explicit_environment import ExplicitEnvironmentSpec
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -126,8 +128,6 @@ def read(path: Path) -> Lock:
     ]
     platform = str(parsed.platform) if parsed.platform is not None else None
     if platform is None:
-        from amber._platform import host_platform
-
         platform = next((c.subdir for c in conda if c.subdir != "noarch"), host_platform())
     for c in conda:
         if c.subdir not in (platform, "noarch"):
@@ -155,8 +155,6 @@ def _ref(url: str, path: Path) -> ArchiveRef:
 
 
 def _pip(line: str, path: Path, number: int) -> LockedPypi:
-    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-
     match = _PIP_DIRECT.match(line)
     if match is None:
         raise LockFileError(

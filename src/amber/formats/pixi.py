@@ -9,9 +9,13 @@ rattler once more, which reads them and writes its canonical form.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from packaging.utils import canonicalize_name
+from rattler import Channel, LockChannel, LockFile, LockPlatform
 
 from amber.errors import AmberError, LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
@@ -33,10 +37,6 @@ ENVIRONMENT = "default"
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
-    import tempfile
-
-    from rattler import LockChannel, LockFile, LockPlatform
-
     names = sorted(dict.fromkeys(options.platforms)) or sorted(lock.platforms)
     bodies = [lock.for_platform(name) for name in names]
     platforms = {b.platform: LockPlatform(b.platform, virtual_packages=list(b.virtual_packages))
@@ -81,8 +81,6 @@ def _channel_url(channel: str, bodies: list[PlatformLock]) -> str:
     """pixi records channels by URL, with a trailing slash: a name becomes the URL its
     packages came from (or rattler's default for it)."""
     if "://" not in channel:
-        from rattler import Channel
-
         urls = (c.channel for b in bodies for c in b.conda if same_channel(channel, c.channel))
         channel = next(urls, None) or str(Channel(channel).base_url)
     return channel.rstrip("/") + "/"
@@ -124,8 +122,6 @@ def detect(path: Path, head: str) -> bool:
 
 def read(path: Path) -> Lock:
     """Environment ``default`` (or the only one) of a pixi.lock."""
-    from rattler import LockFile
-
     path = Path(path)
     try:
         lock_file = LockFile.from_path(path)
@@ -177,8 +173,6 @@ def _conda(record: Any, path: Path) -> LockedConda:
 
 
 def _pypi(package: Any, path: Path) -> LockedPypi:
-    from packaging.utils import canonicalize_name
-
     location = str(package.location)
     url, _, fragment = location.partition("#")
     if "://" not in url:  # a local path, relative to the lock

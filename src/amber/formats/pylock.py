@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.pylock import Pylock, PylockValidationError
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
 from amber._platform import host_platform
 from amber._urls import redact
 from amber.errors import LockFileError
@@ -147,8 +150,6 @@ def _python_xy(p: PlatformLock) -> str | None:
 
 
 def _file_lines(w: LockedPypi) -> list[str]:
-    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
-
     hashes = f"hashes = {{ sha256 = {_string(w.sha256)} }}"
     if w.file_name.endswith(".whl"):
         entry = f"{{ name = {_string(w.file_name)}, url = {_string(w.url)}, {hashes} }}"
@@ -202,8 +203,6 @@ def detect(path: Path, head: str) -> bool:
 def read(path: Path) -> Lock:
     """A PyPI-only ``Lock`` of the files a PEP 751 installer would take on each platform
     the file lists in ``environments`` (the host's when it lists none)."""
-    from packaging.pylock import Pylock, PylockValidationError
-
     try:
         text = Path(path).read_bytes().decode("utf-8")
         data = tomllib.loads(text)

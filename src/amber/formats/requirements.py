@@ -15,7 +15,9 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from amber._platform import host_platform
 from amber._urls import redact
@@ -28,14 +30,12 @@ from amber.resolve.pypi import release_files
 from amber.resolve.wheels import DistFile, best_file, file_version
 from amber.spec import PLATFORMS, logical_lines, split_option
 
-if TYPE_CHECKING:
-    from packaging.requirements import Requirement
-
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "detect", "read"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "export", "detect", "read"]
 
 NAME = "requirements"
 SUFFIX = ".txt"
 WHOLE = False
+READ_NEEDS_UV_CACHE = True  # read() asks uv for the files of each pinned release
 
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER = re.compile(r"^#\s*(python|platform):\s*(\S+)\s*$", re.M)
@@ -138,10 +138,10 @@ def detect(path: Path, head: str) -> bool:
     )
 
 
-def read(path: Path, *, uv_cache: Path | None = None) -> Lock:
+def read(path: Path, *, uv_cache: Path) -> Lock:
     """A PyPI-only ``Lock`` for the platform of the ``# platform:`` header (or the host) and
     the Python of the ``# python:`` header (or the running one), holding exactly the files
-    whose hashes the file names."""
+    whose hashes the file names; uv, with its cache in ``uv_cache``, lists them."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -173,9 +173,6 @@ def read(path: Path, *, uv_cache: Path | None = None) -> Lock:
 def _parse(
     path: Path, text: str, platform: str, python: str
 ) -> tuple[list[_Pin], dict[str, list[str]]]:
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     pins: dict[str, _Pin] = {}
     index: dict[str, list[str]] = {
         "index_url": [], "extra_index_url": [], "find_links": [], "no_index": [],
@@ -241,15 +238,11 @@ def _release_files(
     pins: list[_Pin],
     index: dict[str, list[str]],
     python: str,
-    uv_cache: Path | None,
+    uv_cache: Path,
 ) -> dict[str, list[DistFile]]:
     """name -> every file of its pinned release, with sha256, as uv sees the index."""
     if not pins:
         return {}
-    if uv_cache is None:
-        from amber.store import Store
-
-        uv_cache = Store().uv_cache
     try:
         return asyncio.run(
             release_files(

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import hashlib
 import os
+import shutil
 import tempfile
+import time
+import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import rattler
 
 from amber._fs import remove_tree, walk_tree
 from amber._platform import host_platform
 from amber._progress import Progress
+from amber._python import find_interpreter
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
@@ -79,8 +89,6 @@ def hydrate(
 
 
 def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     if packages.conda:
         _install_conda(env.path, lock, packages, store, progress)
     else:
@@ -99,8 +107,6 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
 def _install_conda(
     prefix: Path, lock: Lock, packages: PlatformLock, store: Store, progress: Progress
 ) -> None:
-    import rattler
-
     local = _local(packages.conda, store)
     _verify_local_archives(local, store.conda_pkgs)
     records = [p.to_record() for p in local]
@@ -143,10 +149,6 @@ def _local(packages: Sequence[Package], store: Store) -> list[Any]:
 def download_archives(packages: Sequence[Package], store: Store) -> None:
     """Put each package's archive into the store's archive store from its own URL
     (file:// or http(s)), checking its sha256."""
-    import functools
-    import shutil
-    import urllib.request
-    from urllib.parse import unquote, urlsplit
 
     def fetch(url: str, tmp: Path) -> None:
         if url.startswith("file://"):
@@ -177,9 +179,6 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
 
 def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) -> None:
     """Check sha256 of ``file://`` archives not yet in the cache (rattler checks only downloads)."""
-    import hashlib
-    from urllib.parse import unquote, urlsplit
-
     for package in packages:
         stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
         if not package.url.startswith("file://") or (conda_pkgs / stem).is_dir():
@@ -203,8 +202,6 @@ def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) ->
 
 
 def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
-    from amber._python import find_interpreter
-
     interpreter = find_interpreter(packages.python or "3")
     with progress.task(f"Creating a Python {packages.python} env"):
         try:
@@ -246,8 +243,6 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
 def _discard(path: Path) -> None:
     """Remove a failed build. rattler may still be linking in background threads after it
     raised, so retry until the directory stays gone; a leftover is only ever incomplete."""
-    import time
-
     for _ in range(50):
         try:
             remove_tree(path)

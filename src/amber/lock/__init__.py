@@ -7,12 +7,18 @@ it names exactly one set of files.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import yaml
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+from rattler import BuildString, PackageRecord, RepoDataRecord
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
@@ -45,7 +51,7 @@ class LockedConda:
     size: int | None = None
     depends: tuple[str, ...] = ()
     constrains: tuple[str, ...] = ()
-    noarch: str | None = None
+    noarch: Literal["python", "generic"] | None = None
     license: str | None = None
     timestamp: int | None = None
     track_features: tuple[str, ...] = ()
@@ -110,10 +116,6 @@ class LockedConda:
 
     def to_record(self) -> Any:
         """A rattler ``RepoDataRecord`` ready for ``rattler.install``."""
-        import datetime
-
-        from rattler import BuildString, PackageRecord, RepoDataRecord
-
         record = PackageRecord(
             name=self.name,
             version=self.version,
@@ -232,8 +234,6 @@ class Lock:
         }
 
     def dumps(self) -> str:
-        import yaml
-
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         body = yaml.dump(
             self.to_dict(), Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096
@@ -246,8 +246,6 @@ class Lock:
 
     @classmethod
     def loads(cls, text: str, source: object = "<lock>") -> Lock:
-        import yaml
-
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
             data = yaml.load(text, Loader=loader)
@@ -305,8 +303,6 @@ class Lock:
 
 def _check_names(platform: PlatformLock, source: object) -> None:
     """Each entry's name and version must be those of the file it pins (catches hand edits)."""
-    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-
     for c in platform.conda:
         if not c.file_name.startswith(f"{c.name}-{c.version}-{c.build}."):
             raise LockFileError(
@@ -335,8 +331,6 @@ def _check_names(platform: PlatformLock, source: object) -> None:
 
 
 def _version(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:

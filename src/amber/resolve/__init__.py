@@ -7,6 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from amber._progress import Progress
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.conda import CondaSolver
@@ -45,8 +47,6 @@ def resolve(
 
 
 def _normal(name: str) -> str:
-    from packaging.utils import canonicalize_name
-
     return str(canonicalize_name(name))
 
 
@@ -87,7 +87,7 @@ async def _resolve_platform(
     virtual = virtual_packages(platform, dict(spec.system_requirements))
     prefer, upgrade = keep.pypi(platform), keep.update
     if solver is None:
-        python = spec.python_version
+        python: str | None = spec.python_version
         pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
     conda = await solver.solve(platform, virtual, keep.conda(platform))

@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import rattler
+from packaging.utils import canonicalize_name
+from rattler.exceptions import GatewayError, SolverError
+from rattler.networking import Client
+from rattler.package_streaming import PackageArchive
+from rattler.platform import Subdir
 
 from amber._urls import redact
 from amber.errors import ResolveError, SourceError
@@ -23,8 +32,6 @@ class CondaSolver:
     """Solves one spec's conda part for any platform, sharing one repodata gateway."""
 
     def __init__(self, spec: Spec, repodata_cache: Path, conda_pkgs: Path) -> None:
-        import rattler
-
         self.spec = spec
         self.conda_pkgs = conda_pkgs
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
@@ -32,7 +39,7 @@ class CondaSolver:
         self.gateway = rattler.Gateway(cache_dir=repodata_cache)
 
     async def solve(
-        self, platform: str, virtual: list[str], locked: list[LockedConda] = ()
+        self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
     ) -> list[LockedConda]:
         """Solve for ``platform``; ``locked`` packages are kept where the request allows."""
         try:
@@ -43,8 +50,6 @@ class CondaSolver:
             # rattler 0.28 takes a "304 Not Modified" answer to the revalidation of a cached
             # sharded index (what nginx and most static servers send) for an error: solve
             # again with fresh repodata instead.
-            import rattler
-
             self.gateway = rattler.Gateway(
                 cache_dir=self.repodata_cache,
                 default_config=rattler.SourceConfig(cache_action="no-cache"),
@@ -52,17 +57,14 @@ class CondaSolver:
             return await self._solve(platform, virtual, locked)
 
     async def _solve(
-        self, platform: str, virtual: list[str], locked: list[LockedConda]
+        self, platform: str, virtual: list[str], locked: Sequence[LockedConda]
     ) -> list[LockedConda]:
-        import rattler
-        from rattler.exceptions import GatewayError, SolverError
-
         try:
             records = await rattler.solve(
                 self.channels,
                 list(self.spec.conda),
                 gateway=self.gateway,
-                platforms=[platform, "noarch"],
+                platforms=[Subdir(platform), Subdir("noarch")],
                 virtual_packages=to_rattler(virtual),
                 channel_priority=rattler.ChannelPriority.Strict,
                 exclude_newer=self.spec.as_of_datetime,
@@ -96,11 +98,9 @@ class CondaSolver:
     async def _dists_of(self, package: LockedConda) -> list[tuple[str, str | None]]:
         # 1. the package cache (already extracted), 2. the archive's info/paths.json
         # (a range request for .conda over HTTP), 3. the conda name itself.
-        from packaging.utils import canonicalize_name
-
         memo = self.conda_pkgs / ".dists" / f"{package.sha256}.json"
         if memo.is_file():
-            return [tuple(d) for d in json.loads(memo.read_text())]  # type: ignore[misc]
+            return [tuple(d) for d in json.loads(memo.read_text())]
         paths = await self._paths_of(package)
         dists: list[tuple[str, str | None]] = []
         if paths is not None:
@@ -121,12 +121,7 @@ class CondaSolver:
         if cached.is_file():
             return [p["_path"] for p in json.loads(cached.read_text()).get("paths", [])]
         try:
-            from rattler.networking import Client
-            from rattler.package_streaming import PackageArchive
-
             if package.url.startswith("file://"):
-                from urllib.parse import unquote, urlsplit
-
                 archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
             else:
                 archive = await PackageArchive.from_url(Client.authenticated_client(), package.url)

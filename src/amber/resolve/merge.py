@@ -59,7 +59,7 @@ def merge_specs(base: Lock, ours: Lock, theirs: Lock) -> Spec:
     for key in {*specs[0], *specs[1], *specs[2]} - {"schema"}:
         old, mine, other = (s.get(key) for s in specs)
         if isinstance(mine, list) or isinstance(other, list):
-            old, mine, other = list(old or []), list(mine or []), list(other or [])
+            old, mine, other = _items(old), _items(mine), _items(other)
             kept = [x for x in mine if x in other or x not in old]
             fields[key] = kept + [x for x in other if x not in old and x not in kept]
         elif mine == other or other == old:
@@ -69,3 +69,8 @@ def merge_specs(base: Lock, ours: Lock, theirs: Lock) -> Spec:
         else:
             raise AmberError(f"both sides changed the spec's {key!r} differently: merge by hand")
     return Spec.create(**fields)  # type: ignore[arg-type]
+
+
+def _items(value: object) -> list[object]:
+    """A list field of a canonical spec, as a new list (empty where the spec has none)."""
+    return list(value) if isinstance(value, list) else []

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rattler import BuildString, GenericVirtualPackage, PackageName, Version
+
 __all__ = ["virtual_packages", "to_rattler", "DEFAULTS"]
 
 DEFAULTS = {"libc": "2.28", "linux": "4.18", "macos": "13.0"}
@@ -37,8 +39,6 @@ def virtual_packages(platform: str, requirements: Mapping[str, str]) -> list[str
 
 
 def to_rattler(packages: list[str]) -> list[Any]:
-    from rattler import BuildString, GenericVirtualPackage, PackageName, Version
-
     out = []
     for text in packages:
         name, version, build = text.split("=")

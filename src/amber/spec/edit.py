@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from amber._fs import write_atomic
 from amber.errors import SpecError
@@ -103,9 +108,6 @@ class _Entry:
 
 def _pypi_name(text: str) -> str | None:
     """The normalised name of a requirement line, ``None`` for options and unparsable text."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     text = text.strip()
     if not text or text.startswith("-"):
         return None
@@ -142,8 +144,6 @@ def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def _yaml_scalar(text: str, *, flow: bool) -> str:
     """``text`` as a YAML scalar: plain when it reads back as itself, else double-quoted."""
-    import yaml
-
     probe = f"[{text}]" if flow else f"- {text}"
     try:
         if yaml.safe_load(probe) == [text]:
@@ -171,13 +171,10 @@ def _flow_append(text: str, seq: Any, item: str) -> tuple[int, int, str]:
 
 
 def _edit_environment(text: str, entry: _Entry, path: Path) -> str:
-    import yaml
-
     nl = _newline(text)
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    deps_key, deps = next(
-        ((k, v) for k, v in root.value if k.value == "dependencies"), (None, None)
-    )
+    assert isinstance(root, yaml.MappingNode)  # read_spec has checked that it is a mapping
+    deps = next((v for k, v in root.value if k.value == "dependencies"), None)
     pip_items: list[Any] = []  # the `pip:` mappings, in order
     for item in deps.value if isinstance(deps, yaml.SequenceNode) else ():
         if isinstance(item, yaml.MappingNode):
@@ -203,7 +200,7 @@ def _edit_environment(text: str, entry: _Entry, path: Path) -> str:
     if replaced:
         return _splice(text, replaced)
 
-    if deps_key is None:
+    if deps is None:
         tail = "" if text.endswith("\n") or not text else nl
         return text + tail + "dependencies:" + nl + _new_list("  ", entry, nl)
 
@@ -356,7 +353,8 @@ class _TomlScanner:
         return i
 
     def _scan(self) -> None:
-        text, table, i = self.text, (), 0
+        text, i = self.text, 0
+        table: tuple[str, ...] = ()
         while True:
             i = self._skip(i, newlines=True)
             if i >= len(text):
@@ -434,7 +432,7 @@ class _TomlScanner:
         return i + len(match.group().rstrip()), None
 
     def _array(self, i: int) -> _TomlArray:
-        items = []
+        items: list[tuple[int, int, str | None]] = []
         j = i + 1
         while True:
             j = self._skip(j, newlines=True)
@@ -449,8 +447,6 @@ class _TomlScanner:
 
 
 def _toml_string(literal: str) -> str:
-    import tomllib
-
     return str(tomllib.loads(f"x = {literal}")["x"])
 
 
@@ -491,8 +487,6 @@ def _array_append(text: str, key: _TomlKeyValue, array: _TomlArray, item: str, n
 
 
 def _edit_pyproject(text: str, entry: _Entry, path: Path) -> str:
-    import tomllib
-
     nl = _newline(text)
     data = tomllib.loads(text)
     scan = _TomlScanner(text)
@@ -550,8 +544,6 @@ def _lookup(data: dict[str, Any], path: tuple[str, ...]) -> object:
 
 
 def _check_toml(text: str, path: Path, entry: _Entry) -> str:
-    import tomllib
-
     try:
         tomllib.loads(text)
     except tomllib.TOMLDecodeError:

@@ -97,7 +97,8 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
                 path,
                 _key_line(text, key, "tool.amber"),
             )
-    if "dependencies" in (project.get("dynamic") or []) and "pypi" not in tool:
+    dynamic = project.get("dynamic") or []
+    if isinstance(dynamic, list) and "dependencies" in dynamic and "pypi" not in tool:
         raise SpecError(
             "[project].dependencies is dynamic, so Amber cannot read it: "
             "list the requirements in [tool.amber].pypi",

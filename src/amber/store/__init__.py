@@ -183,7 +183,7 @@ class Store:
             query + (" WHERE name = ?" if name else "") + " ORDER BY name, tag",
             (name,) if name else (),
         ).fetchall()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def tagged(self, name: str, tag: str) -> str | None:
         row = self.db.execute(

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amber._fs import remove_tree
+from amber._uv import uv_bin, uv_env
 from amber.errors import AmberError
 from amber.lock import Lock
 from amber.store import Store
@@ -244,8 +246,8 @@ def _needed(store: Store, remaining: Iterable[Env], tagged: Iterable[str]) -> tu
             for package in body.conda:
                 stems.add(_stem(package.file_name))
                 shas.add(package.sha256)
-            for package in body.pypi:
-                shas.add(package.sha256)
+            for wheel in body.pypi:
+                shas.add(wheel.sha256)
     return stems, shas
 
 
@@ -302,8 +304,6 @@ def _collect_caches(
 def _remove_entry(
     kind: str, paths: list[Path], report: GcReport, links: _Links, dry_run: bool
 ) -> None:
-    from amber._fs import remove_tree
-
     freed, pending = links.measure(paths)
     if not dry_run:
         try:
@@ -320,8 +320,6 @@ def _remove_entry(
 
 
 def _prune_uv(store: Store, report: GcReport) -> str | None:
-    from amber._uv import uv_bin, uv_env
-
     try:
         proc = subprocess.run(
             [uv_bin(), "cache", "prune"],

@@ -53,7 +53,7 @@ def _try_lock(fd: int, shared: bool) -> bool:
     start, length = (1 + os.getpid() % (_ALL - 1), 1) if shared else (0, _ALL)
     os.lseek(fd, start, os.SEEK_SET)
     try:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, length)  # type: ignore[attr-defined]
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, length)
     except OSError:
         return False
     return True
