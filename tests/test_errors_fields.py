@@ -55,7 +55,7 @@ def test_bad_lock_entry_names_its_file_and_line(tmp_path: Path) -> None:
         """,
     )
     with pytest.raises(LockFileError, match=r"idna has no --hash") as info:
-        requirements.read(hashed)
+        requirements.read(hashed, uv_cache=tmp_path / "uv")
     assert (info.value.path, info.value.line) == (hashed, 3)
 
 
