@@ -37,6 +37,19 @@ def test_env_show_of_an_unpacked_env(amber, conda_channel: Path, tmp_path: Path)
         assert data["name"] is None and data["size"] is None
 
 
+def test_env_rm_of_an_unpacked_env_keeps_the_original(amber, conda_channel: Path, tmp_path: Path):
+    env = _install(amber, conda_spec(tmp_path / "spec", conda_channel, "python", "datafiles"))
+    archive, dest = tmp_path / "env.tar.zst", tmp_path / "deployed" / "env"
+    amber("pack", "-q", env, "-o", archive, check=True)
+    amber("unpack", "-q", archive, dest, check=True)
+    amber("env", "rm", dest, check=True)
+    assert not dest.exists()
+    # The env it was packed from is untouched, on disk and in the index.
+    assert (env / ".amber" / "complete").is_file()
+    listed = json.loads(amber("env", "list", "--json", check=True).stdout)
+    assert [e["path"] for e in listed] == [str(env)]
+
+
 def test_steps_lists_a_step_that_names_an_existing_env(amber, tmp_path: Path):
     spec = write(tmp_path / "spec" / "requirements.txt", "six==1.16.0\n")
     env = _install(amber, spec)

@@ -116,4 +116,5 @@ def remove_env(env: Env, store: Store) -> None:
         # Unmark first: a crash halfway leaves an incomplete env, never a broken "complete" one.
         env.marker.unlink(missing_ok=True)
         remove_tree(env.path)
-    store.forget_env(env.full_id)
+    if env.path == store.env_path(env.full_id):  # not an unpacked copy of a stored env
+        store.forget_env(env.full_id)
