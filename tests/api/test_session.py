@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -168,3 +169,23 @@ def test_amber_imports_without_fcntl(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_the_readme_api_example_runs(tmp_path: Path) -> None:
+    """The README's example of ``amber.api`` with a Session, run as written."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    [code] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Session.open" in b]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "requirements.txt").write_text(
+        (root / "examples" / "quickstart" / "requirements.txt").read_text()
+    )
+    env = {**os.environ, "AMBER_HOME": str(tmp_path / "home")}
+    env.pop("AMBER_REMOTE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    path, full_id = done.stdout.split()
+    assert Path(path).is_dir() and Path(path).name == full_id[:16]
