@@ -2,7 +2,10 @@
 over a ``Session`` (settings, store, remote store, progress) built once at the edge.
 
 One module per concern: ``session``, ``locking`` (specs and locks), ``envs`` (install,
-find, tag, pull, remove) and ``runs``; every public name is re-exported here.
+find, tag, pull, remove), ``runs``, and the flows of whole commands the CLI calls:
+``files`` (lock or install a file), ``show`` (list, show, verify), ``share`` (push),
+``ship`` (pack, bundles), ``convert`` (export, import). The names most callers need are
+re-exported here.
 """
 
 from __future__ import annotations
