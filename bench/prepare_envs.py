@@ -6,7 +6,7 @@ PINS_JSON: one list of pins per env (``bench_steps.PINS``). Four steps per env, 
 written four ways (one request, so one env). ``concurrent``: ``amber.prepare(*steps)`` over all
 the steps. ``sequential``: ``.prepare()`` of one step per env, one after the other. AMBER_HOME
 must be fresh (a cold uv cache). Amber is imported and the steps are defined before the clock
-starts. Every call to resolve (``api.ensure_lock``), to hydrate (``hydrate``) and to uv is
+starts. Every call to resolve (``ensure_lock``), to hydrate (``hydrate``) and to uv is
 logged with its start and end, to show which phase takes the time and what overlaps.
 ``--run-steps`` then calls every step (untimed) to check that each sees its own pins.
 Prints one JSON object.
@@ -21,9 +21,9 @@ import time
 
 import amber
 import amber._uv
+import amber.api.envs
 import amber.hydrate
 import amber.resolve.pypi
-from amber import api
 
 PINS = json.loads(sys.argv[2])
 
@@ -75,8 +75,11 @@ def logged_async(what, func):
     return wrapper
 
 
-api.ensure_lock = logged("resolve", lambda a: a[0].req_id[:12], api.ensure_lock)
-amber.hydrate.hydrate = logged("hydrate", lambda a: a[0].full_id[:12], amber.hydrate.hydrate)
+# Where api.install looks them up (amber.api.envs imports both names at its top).
+amber.api.envs.ensure_lock = logged(
+    "resolve", lambda a: a[0].req_id[:12], amber.api.envs.ensure_lock
+)
+amber.api.envs.hydrate = logged("hydrate", lambda a: a[0].full_id[:12], amber.api.envs.hydrate)
 for module in (amber.hydrate, amber.resolve.pypi):
     module.run_uv = logged_async("uv", amber._uv.run_uv)
 
