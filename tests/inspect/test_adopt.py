@@ -235,14 +235,6 @@ def test_not_a_conda_env(tmp_path: Path, amber_home):
         adopt_prefix(tmp_path, store=Store(amber_home))
 
 
-def _cli_has_adopt() -> bool:
-    from amber.cli.main import cli
-
-    command = cli.commands.get("import")
-    return command is not None and any("--prefix" in p.opts for p in command.params)
-
-
-@pytest.mark.skipif(not _cli_has_adopt(), reason="`amber import --prefix` is not wired yet")
 def test_cli_refuses_a_plain_directory(amber, tmp_path: Path):
     result = amber("import", "--prefix", tmp_path, "-o", tmp_path / "out")
     assert result.returncode == 2, result

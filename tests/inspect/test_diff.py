@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import SNAPSHOT
 
-from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
+from amber.cli.render import changes_to_json, print_changes, render_changes
+from amber.inspect.diff import Change, diff_locks
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.spec import Spec
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import condapkgs
 from helpers import write
 
-from amber.hydrate import download_archives
 from amber.lock import Lock
 from amber.store import Store
+from amber.store.fetch import download_archives
 
 
 def test_tags_name_envs(amber, conda_channel: Path, tmp_path: Path):

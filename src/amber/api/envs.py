@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
-from amber.api.locking import ensure_lock, load
 from amber.api.session import Session, using
 from amber.errors import AmberError, EnvNotFoundError, SpecError
-from amber.hydrate import Package, hydrate
 from amber.lock import Lock
-from amber.remote import Remote
 from amber.run import _hotpath
 from amber.settings import Settings
-from amber.ship.bundle import import_bundle
 from amber.spec import Spec
 from amber.store import Store, inuse
 from amber.store.env import Env
+from amber.store.fetch import Package
 from amber.store.refs import parse_tag, split_ref
+
+if TYPE_CHECKING:
+    from amber.remote import Remote
+
+# Looking envs up (find, tag, remove: most commands) must not load the solver stack:
+# what resolves, hydrates or reaches a remote store is imported where it is used.
 
 __all__ = [
     "install",
@@ -47,6 +51,8 @@ def install(
     session: Session | None = None,
 ) -> Env:
     """Hydrate (or reuse) the env of a spec, a lock or a file holding either."""
+    from amber.api.locking import ensure_lock, load  # noqa: PLC0415 - see the top
+    from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
     if isinstance(spec_or_lock, (str, Path)):
@@ -69,6 +75,8 @@ def install_bundle(
 ) -> list[Env]:
     """Hydrate every env of a bundle (``amber pack --packages``) from the archives in it:
     no channel, index or network needed."""
+    from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
+    from amber.ship.bundle import import_bundle  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
     locks = import_bundle(Path(path), s.store, host_platform(), s.progress)
@@ -87,6 +95,8 @@ def env_for_file(
     session: Session | None = None,
 ) -> Env:
     """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else."""
+    from amber.api.locking import load  # noqa: PLC0415 - see the top
+
     path = Path(path)
     s = using(session, store, progress)
     try:
@@ -119,6 +129,7 @@ def env_for_file(
 
 def configured_remote(url: str | None = None) -> Remote | None:
     """The remote store given (``--remote``) or configured (``$AMBER_REMOTE``), if any."""
+    from amber.remote import Remote  # noqa: PLC0415 - see the top
 
     url = url or Settings.from_environ().remote_url
     return Remote.open(url) if url else None
@@ -148,6 +159,8 @@ def lock_of(ref: str, store: Store | None = None, *, session: Session | None = N
 def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | None = None) -> Lock:
     """The lock an env reference names, without hydrating: a lock file, NAME[:TAG], a
     full_id or a unique prefix of an env's or a stored lock's id."""
+    from amber.api.locking import ensure_lock, load  # noqa: PLC0415 - see the top
+
     s = using(session, store)
     path = Path(ref)
     if path.is_file():
@@ -171,6 +184,8 @@ def pull(
     session: Session | None = None,
 ) -> Env:
     """Fetch NAME:TAG (or a full_id) from the remote store and hydrate it from there."""
+    from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
+    from amber.remote import Remote  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
     remote = Remote.open(url or s.remote_url)
@@ -209,6 +224,7 @@ def resolve_ref(
 def find_env(ref: str, store: Store | None = None, *, session: Session | None = None) -> Env:
     """An existing env by NAME:TAG, NAME (= NAME:latest), full_id (or a unique prefix of
     one), spec name, or path. A tagged env that is not hydrated here is hydrated from its lock."""
+    from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
 
     s = using(session, store)
     store = s.store

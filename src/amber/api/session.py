@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from amber._progress import Progress
-from amber.hydrate import Package
-from amber.remote import Remote
 from amber.settings import Settings
 from amber.store import Store
+
+if TYPE_CHECKING:
+    from amber.hydrate import Package
+    from amber.remote import Remote
 
 __all__ = ["Session", "using"]
 
@@ -53,6 +56,9 @@ class Session:
     def remote(self) -> Remote | None:
         """The remote store given or configured, if any."""
         if self._remote is None and self.remote_url:
+            # Only commands that use a remote store pay for its module (and the solver's).
+            from amber.remote import Remote  # noqa: PLC0415 - see above
+
             self._remote = Remote.open(self.remote_url)
         return self._remote
 

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from amber.cli import envs, formats, inspect, kernel, lock, remote, run, runs, ship
 from amber.errors import AmberError
 
 __all__ = ["cli", "main"]
 
+# Command name -> "module:attribute". A command's module (and what it needs: the solver,
+# the remote store, rich...) is imported only when that command runs, so `amber unpack`
+# or `amber gc` start as fast as they did when the CLI was one module of lazy imports.
+_COMMANDS = {
+    "lock": "lock:lock_cmd",
+    "add": "lock:add_cmd",
+    "merge-driver": "lock:merge_driver_cmd",
+    "install": "envs:install_cmd",
+    "env": "envs:env_group",
+    "run": "run:run_cmd",
+    "push": "remote:push_cmd",
+    "pull": "remote:pull_cmd",
+    "remote": "remote:remote_group",
+    "verify": "inspect:verify_cmd",
+    "diff": "inspect:diff_cmd",
+    "du": "inspect:du_cmd",
+    "gc": "inspect:gc_cmd",
+    "pack": "ship:pack_cmd",
+    "unpack": "ship:unpack_cmd",
+    "export": "formats:export_cmd",
+    "import": "formats:import_cmd",
+    "runs": "runs:runs_group",
+    "steps": "runs:steps_cmd",
+    "kernel": "kernel:kernel_group",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """click's documented pattern for large CLIs: commands imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(f"amber.cli.{module}"), attribute)
+        assert isinstance(command, click.Command) and command.name == cmd_name
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="amber-env", prog_name="amber")
 def cli() -> None:
     """Amber: reproducible conda + PyPI environments.
@@ -21,31 +63,6 @@ def cli() -> None:
     content-addressed store, reuse identical ones, and run commands in them.
     The store lives in $AMBER_HOME.
     """
-
-
-for command in (
-    lock.lock_cmd,
-    lock.add_cmd,
-    lock.merge_driver_cmd,
-    envs.install_cmd,
-    envs.env_group,
-    run.run_cmd,
-    remote.push_cmd,
-    remote.pull_cmd,
-    remote.remote_group,
-    inspect.verify_cmd,
-    inspect.diff_cmd,
-    inspect.du_cmd,
-    inspect.gc_cmd,
-    ship.pack_cmd,
-    ship.unpack_cmd,
-    formats.export_cmd,
-    formats.import_cmd,
-    runs.runs_group,
-    runs.steps_cmd,
-    kernel.kernel_group,
-):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:

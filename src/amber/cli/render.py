@@ -10,27 +10,28 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from amber.api.convert import AdoptedFiles, Written
-from amber.api.files import Locked
-from amber.api.share import Pushed
-from amber.api.show import EnvDetails, Verified
-from amber.inspect.diff import Change, changes_to_json, diff_locks, print_changes, render_changes
-from amber.lock import Lock
-from amber.pipeline.describe import StepRow
-from amber.remote import GcResult, TagInfo
-from amber.run.kernel import Kernel
-from amber.ship.bundle import BundleInfo
-from amber.ship.pack import PackResult
-from amber.store import EnvRecord, RunRecord
-from amber.store.du import Usage, human
-from amber.store.env import Env
-from amber.store.gc import GcReport
+from amber.inspect.diff import ACTIONS, Change, diff_locks
+from amber.store.du import human
+
+if TYPE_CHECKING:
+    from amber.api.convert import AdoptedFiles, Written
+    from amber.api.files import Locked
+    from amber.api.share import Pushed
+    from amber.api.show import EnvDetails, Verified
+    from amber.lock import Lock
+    from amber.pipeline.describe import StepRow
+    from amber.remote import GcResult, TagInfo
+    from amber.run.kernel import Kernel
+    from amber.ship.bundle import BundleInfo
+    from amber.ship.pack import PackResult
+    from amber.store import EnvRecord, RunRecord
+    from amber.store.du import Usage
+    from amber.store.env import Env
+    from amber.store.gc import GcReport
 
 __all__ = [
     "human_size",
@@ -63,6 +64,10 @@ __all__ = [
     "kernels",
     "kernel_installed",
     "kernel_removed",
+    "changes_to_json",
+    "summary",
+    "render_changes",
+    "print_changes",
 ]
 
 
@@ -165,6 +170,9 @@ def env_list(rows: Sequence[EnvRecord], as_json: bool) -> None:
     if not rows:
         _note("No environments yet: `amber install -f environment.yml` makes one.")
         return
+    from rich.console import Console  # noqa: PLC0415 - rich only for the commands that draw
+    from rich.table import Table  # noqa: PLC0415 - rich only for the commands that draw
+
     table = Table(box=None, pad_edge=False)
     for column in ("ID", "NAME", "SIZE", "CREATED", "LAST USED", "PATH"):
         table.add_column(column, justify="right" if column == "SIZE" else "left")
@@ -480,3 +488,80 @@ def kernel_installed(path: Path) -> None:
 def kernel_removed(name: str, path: Path) -> None:
     """``amber kernel rm``: the kernelspec removed."""
     _note(f"Removed kernel {name} ({path})")
+
+
+# -- change tables (amber lock, add, diff) ------------------------------------------
+
+_NO_CHANGES = "No changes."
+_STYLES = {"added": "green", "removed": "red", "updated": "yellow", "rebuilt": "cyan"}
+
+
+def changes_to_json(changes: Sequence[Change]) -> list[dict[str, Any]]:
+    """One JSON-ready dict per change, with its ``action``."""
+    return [
+        {
+            "platform": c.platform,
+            "kind": c.kind,
+            "name": c.name,
+            "old": c.old,
+            "new": c.new,
+            "action": c.action,
+        }
+        for c in changes
+    ]
+
+
+def summary(changes: Sequence[Change]) -> str:
+    """One line: ``"3 changes: 2 updated, 1 added"``, or ``"No changes."``."""
+    if not changes:
+        return _NO_CHANGES
+    counts = {action: sum(c.action == action for c in changes) for action in ACTIONS}
+    parts = ", ".join(f"{n} {action}" for action, n in counts.items() if n)
+    return f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {parts}"
+
+
+def _rows(changes: Sequence[Change], arrow: str) -> list[tuple[str, str, str, str, str]]:
+    return [(c.name, c.kind, c.platform, c.arrow(arrow), c.action) for c in changes]
+
+
+_HEADERS = ("PACKAGE", "KIND", "PLATFORM", "CHANGE", "ACTION")
+
+
+def render_changes(changes: Sequence[Change], *, title: str | None = None) -> str:
+    """A plain-text table (for logs and pipes), or ``"No changes."``; no trailing newline."""
+    lines = [title] if title else []
+    if not changes:
+        return "\n".join([*lines, _NO_CHANGES])
+    rows = [_HEADERS, *_rows(changes, "->")]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    lines.append(summary(changes))
+    return "\n".join(lines)
+
+
+def print_changes(
+    changes: Sequence[Change], console: Any = None, *, title: str | None = None
+) -> None:
+    """Print ``changes``: a coloured table on a terminal, ``render_changes`` text otherwise."""
+    from rich.console import Console  # noqa: PLC0415 - rich only when drawing
+    from rich.table import Table  # noqa: PLC0415 - rich only when drawing
+    from rich.text import Text  # noqa: PLC0415 - rich only when drawing
+
+    console = console or Console()
+    if not console.is_terminal:
+        console.file.write(render_changes(changes, title=title) + "\n")
+        return
+    if title:
+        console.print(title, markup=False, highlight=False)
+    if not changes:
+        console.print(_NO_CHANGES, highlight=False)
+        return
+
+    table = Table(box=None, pad_edge=False)
+    for header in _HEADERS:
+        table.add_column(header)
+    for *cells, action in _rows(changes, "→"):
+        table.add_row(*(Text(c) for c in cells), Text(action, style=_STYLES[action]))
+    console.print(table)
+    console.print(summary(changes), highlight=False)

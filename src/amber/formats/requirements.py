@@ -28,7 +28,8 @@ from amber.formats.pylock import evaluate, lock_of_pins
 from amber.lock import Lock, LockedPypi
 from amber.resolve.pypi import release_files
 from amber.resolve.wheels import DistFile, best_file, file_version
-from amber.spec import PLATFORMS, logical_lines, split_option
+from amber.spec import PLATFORMS
+from amber.spec.requirements import logical_lines, split_option
 
 __all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "export", "detect", "read"]
 

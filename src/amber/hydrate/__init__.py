@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import hashlib
 import os
-import shutil
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,9 +28,10 @@ from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
-from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.lock import Lock, LockedConda, PlatformLock
 from amber.store import Store, inuse
 from amber.store.env import Env, capture_activation
+from amber.store.fetch import Package, download_archives
 
 __all__ = ["hydrate", "existing_env", "download_archives", "Package"]
 
@@ -42,9 +40,6 @@ def existing_env(lock: Lock, store: Store) -> Env | None:
     """The complete env for ``lock`` if there is one (no lock taken, no work done)."""
     env = Env(lock.full_id, store.env_path(lock.full_id))
     return env if env.is_complete() else None
-
-
-Package = LockedConda | LockedPypi
 
 
 def hydrate(
@@ -144,37 +139,6 @@ def _local(packages: Sequence[Package], store: Store) -> list[Any]:
         archive = store.find_archive(package.sha256)
         out.append(dataclasses.replace(package, url=archive.as_uri()) if archive else package)
     return out
-
-
-def download_archives(packages: Sequence[Package], store: Store) -> None:
-    """Put each package's archive into the store's archive store from its own URL
-    (file:// or http(s)), checking its sha256."""
-
-    def fetch(url: str, tmp: Path) -> None:
-        if url.startswith("file://"):
-            shutil.copyfile(unquote(urlsplit(url).path), tmp)
-        else:
-            with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out)
-
-    for package in packages:
-        if store.find_archive(package.sha256):
-            continue
-        try:
-            actual = store.add_archive(
-                package.sha256, package.file_name, functools.partial(fetch, package.url)
-            )
-        except OSError as exc:
-            raise HydrateError(
-                f"cannot download {package.file_name} from {package.url}: {exc}",
-                package=package.file_name,
-            ) from None
-        if actual != package.sha256:
-            raise HydrateError(
-                f"hash mismatch for {package.file_name} from {package.url}: the lock expects "
-                f"sha256 {package.sha256}, the file has {actual}",
-                package=package.file_name,
-            )
 
 
 def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) -> None:

@@ -6,23 +6,17 @@ sha256: what ``full_id`` hashes), so two locks with no changes have the same ``f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import Literal
 
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
-__all__ = ["Change", "diff_locks", "render_changes", "print_changes", "changes_to_json", "summary"]
+__all__ = ["Change", "diff_locks"]
 
 Kind = Literal["conda", "pypi", "python"]
 Action = Literal["added", "removed", "updated", "rebuilt"]
-_NO_CHANGES = "No changes."
-_ACTIONS: tuple[Action, ...] = ("updated", "rebuilt", "added", "removed")
-_STYLES = {"added": "green", "removed": "red", "updated": "yellow", "rebuilt": "cyan"}
+ACTIONS: tuple[Action, ...] = ("updated", "rebuilt", "added", "removed")
 
 
 @dataclass(frozen=True)
@@ -50,8 +44,12 @@ class Change:
             return "rebuilt"
         return "updated"
 
+    def arrow(self, symbol: str = "->") -> str:
+        """``"old -> new"``, ``-`` for an absent side."""
+        return f"{self.old or '-'} {symbol} {self.new or '-'}"
+
     def __str__(self) -> str:
-        return f"{self.platform} {self.kind} {self.name}: {_arrow(self.old, self.new, '->')}"
+        return f"{self.platform} {self.kind} {self.name}: {self.arrow()}"
 
 
 def _version_part(text: str) -> str:
@@ -119,78 +117,3 @@ def _details(a: LockedConda | LockedPypi, b: LockedConda | LockedPypi) -> tuple[
     if a.file_name != b.file_name:
         return a.file_name, b.file_name
     return f"sha256:{a.sha256[:12]}", f"sha256:{b.sha256[:12]}"
-
-
-# -- output ----------------------------------------------------------------------
-
-
-def changes_to_json(changes: Sequence[Change]) -> list[dict[str, Any]]:
-    """One JSON-ready dict per change, with its ``action``."""
-    return [
-        {
-            "platform": c.platform,
-            "kind": c.kind,
-            "name": c.name,
-            "old": c.old,
-            "new": c.new,
-            "action": c.action,
-        }
-        for c in changes
-    ]
-
-
-def summary(changes: Sequence[Change]) -> str:
-    """One line: ``"3 changes: 2 updated, 1 added"``, or ``"No changes."``."""
-    if not changes:
-        return _NO_CHANGES
-    counts = {action: sum(c.action == action for c in changes) for action in _ACTIONS}
-    parts = ", ".join(f"{n} {action}" for action, n in counts.items() if n)
-    return f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {parts}"
-
-
-def _arrow(old: str | None, new: str | None, arrow: str) -> str:
-    return f"{old or '-'} {arrow} {new or '-'}"
-
-
-def _rows(changes: Sequence[Change], arrow: str) -> list[tuple[str, str, str, str, str]]:
-    return [(c.name, c.kind, c.platform, _arrow(c.old, c.new, arrow), c.action) for c in changes]
-
-
-_HEADERS = ("PACKAGE", "KIND", "PLATFORM", "CHANGE", "ACTION")
-
-
-def render_changes(changes: Sequence[Change], *, title: str | None = None) -> str:
-    """A plain-text table (for logs and pipes), or ``"No changes."``; no trailing newline."""
-    lines = [title] if title else []
-    if not changes:
-        return "\n".join([*lines, _NO_CHANGES])
-    rows = [_HEADERS, *_rows(changes, "->")]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    lines.append(summary(changes))
-    return "\n".join(lines)
-
-
-def print_changes(
-    changes: Sequence[Change], console: Any = None, *, title: str | None = None
-) -> None:
-    """Print ``changes``: a coloured table on a terminal, ``render_changes`` text otherwise."""
-
-    console = console or Console()
-    if not console.is_terminal:
-        console.file.write(render_changes(changes, title=title) + "\n")
-        return
-    if title:
-        console.print(title, markup=False, highlight=False)
-    if not changes:
-        console.print(_NO_CHANGES, highlight=False)
-        return
-
-    table = Table(box=None, pad_edge=False)
-    for header in _HEADERS:
-        table.add_column(header)
-    for *cells, action in _rows(changes, "→"):
-        table.add_row(*(Text(c) for c in cells), Text(action, style=_STYLES[action]))
-    console.print(table)
-    console.print(summary(changes), highlight=False)

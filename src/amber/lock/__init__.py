@@ -18,7 +18,6 @@ from typing import Any, Literal
 import yaml
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
-from rattler import BuildString, PackageRecord, RepoDataRecord
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
@@ -116,6 +115,10 @@ class LockedConda:
 
     def to_record(self) -> Any:
         """A rattler ``RepoDataRecord`` ready for ``rattler.install``."""
+        # rattler's native module loads only when a record is needed (to install or solve):
+        # reading, writing and comparing locks (gc, diff, pack, push...) never pays for it.
+        from rattler import BuildString, PackageRecord, RepoDataRecord  # noqa: PLC0415 - above
+
         record = PackageRecord(
             name=self.name,
             version=self.version,

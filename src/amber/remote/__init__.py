@@ -50,10 +50,10 @@ from amber.errors import (
     RemoteObjectAbsent,
     TagConflictError,
 )
-from amber.hydrate import download_archives
-from amber.lock import Lock, LockedConda, LockedPypi
+from amber.lock import Lock, LockedConda
 from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
+from amber.store.fetch import Package, download_archives
 from amber.store.refs import DEFAULT_MUTABLE, NAME, split_ref, valid_tag
 
 __all__ = [
@@ -72,7 +72,6 @@ _NAME = NAME
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HEX_PREFIX = re.compile(r"[0-9a-f]{6,63}")
 
-Package = LockedConda | LockedPypi
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 

@@ -26,11 +26,11 @@ from typing import Any
 from amber._fs import atomic_output
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
-from amber.hydrate import Package, download_archives
 from amber.lock import Lock
 from amber.run._hotpath import BUNDLE_MANIFEST as MANIFEST
 from amber.run._hotpath import is_bundle
 from amber.store import Store
+from amber.store.fetch import Package, download_archives
 
 __all__ = ["write_bundle", "import_bundle", "is_bundle", "BundleInfo", "MANIFEST"]
 

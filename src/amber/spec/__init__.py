@@ -11,7 +11,6 @@ from pathlib import Path
 
 from amber._platform import host_platform
 from amber.errors import SpecError
-from amber.spec.environment_yml import read_environment_yml
 from amber.spec.model import (
     PLATFORMS,
     PYPI_DEFAULT_INDEX,
@@ -21,8 +20,6 @@ from amber.spec.model import (
     canonical_conda_spec,
     canonical_pypi_requirement,
 )
-from amber.spec.pyproject import read_pyproject
-from amber.spec.requirements import logical_lines, read_requirements, split_option
 
 __all__ = [
     "Spec",
@@ -31,8 +28,6 @@ __all__ = [
     "canonical_conda_spec",
     "canonical_pypi_requirement",
     "is_spec_file",
-    "logical_lines",
-    "split_option",
     "SCHEMA",
     "PLATFORMS",
     "PYPI_DEFAULT_INDEX",
@@ -64,12 +59,20 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     path = Path(path)
     if not path.is_file():
         raise SpecError("no such file", path)
+    # A reader (yaml, tomllib, packaging's parsers) loads with the first file of its kind:
+    # `amber.lock` needs `Spec` but none of them, and most commands read no spec file.
     kind = _kind(path)
     if kind == "environment":
+        from amber.spec.environment_yml import read_environment_yml  # noqa: PLC0415 - above
+
         return read_environment_yml(path, python=python)
     if kind == "requirements":
+        from amber.spec.requirements import read_requirements  # noqa: PLC0415 - above
+
         return read_requirements(path, python=python)
     if kind == "pyproject":
+        from amber.spec.pyproject import read_pyproject  # noqa: PLC0415 - above
+
         return read_pyproject(path, python)
     raise SpecError(
         "unknown spec format: expected environment.yml (.yml/.yaml), "

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from rattler import MatchSpec
 
 from amber._platform import host_platform
 from amber._urls import channel_url, redact
@@ -39,6 +38,9 @@ _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 def canonical_conda_spec(text: str) -> str:
     """A conda match spec in rattler's canonical spelling; ``SpecError`` if invalid."""
+    # rattler's native module loads only when a conda spec is read, not a lock's spec.
+    from rattler import MatchSpec  # noqa: PLC0415 - see above
+
     try:
         return str(MatchSpec(text.strip()))
     except Exception as exc:  # rattler raises its own InvalidMatchSpecError
