@@ -21,7 +21,7 @@ import time
 
 import amber
 import amber._uv
-import amber.api.envs
+import amber.api.locking
 import amber.hydrate
 import amber.resolve.pypi
 
@@ -75,11 +75,11 @@ def logged_async(what, func):
     return wrapper
 
 
-# Where api.install looks them up (amber.api.envs imports both names at its top).
-amber.api.envs.ensure_lock = logged(
-    "resolve", lambda a: a[0].req_id[:12], amber.api.envs.ensure_lock
+# Where api.install imports them from, when it is called.
+amber.api.locking.ensure_lock = logged(
+    "resolve", lambda a: a[0].req_id[:12], amber.api.locking.ensure_lock
 )
-amber.api.envs.hydrate = logged("hydrate", lambda a: a[0].full_id[:12], amber.api.envs.hydrate)
+amber.hydrate.hydrate = logged("hydrate", lambda a: a[0].full_id[:12], amber.hydrate.hydrate)
 for module in (amber.hydrate, amber.resolve.pypi):
     module.run_uv = logged_async("uv", amber._uv.run_uv)
 
