@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from amber.errors import OutputError
+
 __all__ = [
     "write_atomic", "atomic_output", "remove_tree", "temp_beside", "umask", "walk_tree",
     "TreeEntry",
@@ -17,38 +19,88 @@ __all__ = [
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file and rename: never half-written."""
+    """Write ``text`` to ``path``: onto a regular file (or a new path) via a temp file and
+    rename, never half-written; through a symlink to the file it names (the link stays);
+    into anything else (a device, a FIFO) by opening it. ``OutputError`` when it cannot be
+    written there (a directory, a path under a file, a read-only place)."""
     path = Path(path)
-    fd, tmp = temp_beside(path)
-    try:
-        # mkstemp makes 0600 files; give the file the mode a plain open() would (or keep its own).
+    target, mode = _output_target(path)
+    if mode is None:
         try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o666 & ~umask()
-        os.chmod(tmp, mode)
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
+        return
+    fd, tmp = _temp_for(path, target)
+    try:
+        os.chmod(tmp, mode)  # mkstemp makes 0600 files: the mode a plain open() would give
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
 
 
 @contextmanager
 def atomic_output(path: Path) -> Iterator[BinaryIO]:
-    """A binary file to write ``path`` through: renamed over it (with the mode a plain
-    open() gives) when the block ends, removed if it raises. Never half-written."""
+    """A binary file to write ``path`` through, the way ``write_atomic`` writes: a temp file
+    renamed over a regular file (or a new path) when the block ends, removed if it raises;
+    anything else but a directory (a device, a FIFO) opened and written into."""
     path = Path(path)
-    fd, tmp = temp_beside(path)
+    target, mode = _output_target(path)
+    if mode is None:
+        try:
+            out = open(target, "wb")  # noqa: SIM115 - closed below, after the block
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
+        with out:
+            yield out
+        return
+    fd, tmp = _temp_for(path, target)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _output_target(path: Path) -> tuple[Path, int | None]:
+    """Where writing ``path`` lands (the file a symlink names) and the mode to give the file
+    renamed over it; ``None`` for a mode: write through, that is no regular file."""
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target, 0o666 & ~umask()  # a new file (its directory is made if need be)
+    except OSError as exc:  # a path under a regular file, a symlink loop
+        raise _cannot_write(path, exc) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(
+            f"cannot write {path}: it is a directory; give a file name (e.g. {path}/amber.lock)",
+            path=path,
+        )
+    return target, (st.st_mode & 0o7777 if stat.S_ISREG(st.st_mode) else None)
+
+
+def _temp_for(path: Path, target: Path) -> tuple[int, str]:
+    try:
+        return temp_beside(target)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        reason = "a part of the path is a file, not a directory"
+    return OutputError(f"cannot write {path}: {reason}", path=path)
 
 
 def temp_beside(path: Path) -> tuple[int, str]:

@@ -28,6 +28,7 @@ __all__ = [
     "InterpreterNotFoundError",
     "CommandNotFoundError",
     "PackError",
+    "OutputError",
     "AdoptError",
     "VerifyFailed",
     "StepError",
@@ -177,6 +178,15 @@ class CommandNotFoundError(AmberError):
 
 class PackError(AmberError):
     """An env cannot be packed (modified files) or an archive cannot be unpacked."""
+
+    def __init__(self, message: str, *, path: PathLike | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class OutputError(AmberError):
+    """An output (``-o FILE``, an exported or adopted file) cannot be written there: a
+    directory, a path under a file, a read-only place."""
 
     def __init__(self, message: str, *, path: PathLike | None = None) -> None:
         super().__init__(message)

@@ -56,11 +56,15 @@ def fast_run(args: Sequence[str]) -> bool:
         return False
     if env is None:
         return False
+    from amber.errors import EnvNotFoundError
     from amber.run import exec_in_env
 
     store.touch_env(env.full_id)
     store.close()
-    exec_in_env(env, parsed[2], store.env_lock_path(env.full_id))
+    try:
+        exec_in_env(env, parsed[2], store.env_lock_path(env.full_id))
+    except EnvNotFoundError:
+        return False  # removed since the lookup: the full CLI builds it anew
     return True  # not reached: exec replaced us
 
 

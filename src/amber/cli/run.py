@@ -10,9 +10,12 @@ from amber.api.files import env_to_run
 from amber.api.show import verify
 from amber.cli._shared import edge, file_option, python_option, quiet_option, spec_file
 from amber.cli.inspect import verify_or_fail
+from amber.errors import EnvNotFoundError
 from amber.run import exec_in_env
 
 __all__ = ["run_cmd"]
+
+_ATTEMPTS = 3  # an env removed under `amber run` this many times in a row: an error
 
 
 @click.command(
@@ -43,9 +46,15 @@ def run_cmd(
     session = edge(quiet)
     store = session.store
     given = file if env_ref else spec_file(file)
-    env = env_to_run(given, env_ref, store, session.progress, python=python)
-    if verify_first:
-        verify_or_fail(verify(env, store), as_json=False)
-    store.touch_env(env.full_id)
-    store.close()
-    exec_in_env(env, list(command), store.env_lock_path(env.full_id))
+    for attempt in range(_ATTEMPTS):
+        env = env_to_run(given, env_ref, store, session.progress, python=python)
+        if verify_first:
+            verify_or_fail(verify(env, store), as_json=False)
+        store.touch_env(env.full_id)
+        store.close()
+        try:
+            exec_in_env(env, list(command), store.env_lock_path(env.full_id))
+        except EnvNotFoundError:
+            # Removed (amber gc, env rm) between the lookup and the lock: build it again.
+            if env_ref or attempt == _ATTEMPTS - 1:
+                raise

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from amber._fs import TreeEntry, atomic_output, remove_tree, umask, walk_tree
 from amber._progress import Progress
-from amber.errors import PackError
+from amber.errors import OutputError, PackError
 from amber.inspect.verify import verify_env
 from amber.ship import _archive, _relocate
 from amber.store.conda_meta import prefix_files
@@ -95,6 +95,8 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
                 writer.close()
     except OSError as exc:
         raise PackError(f"cannot pack {env.path} into {output}: {exc}", path=output) from None
+    except OutputError as exc:  # a directory, a path under a file, a read-only place
+        raise PackError(f"cannot pack {env.path}: {exc}", path=output) from None
     return PackResult(output, len(entries), total, len(manifest["files"]), output.stat().st_size)
 
 
