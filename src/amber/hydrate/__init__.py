@@ -13,14 +13,14 @@ import dataclasses
 import functools
 import hashlib
 import os
-import shutil
+import stat
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 import rattler
@@ -35,7 +35,10 @@ from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.store import Store, inuse
 from amber.store.env import Env, capture_activation
 
-__all__ = ["hydrate", "existing_env", "download_archives", "Package"]
+__all__ = [
+    "hydrate", "existing_env", "download_archives", "Package", "local_archive_path",
+    "open_local_archive",
+]  # fmt: skip
 
 
 def existing_env(lock: Lock, store: Store) -> Env | None:
@@ -108,7 +111,7 @@ def _install_conda(
     prefix: Path, lock: Lock, packages: PlatformLock, store: Store, progress: Progress
 ) -> None:
     local = _local(packages.conda, store)
-    _verify_local_archives(local, store.conda_pkgs)
+    _verify_local_archives(local, store)
     records = [p.to_record() for p in local]
     requested = []
     for text in lock.spec.conda:
@@ -148,21 +151,23 @@ def _local(packages: Sequence[Package], store: Store) -> list[Any]:
 
 def download_archives(packages: Sequence[Package], store: Store) -> None:
     """Put each package's archive into the store's archive store from its own URL
-    (file:// or http(s)), checking its sha256."""
+    (file:// or http(s)), checking its sha256; never more bytes than the lock's size."""
 
-    def fetch(url: str, tmp: Path) -> None:
-        if url.startswith("file://"):
-            shutil.copyfile(unquote(urlsplit(url).path), tmp)
+    def fetch(package: Package, tmp: Path) -> None:
+        limit = package.size if isinstance(package, LockedConda) else None
+        if package.url.startswith("file://"):
+            source = open_local_archive(package)
         else:
-            with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out)
+            source = urllib.request.urlopen(package.url, timeout=120)
+        with source, open(tmp, "wb") as out:
+            _copy_bounded(source, out.write, limit, package)
 
     for package in packages:
         if store.find_archive(package.sha256):
             continue
         try:
             actual = store.add_archive(
-                package.sha256, package.file_name, functools.partial(fetch, package.url)
+                package.sha256, package.file_name, functools.partial(fetch, package)
             )
         except OSError as exc:
             raise HydrateError(
@@ -177,28 +182,136 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
             )
 
 
-def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) -> None:
-    """Check sha256 of ``file://`` archives not yet in the cache (rattler checks only downloads)."""
+def _copy_bounded(
+    source: IO[bytes], write: Callable[[bytes], object], limit: int | None, package: Package
+) -> None:
+    """Hand the bytes of ``source`` to ``write``, refusing (and stopping) past ``limit``."""
+    copied = 0
+    while chunk := source.read(1 << 20):
+        copied += len(chunk)
+        if limit is not None and copied > limit:
+            raise _too_large(package, limit)
+        write(chunk)
+
+
+def _too_large(package: Package, limit: int) -> HydrateError:
+    return HydrateError(
+        f"{package.file_name} at {package.url} is larger than the {limit} bytes its lock "
+        "records: it is not the package the lock pins. Nothing was installed from it; "
+        "restore the package or re-lock with `amber lock`.",
+        package=package.file_name,
+    )
+
+
+def local_archive_path(package: Package) -> Path:
+    """The local file a ``file://`` package URL names, if a lock may make Amber read it.
+
+    A lock may name only a package file of a conda channel directory: the URL is
+    ``<channel>/<subdir>/<file name>``, with no ``..``, query or fragment, and the
+    channel's ``<subdir>/repodata.json`` beside it. Anything else (a device, ``/etc/...``,
+    a path leading out of the channel) is refused before it is opened, so no lock, local
+    or pulled from a remote, makes Amber read an arbitrary local file.
+    """
+    parts = urlsplit(package.url)
+    path = unquote(parts.path)
+    allowed = not parts.query and not parts.fragment and parts.netloc in ("", "localhost")
+    allowed = allowed and "/../" not in f"{path}/" and "/./" not in f"{path}/"
+    allowed = allowed and path.rsplit("/", 1)[-1] == package.file_name
+    if allowed and isinstance(package, LockedConda):
+        channel = urlsplit(package.channel)
+        root = unquote(channel.path).rstrip("/")
+        allowed = (
+            channel.scheme == "file" and path == f"{root}/{package.subdir}/{package.file_name}"
+        )
+        allowed = allowed and os.path.isfile(f"{root}/{package.subdir}/repodata.json")
+    elif allowed:
+        allowed = package.file_name.endswith((".whl", ".tar.gz", ".zip"))
+    if not allowed:
+        raise HydrateError(
+            f"the lock names {package.file_name} at {package.url}, which is not a package "
+            "file of a local conda channel (<channel>/<subdir>/<file> beside its "
+            "repodata.json): Amber reads no other local file a lock names. Nothing was read "
+            "from it; re-lock with `amber lock` against the channel that has the package.",
+            package=package.file_name,
+        )
+    return Path(path)
+
+
+def open_local_archive(package: Package) -> IO[bytes]:
+    """The ``file://`` archive of ``package``, opened for reading: only a regular file
+    (never a device or a FIFO, which are not even opened blocking), no larger than the
+    lock's size."""
+    path = local_archive_path(package)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise HydrateError(
+            f"cannot read {package.file_name} at {path}: {exc.strerror}",
+            package=package.file_name,
+        ) from None
+    info = os.fstat(fd)
+    limit = package.size if isinstance(package, LockedConda) else None
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = HydrateError(
+            f"{package.file_name} at {path} is not a regular file: Amber reads no device, "
+            "FIFO or directory a lock names. Nothing was read from it.",
+            package=package.file_name,
+        )
+    elif limit is not None and info.st_size > limit:
+        problem = _too_large(package, limit)
+    if problem is not None:
+        os.close(fd)
+        raise problem
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _verify_local_archives(packages: Sequence[LockedConda], store: Store) -> None:
+    """Check the sha256 of every ``file://`` archive rattler would extract: rattler checks
+    downloads only, and reuses its cache entry only when that records the lock's sha256."""
     for package in packages:
-        stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
-        if not package.url.startswith("file://") or (conda_pkgs / stem).is_dir():
+        if (
+            not package.url.startswith("file://")
+            or _cached_sha256(store, package) == package.sha256
+        ):
             continue
-        path = Path(unquote(urlsplit(package.url).path))
-        try:
-            with open(path, "rb") as f:
-                actual = hashlib.file_digest(f, "sha256").hexdigest()
-        except OSError as exc:
-            raise HydrateError(
-                f"cannot read {package.file_name} at {path}: {exc.strerror}",
-                package=package.file_name,
-            ) from None
-        if actual != package.sha256:
+        archive = store.find_archive(package.sha256)
+        if archive is not None and package.url == archive.as_uri():
+            source: IO[bytes] = open(archive, "rb")  # written by Amber, named by its sha256
+        else:
+            source = open_local_archive(package)
+        digest = hashlib.sha256()
+        with source:
+            try:
+                _copy_bounded(source, digest.update, package.size, package)
+            except OSError as exc:
+                raise HydrateError(
+                    f"cannot read {package.file_name} at {package.url}: {exc.strerror}",
+                    package=package.file_name,
+                ) from None
+        if digest.hexdigest() != package.sha256:
             raise HydrateError(
                 f"hash mismatch for {package.file_name}: the lock expects sha256 "
-                f"{package.sha256}, the file at {path} has {actual}. The channel changed "
-                "since the lock was made: restore the package, or re-lock with `amber lock`.",
+                f"{package.sha256}, the file at {package.url} has {digest.hexdigest()}. The "
+                "channel changed since the lock was made: restore the package, or re-lock with "
+                "`amber lock`.",
                 package=package.file_name,
             )
+
+
+def _cached_sha256(store: Store, package: LockedConda) -> str | None:
+    """The sha256 rattler's package cache records for its entry of ``package`` (the
+    ``<name>-<version>-<build>.lock`` file beside it: a revision, then the sha256)."""
+    stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+    try:
+        with open(store.conda_pkgs / f"{stem}.lock", "rb") as f:
+            data = f.read(41)
+    except OSError:
+        return None
+    if len(data) != 40 or not (store.conda_pkgs / stem).is_dir():
+        return None
+    return data[8:].hex()
 
 
 def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
