@@ -332,6 +332,9 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
 
 def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
     local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
+    for package in local:
+        if package.url.startswith("file://") and not store.find_archive(package.sha256):
+            open_local_archive(package).close()  # uv reads it: only a regular package file
     lines = [p.requirement_line() for p in local]
     fd, reqs = tempfile.mkstemp(prefix="amber-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
