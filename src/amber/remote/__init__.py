@@ -723,8 +723,8 @@ class _Entry:
 class _Objects:
     """Whole-object storage under one root: the few operations a remote store needs.
 
-    ``read``/``size`` answer None for a missing object; ``open_read``/``download``
-    raise ``FileNotFoundError``; ``create`` answers False when the object exists.
+    ``read``/``size`` answer None for a missing object; ``open_read``
+    raises ``FileNotFoundError``; ``create`` answers False when the object exists.
     """
 
     def read(self, key: str) -> bytes | None:
@@ -740,9 +740,6 @@ class _Objects:
         raise NotImplementedError
 
     def upload(self, path: Path, key: str) -> None:
-        raise NotImplementedError
-
-    def download(self, key: str, path: Path) -> None:
         raise NotImplementedError
 
     def open_read(self, key: str) -> IO[bytes]:
@@ -852,10 +849,6 @@ class _LocalObjects(_Objects):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def download(self, key: str, path: Path) -> None:
-
-        shutil.copyfile(self._path(key), path)
-
     def open_read(self, key: str) -> IO[bytes]:
         # Amber writes only regular files here: a symlink (to /etc/shadow) or a device
         # (/dev/zero) put in their place is refused, without blocking on a FIFO.
@@ -927,9 +920,6 @@ class _FsspecObjects(_Objects):
 
     def upload(self, path: Path, key: str) -> None:
         self.fs.put_file(str(path), self._path(key))
-
-    def download(self, key: str, path: Path) -> None:
-        self.fs.get_file(self._path(key), str(path))
 
     def open_read(self, key: str) -> IO[bytes]:
         return self.fs.open(self._path(key), "rb")
