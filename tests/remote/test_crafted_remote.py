@@ -12,6 +12,7 @@ from pathlib import Path
 import condapkgs
 import pytest
 
+from amber.errors import HydrateError
 from amber.lock import Lock
 from amber.remote import Remote
 from amber.resolve import ResolveCaches, resolve
@@ -107,3 +108,40 @@ def test_a_package_object_larger_than_the_lock_says_is_not_read_past_its_size(
     result = amber("pull", "demo:v1", "--remote", remote.as_uri(), timeout=120)
     _check_refused(result)
     assert f"larger than the {size} bytes" in result.stderr
+
+
+def _crafted(lock: Lock, **changes: object) -> Lock:
+    body = lock.for_platform("linux-64")
+    conda = tuple(dataclasses.replace(c, **changes) for c in body.conda)
+    return dataclasses.replace(lock, platforms={"linux-64": dataclasses.replace(body, conda=conda)})
+
+
+def test_push_never_reads_a_device_a_lock_names(tmp_path: Path) -> None:
+    lock = Lock.loads(
+        _crafted(_libfoo_lock(tmp_path), url="file:///dev/zero#/libfoo-1.0-0.conda").dumps()
+    )
+    store = Store(tmp_path / "home")
+    with pytest.raises(HydrateError, match="libfoo-1.0-0.conda"):
+        Remote.open((tmp_path / "remote").as_uri()).push(lock, store)
+    store.close()
+    assert not list((tmp_path / "home").rglob("*.conda"))
+
+
+def test_push_stops_an_http_download_past_the_locked_size(tmp_path: Path) -> None:
+    lock = _libfoo_lock(tmp_path)
+    with condapkgs.serve_directory(tmp_path / "ch") as server:
+        url = f"{server}/linux-64/libfoo-1.0-0.conda"
+        crafted = Lock.loads(_crafted(lock, url=url, channel=str(server), size=100).dumps())
+        store = Store(tmp_path / "home")
+        with pytest.raises(HydrateError, match="larger than the 100 bytes"):
+            Remote.open((tmp_path / "remote").as_uri()).push(crafted, store)
+        store.close()
+
+
+def _libfoo_lock(tmp_path: Path) -> Lock:
+    channel = condapkgs.build_channel(tmp_path / "ch", [condapkgs.libfoo_package("1.0")])
+    store = Store(tmp_path / "resolving")
+    spec = Spec.create(conda=["libfoo"], channels=[channel.as_uri()])
+    lock = resolve(spec, ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs))
+    store.close()
+    return lock
