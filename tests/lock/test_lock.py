@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,36 @@ def test_no_credentials_in_lock(caches: ResolveCaches, tmp_path: Path) -> None:
     )
     text = resolve(spec, caches).dumps()
     assert "s3cret" not in text and "__token__" not in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("sha256", "zz", "sha256 'zz' is not 64 hex digits"),
+        ("size", -1, "size -1 is not a number of bytes"),
+        ("size", "ten", "size 'ten' is not a number of bytes"),
+        ("md5", "xyz", "md5 'xyz' is not 32 hex digits"),
+        ("url", "libfoo-1.0-0.conda", "is not a URL"),
+    ],
+)
+def test_a_crafted_value_in_a_lock_is_refused_by_name(
+    field: str, value: object, complaint: str, tmp_path: Path
+) -> None:
+    sha = "a" * 64
+    entry = {
+        "name": "libfoo", "version": "1.0", "build": "0", "build_number": 0,
+        "subdir": "linux-64", "url": "https://example.org/ch/linux-64/libfoo-1.0-0.conda",
+        "channel": "https://example.org/ch", "sha256": sha, "size": 10,
+    }  # fmt: skip
+    entry[field] = value
+    url = str(entry["url"])
+    line = f"linux-64 conda {url.rsplit('/', 1)[-1]} {entry['sha256']}"
+    data = {
+        "lock_version": 1,
+        "req_id": "r",
+        "full_id": hashlib.sha256(line.encode()).hexdigest(),
+        "spec": Spec.create(conda=["libfoo"], channels=["https://example.org/ch"]).canonical(),
+        "platforms": {"linux-64": {"conda": [entry]}},
+    }
+    with pytest.raises(LockFileError, match=re.escape(complaint)):
+        Lock.from_dict(data, "crafted.lock")

@@ -17,8 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import IO, Any
 
 import rattler
 
@@ -31,7 +30,12 @@ from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, PlatformLock
 from amber.store import Store, inuse
 from amber.store.env import Env, capture_activation
-from amber.store.fetch import Package, download_archives
+from amber.store.fetch import (
+    Package,
+    copy_bounded,
+    download_archives,
+    open_local_archive,
+)
 
 __all__ = ["hydrate", "existing_env", "download_archives", "Package"]
 
@@ -103,7 +107,7 @@ def _install_conda(
     prefix: Path, lock: Lock, packages: PlatformLock, store: Store, progress: Progress
 ) -> None:
     local = _local(packages.conda, store)
-    _verify_local_archives(local, store.conda_pkgs)
+    _verify_local_archives(local, store)
     records = [p.to_record() for p in local]
     requested = []
     for text in lock.spec.conda:
@@ -141,28 +145,51 @@ def _local(packages: Sequence[Package], store: Store) -> list[Any]:
     return out
 
 
-def _verify_local_archives(packages: Sequence[LockedConda], conda_pkgs: Path) -> None:
-    """Check sha256 of ``file://`` archives not yet in the cache (rattler checks only downloads)."""
+def _verify_local_archives(packages: Sequence[LockedConda], store: Store) -> None:
+    """Check the sha256 of every ``file://`` archive rattler would extract: rattler checks
+    downloads only, and reuses its cache entry only when that records the lock's sha256."""
     for package in packages:
-        stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
-        if not package.url.startswith("file://") or (conda_pkgs / stem).is_dir():
+        if (
+            not package.url.startswith("file://")
+            or _cached_sha256(store, package) == package.sha256
+        ):
             continue
-        path = Path(unquote(urlsplit(package.url).path))
-        try:
-            with open(path, "rb") as f:
-                actual = hashlib.file_digest(f, "sha256").hexdigest()
-        except OSError as exc:
-            raise HydrateError(
-                f"cannot read {package.file_name} at {path}: {exc.strerror}",
-                package=package.file_name,
-            ) from None
-        if actual != package.sha256:
+        archive = store.find_archive(package.sha256)
+        if archive is not None and package.url == archive.as_uri():
+            source: IO[bytes] = open(archive, "rb")  # written by Amber, named by its sha256
+        else:
+            source = open_local_archive(package)
+        digest = hashlib.sha256()
+        with source:
+            try:
+                copy_bounded(source, digest.update, package.size, package)
+            except OSError as exc:
+                raise HydrateError(
+                    f"cannot read {package.file_name} at {package.url}: {exc.strerror}",
+                    package=package.file_name,
+                ) from None
+        if digest.hexdigest() != package.sha256:
             raise HydrateError(
                 f"hash mismatch for {package.file_name}: the lock expects sha256 "
-                f"{package.sha256}, the file at {path} has {actual}. The channel changed "
-                "since the lock was made: restore the package, or re-lock with `amber lock`.",
+                f"{package.sha256}, the file at {package.url} has {digest.hexdigest()}. The "
+                "channel changed since the lock was made: restore the package, or re-lock with "
+                "`amber lock`.",
                 package=package.file_name,
             )
+
+
+def _cached_sha256(store: Store, package: LockedConda) -> str | None:
+    """The sha256 rattler's package cache records for its entry of ``package`` (the
+    ``<name>-<version>-<build>.lock`` file beside it: a revision, then the sha256)."""
+    stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+    try:
+        with open(store.conda_pkgs / f"{stem}.lock", "rb") as f:
+            data = f.read(41)
+    except OSError:
+        return None
+    if len(data) != 40 or not (store.conda_pkgs / stem).is_dir():
+        return None
+    return data[8:].hex()
 
 
 def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
@@ -183,6 +210,9 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
 
 def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
     local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
+    for package in local:
+        if package.url.startswith("file://") and not store.find_archive(package.sha256):
+            open_local_archive(package).close()  # uv reads it: only a regular package file
     lines = [p.requirement_line() for p in local]
     fd, reqs = tempfile.mkstemp(prefix="amber-", suffix=".txt")
     with os.fdopen(fd, "w") as f:

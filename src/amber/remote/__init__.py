@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
 import socket
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -68,6 +70,8 @@ __all__ = [
 
 MUTABLE_TAGS = DEFAULT_MUTABLE
 _WORKERS = 8
+# Locks, tags and run records are small: a larger object is not one (and is not read whole).
+_MAX_DOCUMENT = 64 << 20
 _NAME = NAME
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HEX_PREFIX = re.compile(r"[0-9a-f]{6,63}")
@@ -405,12 +409,28 @@ class Remote:
     def _download_package(self, package: Package, store: Store) -> bool:
         key = _package_key(package.sha256)
 
+        limit = package.size if isinstance(package, LockedConda) else None
+
         def download(tmp: Path) -> None:
             with self._failing("download", key):
                 try:
-                    self.objects.download(key, tmp)
+                    source = self.objects.open_read(key)
                 except FileNotFoundError:
                     raise RemoteObjectAbsent(key=key) from None
+                # Never more bytes than the lock records: a crafted object cannot fill the disk.
+                with source, open(tmp, "wb") as out:
+                    copied = 0
+                    while chunk := source.read(1 << 20):
+                        copied += len(chunk)
+                        if limit is not None and copied > limit:
+                            raise HydrateError(
+                                f"the remote object {self.where(key)} is larger than the "
+                                f"{limit} bytes the lock records for {package.file_name}: it "
+                                "is not that package. Nothing was installed from it. Replace it "
+                                "with `amber push --verify` from a machine that has the package.",
+                                package=package.file_name,
+                            )
+                        out.write(chunk)
 
         try:
             actual = store.add_archive(package.sha256, package.file_name, download)
@@ -702,8 +722,8 @@ class _Entry:
 class _Objects:
     """Whole-object storage under one root: the few operations a remote store needs.
 
-    ``read``/``size`` answer None for a missing object; ``open_read``/``download``
-    raise ``FileNotFoundError``; ``create`` answers False when the object exists.
+    ``read``/``size`` answer None for a missing object; ``open_read``
+    raises ``FileNotFoundError``; ``create`` answers False when the object exists.
     """
 
     def read(self, key: str) -> bytes | None:
@@ -719,9 +739,6 @@ class _Objects:
         raise NotImplementedError
 
     def upload(self, path: Path, key: str) -> None:
-        raise NotImplementedError
-
-    def download(self, key: str, path: Path) -> None:
         raise NotImplementedError
 
     def open_read(self, key: str) -> IO[bytes]:
@@ -767,9 +784,14 @@ class _LocalObjects(_Objects):
 
     def read(self, key: str) -> bytes | None:
         try:
-            return self._path(key).read_bytes()
+            f = self.open_read(key)
         except FileNotFoundError:
             return None
+        with f:
+            data = f.read(_MAX_DOCUMENT + 1)
+        if len(data) > _MAX_DOCUMENT:
+            raise OSError(errno.EFBIG, f"larger than {_MAX_DOCUMENT} bytes: not an Amber object")
+        return data
 
     def size(self, key: str) -> int | None:
         try:
@@ -826,12 +848,21 @@ class _LocalObjects(_Objects):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def download(self, key: str, path: Path) -> None:
-
-        shutil.copyfile(self._path(key), path)
-
     def open_read(self, key: str) -> IO[bytes]:
-        return open(self._path(key), "rb")
+        # Amber writes only regular files here: a symlink (to /etc/shadow) or a device
+        # (/dev/zero) put in their place is refused, without blocking on a FIFO.
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self._path(key), flags | getattr(os, "O_NOCTTY", 0))
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OSError(errno.ELOOP, "a symbolic link, not an object Amber wrote") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file, not an object Amber wrote")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
 
     def list(self, prefix: str) -> list[_Entry]:
         out = []
@@ -888,9 +919,6 @@ class _FsspecObjects(_Objects):
 
     def upload(self, path: Path, key: str) -> None:
         self.fs.put_file(str(path), self._path(key))
-
-    def download(self, key: str, path: Path) -> None:
-        self.fs.get_file(self._path(key), str(path))
 
     def open_read(self, key: str) -> IO[bytes]:
         return self.fs.open(self._path(key), "rb")

@@ -1,45 +1,57 @@
 """The fetch step: package archives into the store's content-addressed archive store.
 
 From each package's own URL (``file://`` or ``http(s)``), kept only under the sha256
-the lock gives it. Standard library only: remote stores and bundles use it too, and
-none of them should load the solver for it.
+the lock gives it, never reading more than the lock's size, and reading no local file a
+lock names but a package file of a local conda channel (``local_archive_path``).
+Standard library only: remote stores and bundles use it too, and none of them should
+load the solver for it.
 """
 
 from __future__ import annotations
 
 import functools
-import shutil
+import os
+import stat
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 from amber.errors import HydrateError
 from amber.lock import LockedConda, LockedPypi
 from amber.store import Store
 
-__all__ = ["download_archives", "Package"]
+__all__ = [
+    "download_archives",
+    "Package",
+    "copy_bounded",
+    "local_archive_path",
+    "open_local_archive",
+]
 
 Package = LockedConda | LockedPypi
 
 
 def download_archives(packages: Sequence[Package], store: Store) -> None:
     """Put each package's archive into the store's archive store from its own URL
-    (file:// or http(s)), checking its sha256."""
+    (file:// or http(s)), checking its sha256; never more bytes than the lock's size."""
 
-    def fetch(url: str, tmp: Path) -> None:
-        if url.startswith("file://"):
-            shutil.copyfile(unquote(urlsplit(url).path), tmp)
+    def fetch(package: Package, tmp: Path) -> None:
+        limit = package.size if isinstance(package, LockedConda) else None
+        if package.url.startswith("file://"):
+            source = open_local_archive(package)
         else:
-            with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out)
+            source = urllib.request.urlopen(package.url, timeout=120)
+        with source, open(tmp, "wb") as out:
+            copy_bounded(source, out.write, limit, package)
 
     for package in packages:
         if store.find_archive(package.sha256):
             continue
         try:
             actual = store.add_archive(
-                package.sha256, package.file_name, functools.partial(fetch, package.url)
+                package.sha256, package.file_name, functools.partial(fetch, package)
             )
         except OSError as exc:
             raise HydrateError(
@@ -52,3 +64,88 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
                 f"sha256 {package.sha256}, the file has {actual}",
                 package=package.file_name,
             )
+
+
+def copy_bounded(
+    source: IO[bytes], write: Callable[[bytes], object], limit: int | None, package: Package
+) -> None:
+    """Hand the bytes of ``source`` to ``write``, refusing (and stopping) past ``limit``."""
+    copied = 0
+    while chunk := source.read(1 << 20):
+        copied += len(chunk)
+        if limit is not None and copied > limit:
+            raise _too_large(package, limit)
+        write(chunk)
+
+
+def _too_large(package: Package, limit: int) -> HydrateError:
+    return HydrateError(
+        f"{package.file_name} at {package.url} is larger than the {limit} bytes its lock "
+        "records: it is not the package the lock pins. Nothing was installed from it; "
+        "restore the package or re-lock with `amber lock`.",
+        package=package.file_name,
+    )
+
+
+def local_archive_path(package: Package) -> Path:
+    """The local file a ``file://`` package URL names, if a lock may make Amber read it.
+
+    A lock may name only a package file of a conda channel directory: the URL is
+    ``<channel>/<subdir>/<file name>``, with no ``..``, query or fragment, and the
+    channel's ``<subdir>/repodata.json`` beside it. Anything else (a device, ``/etc/...``,
+    a path leading out of the channel) is refused before it is opened, so no lock, local
+    or pulled from a remote, makes Amber read an arbitrary local file.
+    """
+    parts = urlsplit(package.url)
+    path = unquote(parts.path)
+    allowed = not parts.query and not parts.fragment and parts.netloc in ("", "localhost")
+    allowed = allowed and "/../" not in f"{path}/" and "/./" not in f"{path}/"
+    allowed = allowed and path.rsplit("/", 1)[-1] == package.file_name
+    if allowed and isinstance(package, LockedConda):
+        channel = urlsplit(package.channel)
+        root = unquote(channel.path).rstrip("/")
+        allowed = (
+            channel.scheme == "file" and path == f"{root}/{package.subdir}/{package.file_name}"
+        )
+        allowed = allowed and os.path.isfile(f"{root}/{package.subdir}/repodata.json")
+    elif allowed:
+        allowed = package.file_name.endswith((".whl", ".tar.gz", ".zip"))
+    if not allowed:
+        raise HydrateError(
+            f"the lock names {package.file_name} at {package.url}, which is not a package "
+            "file of a local conda channel (<channel>/<subdir>/<file> beside its "
+            "repodata.json): Amber reads no other local file a lock names. Nothing was read "
+            "from it; re-lock with `amber lock` against the channel that has the package.",
+            package=package.file_name,
+        )
+    return Path(path)
+
+
+def open_local_archive(package: Package) -> IO[bytes]:
+    """The ``file://`` archive of ``package``, opened for reading: only a regular file
+    (never a device or a FIFO, which are not even opened blocking), no larger than the
+    lock's size."""
+    path = local_archive_path(package)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise HydrateError(
+            f"cannot read {package.file_name} at {path}: {exc.strerror}",
+            package=package.file_name,
+        ) from None
+    info = os.fstat(fd)
+    limit = package.size if isinstance(package, LockedConda) else None
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = HydrateError(
+            f"{package.file_name} at {path} is not a regular file: Amber reads no device, "
+            "FIFO or directory a lock names. Nothing was read from it.",
+            package=package.file_name,
+        )
+    elif limit is not None and info.st_size > limit:
+        problem = _too_large(package, limit)
+    if problem is not None:
+        os.close(fd)
+        raise problem
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
