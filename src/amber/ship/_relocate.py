@@ -113,9 +113,7 @@ def _load_manifest(root, path):
         )
     prefix = manifest["prefix"]
     if not isinstance(prefix, str) or not prefix.startswith("/") or "\0" in prefix:
-        raise RelocateError(
-            f"{MANIFEST}: prefix must be an absolute path, not {_short(prefix)}"
-        )
+        raise RelocateError(f"{MANIFEST}: prefix must be an absolute path, not {_short(prefix)}")
     manifest["prefix"] = prefix.rstrip("/") or "/"
     for key in ("files", "links"):
         if not isinstance(manifest[key], list):
