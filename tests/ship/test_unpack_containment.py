@@ -168,3 +168,33 @@ def test_unpack_as_root_makes_only_files_dirs_and_links(tmp_path: Path, tool: st
         mode = path.lstat().st_mode
         assert not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX), (path, oct(mode))
     assert os.access(dest / "bin" / "suid", os.X_OK)
+
+
+def _bundle(path: Path, manifest: object, members: list[tuple] = ()) -> Path:
+    data = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
+    return crafted_archive(path, [("amber-bundle.json", "file", data, 0o644), *members])
+
+
+def test_bundle_import_writes_only_into_the_store(amber, tmp_path: Path):
+    """A crafted bundle manifest names no path outside the store, and is a clear error."""
+    good = {"amber_bundle": 1, "envs": [], "platforms": ["linux-64"], "packages": []}
+    escape = {"sha256": "..", "file_name": "escaped.conda"}
+    cases = [
+        ("packages[0]", {**good, "packages": [escape]}, [("pkgs/../escaped.conda", "file", b"x", 0o644)]),
+        ("packages[0]", {**good, "packages": [{"sha256": "ab" * 32, "file_name": "../x.conda"}]}, []),
+        ("packages[0]", {**good, "packages": ["x"]}, []),
+        ("platforms", {**good, "platforms": 5}, []),
+        ("packages", {**good, "packages": {"a": 1}}, []),
+        ("must be an object", [1], []),
+        ("not valid JSON", b"[" * 100_000, []),
+        ("too large", b" " * (17 << 20), []),
+    ]  # fmt: skip
+    home = tmp_path / "home"
+    for message, manifest, members in cases:
+        bundle = _bundle(tmp_path / "bundle.tar", manifest, members)
+        before = tree_snapshot(tmp_path, skip=(home, bundle))
+        result = amber("install", bundle, env={"AMBER_HOME": str(home)})
+        assert result.returncode == 2 and message in result.stderr, (message, result)
+        assert "amber-bundle.json" in result.stderr and "Traceback" not in result.stderr, result
+        assert tree_snapshot(tmp_path, skip=(home, bundle)) == before, message
+        assert not (tmp_path / "escaped.conda").exists()
