@@ -7,6 +7,7 @@ import os
 import stat
 import tarfile
 import textwrap
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def crafted_archive(path: Path, members: list[tuple], fmt: str = "tar") -> Path:
     if fmt == "zip":
         types = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK,
                  "fifo": stat.S_IFIFO, "chr": stat.S_IFCHR, "hardlink": stat.S_IFREG}  # fmt: skip
-        with zipfile.ZipFile(path, "w") as archive:
+        with zipfile.ZipFile(path, "w") as archive, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # duplicate names: crafted on purpose
             for name, kind, payload, mode in members:
                 info = zipfile.ZipInfo(name + ("/" if kind == "dir" else ""))
                 info.create_system = 3

@@ -39,8 +39,12 @@ def _cases(victim: Path) -> dict[str, list[tuple]]:
     """Archive members (beside the manifest) and what the manifest lists, per attack."""
     text = f"#!{OLD}/bin/python\n".encode()
     return {
-        "absolute file": [(".amber/pack.json", "file", _manifest([[str(victim / "victim.txt"), "text"]], []), 0o644)],
-        "dotdot file": [(".amber/pack.json", "file", _manifest([["../outside/victim.txt", "text"]], []), 0o644)],
+        "absolute file": [
+            (".amber/pack.json", "file", _manifest([[f"{victim}/victim.txt", "text"]], []), 0o644),
+        ],
+        "dotdot file": [
+            (".amber/pack.json", "file", _manifest([["../outside/victim.txt", "text"]], []), 0o644),
+        ],
         "dir symlink file": [
             ("escape", "symlink", str(victim), 0o777),
             (".amber/pack.json", "file", _manifest([["escape/victim.txt", "text"]], []), 0o644),
@@ -180,8 +184,10 @@ def test_bundle_import_writes_only_into_the_store(amber, tmp_path: Path):
     good = {"amber_bundle": 1, "envs": [], "platforms": ["linux-64"], "packages": []}
     escape = {"sha256": "..", "file_name": "escaped.conda"}
     cases = [
-        ("packages[0]", {**good, "packages": [escape]}, [("pkgs/../escaped.conda", "file", b"x", 0o644)]),
-        ("packages[0]", {**good, "packages": [{"sha256": "ab" * 32, "file_name": "../x.conda"}]}, []),
+        ("packages[0]", {**good, "packages": [escape]},
+         [("pkgs/../escaped.conda", "file", b"x", 0o644)]),
+        ("packages[0]", {**good, "packages": [{"sha256": "ab" * 32, "file_name": "../x.conda"}]},
+         []),
         ("packages[0]", {**good, "packages": ["x"]}, []),
         ("platforms", {**good, "platforms": 5}, []),
         ("packages", {**good, "packages": {"a": 1}}, []),

@@ -239,10 +239,13 @@ def _extract_tar(raw: Any, fmt: str, dest: Path) -> None:
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         # Our rule, then tarfile's "tar" filter: no members outside dest, no special mode
         # bits; absolute symlinks are kept (venvs point bin/python at the base interpreter).
-        if hasattr(tarfile, "tar_filter"):
-            tar.extractall(dest, filter=lambda m, p: tarfile.tar_filter(_checked(m, root), p))
-        else:  # Python < 3.11.4: no filters; members are checked by our own rule
-            tar.extractall(dest, members=_inside(tar, root))
+        try:
+            if hasattr(tarfile, "tar_filter"):
+                tar.extractall(dest, filter=lambda m, p: tarfile.tar_filter(_checked(m, root), p))
+            else:  # Python < 3.11.4: no filters; members are checked by our own rule
+                tar.extractall(dest, members=_inside(tar, root))
+        except KeyError as exc:  # a hardlink to a member the archive does not hold
+            raise PackError(f"damaged archive: {exc.args[0]}") from None
 
 
 def _decompressed(raw: Any, fmt: str) -> Any:

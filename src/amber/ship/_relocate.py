@@ -323,7 +323,10 @@ def _update_records(root, hashes, prefixes):
 
 def _update_record(root, site, record, hashes):
     text = _read(record, MAX_RECORD, os.path.relpath(record, root)).decode("utf-8", "replace")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise RelocateError(f"{os.path.relpath(record, root)}: not a RECORD file: {exc}") from None
     changed = False
     for row in rows:
         if len(row) < 3 or not row[1]:
