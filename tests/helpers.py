@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import stat
 import tarfile
 import textwrap
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
-    "tree_snapshot",
+    "tree_snapshot", "bounded",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -96,3 +99,20 @@ def tree_snapshot(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple]:
                 what = None
             found[str(path.relative_to(root))] = (st.st_mode, st.st_nlink, what)
     return found
+
+
+@contextmanager
+def bounded(seconds: int = 30) -> Iterator[None]:
+    """Fail (AssertionError) instead of hanging when the block still runs after ``seconds``:
+    a guard against hangs, not a timing assertion."""
+
+    def hang(*_: object) -> None:
+        raise AssertionError(f"still running after {seconds}s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

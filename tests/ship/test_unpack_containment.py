@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import crafted_archive, tree_snapshot
+from helpers import bounded, crafted_archive, tree_snapshot
 
 from amber.errors import PackError
+from amber.ship.bundle import import_bundle
 from amber.ship.pack import unpack, unpack_script
+from amber.store import Store
 
 OLD = "/opt/amber-old-prefix"
 
@@ -69,14 +72,16 @@ def test_unpack_follows_no_manifest_entry_outside_dest(amber, tmp_path: Path, fm
     victim = _outside(tmp_path)
     (victim / "pack.json").write_bytes(_manifest([["victim.txt", "text"]], []))
     before = tree_snapshot(victim)
+    dest = tmp_path / "dest"
     for name, members in _cases(victim).items():
         archive = crafted_archive(tmp_path / f"{name}.{fmt}".replace(" ", "-"), members, fmt)
-        dest = tmp_path / "dest"
-        result = amber("unpack", archive, dest)
-        assert result.returncode == 2, (name, result)
-        assert "outside" in result.stderr and "Traceback" not in result.stderr, (name, result)
+        with pytest.raises(PackError, match="outside"):
+            unpack(archive, dest)
         assert tree_snapshot(victim) == before, name
         assert not dest.exists() and not list(tmp_path.glob(".dest.unpack-*")), name
+    result = amber("unpack", archive, dest)  # the last case, through the CLI
+    assert result.returncode == 2 and "outside" in result.stderr, result
+    assert "Traceback" not in result.stderr and not dest.exists()
 
 
 def test_amber_unpack_script_refuses_entries_outside_its_env(tmp_path: Path):
@@ -112,14 +117,17 @@ def test_unpack_malformed_manifest_is_a_clear_error(amber, tmp_path: Path, fmt: 
         ("too large", b" " * (65 << 20)),
         ("not valid JSON", b"[" * 100_000),
     ]
+    dest = tmp_path / "dest"
     for message, data in cases:
         members = [("bin/x", "file", b"x", 0o755), (".amber/pack.json", "file", data, 0o644)]
         archive = crafted_archive(tmp_path / f"bad.{fmt}", members, fmt)
-        dest = tmp_path / "dest"
-        result = amber("unpack", archive, dest)
-        assert result.returncode == 2 and message in result.stderr, (message, result)
-        assert "pack.json" in result.stderr and "Traceback" not in result.stderr, result
+        with pytest.raises(PackError, match=r"pack\.json.*" + re.escape(message)):
+            unpack(archive, dest)
         assert not dest.exists() and not list(tmp_path.glob(".dest.unpack-*"))
+        if message == "files[1] must be":
+            result = amber("unpack", archive, dest)
+            assert result.returncode == 2 and message in result.stderr, result
+            assert "Traceback" not in result.stderr and not dest.exists()
 
 
 def test_relocate_reads_only_regular_files(tmp_path: Path):
@@ -130,7 +138,7 @@ def test_relocate_reads_only_regular_files(tmp_path: Path):
     (env / ".amber").mkdir(parents=True)
     os.mkfifo(env / "pipe")
     (env / ".amber" / "pack.json").write_bytes(_manifest([["pipe", "text"]], []))
-    with pytest.raises(_relocate.RelocateError, match="pipe.*not a regular file"):
+    with bounded(), pytest.raises(_relocate.RelocateError, match="pipe.*not a regular file"):
         _relocate.relocate(str(env), str(tmp_path / "new"))
 
 
@@ -199,8 +207,11 @@ def test_bundle_import_writes_only_into_the_store(amber, tmp_path: Path):
     for message, manifest, members in cases:
         bundle = _bundle(tmp_path / "bundle.tar", manifest, members)
         before = tree_snapshot(tmp_path, skip=(home, bundle))
-        result = amber("install", bundle, env={"AMBER_HOME": str(home)})
-        assert result.returncode == 2 and message in result.stderr, (message, result)
-        assert "amber-bundle.json" in result.stderr and "Traceback" not in result.stderr, result
+        with pytest.raises(PackError, match=r"amber-bundle\.json.*" + re.escape(message)):
+            import_bundle(bundle, Store(home), "linux-64")
         assert tree_snapshot(tmp_path, skip=(home, bundle)) == before, message
         assert not (tmp_path / "escaped.conda").exists()
+    bundle = _bundle(tmp_path / "bundle.tar", cases[0][1], cases[0][2])
+    result = amber("install", bundle, env={"AMBER_HOME": str(home)})
+    assert result.returncode == 2 and "packages[0]" in result.stderr, result
+    assert "Traceback" not in result.stderr and not (tmp_path / "escaped.conda").exists()

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from helpers import crafted_archive, tree_snapshot
+from helpers import bounded, crafted_archive, tree_snapshot
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -88,20 +85,6 @@ def packs(draw: st.DrawFn) -> tuple[list[tuple], object]:
     links += draw(st.lists(names, max_size=1))
     honest = {"prefix": "@OLD@", "files": entries, "links": links}
     return raw, draw(st.one_of(st.just(honest), st.just(honest), st.none(), manifest))
-
-
-@contextmanager
-def _bounded() -> Iterator[None]:
-    def hang(*_: object) -> None:
-        raise AssertionError(f"still running after {HANG}s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, hang)
-    signal.alarm(HANG)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _fill(value: object, base: Path, old: str) -> object:
@@ -179,7 +162,7 @@ def test_crafted_archives_unpack_only_inside_dest(tmp_path: Path, pack, fmt, sys
     try:
         if not system_tar:
             os.environ["PATH"] = str(base / "no-tools")  # Python's tarfile extracts
-        with _bounded():
+        with bounded(HANG):
             unpack(archive, dest)
         event("unpacked")
     except AmberError as exc:
@@ -220,7 +203,7 @@ def test_amber_unpack_relocates_only_inside_its_env(tmp_path: Path, pack):
         except OSError:
             continue  # through a link, under a file: tar would have refused it too
     before = tree_snapshot(base, skip=(env,))
-    with _bounded():
+    with bounded(HANG):
         status = _relocate.main(["amber-unpack", str(env)])
     assert status in (0, 1)
     event(f"exit {status}")
@@ -265,7 +248,7 @@ def test_crafted_bundles_import_only_into_the_store(tmp_path: Path, data, raw):
     home = base / "home"
     before = tree_snapshot(base, skip=(bundle, home))
     try:
-        with _bounded():
+        with bounded(HANG):
             import_bundle(bundle, Store(home), "linux-64")
         event("imported")
     except AmberError as exc:
