@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import tarfile
 import time
@@ -33,6 +34,12 @@ from amber.store import Store
 from amber.store.fetch import Package, download_archives
 
 __all__ = ["write_bundle", "import_bundle", "is_bundle", "BundleInfo", "MANIFEST"]
+
+# Reads are bounded: a manifest or a lock larger than this is not one Amber wrote.
+_MANIFEST_MAX = 16 << 20
+_LOCK_MAX = 64 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FILE_NAME = re.compile(r"[^/\\\0]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ def import_bundle(
             first = tar.next()
             if first is None or first.name != MANIFEST:
                 raise PackError(f"{path}: not a bundle made by `amber pack --packages`", path=path)
-            manifest = json.loads(_read(tar, first))
+            manifest = _manifest(_read(tar, first, _MANIFEST_MAX), path)
             if platform not in manifest["platforms"]:
                 raise PackError(
                     f"{path} holds packages for {', '.join(manifest['platforms'])}, not for "
@@ -130,7 +137,8 @@ def import_bundle(
             for member in tar:
                 advance(member.size + 512)
                 if member.name.startswith("locks/") and member.isfile():
-                    locks.append(Lock.loads(_read(tar, member).decode(), f"{path}:{member.name}"))
+                    text = _read(tar, member, _LOCK_MAX).decode("utf-8", "replace")
+                    locks.append(Lock.loads(text, f"{path}:{member.name}"))
                 elif member.name.startswith("pkgs/") and member.isfile():
                     _import_archive(tar, member, expected, store, path)
     except (tarfile.TarError, ValueError, KeyError, EOFError) as exc:
@@ -144,11 +152,43 @@ def import_bundle(
     return locks
 
 
-def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:
+    if member.size > limit:
+        raise PackError(f"{member.name}: too large for a bundle's own file (over {limit >> 20} MB)")
     f = tar.extractfile(member)
     if f is None:
         raise PackError(f"{member.name}: not a file")
-    return f.read()
+    return f.read(limit)
+
+
+def _manifest(data: bytes, source: Path) -> dict[str, Any]:
+    """The bundle's manifest, its shape checked: every sha256 a hex digest and every file
+    name a plain name, so that no entry names a path outside the archive store."""
+    where = f"{source}: {MANIFEST}"
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise PackError(f"{where} is not valid JSON: {str(exc)[:200]}", path=source) from None
+    if not isinstance(manifest, dict):
+        raise PackError(f"{where} must be an object", path=source)
+    for key in ("envs", "platforms", "packages"):
+        if not isinstance(manifest.get(key), list):
+            raise PackError(f"{where}: {key} must be a list", path=source)
+    for key in ("envs", "platforms"):
+        if not all(isinstance(item, str) for item in manifest[key]):
+            raise PackError(f"{where}: {key} must be a list of names", path=source)
+    for i, item in enumerate(manifest["packages"]):
+        sha256 = item.get("sha256") if isinstance(item, dict) else None
+        name = item.get("file_name") if isinstance(item, dict) else None
+        if not (isinstance(sha256, str) and _SHA256.fullmatch(sha256) and isinstance(name, str)
+                and _FILE_NAME.fullmatch(name) and name not in (".", "..")):  # fmt: skip
+            shown = repr(item)[:120]
+            raise PackError(
+                f"{where}: packages[{i}] must be {{sha256: 64 hex digits, file_name: a plain "
+                f"file name}}, not {shown}",
+                path=source,
+            )
+    return manifest
 
 
 def _import_archive(
