@@ -17,11 +17,11 @@ from amber.settings import Settings
 from amber.spec import Spec
 from amber.store import Store, inuse
 from amber.store.env import Env
-from amber.store.fetch import Package
 from amber.store.refs import parse_tag, split_ref
 
 if TYPE_CHECKING:
     from amber.remote import Remote
+    from amber.store.fetch import Package
 
 # Looking envs up (find, tag, remove: most commands) must not load the solver stack:
 # what resolves, hydrates or reaches a remote store is imported where it is used.
