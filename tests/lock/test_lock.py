@@ -144,3 +144,17 @@ def test_a_crafted_value_in_a_lock_is_refused_by_name(
     }
     with pytest.raises(LockFileError, match=re.escape(complaint)):
         Lock.from_dict(data, "crafted.lock")
+
+
+def test_an_entry_rattler_cannot_install_from_is_a_lock_error() -> None:
+    """Found by the crafted-lock property suite: an empty channel made rattler raise its
+    own InvalidUrlError (a traceback) at install time."""
+    from amber.lock import LockedConda
+
+    entry = LockedConda(
+        name="libfoo", version="1.0", build="0", build_number=0, subdir="linux-64",
+        url="http://127.0.0.1:9/x#/libfoo-1.0-0.conda", channel="", sha256="0" * 64,
+    )  # fmt: skip
+    with pytest.raises(LockFileError, match=r"libfoo-1\.0-0\.conda: its url") as info:
+        entry.to_record()
+    assert info.value.package == "libfoo"

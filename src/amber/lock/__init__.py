@@ -144,7 +144,15 @@ class LockedConda:
             )
         if self.track_features:
             record.track_features = list(self.track_features)
-        return RepoDataRecord(record, self.file_name, self.url, self.channel + "/")
+        try:
+            return RepoDataRecord(record, self.file_name, self.url, self.channel + "/")
+        except Exception as exc:  # rattler's own error types (a URL or channel it refuses)
+            raise LockFileError(
+                f"{self.file_name}: its url {redact(self.url)!r} or channel "
+                f"{redact(self.channel)!r} is not one rattler can install from ({exc}); "
+                "re-lock with `amber lock`",
+                package=self.name,
+            ) from None
 
 
 @dataclass(frozen=True)
