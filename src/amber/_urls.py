@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = ["redact", "channel_url", "is_url"]
 
 _CONDA_TOKEN = re.compile(r"/t/[^/]+")
+# Query parameters that carry a credential (``?token=``, signed-URL signatures...).
+_SECRET_PARAM = re.compile(
+    r"(.*[-_.])?(token|access[-_]?token|auth|password|passwd|secret|key|api[-_]?key|sig|"
+    r"signature|credential|security[-_]token)",
+    re.IGNORECASE,
+)
 
 
 def is_url(text: str) -> bool:
@@ -16,15 +22,25 @@ def is_url(text: str) -> bool:
 
 
 def redact(url: str) -> str:
-    """``url`` without user, password or conda ``/t/<token>`` segment."""
+    """``url`` without user, password, conda ``/t/<token>`` segment or query parameters
+    that carry a credential (``?token=``); IPv6 hosts keep their brackets."""
     if not is_url(url):
         return url
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a malformed host or port: keep nothing that could be a secret
+        return url.split("://", 1)[0] + "://<malformed>"
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port:
+        netloc = f"{netloc}:{port}"
     path = _CONDA_TOKEN.sub("", parts.path)
-    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, v) for k, v in pairs if not _SECRET_PARAM.fullmatch(k)])
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def channel_url(channel: str, base: Path | None = None) -> str:

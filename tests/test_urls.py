@@ -1,0 +1,27 @@
+"""redact: what leaves memory of a URL carries no credential, in any form users write one."""
+
+from __future__ import annotations
+
+import pytest
+
+from amber._urls import redact
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pw@host/chan", "https://host/chan"),
+        ("https://__token__:pypi-s3cret@pypi.org/simple", "https://pypi.org/simple"),
+        ("https://host/t/tk-123/chan/linux-64", "https://host/chan/linux-64"),
+        ("https://host/chan/x.conda?token=s3cret&v=1", "https://host/chan/x.conda?v=1"),
+        ("https://h/x?access_token=a&X-Amz-Signature=b&X-Amz-Credential=c&versionId=3",
+         "https://h/x?versionId=3"),
+        ("https://h/x?api-key=a&monkey=1", "https://h/x?monkey=1"),
+        ("https://u:pw@[::1]:8000/chan", "https://[::1]:8000/chan"),  # IPv6 stays a host
+        ("http://[::1", "http://<malformed>"),  # never a traceback, never the input back
+        ("http://user:pw@host:99999/x", "http://<malformed>"),
+        ("conda-forge", "conda-forge"),
+    ],
+)  # fmt: skip
+def test_redact(url: str, expected: str) -> None:
+    assert redact(url) == expected
