@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
-    "tree_snapshot", "bounded",
+    "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -116,3 +117,30 @@ def bounded(seconds: int = 30) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def outside_snapshot(root: Path, skip: Path) -> dict[str, tuple[int, int, bytes | None]]:
+    """Every path under ``root`` but ``skip``: its mode, size, and bytes if a small file (a
+    crafted input must change nothing there; link counts may change, as the store
+    hardlinks from channels)."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if Path(folder, d) != skip]
+        for name in [*dirs, *files]:
+            path = Path(folder, name)
+            info = path.lstat()
+            small = stat.S_ISREG(info.st_mode) and info.st_size < 1 << 16
+            out[str(path)] = (info.st_mode, info.st_size, path.read_bytes() if small else None)
+    return out
+
+
+def assert_secret_nowhere(home: Path, message: str, secret: bytes) -> None:
+    """Neither ``secret`` nor its sha256 is in ``message`` or in any file under ``home``."""
+    digest = hashlib.sha256(secret).hexdigest()
+    assert digest not in message and "secret-hash" not in message
+    for folder, _dirs, files in os.walk(home):
+        for name in files:
+            path = Path(folder, name)
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                assert secret not in data and digest.encode() not in data, path

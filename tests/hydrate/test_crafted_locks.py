@@ -17,6 +17,7 @@ from typing import Any
 import condapkgs
 import pytest
 import yaml
+from helpers import assert_secret_nowhere, outside_snapshot
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,6 @@ from amber.spec import Spec
 from amber.store import Store
 
 SECRET = b"root:$6$secret-hash-of-the-test:19000:0:99999:7:::\n"
-SECRET_SHA = hashlib.sha256(SECRET).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -109,29 +109,6 @@ def _crafted(w: World, changes: dict[str, Any], honest_id: bool) -> str:
     return "# amber lock file\n" + yaml.safe_dump(data, sort_keys=False)
 
 
-def snapshot(root: Path, skip: Path) -> dict[str, tuple[int, int, bytes | None]]:
-    """Every path under ``root`` but ``skip``: its mode, size, and bytes if a small file."""
-    out = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if Path(folder, d) != skip]
-        for name in [*dirs, *files]:
-            path = Path(folder, name)
-            info = path.lstat()
-            small = stat.S_ISREG(info.st_mode) and info.st_size < 1 << 16
-            out[str(path)] = (info.st_mode, info.st_size, path.read_bytes() if small else None)
-    return out
-
-
-def assert_secret_nowhere(store_home: Path, message: str) -> None:
-    assert SECRET_SHA not in message and b"secret-hash" not in message.encode()
-    for folder, _dirs, files in os.walk(store_home):
-        for name in files:
-            path = Path(folder, name)
-            if path.is_file() and not path.is_symlink():
-                data = path.read_bytes()
-                assert SECRET not in data and SECRET_SHA.encode() not in data, path
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -142,7 +119,7 @@ def test_a_crafted_lock_installs_or_is_refused_and_reads_nothing_else(
     world: World, data: st.DataObject, honest_id: bool
 ) -> None:
     changes = data.draw(_values(world), label="changes")
-    before = snapshot(world.root, world.root / "stores")
+    before = outside_snapshot(world.root, world.root / "stores")
     (world.root / "stores").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=world.root / "stores") as scratch:
         home = Path(scratch) / "home"
@@ -164,6 +141,6 @@ def test_a_crafted_lock_installs_or_is_refused_and_reads_nothing_else(
             assert (env.path / "lib/libfoo.txt").read_text() == "1.0\n"
         finally:
             store.close()
-        assert_secret_nowhere(home, message)
-    assert snapshot(world.root, world.root / "stores") == before
+        assert_secret_nowhere(home, message, SECRET)
+    assert outside_snapshot(world.root, world.root / "stores") == before
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

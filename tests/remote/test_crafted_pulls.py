@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import condapkgs
 import pytest
 import yaml
+from helpers import assert_secret_nowhere, outside_snapshot
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +31,6 @@ from amber.spec import Spec
 from amber.store import Store
 
 SECRET = b"root:$6$secret-hash-of-the-pull-test:19000:0:99999:7:::\n"
-SECRET_SHA = hashlib.sha256(SECRET).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -101,28 +100,6 @@ def _replace(path: Path, how: str, w: World) -> None:
         path.mkdir()
 
 
-def snapshot(root: Path, skip: Path) -> dict[str, tuple[int, int, bytes | None]]:
-    out = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if Path(folder, d) != skip]
-        for name in [*dirs, *files]:
-            path = Path(folder, name)
-            info = path.lstat()
-            small = stat.S_ISREG(info.st_mode) and info.st_size < 1 << 16
-            out[str(path)] = (info.st_mode, info.st_size, path.read_bytes() if small else None)
-    return out
-
-
-def assert_secret_nowhere(home: Path, message: str) -> None:
-    assert SECRET_SHA not in message and "secret-hash" not in message
-    for folder, _dirs, files in os.walk(home):
-        for name in files:
-            path = Path(folder, name)
-            if path.is_file() and not path.is_symlink():
-                data = path.read_bytes()
-                assert SECRET not in data and SECRET_SHA.encode() not in data, path
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -139,7 +116,7 @@ def test_a_crafted_remote_is_pulled_or_refused_and_reads_nothing_else(
 ) -> None:
     changes = data.draw(_lock_changes(world), label="lock changes")
     work = world.root / "work"
-    before = snapshot(world.root, work)
+    before = outside_snapshot(world.root, work)
     work.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as scratch:
         remote = Path(shutil.copytree(world.remote, Path(scratch) / "remote", symlinks=True))
@@ -182,5 +159,5 @@ def test_a_crafted_remote_is_pulled_or_refused_and_reads_nothing_else(
             assert (env.path / "lib/libfoo.txt").read_text() == "1.0\n"
         finally:
             store.close()
-        assert_secret_nowhere(home, message)
-    assert snapshot(world.root, work) == before
+        assert_secret_nowhere(home, message, SECRET)
+    assert outside_snapshot(world.root, work) == before
