@@ -12,8 +12,8 @@ from amber.settings import Settings
 from amber.store import Store
 
 if TYPE_CHECKING:
-    from amber.hydrate import Package
     from amber.remote import Remote
+    from amber.store.fetch import Package
 
 __all__ = ["Session", "using"]
 

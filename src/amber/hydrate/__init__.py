@@ -33,11 +33,10 @@ from amber.store.env import Env, capture_activation
 from amber.store.fetch import (
     Package,
     copy_bounded,
-    download_archives,
     open_local_archive,
 )
 
-__all__ = ["hydrate", "existing_env", "download_archives", "Package"]
+__all__ = ["hydrate", "existing_env"]
 
 
 def existing_env(lock: Lock, store: Store) -> Env | None:
