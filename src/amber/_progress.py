@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from amber._units import human_bytes
+
 __all__ = ["Progress"]
 
 
@@ -85,7 +87,13 @@ class Progress:
         (progress, task id) and prints a tick line once the block ends."""
         from rich import progress as rp  # noqa: PLC0415 - rich only when drawing (hot path)
 
-        columns = [getattr(rp, name)() for name in counters]
+        # Bytes in the unit system of every other figure Amber prints (see _units).
+        columns = [
+            rp.DownloadColumn(binary_units=True)
+            if name == "DownloadColumn"
+            else getattr(rp, name)()
+            for name in counters
+        ]
         bar = rp.Progress(
             rp.TextColumn("{task.description}"),
             rp.BarColumn(),
@@ -133,7 +141,7 @@ class _Reporter:
         size = sum(t for _, t in self.downloads.values())
         self.bar.update(
             self.download_task, completed=done, total=size or None,
-            count=f"{_mb(done)}/{_mb(size)} MB",
+            count=f"{human_bytes(done)}/{human_bytes(size)}",
         )  # fmt: skip
 
     def __getattr__(self, name: str) -> Any:
@@ -141,10 +149,6 @@ class _Reporter:
         if name.startswith("on_"):
             return lambda *args, **kwargs: 0
         raise AttributeError(name)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f}"
 
 
 def _seconds(start: float) -> str:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from helpers import conda_spec, write
 
+from amber._units import human_bytes as human
 from amber.store import Store
-from amber.store.du import disk_usage, human
+from amber.store.du import disk_usage
 
 
 def _inodes(*roots: Path) -> dict[tuple[int, int], os.stat_result]:

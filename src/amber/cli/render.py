@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from amber._units import human_bytes
 from amber.inspect.diff import ACTIONS, Change, diff_locks
-from amber.store.du import human
 
 if TYPE_CHECKING:
     from amber.api.convert import AdoptedFiles, Written
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from amber.store.gc import GcReport
 
 __all__ = [
-    "human_size",
     "when",
     "changes",
     "locked",
@@ -69,18 +68,6 @@ __all__ = [
     "render_changes",
     "print_changes",
 ]
-
-
-def human_size(size: int | None) -> str:
-    """1536 -> '1.5 KB'; ``None`` (unknown) -> '-'."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(size)
 
 
 def when(timestamp: float | None) -> str:
@@ -178,7 +165,7 @@ def env_list(rows: Sequence[EnvRecord], as_json: bool) -> None:
         table.add_column(column, justify="right" if column == "SIZE" else "left")
     for e in rows:
         table.add_row(
-            e.full_id[:12], e.name or "-", human_size(e.size), when(e.created),
+            e.full_id[:12], e.name or "-", human_bytes(e.size), when(e.created),
             when(e.last_used), str(e.path),
         )  # fmt: skip
     console = Console()
@@ -212,7 +199,7 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
     click.echo(f"req_id:   {lock.req_id}")
     click.echo(f"name:     {(record.name if record else None) or '-'}")
     click.echo(f"path:     {env.path}")
-    click.echo(f"size:     {human_size(record.size if record else None)}")
+    click.echo(f"size:     {human_bytes(record.size if record else None)}")
     click.echo(
         f"created:  {when(record.created if record else None)}    "
         f"last used: {when(record.last_used if record else None)}"
@@ -278,12 +265,12 @@ def du(usage: Usage, as_json: bool) -> None:
     click.echo(f"{'ENV':<13} {'NAME':<20} {'APPARENT':>10} {'UNIQUE':>10}")
     for e in usage.envs:
         click.echo(
-            f"{e.full_id[:12]:<13} {(e.name or '-'):<20} {human(e.apparent):>10} "
-            f"{human(e.unique):>10}"
+            f"{e.full_id[:12]:<13} {(e.name or '-'):<20} {human_bytes(e.apparent):>10} "
+            f"{human_bytes(e.unique):>10}"
         )
-    caches = ", ".join(f"{k} {human(v)}" for k, v in usage.caches.items())
-    click.echo(f"caches: {caches} ({human(usage.caches_total)})")
-    click.echo(f"total: {human(usage.total)}   (every file counted once)")
+    caches = ", ".join(f"{k} {human_bytes(v)}" for k, v in usage.caches.items())
+    click.echo(f"caches: {caches} ({human_bytes(usage.caches_total)})")
+    click.echo(f"total: {human_bytes(usage.total)}   (every file counted once)")
 
 
 def gc(report: GcReport, dry_run: bool, as_json: bool) -> None:
@@ -293,7 +280,7 @@ def gc(report: GcReport, dry_run: bool, as_json: bool) -> None:
         return
     verb = "Would remove" if dry_run else "Removed"
     for env in report.removed_envs:
-        _note(f"{verb} env {env.full_id[:12]} ({env.path}): {human_size(env.bytes_freed)} freed")
+        _note(f"{verb} env {env.full_id[:12]} ({env.path}): {human_bytes(env.bytes_freed)} freed")
     reasons = ("tagged", "in use", "recent", "kept")
     kept = ", ".join(f"{len(report.kept(r))} {r}" for r in reasons if report.kept(r))
     if kept:
@@ -301,13 +288,13 @@ def gc(report: GcReport, dry_run: bool, as_json: bool) -> None:
     if report.removed_cache:
         _note(
             f"{verb} {len(report.removed_cache)} cache entries: "
-            f"{human_size(report.cache_bytes)} freed"
+            f"{human_bytes(report.cache_bytes)} freed"
         )
     if report.uv_prune:
         _note(f"uv cache: {report.uv_prune}")
     for note in report.notes:
         _note(f"note: {note}")
-    _note(f"{'Would free' if dry_run else 'Freed'} {human_size(report.bytes_freed)} in all")
+    _note(f"{'Would free' if dry_run else 'Freed'} {human_bytes(report.bytes_freed)} in all")
 
 
 # -- remote ---------------------------------------------------------------------------
@@ -318,7 +305,7 @@ def pushed(done: Pushed) -> None:
     result = done.result
     _note(
         f"Pushed {done.lock.full_id[:12]}: {result.uploaded} packages uploaded "
-        f"({result.uploaded_bytes / 1e6:.1f} MB), {result.present} already there, lock "
+        f"({human_bytes(result.uploaded_bytes)}), {result.present} already there, lock "
         f"{'uploaded' if result.lock_uploaded else 'already there'}"
         + (f", tags {', '.join(result.tags)}" if result.tags else "")
     )
@@ -340,7 +327,7 @@ def remote_gc(result: GcResult) -> None:
     verb = "Would delete" if result.dry_run else "Deleted"
     _note(
         f"{verb} {len(result.locks)} locks, {len(result.packages)} packages, "
-        f"{len(result.tags)} tags ({human_size(result.freed_bytes)}); "
+        f"{len(result.tags)} tags ({human_bytes(result.freed_bytes)}); "
         f"kept {result.kept_locks} locks"
     )
 
@@ -352,15 +339,15 @@ def bundled(info: BundleInfo, output: Path) -> None:
     """What ``amber pack --packages`` put in the bundle."""
     _note(
         f"{output}: {len(info.envs)} env(s), {info.packages} packages for "
-        f"{', '.join(info.platforms)} ({human_size(info.bytes)})"
+        f"{', '.join(info.platforms)} ({human_bytes(info.bytes)})"
     )
 
 
 def packed(result: PackResult, output: Path) -> None:
     """What ``amber pack`` put in the archive."""
     _note(
-        f"{output}: {result.files} entries, {human_size(result.bytes)} packed into "
-        f"{human_size(result.archive_bytes)}; {result.relocatable} files embed the prefix"
+        f"{output}: {result.files} entries, {human_bytes(result.bytes)} packed into "
+        f"{human_bytes(result.archive_bytes)}; {result.relocatable} files embed the prefix"
     )
 
 

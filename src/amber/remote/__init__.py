@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 
 from amber._fs import umask
 from amber._progress import Progress
+from amber._units import human_bytes
 from amber._urls import redact
 from amber.errors import (
     AmberError,
@@ -211,8 +212,9 @@ class Remote:
                 download_archives(absent, store)
         sizes = [_archive(store, p).stat().st_size for p in missing]
         if missing:
-            megabytes = sum(sizes) / 1e6
-            description = f"Uploading {len(missing)} packages ({megabytes:.1f} MB) to {where}"
+            description = (
+                f"Uploading {len(missing)} packages ({human_bytes(sum(sizes))}) to {where}"
+            )
             with progress.task(description):
                 self._map(lambda p: self._upload_package(p, store), missing)
         lock_uploaded = not lock_there

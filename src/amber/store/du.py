@@ -145,12 +145,3 @@ def disk_usage(store: Store) -> Usage:
         )
     usage.envs.sort(key=lambda e: (-e.unique, -e.apparent, e.full_id))
     return usage
-
-
-def human(size: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
