@@ -10,7 +10,7 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
 from amber.api.session import Session, using
-from amber.errors import AmberError, EnvNotFoundError, SpecError
+from amber.errors import AmberError, EnvNotFoundError, InterpreterNotFoundError, SpecError
 from amber.lock import Lock
 from amber.run import _hotpath
 from amber.settings import Settings
@@ -57,13 +57,33 @@ def install(
     s = using(session, store, progress)
     if isinstance(spec_or_lock, (str, Path)):
         spec_or_lock = load(Path(spec_or_lock), session=s)
-    if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda:
-        find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
+    if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda and spec_or_lock.python:
+        find_interpreter(spec_or_lock.python)  # say so before resolving anything
     the_lock = ensure_lock(spec_or_lock, session=s)
+    _check_interpreter(the_lock, spec_or_lock)
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
     return hydrate(
         the_lock, s.store, name=name, progress=s.progress, fetch=s.fetch_hook(s.progress)
     )
+
+
+def _check_interpreter(lock: Lock, asked: Spec | Lock) -> None:
+    """A PyPI-only lock runs on the interpreter it was made for: say clearly when this
+    machine lacks it (the lock may come from a colleague's Amber on another Python)."""
+    if lock.is_conda or not lock.spec.python:
+        return
+    try:
+        find_interpreter(lock.spec.python)
+    except InterpreterNotFoundError as exc:
+        where = asked.source if isinstance(asked, Spec) and asked.source else None
+        named = (
+            f"the lock of {where} ({where.parent / _hotpath.LOCK_NAME})" if where else "the lock"
+        )
+        raise InterpreterNotFoundError(
+            f"{named} was made for Python {lock.spec.python}: {exc} Or re-lock for another "
+            f"version with `amber lock --python X.Y`.",
+            version=lock.spec.python,
+        ) from None
 
 
 def install_bundle(

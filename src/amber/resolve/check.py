@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -68,8 +69,13 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
 
 
 def as_locked(spec: Spec, existing: Lock) -> Spec:
-    """``spec`` with the lock's platforms and as-of where the spec file leaves them open
-    (they may come from `amber lock --platform/--as-of`, recorded in the lock)."""
+    """``spec`` with the lock's platforms, as-of and interpreter where the spec file leaves
+    them open (they may come from `amber lock --platform/--as-of/--python`, or from the
+    Python a colleague's Amber ran on, all recorded in the lock)."""
+    if not spec.is_conda and spec.python is None and not existing.spec.is_conda:
+        if existing.spec.python:
+            # A PyPI-only env runs on the lock's interpreter, not on the one running Amber.
+            spec = replace(spec, python=existing.spec.python)
     if not spec.platforms and existing.spec.platforms:
         spec = spec.with_platforms(existing.spec.platforms)
     if not spec.as_of and existing.spec.as_of:
