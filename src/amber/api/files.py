@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from amber import formats
@@ -17,8 +17,11 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
-from amber.errors import AmberError
-from amber.lock import Lock
+from amber.errors import AmberError, LockCheckFailed
+from amber.inspect.diff import diff_locks
+from amber.lock import Lock, is_amber_lock
+from amber.resolve import ResolveCaches, resolve
+from amber.resolve.check import unsatisfied
 from amber.run import _hotpath
 from amber.spec import Spec, read_spec
 from amber.store import Store
@@ -50,6 +53,8 @@ class Locked:
     previous: Lock | None = None
     imported: str | None = None  # the other tool's format, when the file was taken as-is
     checked: bool = False
+    # `--update` moved nothing because the lock's as-of date holds these back.
+    held_back: tuple[str, ...] = ()
 
 
 def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
@@ -62,6 +67,8 @@ def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress
         store.save_lock(result.dumps(), result.req_id, result.full_id)
         result.write(target)
         return Locked(result, target, path, imported=kind)
+    if is_amber_lock(path):
+        return _lock_from_lock(path, request, store, progress)
     spec = _with_options(read_spec(path, python=request.python), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
     if request.check:
@@ -75,7 +82,47 @@ def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress
             spec = as_locked(spec, previous) if previous else spec
         result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
     result.write(target)
-    return Locked(result, target, spec.source, previous=previous)
+    held = _held_back(spec, previous, result, request, store) if request.update else ()
+    return Locked(result, target, spec.source, previous=previous, held_back=held)
+
+
+def _lock_from_lock(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
+    """``amber lock -f X.lock``: check, re-resolve or update from the spec the lock records."""
+    if request.merge:
+        raise AmberError(
+            f"{path}: --merge needs the spec file the lock was made from "
+            "(`amber lock --merge -f environment.yml`), or the git merge driver"
+        )
+    existing = Lock.read(path)
+    if request.check:
+        problems = unsatisfied(existing.spec, existing)
+        if existing.spec.req_id != existing.req_id:
+            problems.insert(0, "its req_id does not match the spec it records")
+        if problems:
+            raise LockCheckFailed(f"{path} is inconsistent: " + "; ".join(problems), path=path)
+        return Locked(existing, path, path, checked=True)
+    spec = _with_options(existing.spec, request)
+    if request.python and not spec.is_conda:
+        spec = replace(spec, python=request.python)
+    previous = existing if request.update else None
+    result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
+    target = request.output or path
+    result.write(target)
+    held = _held_back(spec, previous, result, request, store) if request.update else ()
+    return Locked(result, target, path, previous=previous, held_back=held)
+
+
+def _held_back(
+    spec: Spec, previous: Lock | None, result: Lock, request: LockRequest, store: Store
+) -> tuple[str, ...]:
+    """The packages named in ``--update`` that did not move only because of the recorded
+    as-of date: what a resolve without it would move (one more solve, only in that case)."""
+    if previous is None or not spec.as_of or request.as_of or result.full_id != previous.full_id:
+        return ()
+    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs)
+    free = resolve(replace(spec, as_of=None), caches, previous=previous, update=request.update)
+    moved = {c.name for c in diff_locks(previous, free)}
+    return tuple(sorted(moved))
 
 
 def _with_options(spec: Spec, request: LockRequest) -> Spec:

@@ -107,6 +107,14 @@ def locked(done: Locked) -> None:
         return
     if done.previous is not None:
         changes(done.previous, lock)
+    if done.held_back:
+        date = (lock.spec.as_of or "")[:10]
+        count = len(done.held_back)
+        _note(
+            f"The lock's as-of date {date} holds back {count} package{'s' * (count != 1)} "
+            f"({', '.join(done.held_back)}): newer releases exist. Use --as-of now (or "
+            "--as-of DATE) with --update to move it."
+        )
     counts = ", ".join(
         f"{p}: {len(pl.conda)} conda + {len(pl.pypi)} PyPI"
         for p, pl in sorted(lock.platforms.items())

@@ -92,7 +92,9 @@ def _as_of(value: object) -> str | None:
     """An instant as canonical ISO 8601 UTC text; a date means its very start (00:00 UTC)."""
     if value in (None, ""):
         return None
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, str) and value.strip().lower() == "now":
+        moment = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    elif isinstance(value, datetime.datetime):
         moment = value
     elif isinstance(value, datetime.date):
         moment = datetime.datetime(value.year, value.month, value.day)
@@ -101,7 +103,7 @@ def _as_of(value: object) -> str | None:
             moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             raise SpecError(
-                f"invalid as-of date {value!r}: expected YYYY-MM-DD or an ISO 8601 time"
+                f"invalid as-of date {value!r}: expected YYYY-MM-DD, an ISO 8601 time or now"
             ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
