@@ -15,7 +15,7 @@ from amber.errors import AmberError, LockFileError, SpecError
 from amber.lock import Lock, is_amber_lock, is_lock_file
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import as_locked
-from amber.resolve.merge import agreed_pins, merge_specs, split_conflict
+from amber.resolve.merge import agreed_pins, git_sides, merge_specs, split_conflict
 from amber.run._hotpath import LOCK_NAME
 from amber.spec import Spec, read_spec
 from amber.spec.edit import add_to_spec_file
@@ -168,11 +168,20 @@ def merge_lock(
             merged_text = None
         base = as_locked(spec, merged_text) if merged_text else spec
         return merged_text or lock(base, session=s), lock(base, previous=merged_text, session=s)
-    ours_text, theirs_text = split_conflict(text, conflicted)
-    ours, theirs = (
-        Lock.loads(ours_text, f"{conflicted} (ours)"),
-        Lock.loads(theirs_text, f"{conflicted} (theirs)"),
-    )
+    sides = git_sides(conflicted)
+    if sides is not None:  # in a git merge: both sides whole, as each branch committed them
+        ours, theirs = (
+            Lock.loads(sides[0], f"{conflicted} (ours, git stage 2)"),
+            Lock.loads(sides[1], f"{conflicted} (theirs, git stage 3)"),
+        )
+    else:
+        # Only the markers: each side also holds the hunks git merged cleanly, so its
+        # recorded full_id need not match; its pins are only preferred, never trusted.
+        ours_text, theirs_text = split_conflict(text, conflicted)
+        ours, theirs = (
+            Lock.loads(ours_text, f"{conflicted} (ours)", check_id=False),
+            Lock.loads(theirs_text, f"{conflicted} (theirs)", check_id=False),
+        )
     return ours, lock(as_locked(spec, ours), previous=agreed_pins(ours, theirs), session=s)
 
 

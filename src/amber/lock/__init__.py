@@ -260,13 +260,15 @@ class Lock:
         write_atomic(path, self.dumps())
 
     @classmethod
-    def loads(cls, text: str, source: object = "<lock>") -> Lock:
+    def loads(cls, text: str, source: object = "<lock>", *, check_id: bool = True) -> Lock:
+        """The lock in ``text``; ``check_id=False`` takes one whose recorded full_id no
+        longer matches its packages (one side of a conflicted file, pins to prefer only)."""
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
             data = yaml.load(text, Loader=loader)
         except yaml.YAMLError as exc:
             raise LockFileError(f"{source}: malformed lock file: {exc}", path=str(source)) from None
-        return cls.from_dict(data, source)
+        return cls.from_dict(data, source, check_id=check_id)
 
     @classmethod
     def read(cls, path: Path) -> Lock:
@@ -279,7 +281,7 @@ class Lock:
         return cls.loads(text, path)
 
     @classmethod
-    def from_dict(cls, data: Any, source: object = "<lock>") -> Lock:
+    def from_dict(cls, data: Any, source: object = "<lock>", *, check_id: bool = True) -> Lock:
         if not isinstance(data, dict) or "lock_version" not in data:
             raise LockFileError(
                 f"{source}: not an amber lock file (no 'lock_version')", path=str(source)
@@ -307,7 +309,7 @@ class Lock:
             ) from None
         for platform in lock.platforms.values():
             _check_names(platform, source)
-        if data.get("full_id") != lock.full_id:
+        if check_id and data.get("full_id") != lock.full_id:
             raise LockFileError(
                 f"{source}: full_id does not match the locked packages: the file was edited "
                 "by hand or corrupted; re-lock it with `amber lock`",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 from amber.errors import AmberError, SpecError
 from amber.lock import Lock, PlatformLock
 from amber.spec import Spec
 
-__all__ = ["split_conflict", "agreed_pins", "merge_specs"]
+__all__ = ["split_conflict", "git_sides", "agreed_pins", "merge_specs"]
 
 
 def split_conflict(text: str, source: object = "<lock>") -> tuple[str, str]:
@@ -33,6 +36,31 @@ def split_conflict(text: str, source: object = "<lock>") -> tuple[str, str]:
     if ours == theirs:
         raise SpecError("no git conflict markers found: nothing to merge", source)
     return "".join(ours), "".join(theirs)
+
+
+def git_sides(path: Path) -> tuple[str, str] | None:
+    """(ours, theirs): the two whole files git keeps in its index while ``path`` is
+    conflicted (stages 2 and 3); None outside a git merge (or without git).
+
+    The text with conflict markers cannot give them back: git already merged the hunks
+    that did not conflict into it, so each side read from it is a mix of both."""
+    path = Path(path).absolute()
+    sides = []
+    for stage in (2, 3):
+        try:
+            shown = subprocess.run(
+                ["git", "show", f":{stage}:./{path.name}"],
+                cwd=path.parent, capture_output=True, timeout=60,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if shown.returncode != 0:
+            return None
+        try:
+            sides.append(shown.stdout.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    return sides[0], sides[1]
 
 
 def agreed_pins(ours: Lock, theirs: Lock, *, keep_python: bool = True) -> Lock:
