@@ -61,6 +61,7 @@ def install(
         find_interpreter(spec_or_lock.python)  # say so before resolving anything
     the_lock = ensure_lock(spec_or_lock, session=s)
     _check_interpreter(the_lock, spec_or_lock)
+    _keep(the_lock, s.store)  # a committed lock: push, pack and gc need it in the store
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
     return hydrate(
         the_lock, s.store, name=name, progress=s.progress, fetch=s.fetch_hook(s.progress)
@@ -96,11 +97,31 @@ def install_bundle(
     """Hydrate every env of a bundle (``amber pack --packages``) from the archives in it:
     no channel, index or network needed."""
     from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
-    from amber.ship.bundle import import_bundle  # noqa: PLC0415 - see the top
+    from amber.ship.bundle import read_bundle  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
-    locks = import_bundle(Path(path), s.store, host_platform(), s.progress)
-    return [hydrate(lock, s.store, progress=s.progress) for lock in locks]
+    bundle = read_bundle(Path(path), s.store, host_platform(), s.progress)
+    envs = []
+    for lock in bundle.locks:
+        _keep(lock, s.store)
+        envs.append(hydrate(lock, s.store, progress=s.progress))
+    for name, tag, full_id in bundle.tags:
+        current = s.store.tagged(name, tag)
+        if current is None:
+            s.store.tag(name, tag, full_id)
+        elif current != full_id:
+            s.progress.message(
+                f"note: {name}:{tag} already names env {current[:12]} here; the bundle's "
+                f"{name}:{tag} (env {full_id[:12]}) was not tagged: `amber env tag "
+                f"{full_id[:12]} {name}:NEWTAG` names it"
+            )
+    return envs
+
+
+def _keep(lock: Lock, store: Store) -> None:
+    """The lock of an env in the store (once): every env's lock is there to be found."""
+    if store.find_lock(lock.full_id) is None:
+        store.save_lock(lock.dumps(), lock.req_id, lock.full_id)
 
 
 # -- `amber run -f FILE`: remembered by the digest of its bytes ----------------------
@@ -191,8 +212,23 @@ def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | Non
         full_id = find_env(ref, session=s).full_id
     found = s.store.find_lock(full_id)
     if found is None:
+        unpacked = Env.at(path) if path.is_dir() else None
+        if unpacked is not None and unpacked.full_id == full_id and unpacked.lock_file.is_file():
+            return _own_lock(unpacked)  # an env dir `amber unpack` made: its lock is inside
         raise EnvNotFoundError(f"the lock of {ref} ({full_id[:12]}) is not in this store", ref=ref)
     return Lock.read(found)
+
+
+def _own_lock(env: Env) -> Lock:
+    """The lock an env directory holds (``.amber/amber.lock``), if it is that env's."""
+    lock = Lock.read(env.lock_file)
+    if lock.full_id != env.full_id:
+        raise EnvNotFoundError(
+            f"{env.lock_file} is the lock of {lock.full_id[:12]}, not of the env "
+            f"{env.full_id[:12]} in {env.path}",
+            ref=str(env.path),
+        )
+    return lock
 
 
 def pull(

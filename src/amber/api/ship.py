@@ -7,10 +7,11 @@ from pathlib import Path
 
 from amber._platform import host_platform
 from amber._progress import Progress
-from amber.api import find_env, lock_for_ref
+from amber.api import find_env, lock_for_ref, resolve_ref
 from amber.ship.bundle import BundleInfo, write_bundle
 from amber.ship.pack import PackResult, pack_env
 from amber.store import Store
+from amber.store.refs import split_ref
 
 __all__ = ["pack", "bundle"]
 
@@ -29,4 +30,10 @@ def bundle(
 ) -> BundleInfo:
     """The locks of ``refs`` and every package of ``platforms`` (default: this one) in a bundle."""
     locks = [lock_for_ref(ref, store) for ref in refs]
-    return write_bundle(locks, platforms or (host_platform(),), store, output, progress)
+    tags = []
+    for ref, lock in zip(refs, locks, strict=True):
+        named = split_ref(ref) if resolve_ref(ref, store) == lock.full_id else None
+        if named is not None:  # packed by NAME:TAG: the tag travels with the bundle
+            tags.append((*named, lock.full_id))
+    chosen = platforms or (host_platform(),)
+    return write_bundle(locks, chosen, store, output, progress, tags=tags)

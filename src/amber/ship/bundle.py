@@ -2,7 +2,8 @@
 
 A bundle is a plain tar (the archives inside are compressed already)::
 
-    amber-bundle.json           first member: what it holds (see ``BundleInfo``)
+    amber-bundle.json           first member: what it holds (see ``BundleInfo``), and the
+                                NAME:TAG references it was packed by
     locks/<full_id>.lock        one Amber lock per env
     pkgs/<sha256>/<file name>   each conda archive and wheel once, however many envs pin it
 
@@ -32,8 +33,12 @@ from amber.run._hotpath import BUNDLE_MANIFEST as MANIFEST
 from amber.run._hotpath import is_bundle
 from amber.store import Store
 from amber.store.fetch import Package, download_archives
+from amber.store.refs import valid_tag
 
-__all__ = ["write_bundle", "import_bundle", "is_bundle", "BundleInfo", "MANIFEST"]
+__all__ = [
+    "write_bundle", "read_bundle", "import_bundle", "is_bundle", "Bundle", "BundleInfo",
+    "MANIFEST",
+]  # fmt: skip
 
 # Reads are bounded: a manifest or a lock larger than this is not one Amber wrote.
 _MANIFEST_MAX = 16 << 20
@@ -51,15 +56,25 @@ class BundleInfo:
     bytes: int  # of the bundle file
 
 
+@dataclass(frozen=True)
+class Bundle:
+    """What a bundle brought: its locks and the (name, tag, full_id) it was packed by."""
+
+    locks: tuple[Lock, ...]
+    tags: tuple[tuple[str, str, str], ...] = ()
+
+
 def write_bundle(
     locks: Sequence[Lock],
     platforms: Sequence[str],
     store: Store,
     output: Path,
     progress: Progress | None = None,
+    tags: Sequence[tuple[str, str, str]] = (),
 ) -> BundleInfo:
     """Write ``locks`` and the archives of their ``platforms`` to ``output`` atomically,
-    fetching into the archive store the ones it lacks (from each package's URL)."""
+    fetching into the archive store the ones it lacks (from each package's URL). ``tags``
+    (name, tag, full_id) travel with it, for ``amber install`` to restore."""
 
     progress = progress or Progress(quiet=True)
     output = Path(output)
@@ -79,6 +94,10 @@ def write_bundle(
         "envs": [lock.full_id for lock in locks],
         "platforms": sorted(platforms),
         "packages": [{"file_name": p.file_name, "sha256": p.sha256} for p in ordered],
+        "tags": [
+            {"name": name, "tag": tag, "full_id": full_id}
+            for name, tag, full_id in sorted(set(tags))
+        ],
     }
     archives = [(p, store.find_archive(p.sha256)) for p in ordered]
     total = sum(path.stat().st_size for _, path in archives if path is not None)
@@ -114,6 +133,13 @@ def import_bundle(
 ) -> list[Lock]:
     """The bundle's locks, its archives now in ``store`` (each sha256 checked); refused
     when the bundle holds no packages for ``platform``."""
+    return list(read_bundle(path, store, platform, progress).locks)
+
+
+def read_bundle(
+    path: Path, store: Store, platform: str, progress: Progress | None = None
+) -> Bundle:
+    """``import_bundle``, with the tags the bundle was packed by."""
     progress = progress or Progress(quiet=True)
     path = Path(path)
     locks: list[Lock] = []
@@ -149,7 +175,8 @@ def import_bundle(
         raise PackError(
             f"{path}: the bundle lacks {len(absent)} of its packages ({names})", path=path
         )
-    return locks
+    tags = tuple((e["name"], e["tag"], e["full_id"]) for e in manifest.get("tags") or ())
+    return Bundle(tuple(locks), tags)
 
 
 def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:
@@ -177,6 +204,19 @@ def _manifest(data: bytes, source: Path) -> dict[str, Any]:
     for key in ("envs", "platforms"):
         if not all(isinstance(item, str) for item in manifest[key]):
             raise PackError(f"{where}: {key} must be a list of names", path=source)
+    tags = manifest.get("tags", [])
+    if not isinstance(tags, list):
+        raise PackError(f"{where}: tags must be a list", path=source)
+    for i, item in enumerate(tags):
+        fields = [item.get(k) if isinstance(item, dict) else None for k in ("name", "tag")]
+        full_id = item.get("full_id") if isinstance(item, dict) else None
+        if not (all(isinstance(f, str) for f in fields) and valid_tag(*fields)  # type: ignore[arg-type]
+                and full_id in manifest["envs"]):  # fmt: skip
+            raise PackError(
+                f"{where}: tags[{i}] must be {{name, tag, full_id: one of its envs}}, "
+                f"not {repr(item)[:120]}",
+                path=source,
+            )
     for i, item in enumerate(manifest["packages"]):
         sha256 = item.get("sha256") if isinstance(item, dict) else None
         name = item.get("file_name") if isinstance(item, dict) else None
