@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amber._progress import Progress
 from amber.api.session import Session, using
 from amber.errors import AmberError
@@ -10,7 +12,46 @@ from amber.lock import Lock
 from amber.store import RunRecord, Store
 from amber.store.env import Env
 
-__all__ = ["find_run", "env_of_step"]
+__all__ = ["find_run", "env_of_step", "list_runs", "show_run", "Runs"]
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Recorded runs, newest first: this store's and the remote store's (if one is set)."""
+
+    records: tuple[RunRecord, ...]
+    remote: frozenset[str] = frozenset()  # ids of the runs only the remote store has
+    note: str | None = None  # why the remote store's runs are missing, if they are
+
+
+def list_runs(store: Store | None = None, *, session: Session | None = None) -> Runs:
+    """This store's runs and, with a remote store configured, the ones recorded there."""
+    s = using(session, store)
+    local = s.store.runs()
+    if s.remote_url is None:
+        return Runs(tuple(local))
+    try:
+        remote = s.remote.runs() if s.remote is not None else []
+    except AmberError as exc:
+        return Runs(tuple(local), note=f"the remote store's runs are not listed: {exc}")
+    known = {r.run_id for r in local}
+    extra = [r for r in remote if r.run_id not in known]
+    merged = sorted([*local, *extra], key=lambda r: (-r.started, r.run_id))
+    return Runs(tuple(merged), frozenset(r.run_id for r in extra))
+
+
+def show_run(
+    ref: str, store: Store | None = None, *, session: Session | None = None
+) -> tuple[RunRecord, bool]:
+    """(the run, whether it came from the remote store): this store's first."""
+    s = using(session, store)
+    try:
+        return find_run(ref, session=s), False
+    except AmberError:
+        fetched = s.remote.fetch_run(ref) if s.remote is not None else None
+        if fetched is None:
+            raise
+        return fetched, True
 
 
 def find_run(ref: str, store: Store | None = None, *, session: Session | None = None) -> RunRecord:
@@ -35,13 +76,7 @@ def env_of_step(
     """The exact env a step of a past run used, hydrated again if it is gone."""
 
     s = using(session, store, progress)
-    try:
-        run = find_run(run_ref, session=s)
-    except AmberError:
-        fetched = s.remote.fetch_run(run_ref) if s.remote is not None else None
-        if fetched is None:
-            raise
-        run = fetched
+    run, _ = show_run(run_ref, session=s)
     calls = [c for c in run.steps if c.step == step or c.step.rsplit(".", 1)[-1] == step]
     if not calls:
         names = ", ".join(sorted({c.step for c in run.steps})) or "none"

@@ -20,6 +20,7 @@ from amber.inspect.diff import ACTIONS, Change, diff_locks
 if TYPE_CHECKING:
     from amber.api.convert import AdoptedFiles, Written
     from amber.api.files import Locked
+    from amber.api.runs import Runs
     from amber.api.share import Pushed
     from amber.api.show import EnvDetails, Verified
     from amber.lock import Lock
@@ -395,9 +396,10 @@ def adopted(done: AdoptedFiles, quiet: bool) -> None:
 # -- runs, steps, kernels ---------------------------------------------------------------
 
 
-def _run_json(run: RunRecord) -> dict[str, Any]:
+def _run_json(run: RunRecord, remote: bool = False) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
+        "remote": remote,
         "started": run.started,
         "host": run.host,
         "command": run.command,
@@ -414,10 +416,13 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def runs(rows: Sequence[RunRecord], as_json: bool) -> None:
-    """``amber runs list``, newest first."""
+def runs(found: Runs, as_json: bool) -> None:
+    """``amber runs list``, newest first; runs only the remote store has are marked so."""
+    if found.note:
+        _note(f"note: {found.note}")
+    rows = found.records
     if as_json:
-        _json([_run_json(r) for r in rows])
+        _json([_run_json(r, r.run_id in found.remote) for r in rows])
         return
     if not rows:
         _note("No runs yet: calling an @amber.step function records one.")
@@ -425,18 +430,22 @@ def runs(rows: Sequence[RunRecord], as_json: bool) -> None:
     for r in rows:
         failed = sum(s.status != "ok" for s in r.steps)
         state = f"{failed} failed" if failed else "ok"
+        where = "remote" if r.run_id in found.remote else "local"
         click.echo(
-            f"{r.run_id}  {when(r.started)}  {r.host:<16} {len(r.steps):>3} steps  {state:<9}"
-            f"  {r.command}"
+            f"{r.run_id}  {when(r.started)}  {r.host:<16} {where:<6} {len(r.steps):>3} steps  "
+            f"{state:<9}  {r.command}"
         )
 
 
-def run(record: RunRecord, as_json: bool) -> None:
+def run(record: RunRecord, as_json: bool, *, remote: bool = False) -> None:
     """``amber runs show``: a run's step calls and the env each ran in."""
     if as_json:
-        _json(_run_json(record))
+        _json(_run_json(record, remote))
         return
-    click.echo(f"run {record.run_id} on {record.host}, {when(record.started)}: {record.command}")
+    origin = " (from the remote store)" if remote else ""
+    click.echo(
+        f"run {record.run_id} on {record.host}, {when(record.started)}{origin}: {record.command}"
+    )
     for s in record.steps:
         click.echo(f"  {s.step:<24} {s.full_id[:12]}  {s.ended - s.started:7.2f}s  {s.status}")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from amber import api
+from amber.api.runs import list_runs, show_run
 from amber.cli import render
 from amber.cli._shared import edge, json_option, quiet_option
 from amber.pipeline.describe import describe_steps
@@ -23,7 +23,7 @@ def runs_group() -> None:
 @json_option
 def runs_list(as_json: bool) -> None:
     """List pipeline runs, newest first."""
-    render.runs(edge().store.runs(), as_json)
+    render.runs(list_runs(session=edge()), as_json)
 
 
 @runs_group.command("show")
@@ -31,7 +31,8 @@ def runs_list(as_json: bool) -> None:
 @json_option
 def runs_show(run_ref: str, as_json: bool) -> None:
     """Show a run's step calls and the env each ran in."""
-    render.run(api.find_run(run_ref, session=edge()), as_json)
+    record, remote = show_run(run_ref, session=edge())
+    render.run(record, as_json, remote=remote)
 
 
 @click.command("steps")

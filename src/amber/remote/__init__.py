@@ -586,6 +586,10 @@ class Remote:
             )
         return self._read_run(matching[0]) if matching else None
 
+    def runs(self) -> list[RunRecord]:
+        """Every run recorded in the remote store, newest first."""
+        return sorted(self._runs(), key=lambda r: (-r.started, r.run_id))
+
     def _runs(self) -> list[RunRecord]:
         with self._failing("list", "runs/"):
             keys = [e.key for e in self.objects.list("runs/") if e.key.endswith(".json")]
