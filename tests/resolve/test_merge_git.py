@@ -1,4 +1,4 @@
-"""`amber lock --merge` after a real `git merge` that conflicts in amber.lock, over several shapes."""
+"""`amber lock --merge` after a real `git merge` whose amber.lock conflicts, in several shapes."""
 
 from __future__ import annotations
 
