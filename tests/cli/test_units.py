@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 
@@ -11,6 +10,9 @@ from helpers import conda_spec
 
 from amber._progress import Progress
 from amber._units import human_bytes
+from amber.store import Store
+from amber.store.du import disk_usage
+from amber.store.gc import collect
 
 _SIZE = re.compile(r"\d+(?:\.\d)? (?:B|KiB|MiB|GiB|TiB)\b")
 _OTHER_UNITS = re.compile(r"\d (?:KB|MB|GB|kB)\b")
@@ -25,21 +27,23 @@ def test_human_bytes_is_iec():
     assert human_bytes(None) == "-"
 
 
-def test_same_bytes_same_figure_in_env_list_du_and_gc(amber, conda_channel: Path, tmp_path: Path):
+def test_same_bytes_same_figure_in_env_list_du_and_gc(
+    amber, amber_home: Path, conda_channel: Path, tmp_path: Path
+):
     spec = conda_spec(tmp_path, conda_channel, "python", "libfoo")
     amber("install", "-f", spec, check=True)
-    (listed,) = json.loads(amber("env", "list", "--json", check=True).stdout)
+    store = Store(amber_home)
+    (listed,) = store.envs()
+    usage = disk_usage(store)
+    report = collect(store, older_than=0, dry_run=True, prune_uv=False)
+    store.close()
+
     table = amber("env", "list", check=True).stdout
-    assert human_bytes(listed["size"]) in table
-
-    usage = json.loads(amber("du", "--json", check=True).stdout)
+    assert human_bytes(listed.size) in table
     du = amber("du", check=True).stdout
-    assert human_bytes(usage["total"]) in du
-
-    report = json.loads(amber("gc", "--older-than", "0s", "--dry-run", "--json", check=True).stdout)
+    assert human_bytes(usage.total) in du
     gc = amber("gc", "--older-than", "0s", "--dry-run", check=True).stderr
-    freed = sum(e["bytes_freed"] for e in report["removed_envs"])
-    assert human_bytes(freed) in gc
+    assert human_bytes(report.bytes_freed) in gc
     for text in (table, du, gc):
         assert _SIZE.search(text) and not _OTHER_UNITS.search(text), text
 
