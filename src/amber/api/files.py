@@ -103,7 +103,7 @@ def _lock_from_lock(path: Path, request: LockRequest, store: Store, progress: Pr
         return Locked(existing, path, path, checked=True)
     spec = _with_options(existing.spec, request)
     if request.python and not spec.is_conda:
-        spec = replace(spec, python=request.python)
+        spec = replace(spec, python=Spec.create(python=request.python).python)  # validated
     previous = existing if request.update else None
     result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
     target = request.output or path
