@@ -9,6 +9,7 @@ Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from cache
     locks/<full_id>.lock
     envs/<full_id[:16]>/   hydrated prefixes (short: conda prefixes embed their path)
     envs/.locks/        one lock file per env
+    edits/<digest>.lock one lock file per folder whose spec files `amber add` edits
 """
 
 from __future__ import annotations
@@ -162,6 +163,15 @@ class Store:
             return next(p for p in folder.iterdir() if not p.name.startswith("."))
         except (FileNotFoundError, StopIteration):
             return None
+
+    def edit_lock_path(self, spec_file: Path) -> Path:
+        """The lock file that serialises edits of the spec files in ``spec_file``'s folder
+        (they share the ``amber.lock`` beside them)."""
+        import hashlib
+
+        folder = os.path.realpath(Path(spec_file).parent)
+        digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:32]
+        return self.home / "edits" / f"{digest}.lock"
 
     # -- tags --------------------------------------------------------------------
 
