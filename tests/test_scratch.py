@@ -14,7 +14,7 @@ from pathlib import Path
 
 from helpers import bounded, write
 
-from amber._fs import owner_token, sweep_scratch
+from amber._fs import owner_token, sweep_scratch, write_atomic
 
 
 def _dead_pid() -> int:
@@ -111,3 +111,14 @@ def test_what_a_killed_lock_leaves_in_tmpdir_goes_on_the_next_run(amber_home, tm
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
     assert not list(tmpdir.glob("amber-*")), list(tmpdir.iterdir())
+
+
+def test_atomic_writes_sweep_what_killed_writers_left_beside_the_target(tmp_path: Path):
+    dead = f"{_dead_pid()}.{_host()}"
+    stale = tmp_path / f".out.lock.{dead}-a1b2c3d4.part"
+    stale.write_text("half")
+    foreign = tmp_path / f".out.lock.{os.getpid()}.0badc0de-a1b2c3d4.part"
+    foreign.write_text("another host's")
+    write_atomic(tmp_path / "out.lock", "whole\n")
+    assert (tmp_path / "out.lock").read_text() == "whole\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.lock", foreign.name])

@@ -105,12 +105,15 @@ def _cannot_write(path: Path, exc: OSError) -> OutputError:
 
 
 def temp_beside(path: Path) -> tuple[int, str]:
-    """A new temporary file (fd, name) in ``path``'s directory, to be renamed over ``path``."""
+    """A new temporary file (fd, name) in ``path``'s directory, to be renamed over ``path``:
+    ``.<name>.<owner>-*.part``; those of killed processes writing ``path`` are swept first."""
     import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which needs no temp file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    sweep_scratch(path.parent, f".{path.name}.")
+    prefix = f".{path.name}.{owner_token()}-"
+    return tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".part")
 
 
 def umask() -> int:
