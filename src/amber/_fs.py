@@ -212,7 +212,8 @@ def owner_token() -> str:
     """``<pid>.<host>``: who owns a scratch name, for ``sweep_scratch`` to check."""
     import zlib  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
 
-    return f"{os.getpid()}.{zlib.crc32(os.uname().nodename.encode()):08x}"
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    return f"{os.getpid()}.{zlib.crc32(node.encode()):08x}"
 
 
 def _gone(token: str) -> bool:
@@ -220,7 +221,7 @@ def _gone(token: str) -> bool:
     pid, _, host = token.partition(".")
     if not pid.isdigit() or host != owner_token().partition(".")[2]:
         return False  # not ours to judge
-    if int(pid) == os.getpid():
+    if int(pid) == os.getpid() or os.name == "nt":  # Windows: os.kill would end the process
         return False
     try:
         os.kill(int(pid), 0)
