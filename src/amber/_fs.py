@@ -1,11 +1,12 @@
-"""Filesystem helpers: atomic writes, walking a tree, and tree removal."""
+"""Filesystem helpers: atomic writes, walking a tree, tree removal, and scratch space that a
+killed process leaves behind only until the next run."""
 
 from __future__ import annotations
 
 import os
 import stat
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -14,7 +15,7 @@ from amber.errors import OutputError
 
 __all__ = [
     "write_atomic", "atomic_output", "remove_tree", "temp_beside", "umask", "walk_tree",
-    "TreeEntry",
+    "TreeEntry", "scratch_dir", "scratch_file", "owner_token", "sweep_scratch",
 ]  # fmt: skip
 
 
@@ -104,12 +105,15 @@ def _cannot_write(path: Path, exc: OSError) -> OutputError:
 
 
 def temp_beside(path: Path) -> tuple[int, str]:
-    """A new temporary file (fd, name) in ``path``'s directory, to be renamed over ``path``."""
+    """A new temporary file (fd, name) in ``path``'s directory, to be renamed over ``path``:
+    ``.<name>.<owner>-*.part``; those of killed processes writing ``path`` are swept first."""
     import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which needs no temp file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    sweep_scratch(path.parent, f".{path.name}.")
+    prefix = f".{path.name}.{owner_token()}-"
+    return tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".part")
 
 
 def umask() -> int:
@@ -191,3 +195,93 @@ def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "dir"
     return "file" if stat.S_ISREG(mode) else "other"
+
+
+# -- scratch space -----------------------------------------------------------------
+#
+# Temporary files and folders carry their owner in their names: "<pid>.<host>" (the host
+# as a hash of its name, so that a temp folder shared with another machine or container is
+# never taken for ours). What a process killed before it could clean up leaves is removed
+# by the next run that makes scratch space there (and by `amber gc`), once no process of
+# that pid lives on this host: never a running command's.
+
+_TMP_MARK = "amber-"
+
+
+def owner_token() -> str:
+    """``<pid>.<host>``: who owns a scratch name, for ``sweep_scratch`` to check."""
+    import zlib  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
+
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    return f"{os.getpid()}.{zlib.crc32(node.encode()):08x}"
+
+
+def _gone(token: str) -> bool:
+    """Whether the owner named by ``token`` is a process of this host that no longer runs."""
+    pid, _, host = token.partition(".")
+    if not pid.isdigit() or host != owner_token().partition(".")[2]:
+        return False  # not ours to judge
+    if int(pid) == os.getpid() or os.name == "nt":  # Windows: os.kill would end the process
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, another user's
+        return False
+    return False
+
+
+def sweep_scratch(folder: Path | None = None, mark: str = _TMP_MARK) -> int:
+    """Remove the scratch entries of ``folder`` (``$TMPDIR`` by default) whose owner is gone:
+    names that start with ``mark`` (``amber-``) followed by the owner, or, for a ``mark``
+    such as ``.unpack-``, dot names holding it followed by the owner. Returns how many."""
+    import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
+
+    folder = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        if name.startswith(mark):
+            rest = name[len(mark) :]
+        elif name.startswith(".") and mark in name:
+            rest = name[name.rfind(mark) + len(mark) :]
+        else:
+            continue
+        token, sep, _ = rest.partition("-")
+        if not sep or not _gone(token):
+            continue
+        with suppress(OSError):  # another sweeper was first, or not ours to remove
+            path = folder / name
+            if path.is_dir() and not path.is_symlink():
+                remove_tree(path)
+            else:
+                path.unlink()
+            removed += 1
+    return removed
+
+
+@contextmanager
+def scratch_dir(kind: str, folder: Path | None = None) -> Iterator[Path]:
+    """A new private folder ``amber-<owner>-<kind>-*`` in ``folder`` (``$TMPDIR`` by
+    default), removed when the block ends; stale ones of dead processes are swept first."""
+    import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
+
+    sweep_scratch(folder)
+    path = Path(tempfile.mkdtemp(prefix=f"{_TMP_MARK}{owner_token()}-{kind}-", dir=folder))
+    try:
+        yield path
+    finally:
+        remove_tree(path)
+
+
+def scratch_file(kind: str, suffix: str = "") -> tuple[int, str]:
+    """A new private file ``$TMPDIR/amber-<owner>-<kind>-*<suffix>`` (fd, name) for the caller
+    to remove; stale ones of dead processes are swept first."""
+    import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
+
+    sweep_scratch()
+    return tempfile.mkstemp(prefix=f"{_TMP_MARK}{owner_token()}-{kind}-", suffix=suffix)

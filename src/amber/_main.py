@@ -23,6 +23,15 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         except KeyboardInterrupt:
             return 130
+        except Exception as exc:
+            from amber.errors import DiskFullError
+            from amber.settings import default_home
+
+            full = DiskFullError.of(exc, default_home())
+            if full is None:
+                raise
+            print(f"error: {full}", file=sys.stderr)
+            return full.exit_code
     from amber.cli.main import main as cli_main
 
     return cli_main(argv)

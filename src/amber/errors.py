@@ -7,6 +7,7 @@ must fix as fields (``path``, ``line``, ``ref``, ``url``, ...): data, not text.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +30,7 @@ __all__ = [
     "CommandNotFoundError",
     "PackError",
     "OutputError",
+    "DiskFullError",
     "AdoptError",
     "VerifyFailed",
     "StepError",
@@ -191,6 +193,45 @@ class OutputError(AmberError):
     def __init__(self, message: str, *, path: PathLike | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class DiskFullError(AmberError):
+    """The filesystem (or the user's quota) is full: nothing more can be written at ``path``."""
+
+    _SAID = ("no space left on device", "os error 28", "database or disk is full", "quota exceeded")
+
+    def __init__(self, path: PathLike) -> None:
+        super().__init__(
+            f"no space left on device: cannot write {path}. Free some space and try again "
+            "(`amber du` shows what takes it; `amber gc` and `amber env rm ENV` free it, and "
+            "work on a full disk)"
+        )
+        self.path = path
+
+    @classmethod
+    def of(cls, exc: BaseException, home: PathLike) -> DiskFullError | None:
+        """``exc`` (an OSError, SQLite's or rattler's error) as a full disk, else ``None``;
+        the path it names, else the store's index or the store ``home``."""
+        if isinstance(exc, DiskFullError):
+            return exc
+        said = str(exc).lower()
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return cls(exc.filename or home)
+        if "database or disk is full" in said:
+            return cls(os.path.join(home, "index.db"))
+        if "disk i/o error" in said and _no_room(home):
+            return cls(os.path.join(home, "index.db"))  # SQLite could not grow its -shm/-wal
+        if any(s in said for s in cls._SAID):
+            return cls(home)
+        return None
+
+
+def _no_room(path: PathLike) -> bool:
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):  # gone, or no statvfs (Windows)
+        return False
+    return st.f_bavail == 0
 
 
 class AdoptError(AmberError):

@@ -20,6 +20,7 @@ from amber.run._hotpath import LOCK_NAME
 from amber.spec import Spec, read_spec
 from amber.spec.edit import add_to_spec_file
 from amber.store import Store
+from amber.store.inuse import exclusive
 
 __all__ = ["load", "lock", "ensure_lock", "beside_lock", "add", "merge_lock", "merge_driver"]
 
@@ -125,23 +126,26 @@ def add(
 
     s = using(session, store, progress)
     path = Path(path)
-    before = read_spec(path, python=python)
-    beside = beside_lock(before)
-    previous = None
-    if beside is not None and beside.is_file():
-        previous = Lock.read(beside)
-    original = path.read_bytes()
-    add_to_spec_file(path, requirement, pypi=pypi)
-    try:
-        spec = read_spec(path, python=python)
-        if previous is not None:
-            spec = as_locked(spec, previous)
-        result = lock(spec, previous=previous, session=s)
-        target = beside or path.parent / LOCK_NAME
-        result.write(target)
-    except BaseException:
-        write_atomic(path, original.decode("utf-8"))  # nothing half-done: the spec as it was
-        raise
+    # One edit at a time per folder (the spec files there share one amber.lock): each reads
+    # the spec and the lock the previous one left, and a rollback undoes only its own edit.
+    with exclusive(s.store.edit_lock_path(path)):
+        before = read_spec(path, python=python)
+        beside = beside_lock(before)
+        previous = None
+        if beside is not None and beside.is_file():
+            previous = Lock.read(beside)
+        original = path.read_bytes()
+        add_to_spec_file(path, requirement, pypi=pypi)
+        try:
+            spec = read_spec(path, python=python)
+            if previous is not None:
+                spec = as_locked(spec, previous)
+            result = lock(spec, previous=previous, session=s)
+            target = beside or path.parent / LOCK_NAME
+            result.write(target)
+        except BaseException:
+            write_atomic(path, original.decode("utf-8"))  # nothing half-done: the spec as it was
+            raise
     return previous, result, target
 
 

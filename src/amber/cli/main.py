@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from amber.errors import AmberError
+from amber.errors import AmberError, DiskFullError
+from amber.settings import default_home
 
 __all__ = ["cli", "main"]
 
@@ -81,4 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        full = DiskFullError.of(exc, default_home())
+        if full is None:
+            raise
+        click.echo(f"error: {full}", err=True)
+        return full.exit_code
     return 0

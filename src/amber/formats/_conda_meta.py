@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from rattler.networking import Client
 from rattler.package_streaming import PackageArchive, download_to_path
 
+from amber._fs import scratch_dir
 from amber._urls import redact
 from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
@@ -85,7 +85,7 @@ def complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
 async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
     client = Client.default_client()
     limit = asyncio.Semaphore(_PARALLEL)
-    with tempfile.TemporaryDirectory(prefix="amber-archives-") as tmp:
+    with scratch_dir("archives") as tmp:
 
         async def one(ref: ArchiveRef) -> LockedConda:
             async with limit:

@@ -9,7 +9,6 @@ rattler once more, which reads them and writes its canonical form.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from rattler import Channel, LockChannel, LockFile, LockPlatform
 
+from amber._fs import scratch_dir
 from amber.errors import AmberError, LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
@@ -54,7 +54,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
                 ENVIRONMENT, platforms[body.platform], w.name, w.version, url
             )
             hashes[url] = w.sha256
-    with tempfile.TemporaryDirectory(prefix="amber-pixi-") as tmp:
+    with scratch_dir("pixi") as tmp:
         path = Path(tmp) / "pixi.lock"
         lock_file.to_path(path)
         if hashes:

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from typing import IO, Any
 
 import rattler
 
-from amber._fs import remove_tree, walk_tree
+from amber._fs import remove_tree, scratch_file, walk_tree
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
@@ -213,7 +212,7 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
         if package.url.startswith("file://") and not store.find_archive(package.sha256):
             open_local_archive(package).close()  # uv reads it: only a regular package file
     lines = [p.requirement_line() for p in local]
-    fd, reqs = tempfile.mkstemp(prefix="amber-", suffix=".txt")
+    fd, reqs = scratch_file("reqs", ".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
     base = ["pip", "install", "--python", str(env.python), "--no-deps", "--require-hashes"]

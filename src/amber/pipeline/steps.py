@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import threading
 import time
 import uuid
@@ -28,6 +27,7 @@ from typing import Any
 import cloudpickle
 
 from amber import _uv, api
+from amber._fs import scratch_dir
 from amber._progress import Progress
 from amber.errors import AmberError, RemoteTraceback, StepCrashedError, StepError
 from amber.lock import Lock
@@ -239,7 +239,7 @@ def _call(
 
     _ship_by_value(s.func)
     run_id = current_run_id(store)
-    with tempfile.TemporaryDirectory(prefix="amber-step-") as tmp:
+    with scratch_dir("step") as tmp:
         payload, result = os.path.join(tmp, "payload.pkl"), os.path.join(tmp, "result.pkl")
         try:
             with open(payload, "wb") as f:

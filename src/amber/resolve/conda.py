@@ -16,8 +16,9 @@ from rattler.networking import Client
 from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
+from amber._fs import write_atomic
 from amber._urls import redact
-from amber.errors import ResolveError, SourceError
+from amber.errors import OutputError, ResolveError, SourceError
 from amber.lock import LockedConda
 from amber.resolve.virtual import to_rattler
 from amber.spec import Spec
@@ -99,27 +100,31 @@ class CondaSolver:
         # 1. the package cache (already extracted), 2. the archive's info/paths.json
         # (a range request for .conda over HTTP), 3. the conda name itself.
         memo = self.conda_pkgs / ".dists" / f"{package.sha256}.json"
-        if memo.is_file():
-            return [tuple(d) for d in json.loads(memo.read_text())]
-        paths = await self._paths_of(package)
-        dists: list[tuple[str, str | None]] = []
+        dists = _read_memo(memo)
+        paths = None if dists is not None else await self._paths_of(package)
         if paths is not None:
+            dists = []
             for path in paths:
                 match = _DIST_DIR.search(path)
                 if match:
                     dist = (str(canonicalize_name(match.group(1))), match.group(2))
                     if dist not in dists:
                         dists.append(dist)
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            memo.write_text(json.dumps(dists))
+            try:  # atomically: concurrent resolves read it while it is written
+                write_atomic(memo, json.dumps(dists))
+            except OutputError:
+                pass  # a memo that cannot be kept (a full disk) is only recomputed next time
         # Fallback: the conda name and version, so uv is still held to what conda installs.
         return dists or [(str(canonicalize_name(package.name)), package.version)]
 
     async def _paths_of(self, package: LockedConda) -> list[str] | None:
         stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
         cached = self.conda_pkgs / stem / "info" / "paths.json"
-        if cached.is_file():
-            return [p["_path"] for p in json.loads(cached.read_text()).get("paths", [])]
+        try:
+            if cached.is_file():
+                return [p["_path"] for p in json.loads(cached.read_text()).get("paths", [])]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            pass  # being extracted by another process, or damaged: read the archive instead
         try:
             if package.url.startswith("file://"):
                 archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
@@ -129,6 +134,24 @@ class CondaSolver:
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:
             return None  # fall back to the conda name: never fail a resolve over this
+
+
+def _read_memo(memo: Path) -> list[tuple[str, str | None]] | None:
+    """The distributions remembered for a package, ``None`` when there is no memo or it is
+    not what ``_dists_of`` writes (truncated by a crash, damaged): then it is recomputed."""
+    try:
+        data = json.loads(memo.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, list) or not all(
+        isinstance(d, list)
+        and len(d) == 2
+        and isinstance(d[0], str)
+        and (d[1] is None or isinstance(d[1], str))
+        for d in data
+    ):
+        return None
+    return [(d[0], d[1]) for d in data]
 
 
 def _needs_python(package: LockedConda) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from amber._fs import scratch_dir
 from amber._urls import redact
 from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
@@ -58,7 +58,7 @@ async def compile_pypi(
             constraints.append(f"{dist}=={Version(version)}")
         except InvalidVersion:
             continue
-    with tempfile.TemporaryDirectory(prefix="amber-uv-") as tmp:
+    with scratch_dir("uv") as tmp:
         reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
         output = Path(tmp, "pylock.toml")
         reqs.write_text("\n".join(spec.pypi) + "\n")
@@ -112,7 +112,7 @@ async def release_files(
 ) -> dict[str, list[DistFile]]:
     """Canonical name -> every file of its pinned release (``name==version``) that has a
     URL and a sha256, as uv sees the index; ``UvFailed`` (our temp file named "the pins")."""
-    with tempfile.TemporaryDirectory(prefix="amber-uv-") as tmp:
+    with scratch_dir("uv") as tmp:
         source, output = Path(tmp, "pins.in"), Path(tmp, "pylock.toml")
         source.write_text("".join(f"{pin}\n" for pin in pins))
         # --universal lists every file of each pinned version (not only this platform's);

@@ -19,7 +19,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from amber._fs import TreeEntry, atomic_output, remove_tree, umask, walk_tree
+from amber._fs import (
+    TreeEntry,
+    atomic_output,
+    owner_token,
+    remove_tree,
+    sweep_scratch,
+    umask,
+    walk_tree,
+)
 from amber._progress import Progress
 from amber.errors import OutputError, PackError
 from amber.inspect.verify import verify_env
@@ -30,6 +38,7 @@ from amber.store.env import Env
 __all__ = ["pack_env", "unpack", "unpack_script", "PackResult", "UNPACK_SCRIPT"]
 
 UNPACK_SCRIPT = "bin/amber-unpack"
+_UNPACKING = ".unpack-"  # .DEST.unpack-<owner>-*: where an archive is unpacked first
 _SHOWN = 40  # differences listed when refusing a modified env
 
 _SCRIPT_HEAD = """#!/bin/sh
@@ -118,7 +127,9 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
     _archive.sniff(archive)  # a clear error before anything is created
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.unpack-"))
+        sweep_scratch(dest.parent, _UNPACKING)  # what unpacks killed midway left here
+        prefix = f".{dest.name}{_UNPACKING}{owner_token()}-"
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=prefix))
     except OSError as exc:
         raise PackError(f"cannot create {dest}: {exc.strerror}", path=dest) from None
     try:

@@ -9,6 +9,8 @@ Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from cache
     locks/<full_id>.lock
     envs/<full_id[:16]>/   hydrated prefixes (short: conda prefixes embed their path)
     envs/.locks/        one lock file per env
+    edits/<digest>.lock one lock file per folder whose spec files `amber add` edits
+    .reserve            1 MiB kept free for the index writes of `env rm` and `gc` on a full disk
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amber._fs import temp_beside, write_atomic
+from amber.errors import DiskFullError
 from amber.settings import default_home
 
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
 ENV_ID_LENGTH = 16
+_RESERVE = 1 << 20
 _SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locks (
@@ -98,19 +102,51 @@ class Store:
         self.locks_dir = self.home / "locks"
         self.envs_dir = self.home / "envs"
         self._db: sqlite3.Connection | None = None
+        self._read_only = False  # the index read as it was, on a full disk
+        self._freeing = False  # removing things: the reserve may be spent
 
     # -- index -----------------------------------------------------------------
 
     @property
     def db(self) -> sqlite3.Connection:
+        """The index, to read (writes go through ``_writable``)."""
         if self._db is None:
             self.home.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.home / "index.db", timeout=60, isolation_level=None)
-            db.execute("PRAGMA synchronous=NORMAL")
-            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+            try:
+                db.execute("PRAGMA synchronous=NORMAL")
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if not _no_room(exc, self.home):
+                    raise
+                # A full disk: SQLite cannot make the -shm file every reader of a WAL index
+                # needs. Read the file as it is (a closed index has no WAL to miss), so that
+                # `du`, `env rm` and `gc` still work; a write opens it anew (_writable).
+                uri = (self.home / "index.db").absolute().as_uri() + "?immutable=1"
+                db = sqlite3.connect(uri, uri=True, isolation_level=None)
+                if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                    db.close()
+                    raise
+                self._db, self._read_only = db, True
+                return db
+            if version != _SCHEMA_VERSION:
                 self._initialise(db)
+                self.keep_reserve()
             self._db = db
         return self._db
+
+    def _writable(self) -> sqlite3.Connection:
+        """The index, to write: opened anew if it was read as it was on a full disk (by then
+        removing an env may have made room)."""
+        if self._freeing and _room(self.home) < _RESERVE:
+            self.release_reserve()
+        if self._read_only:
+            self.close()
+        db = self.db
+        if self._read_only:  # still no room
+            raise DiskFullError(self.home / "index.db")
+        return db
 
     def _initialise(self, db: sqlite3.Connection) -> None:
         # Switching a new database to WAL fails at once ("database is locked") when another
@@ -122,10 +158,36 @@ class Store:
                 db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
                 db.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
 
+    # -- room to free room --------------------------------------------------------
+
+    def freeing(self) -> None:
+        """This command removes envs (`env rm`, `gc`): on a full disk, the reserve may be
+        spent on its index writes, so that it can free space (``keep_reserve`` after)."""
+        self._freeing = True
+
+    def release_reserve(self) -> None:
+        (self.home / ".reserve").unlink(missing_ok=True)
+
+    def keep_reserve(self) -> None:
+        """Set the reserve aside again, when there is room for it and more."""
+        reserve = self.home / ".reserve"
+        if reserve.exists() or _room(self.home) < 4 * _RESERVE:
+            return
+        try:
+            fd, tmp = temp_beside(reserve)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(bytes(_RESERVE))  # real blocks: a sparse file would reserve nothing
+            os.replace(tmp, reserve)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-            self._db = None
+            self._db, self._read_only = None, False
 
     # -- package archives, content-addressed (what pushes upload and pulls fill) -------
 
@@ -163,17 +225,28 @@ class Store:
         except (FileNotFoundError, StopIteration):
             return None
 
+    def edit_lock_path(self, spec_file: Path) -> Path:
+        """The lock file that serialises edits of the spec files in ``spec_file``'s folder
+        (they share the ``amber.lock`` beside them)."""
+        import hashlib
+
+        folder = os.path.realpath(Path(spec_file).parent)
+        digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:32]
+        return self.home / "edits" / f"{digest}.lock"
+
     # -- tags --------------------------------------------------------------------
 
     def tag(self, name: str, tag: str, full_id: str) -> None:
-        with self.db:
-            self.db.execute(
+        db = self._writable()
+        with db:
+            db.execute(
                 "INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)", (name, tag, full_id, time.time())
             )
 
     def untag(self, name: str, tag: str) -> bool:
-        with self.db:
-            cursor = self.db.execute("DELETE FROM tags WHERE name = ? AND tag = ?", (name, tag))
+        db = self._writable()
+        with db:
+            cursor = db.execute("DELETE FROM tags WHERE name = ? AND tag = ?", (name, tag))
         return cursor.rowcount > 0
 
     def tags(self, name: str | None = None) -> list[tuple[str, str, str, float]]:
@@ -201,12 +274,13 @@ class Store:
         path = self.lock_path(full_id)
         if not path.is_file():
             write_atomic(path, text)
-        with self.db:
-            self.db.execute(
+        db = self._writable()
+        with db:
+            db.execute(
                 "INSERT OR REPLACE INTO locks VALUES (?, ?, ?)", (full_id, req_id, time.time())
             )
             # Spec files that named this req_id may now mean a newer lock.
-            self.db.execute("DELETE FROM spec_files WHERE req_id = ?", (req_id,))
+            db.execute("DELETE FROM spec_files WHERE req_id = ?", (req_id,))
         return path
 
     def latest_lock(self, req_id: str) -> Path | None:
@@ -226,8 +300,9 @@ class Store:
     def remember_spec_file(
         self, key: str, req_id: str, full_id: str, files: dict[str, str]
     ) -> None:
-        with self.db:
-            self.db.execute(
+        db = self._writable()
+        with db:
+            db.execute(
                 "INSERT OR REPLACE INTO spec_files VALUES (?, ?, ?, ?)",
                 (key, req_id, full_id, json.dumps(files, sort_keys=True)),
             )
@@ -249,24 +324,34 @@ class Store:
 
     def record_env(self, full_id: str, path: Path, name: str | None, size: int | None) -> None:
         now = time.time()
-        with self.db:
-            self.db.execute(
+        db = self._writable()
+        with db:
+            db.execute(
                 "INSERT INTO envs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(full_id) DO UPDATE SET "
                 "path = excluded.path, name = coalesce(excluded.name, envs.name), "
                 "size = excluded.size, last_used = excluded.last_used",
                 (full_id, str(path), name, size, now, now),
             )
+        self.keep_reserve()  # stores made before there was one get it here
 
     def touch_env(self, full_id: str) -> None:
-        with self.db:
-            self.db.execute(
-                "UPDATE envs SET last_used = ? WHERE full_id = ?", (time.time(), full_id)
-            )
+        try:
+            db = self._writable()
+            with db:
+                db.execute(
+                    "UPDATE envs SET last_used = ? WHERE full_id = ?", (time.time(), full_id)
+                )
+        except (sqlite3.OperationalError, DiskFullError) as exc:
+            # Bookkeeping only (gc never removes an env in use anyway): a full disk must not
+            # keep a command from running in an env that exists.
+            if isinstance(exc, sqlite3.OperationalError) and not _no_room(exc, self.home):
+                raise
 
     def forget_env(self, full_id: str) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM envs WHERE full_id = ?", (full_id,))
-            self.db.execute("DELETE FROM spec_files WHERE full_id = ?", (full_id,))
+        db = self._writable()
+        with db:
+            db.execute("DELETE FROM envs WHERE full_id = ?", (full_id,))
+            db.execute("DELETE FROM spec_files WHERE full_id = ?", (full_id,))
 
     def envs(self) -> list[EnvRecord]:
         rows = self.db.execute(
@@ -281,16 +366,18 @@ class Store:
     # -- runs --------------------------------------------------------------------
 
     def record_run(self, run_id: str, started: float, host: str, command: str) -> None:
-        with self.db:
-            self.db.execute(
+        db = self._writable()
+        with db:
+            db.execute(
                 "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?)", (run_id, started, host, command)
             )
 
     def record_step(
         self, run_id: str, step: str, full_id: str, started: float, ended: float, status: str
     ) -> None:
-        with self.db:
-            self.db.execute(
+        db = self._writable()
+        with db:
+            db.execute(
                 "INSERT INTO run_steps (run_id, step, full_id, started, ended, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, step, full_id, started, ended, status),
@@ -314,3 +401,21 @@ class Store:
                 RunRecord(run_id, started, host, command, tuple(StepRecord(*s) for s in steps))
             )
         return out
+
+
+def _room(path: Path) -> int:
+    """Bytes free for this user on ``path``'s filesystem (plenty where that is unknown)."""
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return 1 << 62
+    return st.f_bavail * st.f_frsize
+
+
+def _no_room(exc: sqlite3.OperationalError, home: Path) -> bool:
+    """Whether SQLite failed for want of disk space ("disk I/O error" when it cannot grow
+    its -shm file; "database or disk is full" when a write cannot)."""
+    said = str(exc)
+    if "database or disk is full" in said:
+        return True
+    return "disk I/O error" in said and _room(home) == 0

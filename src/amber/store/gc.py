@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amber._fs import remove_tree
+from amber._fs import remove_tree, sweep_scratch
 from amber._uv import uv_bin, uv_env
 from amber.errors import AmberError
 from amber.lock import Lock
@@ -175,6 +176,14 @@ def collect(
         )
     else:
         _collect_caches(store, report, links, remaining, tags, dry_run)
+
+    if not dry_run:
+        swept = sweep_scratch()
+        if swept:
+            report.notes.append(
+                f"removed {swept} temporary file(s) left in {tempfile.gettempdir()} by "
+                "killed amber commands"
+            )
 
     if prune_uv and not dry_run and store.uv_cache.is_dir():
         report.uv_prune = _prune_uv(store, report)

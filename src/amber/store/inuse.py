@@ -117,4 +117,6 @@ def remove_env(env: Env, store: Store) -> None:
         env.marker.unlink(missing_ok=True)
         remove_tree(env.path)
     if env.path == store.env_path(env.full_id):  # not an unpacked copy of a stored env
+        store.freeing()  # on a full disk, the index write may need the store's reserve
         store.forget_env(env.full_id)
+        store.keep_reserve()
