@@ -21,8 +21,6 @@ Files no package owns are ``extra``, except the ones the installers themselves c
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
 import json
 import os
@@ -34,6 +32,7 @@ from amber._fs import TreeEntry, walk_tree
 from amber.inspect import _bytecode
 from amber.store.conda_meta import prefix_files
 from amber.store.env import Env
+from amber.store.pkgcache import wheel_files
 
 __all__ = ["verify_env", "VerifyResult", "Modified", "Missing"]
 
@@ -264,22 +263,10 @@ def _pypi_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
                 continue  # installed by conda: checked against conda-meta
             dist = record_file.parent.name.removesuffix(".dist-info")
             package = dist.replace("-", "==", 1)
-            try:
-                rows = list(csv.reader(record_file.read_text().splitlines()))
-            except (OSError, csv.Error):
-                continue
-            for row in rows:
-                if not row or not row[0]:
-                    continue
-                rel = os.path.normpath(os.path.relpath(site / row[0], prefix))
+            for row, sha256, size in wheel_files(record_file):
+                rel = os.path.normpath(os.path.relpath(site / row, prefix))
                 if rel.startswith("..") or rel in expected or _bytecode.source_of(rel):
                     continue
-                digest = row[1] if len(row) > 1 else ""
-                size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
-                sha256 = None
-                if digest.startswith("sha256="):
-                    raw = digest.removeprefix("sha256=")
-                    sha256 = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).hex()
                 expected[rel] = _Expected(package, sha256, size if sha256 else None)
 
 
