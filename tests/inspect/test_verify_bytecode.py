@@ -70,3 +70,22 @@ def test_stray_bytecode_is_reported(amber, conda_channel: Path, tmp_path: Path):
     rel = site.relative_to(prefix)
     gone = rel / "greetlib" / "__pycache__" / f"gone.{tag}"
     assert result.extra == [str(rel / "evil.pyc"), str(gone)]
+
+
+def test_bytecode_of_another_python_is_checked_by_the_envs_own(
+    amber, conda_channel: Path, tmp_path: Path
+):
+    """Bytecode with a magic number Amber's Python does not write goes to the env's python
+    (isolated, no site); one that no interpreter here can vouch for is reported."""
+    spec = conda_spec(tmp_path, conda_channel, "python", "greetlib")
+    prefix = Path(amber("install", "-f", spec, check=True).stdout.strip())
+    cache = next(prefix.glob("lib/python*/site-packages/greetlib")) / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    other = cache / "__init__.cpython-399.pyc"
+    other.write_bytes(b"\x00\x01\r\n" + bytes(12) + marshal.dumps(compile("1", "x", "exec")))
+    result = verify_env(_env(prefix))
+    assert [(m.path, m.reason) for m in result.modified] == [
+        (str(other.relative_to(prefix)), "written by another Python")
+    ]
+    fixed = amber("verify", "--repair", prefix.name)
+    assert fixed.returncode == 0 and not other.exists(), fixed
