@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["redact", "channel_url", "is_url"]
+__all__ = ["redact", "channel_url", "is_url", "CONDA_TOKEN", "SECRET_PARAM"]
 
-_CONDA_TOKEN = re.compile(r"/t/[^/]+")
+# conda's token segment: /t/<token>/ (anaconda.org, quetz).
+CONDA_TOKEN = re.compile(r"/t/[^/]+(?=/|$)")
 # Query parameters that carry a credential (``?token=``, signed-URL signatures...).
-_SECRET_PARAM = re.compile(
+SECRET_PARAM = re.compile(
     r"(.*[-_.])?(token|access[-_]?token|auth|password|passwd|secret|key|api[-_]?key|sig|"
     r"signature|credential|security[-_]token)",
     re.IGNORECASE,
@@ -35,11 +36,11 @@ def redact(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port:
         netloc = f"{netloc}:{port}"
-    path = _CONDA_TOKEN.sub("", parts.path)
+    path = CONDA_TOKEN.sub("", parts.path)
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, v) for k, v in pairs if not _SECRET_PARAM.fullmatch(k)])
+        query = urlencode([(k, v) for k, v in pairs if not SECRET_PARAM.fullmatch(k)])
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 

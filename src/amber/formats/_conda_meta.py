@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from rattler.networking import Client
 from rattler.package_streaming import PackageArchive, download_to_path
 
+from amber._conda_client import conda_client
 from amber._urls import redact
 from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
@@ -83,7 +83,7 @@ def complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
 
 
 async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
-    client = Client.default_client()
+    client = conda_client()
     limit = asyncio.Semaphore(_PARALLEL)
     with tempfile.TemporaryDirectory(prefix="amber-archives-") as tmp:
 

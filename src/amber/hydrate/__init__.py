@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import rattler
 
+from amber._conda_client import conda_client
 from amber._fs import remove_tree, walk_tree
 from amber._platform import host_platform
 from amber._progress import Progress
@@ -125,6 +126,7 @@ def _install_conda(
                     installed_packages=[],
                     execute_link_scripts=False,
                     show_progress=False,
+                    client=conda_client(),
                     reporter=reporter,
                     requested_specs=requested or None,
                 )

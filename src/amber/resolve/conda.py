@@ -12,10 +12,10 @@ from urllib.parse import unquote, urlsplit
 import rattler
 from packaging.utils import canonicalize_name
 from rattler.exceptions import GatewayError, SolverError
-from rattler.networking import Client
 from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
+from amber._conda_client import conda_client
 from amber._urls import redact
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedConda
@@ -36,7 +36,7 @@ class CondaSolver:
         self.conda_pkgs = conda_pkgs
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
         self.repodata_cache = repodata_cache
-        self.gateway = rattler.Gateway(cache_dir=repodata_cache)
+        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client())
 
     async def solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
@@ -53,6 +53,7 @@ class CondaSolver:
             self.gateway = rattler.Gateway(
                 cache_dir=self.repodata_cache,
                 default_config=rattler.SourceConfig(cache_action="no-cache"),
+                client=conda_client(),
             )
             return await self._solve(platform, virtual, locked)
 
@@ -124,7 +125,7 @@ class CondaSolver:
             if package.url.startswith("file://"):
                 archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
             else:
-                archive = await PackageArchive.from_url(Client.authenticated_client(), package.url)
+                archive = await PackageArchive.from_url(conda_client(), package.url)
             paths_json = await archive.paths_json()
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
+from amber import _auth
 from amber.errors import HydrateError
 from amber.lock import LockedConda, LockedPypi
 from amber.store import Store
@@ -42,7 +43,9 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
         if package.url.startswith("file://"):
             source = open_local_archive(package)
         else:
-            source = urllib.request.urlopen(package.url, timeout=120)
+            url, headers = _auth.request(package.url)
+            request = urllib.request.Request(url, headers=headers)
+            source = urllib.request.urlopen(request, timeout=120)
         with source, open(tmp, "wb") as out:
             copy_bounded(source, out.write, limit, package)
 
