@@ -17,16 +17,20 @@ only: ``store.fetch`` uses it); ``amber._conda_client`` gives rattler the same.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import netrc
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from amber._urls import CONDA_TOKEN, SECRET_PARAM, redact
 
-__all__ = ["Secret", "remember", "remembered", "stored", "request", "basic_header"]
+__all__ = [
+    "Secret", "remember", "remembered", "stored", "request", "basic_header", "with_credentials",
+    "requirement_with_credentials",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ def _in_memory(url: str) -> Secret | None:
     return _MEMORY[best] if best is not None else None
 
 
+@functools.lru_cache(maxsize=64)
 def stored(host: str) -> Secret | None:
     """The credentials rattler's storage keeps for ``host``: ``$RATTLER_AUTH_FILE`` (else
     ``~/.rattler/credentials.json``, with ``*.domain`` wildcards), then netrc."""
@@ -148,13 +153,7 @@ def request(url: str) -> tuple[str, dict[str, str]]:
     credentials first, then rattler's storage and netrc (by host)."""
     if not url.startswith(("http://", "https://")):
         return url, {}
-    secret = _in_memory(url)
-    if secret is None:
-        try:
-            host = urlsplit(url).hostname or ""
-        except ValueError:
-            return url, {}
-        secret = stored(host)
+    secret = _secret_for(url)
     if secret is None:
         return url, {}
     parts = urlsplit(url)
@@ -165,3 +164,40 @@ def request(url: str) -> tuple[str, dict[str, str]]:
     header = basic_header(secret)
     real = urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
     return real, ({"Authorization": header} if header else {})
+
+
+def _secret_for(url: str) -> Secret | None:
+    secret = _in_memory(url)
+    if secret is None:
+        try:
+            secret = stored(urlsplit(url).hostname or "")
+        except ValueError:
+            return None
+    return secret
+
+
+def with_credentials(url: str) -> str:
+    """The clean ``url`` with its credentials put back, for a tool that takes them only in
+    the URL (uv): handed to it in memory or in a private temporary file, never kept."""
+    if not url.startswith(("http://", "https://")):
+        return url
+    secret = _secret_for(url)
+    if secret is None or secret.bearer is not None:
+        return url
+    real, _headers = request(url)
+    if secret.username is None and secret.password is None:
+        return real
+    parts = urlsplit(real)
+    userinfo = quote(secret.username or "", safe="")
+    if secret.password is not None:
+        userinfo += ":" + quote(secret.password, safe="")
+    return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", *parts[2:]))
+
+
+def requirement_with_credentials(requirement: str) -> str:
+    """A PEP 508 line whose ``@ URL`` gets its credentials back (``with_credentials``)."""
+    name, at, rest = requirement.partition(" @ ")
+    if not at:
+        return requirement
+    url, space, tail = rest.partition(" ")
+    return f"{name} @ {with_credentials(url)}{space}{tail}"

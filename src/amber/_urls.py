@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["redact", "channel_url", "is_url", "CONDA_TOKEN", "SECRET_PARAM"]
+__all__ = ["redact", "channel_url", "is_url", "CONDA_TOKEN", "SECRET_PARAM", "redact_text"]
 
 # conda's token segment: /t/<token>/ (anaconda.org, quetz).
 CONDA_TOKEN = re.compile(r"/t/[^/]+(?=/|$)")
@@ -55,3 +55,11 @@ def channel_url(channel: str, base: Path | None = None) -> str:
             path = base / path
         return path.resolve().as_uri()
     return channel
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"()<>]+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a message, another tool's output) with every URL in it redacted."""
+    return _URL_IN_TEXT.sub(lambda m: redact(m.group(0)), text)

@@ -21,11 +21,13 @@ from typing import IO, Any
 
 import rattler
 
+from amber._auth import requirement_with_credentials
 from amber._conda_client import conda_client
 from amber._fs import remove_tree, walk_tree
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
+from amber._urls import redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, PlatformLock
@@ -214,7 +216,9 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
     for package in local:
         if package.url.startswith("file://") and not store.find_archive(package.sha256):
             open_local_archive(package).close()  # uv reads it: only a regular package file
-    lines = [p.requirement_line() for p in local]
+    # Credentials (kept in memory, or in rattler's storage) reach uv only through this
+    # private temporary file.
+    lines = [requirement_with_credentials(p.requirement_line()) for p in local]
     fd, reqs = tempfile.mkstemp(prefix="amber-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -229,7 +233,8 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
                 asyncio.run(run_uv(base, cache_dir=store.uv_cache))
     except UvFailed as exc:
         raise HydrateError(
-            f"cannot install the PyPI packages into {env.path}:\n{exc}", prefix=env.path
+            f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
+            prefix=env.path,
         ) from None
     finally:
         os.unlink(reqs)

@@ -57,8 +57,15 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
                 package.sha256, package.file_name, functools.partial(fetch, package)
             )
         except OSError as exc:
+            hint = ""
+            if getattr(exc, "code", None) in (401, 403):
+                hint = (
+                    ": it wants credentials. Give them where rattler and pixi read them "
+                    "($RATTLER_AUTH_FILE, ~/.rattler/credentials.json or ~/.netrc); those "
+                    "written into a spec's URLs serve only the commands that read that spec"
+                )
             raise HydrateError(
-                f"cannot download {package.file_name} from {package.url}: {exc}",
+                f"cannot download {package.file_name} from {package.url}: {exc}{hint}",
                 package=package.file_name,
             ) from None
         if actual != package.sha256:
