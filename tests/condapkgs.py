@@ -832,6 +832,7 @@ class ServedDirectory(str):
         directory: Path,
         basic_auth: tuple[str, str] | None = None,
         token: str | None = None,
+        query_token: str | None = None,
     ) -> ServedDirectory:
         requests: list[str] = []
         expected = (
@@ -857,6 +858,12 @@ class ServedDirectory(str):
                         self.send_error(401 if "/t/" not in self.path else 403)
                         return None
                     self.path = self.path[len(f"/t/{token}") :]
+                if query_token is not None:
+                    path, _, query = self.path.partition("?")
+                    if f"token={query_token}" not in query.split("&"):
+                        self.send_error(401)
+                        return None
+                    self.path = path
                 return super().send_head()
 
         server = _Server(("127.0.0.1", 0), Handler)
@@ -909,16 +916,18 @@ def start_server(
     path: os.PathLike[str] | str,
     basic_auth: tuple[str, str] | None = None,
     token: str | None = None,
+    query_token: str | None = None,
 ) -> ServedDirectory:
     """Serve ``path`` over HTTP on 127.0.0.1 (random port); call ``.stop()`` when done.
 
     ``basic_auth=(user, password)`` answers 401 to any request without them;
-    ``token="tk"`` serves only under ``/t/tk/`` (anaconda.org's conda tokens).
+    ``token="tk"`` serves only under ``/t/tk/`` (anaconda.org's conda tokens);
+    ``query_token="tk"`` only requests that end in ``?token=tk``.
     """
     path = Path(path)
     if not path.is_dir():
         raise NotADirectoryError(path)
-    return ServedDirectory(path, basic_auth, token)
+    return ServedDirectory(path, basic_auth, token, query_token)
 
 
 @contextlib.contextmanager
@@ -926,14 +935,15 @@ def serve_directory(
     path: os.PathLike[str] | str,
     basic_auth: tuple[str, str] | None = None,
     token: str | None = None,
+    query_token: str | None = None,
 ) -> Iterator[ServedDirectory]:
     """Serve ``path`` over HTTP; yields the base URL ``http://127.0.0.1:PORT``.
 
     The yielded value is a :class:`ServedDirectory` (a ``str``) with ``stop()``
     so a test can take the server down midway.  Stopped on exit. ``basic_auth`` and
-    ``token`` as for :func:`start_server`.
+    ``token`` and ``query_token`` as for :func:`start_server`.
     """
-    served = start_server(path, basic_auth, token)
+    served = start_server(path, basic_auth, token, query_token)
     try:
         yield served
     finally:

@@ -30,6 +30,7 @@ from amber._urls import CONDA_TOKEN, SECRET_PARAM, redact
 __all__ = [
     "Secret", "remember", "remembered", "stored", "request", "basic_header", "with_credentials",
     "requirement_with_credentials",
+    "in_query",
 ]  # fmt: skip
 
 
@@ -201,3 +202,10 @@ def requirement_with_credentials(requirement: str) -> str:
         return requirement
     url, space, tail = rest.partition(" ")
     return f"{name} @ {with_credentials(url)}{space}{tail}"
+
+
+def in_query(url: str) -> bool:
+    """Whether a request for ``url`` carries a credential in its query string (``?token=``),
+    which tools that cache by URL (uv) would keep: Amber downloads those itself."""
+    secret = _in_memory(url) if url.startswith(("http://", "https://")) else None
+    return secret is not None and bool(secret.query)

@@ -36,7 +36,7 @@ def redact(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port:
         netloc = f"{netloc}:{port}"
-    path = CONDA_TOKEN.sub("", parts.path)
+    path = CONDA_TOKEN.sub("", parts.path, count=1)
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import rattler
 
-from amber._auth import requirement_with_credentials
+from amber._auth import in_query, requirement_with_credentials
 from amber._conda_client import conda_client
 from amber._fs import remove_tree, walk_tree
 from amber._platform import host_platform
@@ -36,6 +36,7 @@ from amber.store.env import Env, capture_activation
 from amber.store.fetch import (
     Package,
     copy_bounded,
+    download_archives,
     open_local_archive,
 )
 
@@ -212,6 +213,8 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
 
 
 def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
+    # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
+    download_archives([p for p in packages.pypi if in_query(p.url)], store)
     local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
     for package in local:
         if package.url.startswith("file://") and not store.find_archive(package.sha256):

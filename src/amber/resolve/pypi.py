@@ -12,7 +12,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from amber._auth import requirement_with_credentials, with_credentials
+from amber._auth import in_query, requirement_with_credentials, with_credentials
 from amber._urls import redact, redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
@@ -78,6 +78,10 @@ async def compile_pypi(
         ]  # fmt: skip
         if spec.as_of:
             args += ["--exclude-newer", spec.as_of]
+        urls = [spec.index_url or "", *spec.extra_index_urls]
+        urls += [r.partition(" @ ")[2].split(" ")[0] for r in spec.pypi]
+        if any(in_query(url) for url in urls):
+            args.append("--no-cache")  # uv's cache would keep the ?token= it was given
         for name in sorted(upgrade):
             args += ["--upgrade-package", name]
         if spec.index_url:
