@@ -31,7 +31,8 @@ def conda_client() -> Client:
     secrets = _auth.remembered()
     middlewares: list = [RetryMiddleware(3)]
     if secrets:
-        headers = [(key, _auth.basic_header(s)) for key, s in secrets.items()]
+        # The longest prefix first: a channel's own credentials before its host's.
+        headers = [(k, _auth.basic_header(secrets[k])) for k in sorted(secrets, key=len)[::-1]]
 
         def add(host: str, path: str) -> dict[str, str] | None:
             for key, header in headers:

@@ -136,7 +136,8 @@ def _install_conda(
             )
         except Exception as exc:
             raise HydrateError(
-                f"cannot install the conda packages into {prefix}: {exc}", prefix=prefix
+                f"cannot install the conda packages into {prefix}: {redact_text(str(exc))}",
+                prefix=prefix,
             ) from None
 
 

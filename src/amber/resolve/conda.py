@@ -16,7 +16,7 @@ from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
 from amber._conda_client import conda_client
-from amber._urls import redact
+from amber._urls import redact, redact_text
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedConda
 from amber.resolve.virtual import to_rattler
@@ -137,7 +137,8 @@ def _needs_python(package: LockedConda) -> bool:
 
 
 def _explain(exc: BaseException) -> str:
-    return str(exc).strip()
+    # rattler names the URL it requested: with a channel's credentials put back in.
+    return redact_text(str(exc).strip())
 
 
 def _culprit(channels: list[str], said: str) -> str | None:
