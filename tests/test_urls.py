@@ -42,3 +42,9 @@ def test_remember_keeps_credentials_in_memory_only() -> None:
     assert _auth.with_credentials("https://mirror.example/chan/x.whl") == (
         "https://u:p%40ss@mirror.example/t/tk-9/chan/x.whl?token=q1"
     )
+
+    # A token after a base path goes back where it was.
+    _auth.remember("https://repo.example/api/t/tk-2/chan")
+    assert _auth.request("https://repo.example/api/chan/noarch/x.conda")[0] == (
+        "https://repo.example/api/t/tk-2/chan/noarch/x.conda"
+    )

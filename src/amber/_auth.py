@@ -41,6 +41,7 @@ class Secret:
     username: str | None = None
     password: str | None = None
     token: str | None = None  # conda's /t/<token>/ path segment
+    token_after: str = ""  # the path before it (``/api`` in ``https://host/api/t/<token>/``)
     query: tuple[tuple[str, str], ...] = ()
     bearer: str | None = None
 
@@ -68,6 +69,7 @@ def remember(url: str) -> str:
         username=_unquote(username),
         password=_unquote(password),
         token=token.group(0)[3:] if token else None,
+        token_after=parts.path[: token.start()] if token else "",
         query=query,
     )
     if secret != Secret():
@@ -158,7 +160,10 @@ def request(url: str) -> tuple[str, dict[str, str]]:
     if secret is None:
         return url, {}
     parts = urlsplit(url)
-    path = f"/t/{secret.token}{parts.path}" if secret.token else parts.path
+    path = parts.path
+    if secret.token and path.startswith(secret.token_after):
+        cut = len(secret.token_after)
+        path = f"{path[:cut]}/t/{secret.token}{path[cut:]}"
     query = parts.query
     if secret.query:
         query = "&".join(q for q in (query, urlencode(secret.query)) if q)
