@@ -23,10 +23,13 @@ from typing import IO, Any
 
 import rattler
 
+from amber._auth import in_query, requirement_with_credentials
+from amber._conda_client import conda_client
 from amber._fs import remove_tree, scratch_file, walk_tree
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
+from amber._urls import redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, PlatformLock
@@ -35,6 +38,7 @@ from amber.store.env import Env, capture_activation
 from amber.store.fetch import (
     Package,
     copy_bounded,
+    download_archives,
     open_local_archive,
 )
 
@@ -143,6 +147,7 @@ def _install_conda(
                     reinstall_packages=reinstall or None,
                     execute_link_scripts=False,
                     show_progress=False,
+                    client=conda_client(),
                     reporter=reporter,
                     requested_specs=requested or None,
                     config=_link_config(store, prefix, progress),
@@ -150,7 +155,8 @@ def _install_conda(
             )
         except Exception as exc:
             raise HydrateError(
-                f"cannot install the conda packages into {prefix}: {exc}", prefix=prefix
+                f"cannot install the conda packages into {prefix}: {redact_text(str(exc))}",
+                prefix=prefix,
             ) from None
     for package in fresh:  # extracted just now from an archive of the lock's sha256
         if pkgcache.cached_sha256(store, package.file_name) == package.sha256:
@@ -290,11 +296,15 @@ def _install_pypi(
 ) -> None:
     """uv installs the lock's PyPI packages; ``reinstall`` ones again, after uv's cache
     forgot them (an in-place edit through a hardlink changed its copy too)."""
+    # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
+    download_archives([p for p in packages.pypi if in_query(p.url)], store)
     local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
     for package in local:
         if package.url.startswith("file://") and not store.find_archive(package.sha256):
             open_local_archive(package).close()  # uv reads it: only a regular package file
-    lines = [p.requirement_line() for p in local]
+    # Credentials (kept in memory, or in rattler's storage) reach uv only through this
+    # private temporary file.
+    lines = [requirement_with_credentials(p.requirement_line()) for p in local]
     fd, reqs = scratch_file("reqs", ".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -315,7 +325,8 @@ def _install_pypi(
                 asyncio.run(run_uv(base, cache_dir=store.uv_cache))
     except UvFailed as exc:
         raise HydrateError(
-            f"cannot install the PyPI packages into {env.path}:\n{exc}", prefix=env.path
+            f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
+            prefix=env.path,
         ) from None
     finally:
         os.unlink(reqs)
