@@ -119,7 +119,7 @@ def _held_back(
     as-of date: what a resolve without it would move (one more solve, only in that case)."""
     if previous is None or not spec.as_of or request.as_of or result.full_id != previous.full_id:
         return ()
-    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs)
+    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs, store.network)
     free = resolve(replace(spec, as_of=None), caches, previous=previous, update=request.update)
     moved = {c.name for c in diff_locks(previous, free)}
     return tuple(sorted(moved))

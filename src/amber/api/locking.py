@@ -60,7 +60,7 @@ def lock(
     s = using(session, store, progress)
     if update:
         _check_update_names(previous, update)
-    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs)
+    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs, s.store.network)
     result = resolve(spec, caches, s.progress, previous=previous, update=update)
     s.store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result

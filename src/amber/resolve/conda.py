@@ -21,6 +21,7 @@ from amber._urls import redact, redact_text
 from amber.errors import OutputError, ResolveError, SourceError
 from amber.lock import LockedConda
 from amber.resolve.virtual import to_rattler
+from amber.settings import Network
 from amber.spec import Spec
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
@@ -32,12 +33,19 @@ _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+?)-([^/-]+)\.(?:dist-info|eg
 class CondaSolver:
     """Solves one spec's conda part for any platform, sharing one repodata gateway."""
 
-    def __init__(self, spec: Spec, repodata_cache: Path, conda_pkgs: Path) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        repodata_cache: Path,
+        conda_pkgs: Path,
+        network: Network | None = None,
+    ) -> None:
         self.spec = spec
+        self.network = network or Network()
         self.conda_pkgs = conda_pkgs
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
         self.repodata_cache = repodata_cache
-        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client())
+        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client(self.network))
 
     async def solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
@@ -54,7 +62,7 @@ class CondaSolver:
             self.gateway = rattler.Gateway(
                 cache_dir=self.repodata_cache,
                 default_config=rattler.SourceConfig(cache_action="no-cache"),
-                client=conda_client(),
+                client=conda_client(self.network),
             )
             return await self._solve(platform, virtual, locked)
 
@@ -130,7 +138,7 @@ class CondaSolver:
             if package.url.startswith("file://"):
                 archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
             else:
-                archive = await PackageArchive.from_url(conda_client(), package.url)
+                archive = await PackageArchive.from_url(conda_client(self.network), package.url)
             paths_json = await archive.paths_json()
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:
