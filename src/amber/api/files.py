@@ -41,6 +41,7 @@ class LockRequest:
     check: bool = False
     merge: bool = False
     python: str | None = None
+    channel_priority: str | None = None  # --channel-priority, else the settings'
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ def _with_options(spec: Spec, request: LockRequest) -> Spec:
         spec = spec.with_platforms(request.platforms)
     if request.as_of:
         spec = spec.with_as_of(request.as_of)
+    if request.channel_priority:
+        spec = spec.with_channel_priority(request.channel_priority)
     return spec
 
 

@@ -39,7 +39,9 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
         return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
     if is_lock_file(path):
         return Lock.read(path)
-    return read_spec(path, python=python)
+    spec = read_spec(path, python=python)
+    configured = using(session).settings.channel_priority  # `amber lock` applies it too
+    return spec.with_channel_priority(configured) if configured else spec
 
 
 def lock(
