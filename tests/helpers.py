@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import http.server
 import io
 import os
+import select
 import signal
+import socket
+import ssl
 import stat
+import subprocess
 import tarfile
 import textwrap
+import threading
+import urllib.error
+import urllib.request
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -19,7 +28,7 @@ from pathlib import Path
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
-    "files_containing",
+    "files_containing", "tls_certificates", "serve_tls", "ForwardingProxy",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -205,3 +214,125 @@ def files_containing(roots: list[Path], needles: list[bytes]) -> list[str]:
                     blobs += [zf.read(n) for n in zf.namelist()]
             found += [f"{path}: {n!r}" for n in needles if any(n in blob for blob in blobs)]
     return found
+
+
+def tls_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate it signed for 127.0.0.1 (``openssl``):
+    ``(ca.pem, server.pem, server.key)``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr = directory / "server.pem", directory / "server.key", directory / "server.csr"
+    ext = directory / "ext.cnf"
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "extendedKeyUsage=serverAuth\n"
+    )
+    for args in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+         "-days", "2", "-subj", "/CN=amber test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+         "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-out", cert, "-days", "2", "-extfile", ext],
+    ):  # fmt: skip
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+    return ca, cert, key
+
+
+class _Served(str):
+    """A loopback server's base URL; ``requests`` lists the paths it was asked for."""
+
+    requests: list[str]
+    server: http.server.ThreadingHTTPServer
+
+
+@contextmanager
+def serve_tls(directory: Path, cert: Path, key: Path) -> Iterator[_Served]:
+    """``directory`` served over HTTPS on 127.0.0.1 with ``cert``: yields its base URL."""
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory))
+    )
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    url = _Served(f"https://127.0.0.1:{server.server_address[1]}")
+    url.requests, url.server = requests, server
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class ForwardingProxy:
+    """An HTTP proxy on 127.0.0.1: forwards ``GET``/``HEAD`` of absolute URLs and tunnels
+    ``CONNECT``; ``seen`` lists ``(method, target)`` of every request it forwarded."""
+
+    def __init__(self) -> None:
+        seen: list[tuple[str, str]] = []
+        self.seen = seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_CONNECT(self) -> None:
+                seen.append(("CONNECT", self.path))
+                host, port = self.path.rsplit(":", 1)
+                upstream = socket.create_connection((host, int(port)))
+                self.send_response(200)
+                self.end_headers()
+                ends = [self.connection, upstream]
+                with upstream:
+                    while True:
+                        ready, _, _ = select.select(ends, [], [], 30)
+                        if not ready:
+                            return
+                        for end in ready:
+                            data = end.recv(1 << 16)
+                            if not data:
+                                return
+                            (upstream if end is self.connection else self.connection).sendall(data)
+
+            def do_GET(self) -> None:
+                seen.append((self.command, self.path))
+                skip = ("proxy-connection", "connection", "host", "keep-alive")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                request = urllib.request.Request(self.path, headers=headers, method=self.command)
+                direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    with direct.open(request, timeout=30) as answer:
+                        body = answer.read()
+                        status, answer_headers = answer.status, answer.headers
+                except urllib.error.HTTPError as exc:
+                    body, status, answer_headers = b"", exc.code, exc.headers
+                self.send_response(status)
+                for k, v in answer_headers.items():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

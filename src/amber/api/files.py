@@ -41,6 +41,7 @@ class LockRequest:
     check: bool = False
     merge: bool = False
     python: str | None = None
+    channel_priority: str | None = None  # --channel-priority, else the settings'
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _held_back(
     as-of date: what a resolve without it would move (one more solve, only in that case)."""
     if previous is None or not spec.as_of or request.as_of or result.full_id != previous.full_id:
         return ()
-    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs)
+    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs, store.network)
     free = resolve(replace(spec, as_of=None), caches, previous=previous, update=request.update)
     moved = {c.name for c in diff_locks(previous, free)}
     return tuple(sorted(moved))
@@ -130,6 +131,8 @@ def _with_options(spec: Spec, request: LockRequest) -> Spec:
         spec = spec.with_platforms(request.platforms)
     if request.as_of:
         spec = spec.with_as_of(request.as_of)
+    if request.channel_priority:
+        spec = spec.with_channel_priority(request.channel_priority)
     return spec
 
 

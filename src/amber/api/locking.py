@@ -39,7 +39,9 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
         return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
     if is_lock_file(path):
         return Lock.read(path)
-    return read_spec(path, python=python)
+    spec = read_spec(path, python=python)
+    configured = using(session).settings.channel_priority  # `amber lock` applies it too
+    return spec.with_channel_priority(configured) if configured else spec
 
 
 def lock(
@@ -60,7 +62,7 @@ def lock(
     s = using(session, store, progress)
     if update:
         _check_update_names(previous, update)
-    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs)
+    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs, s.store.network)
     result = resolve(spec, caches, s.progress, previous=previous, update=update)
     s.store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result

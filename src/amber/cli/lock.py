@@ -33,6 +33,11 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
     "--check", is_flag=True, help="Exit 1 if the lock is stale or inconsistent (no solve)."
 )
 @click.option("--merge", is_flag=True, help="Re-create a lock that has git conflict markers.")
+@click.option(
+    "--channel-priority", "channel_priority",
+    type=click.Choice(["strict", "flexible", "disabled"], case_sensitive=False),
+    help="As conda's channel_priority (default: the settings', else flexible).",
+)  # fmt: skip
 @python_option
 @quiet_option
 def lock_cmd(
@@ -43,6 +48,7 @@ def lock_cmd(
     update: tuple[str, ...],
     check: bool,
     merge: bool,
+    channel_priority: str | None,
     python: str | None,
     quiet: bool,
 ) -> None:
@@ -56,8 +62,9 @@ def lock_cmd(
     """
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
-    request = LockRequest(output, platforms, as_of, update, check, merge, python)
     session = edge(quiet)
+    priority = channel_priority or session.settings.channel_priority
+    request = LockRequest(output, platforms, as_of, update, check, merge, python, priority)
     result = lock_file(spec_file(file), request, session.store, session.progress)
     if not quiet:
         render.locked(result)

@@ -147,7 +147,7 @@ def _install_conda(
                     reinstall_packages=reinstall or None,
                     execute_link_scripts=False,
                     show_progress=False,
-                    client=conda_client(),
+                    client=conda_client(store.network),
                     reporter=reporter,
                     requested_specs=requested or None,
                     config=_link_config(store, prefix, progress),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -14,6 +14,7 @@ from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.conda import CondaSolver
 from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
+from amber.settings import Network
 from amber.spec import Spec
 
 __all__ = ["resolve", "ResolveCaches"]
@@ -26,6 +27,7 @@ class ResolveCaches:
     repodata: Path
     uv: Path
     conda_pkgs: Path
+    network: Network = field(default_factory=Network)  # how downloads reach the channels
 
 
 def resolve(
@@ -71,7 +73,11 @@ class _Previous:
 
 
 async def _resolve(spec: Spec, caches: ResolveCaches, progress: Progress, keep: _Previous) -> Lock:
-    solver = CondaSolver(spec, caches.repodata, caches.conda_pkgs) if spec.is_conda else None
+    solver = (
+        CondaSolver(spec, caches.repodata, caches.conda_pkgs, caches.network)
+        if spec.is_conda
+        else None
+    )
     platforms = spec.target_platforms
     label = ", ".join(platforms)
     with progress.task(f"Resolving {spec} for {label}"):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import rattler
@@ -20,24 +22,37 @@ from amber._fs import write_atomic
 from amber._urls import redact, redact_text
 from amber.errors import OutputError, ResolveError, SourceError
 from amber.lock import LockedConda
+from amber.resolve import priority
 from amber.resolve.virtual import to_rattler
+from amber.settings import Network
 from amber.spec import Spec
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
 
 DEFAULT_CHANNELS = ("conda-forge",)
+_PRIORITIES = {
+    "strict": rattler.ChannelPriority.Strict,
+    "disabled": rattler.ChannelPriority.Disabled,
+}
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+?)-([^/-]+)\.(?:dist-info|egg-info)/")
 
 
 class CondaSolver:
     """Solves one spec's conda part for any platform, sharing one repodata gateway."""
 
-    def __init__(self, spec: Spec, repodata_cache: Path, conda_pkgs: Path) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        repodata_cache: Path,
+        conda_pkgs: Path,
+        network: Network | None = None,
+    ) -> None:
         self.spec = spec
+        self.network = network or Network()
         self.conda_pkgs = conda_pkgs
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
         self.repodata_cache = repodata_cache
-        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client())
+        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client(self.network))
 
     async def solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
@@ -54,25 +69,49 @@ class CondaSolver:
             self.gateway = rattler.Gateway(
                 cache_dir=self.repodata_cache,
                 default_config=rattler.SourceConfig(cache_action="no-cache"),
-                client=conda_client(),
+                client=conda_client(self.network),
             )
             return await self._solve(platform, virtual, locked)
 
     async def _solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda]
     ) -> list[LockedConda]:
-        try:
-            records = await rattler.solve(
-                self.channels,
+        platforms = [Subdir(platform), Subdir("noarch")]
+
+        async def solve(sources: Sequence[Any], kind: str) -> list[Any]:
+            return await rattler.solve(
+                sources,
                 list(self.spec.conda),
                 gateway=self.gateway,
-                platforms=[Subdir(platform), Subdir("noarch")],
+                platforms=platforms,
                 virtual_packages=to_rattler(virtual),
-                channel_priority=rattler.ChannelPriority.Strict,
+                channel_priority=_PRIORITIES[kind],
                 exclude_newer=self.spec.as_of_datetime,
                 timestamp_policy="allow-missing",
                 locked_packages=[p.to_record() for p in locked] or None,
             )
+
+        names = list(dict.fromkeys(_conda_name(s) for s in self.spec.conda))
+
+        async def query() -> Any:
+            # By name: every record of each name (a spec's own bounds are the solver's).
+            return await self.gateway.query(self.channels, platforms, names)
+
+        try:
+            disabled = functools.partial(solve, kind="disabled")
+            if self.spec.priority == "flexible":
+                records = await priority.flexible(
+                    lambda: solve(self.channels, "strict"),
+                    disabled,
+                    query,
+                    names,
+                )
+            elif self.spec.priority == "strict":
+                records = await priority.strict(
+                    disabled, query, lambda _: solve(self.channels, "disabled")
+                )
+            else:
+                records = await solve(self.channels, "disabled")
         except SolverError as exc:
             raise ResolveError(
                 f"{self.spec}: cannot satisfy the conda request for {platform} "
@@ -130,7 +169,7 @@ class CondaSolver:
             if package.url.startswith("file://"):
                 archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
             else:
-                archive = await PackageArchive.from_url(conda_client(), package.url)
+                archive = await PackageArchive.from_url(conda_client(self.network), package.url)
             paths_json = await archive.paths_json()
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:
@@ -153,6 +192,11 @@ def _read_memo(memo: Path) -> list[tuple[str, str | None]] | None:
     ):
         return None
     return [(d[0], d[1]) for d in data]
+
+
+def _conda_name(spec: str) -> str:
+    """The package name of a canonical match spec (``chan::name >=1`` -> ``name``)."""
+    return str(rattler.MatchSpec(spec).name.normalized) if spec else spec
 
 
 def _needs_python(package: LockedConda) -> bool:

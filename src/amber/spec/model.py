@@ -148,6 +148,8 @@ class Spec:
     # Virtual-package requirements of the target machines: (("cuda", "12"), ("libc", "2.31")).
     system_requirements: tuple[tuple[str, str], ...] = ()
     as_of: str | None = None  # ignore anything published after this instant (ISO 8601, UTC)
+    # conda's channel_priority: "strict" or "disabled"; None is conda's default, flexible.
+    channel_priority: str | None = None
     # Requirements Amber added itself (e.g. cloudpickle for steps), shown by `amber env show`.
     added: tuple[str, ...] = ()
     name: str | None = field(default=None, compare=False)
@@ -242,6 +244,7 @@ class Spec:
             "platforms": list(self.target_platforms),
             **({"added": list(self.added)} if self.added else {}),
             **({"as_of": self.as_of} if self.as_of else {}),
+            **({"channel_priority": self.channel_priority} if self.channel_priority else {}),
             **(
                 {"system_requirements": dict(self.system_requirements)}
                 if self.system_requirements
@@ -274,6 +277,7 @@ class Spec:
             platforms=_strings(data, "platforms"),
             system_requirements=tuple(sorted((str(k), str(v)) for k, v in system.items())),
             as_of=_optional_string(data, "as_of"),
+            channel_priority=_channel_priority(_optional_string(data, "channel_priority")),
             added=_strings(data, "added"),
         )
 
@@ -318,13 +322,22 @@ class Spec:
             name=override.name or self.name,
             source=override.source or self.source,
             added=sorted({*self.added, *override.added}),
-        )
+        ).with_channel_priority(override.channel_priority or self.channel_priority)
 
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
         return replace(self, platforms=tuple(sorted(set(_platform(p) for p in platforms))))
 
     def with_as_of(self, as_of: object) -> Spec:
         return replace(self, as_of=_as_of(as_of))
+
+    def with_channel_priority(self, priority: str | None) -> Spec:
+        """The spec solved with conda's ``channel_priority`` (strict, flexible, disabled)."""
+        return replace(self, channel_priority=_channel_priority(priority))
+
+    @property
+    def priority(self) -> str:
+        """The channel priority this spec is solved with: flexible unless it says otherwise."""
+        return self.channel_priority or "flexible"
 
     @property
     def as_of_datetime(self) -> datetime.datetime | None:
@@ -337,7 +350,22 @@ class Spec:
 _CANONICAL_KEYS = {
     "schema", "channels", "conda", "pypi", "pypi_constraints", "python", "index_url",
     "extra_index_urls", "platforms", "added", "as_of", "system_requirements",
+    "channel_priority",
 }  # fmt: skip
+_PRIORITIES = ("strict", "flexible", "disabled")
+
+
+def _channel_priority(value: str | None) -> str | None:
+    """conda's ``channel_priority``, flexible (its default) as ``None`` so that a spec that
+    says it and one that does not have one ``req_id``."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text not in _PRIORITIES:
+        raise SpecError(
+            f"channel priority {value!r} is not one of {', '.join(_PRIORITIES)} (conda's values)"
+        )
+    return None if text == "flexible" else text
 
 
 def _strings(data: Mapping[str, object], key: str) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from amber._fs import temp_beside, write_atomic
 from amber.errors import DiskFullError
-from amber.settings import default_home
+from amber.settings import Network, default_home
 
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
@@ -93,10 +93,18 @@ class EnvRecord:
 class Store:
     """The local store. Cheap to create: nothing is opened until used."""
 
-    def __init__(self, home: Path | None = None, link_mode: str = "hardlink") -> None:
+    def __init__(
+        self,
+        home: Path | None = None,
+        link_mode: str = "hardlink",
+        network: Network | None = None,
+    ) -> None:
         # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
         self.link_mode = link_mode  # how envs get files from the caches: Settings.link_mode
+        # How downloads into this store reach the channels: Settings.network (mirrors,
+        # TLS, proxies). Like link_mode, a setting of the edge carried with the store.
+        self.network = network if network is not None else Network()
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
         self.uv_cache = self.home / "pkgs" / "uv"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import ssl
 import stat
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -19,8 +20,10 @@ from typing import IO
 from urllib.parse import unquote, urlsplit
 
 from amber import _auth
+from amber._urls import redact
 from amber.errors import HydrateError
 from amber.lock import LockedConda, LockedPypi
+from amber.settings import Network
 from amber.store import Store
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "copy_bounded",
     "local_archive_path",
     "open_local_archive",
+    "opener",
 ]
 
 Package = LockedConda | LockedPypi
@@ -36,22 +40,29 @@ Package = LockedConda | LockedPypi
 
 def download_archives(packages: Sequence[Package], store: Store) -> None:
     """Put each package's archive into the store's archive store from its own URL
-    (file:// or http(s)), checking its sha256; never more bytes than the lock's size."""
+    (file:// or http(s)), checking its sha256; never more bytes than the lock's size.
+    Over the network, through ``store.network``: a mirror of the URL's channel, the CA
+    bundle and proxies of the settings."""
+    network = store.network
+    client = opener(network)
 
     def fetch(package: Package, tmp: Path) -> None:
         limit = package.size if isinstance(package, LockedConda) else None
         if package.url.startswith("file://"):
             source = open_local_archive(package)
         else:
-            url, headers = _auth.request(package.url)
+            # A mirror's own credentials (remembered under its URL) go to it, not the channel's.
+            url, headers = _auth.request(network.mirrored(package.url))
             request = urllib.request.Request(url, headers=headers)
-            source = urllib.request.urlopen(request, timeout=120)
+            source = client.open(request, timeout=120)
         with source, open(tmp, "wb") as out:
             copy_bounded(source, out.write, limit, package)
 
     for package in packages:
         if store.find_archive(package.sha256):
             continue
+        mirror = network.mirrored(package.url)
+        where = package.url if mirror == package.url else f"{redact(mirror)} (its mirror)"
         try:
             actual = store.add_archive(
                 package.sha256, package.file_name, functools.partial(fetch, package)
@@ -65,15 +76,32 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
                     "written into a spec's URLs serve only the commands that read that spec"
                 )
             raise HydrateError(
-                f"cannot download {package.file_name} from {package.url}: {exc}{hint}",
+                f"cannot download {package.file_name} from {where}: {exc}{hint}",
                 package=package.file_name,
             ) from None
         if actual != package.sha256:
             raise HydrateError(
-                f"hash mismatch for {package.file_name} from {package.url}: the lock expects "
+                f"hash mismatch for {package.file_name} from {where}: the lock expects "
                 f"sha256 {package.sha256}, the file has {actual}",
                 package=package.file_name,
             )
+
+
+def opener(network: Network) -> urllib.request.OpenerDirector:
+    """urllib's opener for ``network``: its proxies (else the environment's, as urllib reads
+    them) and its TLS verification (a CA bundle, or none with ``ssl_verify: false``)."""
+    if network.ssl_verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif isinstance(network.ssl_verify, str):
+        context = ssl.create_default_context(cafile=network.ssl_verify)
+    else:
+        context = ssl.create_default_context()
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPSHandler(context=context)]
+    if network.proxy_servers:
+        handlers.append(urllib.request.ProxyHandler(dict(network.proxy_servers)))
+    return urllib.request.build_opener(*handlers)
 
 
 def copy_bounded(
