@@ -70,6 +70,22 @@ def _check_regular(st: os.stat_result, error: ErrorFactory) -> None:
         raise error("cannot read: not a regular file (a FIFO, socket or device): give a file")
 
 
+def read_head(path: Path | str, size: int) -> str:
+    """Up to ``size`` characters from the start of a regular file (undecodable bytes
+    replaced); empty for anything else, which ``read_input`` refuses by name later."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return ""
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        try:
+            return f.read(size).decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+
 def read_input(path: Path | str, error: ErrorFactory, *, limit: int = MAX_INPUT_BYTES) -> str:
     """The text of the regular file ``path``: at most ``limit`` bytes of UTF-8; ``error``
     builds the ``AmberError`` that names the file and says what is wrong."""

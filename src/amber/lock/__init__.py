@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from amber import _yaml
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
-from amber._input import read_input, shorten
+from amber._input import read_head, read_input, shorten
 from amber._urls import redact
 from amber.errors import LockFileError, SpecError
 from amber.spec.model import PLATFORMS, Spec
@@ -505,11 +505,7 @@ def _platform_from_dict(name: str, body: object) -> PlatformLock:
 
 def is_amber_lock(path: Path) -> bool:
     """True when ``path`` starts with the header amber writes (reads one line)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.readline() == _HEADER
-    except (OSError, UnicodeDecodeError):
-        return False
+    return read_head(path, len(_HEADER)) == _HEADER  # never waits on a FIFO
 
 
 def is_lock_file(path: Path) -> bool:
