@@ -44,6 +44,16 @@ def shorten(value: object, limit: int = _QUOTE_LIMIT) -> str:
     return first + ("..." if len(lines) > 1 else "")
 
 
+def clip_lines(text: str, limit: int = 300) -> str:
+    """``text`` with every line longer than ``limit`` cut in its middle: what the CLI prints,
+    so that no message, whatever it quotes, floods a terminal or a CI log."""
+    half = (limit - 5) // 2
+    return "\n".join(
+        line if len(line) <= limit else f"{line[:half]} ... {line[-half:]}"
+        for line in text.split("\n")
+    )
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ValueError):  # a NUL in the name
         return "the name holds a NUL character"
@@ -77,9 +87,10 @@ def read_head(path: Path | str, size: int) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (OSError, ValueError):
         return ""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return ""
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
         try:
             return f.read(size).decode("utf-8", errors="replace")
         except OSError:
@@ -94,9 +105,11 @@ def read_input(path: Path | str, error: ErrorFactory, *, limit: int = MAX_INPUT_
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (OSError, ValueError) as exc:
         raise error(f"cannot read: {_reason(exc)}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         _check_regular(st, error)
+    with os.fdopen(fd, "rb") as f:
         if st.st_size > limit:
             raise error(f"too large to be read: {st.st_size:,} bytes (at most {limit:,})")
         try:

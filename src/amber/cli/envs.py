@@ -11,6 +11,7 @@ from amber.api.files import install_file
 from amber.api.show import list_envs, show_env
 from amber.cli import render
 from amber.cli._shared import (
+    PathType,
     edge,
     file_option,
     json_option,
@@ -25,7 +26,7 @@ __all__ = ["install_cmd", "env_group"]
 
 
 @click.command("install")
-@click.argument("source", required=False, type=click.Path(path_type=Path), metavar="[FILE]")
+@click.argument("source", required=False, type=PathType(path_type=Path), metavar="[FILE]")
 @file_option
 @python_option
 @quiet_option

@@ -34,11 +34,10 @@ def _open_regular(path: Path) -> BinaryIO:
     (a FIFO, a device, a directory), without waiting on it or reading it."""
     # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    f = os.fdopen(fd, "rb")
     if not stat.S_ISREG(os.fstat(fd).st_mode):
-        f.close()
+        os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", str(path))
-    return f
+    return os.fdopen(fd, "rb")
 
 
 def is_bundle(path: Path) -> bool:

@@ -59,7 +59,7 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     """Read environment.yml, requirements.txt or pyproject.toml into a ``Spec``; ``SpecError``
     on bad input."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.isfile(path):
         if os.path.lexists(path):  # a FIFO, a device, a directory, a dangling link or a loop
             regular_stat(path, lambda message: SpecError(message, path))
         raise SpecError("no such file", path)
