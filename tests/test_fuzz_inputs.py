@@ -17,12 +17,9 @@ records failures instead of stopping at the first, so the counts cover every inp
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 import os
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +27,10 @@ from typing import Any
 import condapkgs
 import pytest
 import yaml
-from helpers import bounded
+from helpers import CliOutcome, run_cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from amber.cli.main import main
 from amber.lock import Lock, LockedConda, PlatformLock
 from amber.spec import Spec
 
@@ -91,35 +87,11 @@ def _offline(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AMBER_REMOTE", raising=False)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    argv: list[str]
-    code: object
-    stdout: str
-    stderr: str
-    crash: str | None  # the traceback of an exception that escaped main()
-    hang: bool
+def _run(argv: list[str], cwd: Path) -> CliOutcome:
+    return run_cli(argv, cwd, HANG_SECONDS)
 
 
-def _run(argv: list[str], cwd: Path) -> Outcome:
-    out, err = io.StringIO(), io.StringIO()
-    crash, hang, code = None, False, None
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            with bounded(HANG_SECONDS):
-                code = main(argv)
-        except AssertionError as exc:
-            if "a hang" not in str(exc):
-                raise
-            hang = True
-        except SystemExit as exc:
-            code = exc.code
-        except BaseException:  # noqa: BLE001 - the property: nothing but exit codes escapes
-            crash = traceback.format_exc()
-    return Outcome(argv, code, out.getvalue(), err.getvalue(), crash, hang)
-
-
-def check(outcome: Outcome, kind: str) -> None:
+def check(outcome: CliOutcome, kind: str) -> None:
     """The property, and the record of this example for the bench's counts."""
     long_lines = [
         line for line in (outcome.stdout + outcome.stderr).splitlines() if len(line) > MAX_LINE

@@ -101,10 +101,13 @@ def _resolved(path: Path, error: ErrorFactory) -> Path:
     try:
         return path.resolve()
     except (OSError, RuntimeError, ValueError) as exc:
-        what = "a symlink loop" if isinstance(exc, RuntimeError) else None
-        raise error(
-            f"cannot read: {what or getattr(exc, 'strerror', None) or 'a bad name'}"
-        ) from None
+        if isinstance(exc, RuntimeError):
+            reason = "a symlink loop"
+        elif isinstance(exc, OSError):
+            reason = exc.strerror or "a bad name"
+        else:
+            reason = "the name holds a NUL character"
+        raise error(f"cannot read: {reason}") from None
 
 
 def split_option(line: str) -> tuple[str, str]:
