@@ -458,7 +458,8 @@ def _conda_from_dict(entry: object, where: str) -> LockedConda:
     c = dict(_mapping(entry, where))
     for key, types in _CONDA_TYPES.items():
         if key in c and (not isinstance(c[key], types) or isinstance(c[key], bool)):
-            what = "a URL" if key == "url" else f"a {getattr(types, '__name__', 'value')}"
+            accepted = types if isinstance(types, tuple) else (types,)
+            what = "a URL" if key == "url" else ("a whole number" if int in accepted else "text")
             raise TypeError(f"{where}: {key} {shorten(repr(c[key]), 40)} is not {what}")
     if c.get("noarch") not in (None, "python", "generic"):
         raise ValueError(f"{where}: noarch {shorten(repr(c['noarch']), 40)} is not python/generic")
