@@ -45,7 +45,7 @@ def test_export_to_a_directory(tmp_path: Path) -> None:
     channel = condapkgs.build_channel(tmp_path / "ch", [condapkgs.libfoo_package("1.0")])
     spec = tmp_path / "environment.yml"
     spec.write_text(f"channels: [{channel.as_uri()}]\ndependencies: [libfoo]\n")
-    assert run_cli(["lock", "-f", spec, "-p", "linux-64", "-p", "osx-arm64"], tmp_path).code == 0
+    assert run_cli(["lock", "-f", spec], tmp_path).code == 0
     for form in ("explicit", "pixi", "environment.yml"):
         outcome = run_cli(["export", "amber.lock", "--format", form, "-o", "."], tmp_path)
         assert_clear_error(outcome, "it is a directory")
