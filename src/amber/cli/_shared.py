@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -23,8 +24,11 @@ class PathType(click.Path):
     raises ``ValueError`` on one, a traceback)."""
 
     def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> object:
+        self,
+        value: str | os.PathLike[str],
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> str | bytes | os.PathLike[str]:
         if isinstance(value, str) and "\x00" in value:
             self.fail("a path cannot hold a NUL character", param, ctx)
         return super().convert(value, param, ctx)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import stat
 import sys
 from pathlib import Path
-from typing import BinaryIO
 
 from amber.store import Store
 from amber.store.env import Env
@@ -29,7 +29,7 @@ DEFAULT_FILES = (
 BUNDLE_MANIFEST = "amber-bundle.json"  # the first member of every bundle (see bundle.py)
 
 
-def _open_regular(path: Path) -> BinaryIO:
+def _open_regular(path: Path) -> io.BufferedReader:
     """``path`` opened for reading if it is a regular file; ``OSError`` for anything else
     (a FIFO, a device, a directory), without waiting on it or reading it."""
     # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it.
