@@ -588,3 +588,21 @@ def test_flag_values(world: World, data: st.DataObject) -> None:
         )
     )  # fmt: skip
     check(_run(command, folder), f"flag:{command[0]}")
+
+
+# -- conda match specs: what reads must also solve ----------------------------------------
+
+SPEC_CHARS = "libfo0123456789.*<>=!,|[]'\" _-:@~^$()/#+"
+
+
+@given(
+    head=st.sampled_from(["libfoo", "libfoo ", "libfoo=", "libfoo[", "conda-forge::libfoo", ""]),
+    tail=st.text(alphabet=SPEC_CHARS, max_size=30),
+)
+@fuzz(40)
+def test_match_specs_that_read_also_solve(world: World, head: str, tail: str) -> None:
+    """The issue saw 161 of 435 accepted match specs crash the solver: a spec Amber reads
+    must solve or fail as a clear error, never raise from rattler."""
+    spec = _fresh(world, "environment.yml")
+    _write(spec, _yaml_text({"channels": [world.channel], "dependencies": [head + tail]}))
+    check(_run(["lock", "-f", str(spec)], spec.parent), "match-spec")
