@@ -16,6 +16,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -56,7 +57,8 @@ def main() -> int:
             if r[problem]:
                 by_kind[kind][problem] += 1
                 lines = [line for line in r.get("detail", "").splitlines() if line.strip()]
-                causes.setdefault((problem, lines[-1][:120] if lines else ""), r)
+                last = re.sub(r"'/[^']*'?", "'PATH'", lines[-1]) if lines else ""
+                causes.setdefault((problem, last[:120]), r)
     total = collections.Counter()
     print(f"{'input kind':<22}{'inputs':>8}" + "".join(f"{p:>11}" for p in PROBLEMS))
     for kind in sorted(by_kind):

@@ -61,7 +61,12 @@ def load(text: str) -> Any:
         if node is None:
             return None
         _check(node)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (ValueError, OverflowError) as exc:  # a timestamp-like scalar that is no date
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read a value: {shorten(exc)}", node.start_mark
+            ) from None
     finally:
         loader.dispose()
 

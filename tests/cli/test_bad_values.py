@@ -49,3 +49,21 @@ def test_export_to_a_directory(tmp_path: Path) -> None:
     for form in ("explicit", "pixi", "environment.yml"):
         outcome = run_cli(["export", "amber.lock", "--format", form, "-o", "."], tmp_path)
         assert_clear_error(outcome, "it is a directory")
+
+
+def test_unpack_an_archive_with_a_name_too_long(tmp_path: Path) -> None:
+    """Found by the fuzz suite: pathlib's is_file() raised ENAMETOOLONG."""
+    outcome = run_cli(["unpack", "a" * 5000 + ".tar.gz", tmp_path / "dest"], tmp_path)
+    assert_clear_error(outcome, "no such archive")
+
+
+def test_add_a_date_like_requirement(tmp_path: Path) -> None:
+    """Found by the fuzz suite: quoting the new entry probed YAML, which raised ValueError
+    for a date-like scalar that is no date (2024-13-01)."""
+    channel = condapkgs.build_channel(tmp_path / "ch", [condapkgs.libfoo_package("1.0")])
+    spec = tmp_path / "environment.yml"
+    spec.write_text(f"channels: [{channel.as_uri()}]\ndependencies: [libfoo]\n")
+    before = spec.read_text()
+    outcome = run_cli(["add", "2024-13-01", "-f", spec], tmp_path)
+    assert_clear_error(outcome, "2024-13-01")
+    assert spec.read_text() == before  # the rejected entry is not left in the spec

@@ -143,3 +143,21 @@ def test_a_fifo_as_a_lock(tmp_path: Path, amber_home: Path) -> None:
     os.mkfifo(tmp_path / "ci.lock")
     outcome = run_cli(["lock", "--check", "-f", tmp_path / "ci.lock"], tmp_path)
     assert "not a regular file" in assert_clear_error(outcome)
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("req_id: {a: 1}", "'req_id' is {'a': 1}, not text"),
+        ("req_id: [1]", "'req_id' is [1], not text"),
+        ("req_id: 2024-13-01", "cannot read a value: month must be in 1..12"),
+    ],
+)
+def test_a_crafted_req_id(
+    tmp_path: Path, amber_home: Path, good_lock: dict[str, Any], line: str, complaint: str
+) -> None:
+    """Found by the fuzz suite: sqlite refused to bind a dict (a traceback), and a date-like
+    scalar that is no date raised ValueError out of the YAML loader."""
+    data = {k: v for k, v in good_lock.items() if k != "req_id"}
+    text = HEADER + yaml.safe_dump(data) + line + "\n"
+    assert complaint in install(tmp_path, amber_home, text)

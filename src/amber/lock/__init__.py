@@ -299,6 +299,8 @@ class Lock:
                 for name, body in _mapping(data.get("platforms") or {}, "platforms").items()
             }
             spec = Spec.from_canonical(data["spec"])
+            if not isinstance(data["req_id"], str):
+                raise TypeError(f"'req_id' is {shorten(repr(data['req_id']), 40)}, not text")
             lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms)
         except SpecError as exc:
             raise LockFileError(
