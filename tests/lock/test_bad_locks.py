@@ -73,6 +73,9 @@ def entry(data: dict[str, Any]) -> dict[str, Any]:
         ("md5", "zz", "md5 'zz' is not 32 hex digits", True),
         ("noarch", "weird", "noarch 'weird' is not python/generic", True),
         ("depends", "libbar", "'depends' must be a list", True),
+        # Found by the fuzz suite: rattler raised OverflowError building the record.
+        ("build_number", 2**70, "build_number 1180591620717411303424 is out of range", True),
+        ("build_number", -1, "build_number -1 is out of range", True),
     ],
 )
 def test_a_crafted_package_value(
@@ -89,6 +92,10 @@ def test_a_crafted_package_value(
     if recompute:  # what a crafter does so that the full_id check passes
         data = recomputed(data)
     assert complaint in install(tmp_path, amber_home, HEADER + yaml.safe_dump(data))
+    path = tmp_path / "amber.lock"
+    for form in ("pixi", "explicit", "conda-lock"):  # exports read it the same way
+        outcome = run_cli(["export", path, "--format", form], tmp_path)
+        assert complaint in assert_clear_error(outcome)
 
 
 @pytest.mark.parametrize(
