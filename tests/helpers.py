@@ -191,7 +191,7 @@ def run_cli(argv: list[object], cwd: Path, seconds: int = 20) -> CliOutcome:
     return CliOutcome(args, code, out.getvalue(), err.getvalue(), crash, hang)
 
 
-def assert_clear_error(outcome: CliOutcome, *needles: str, max_line: int = 400) -> str:
+def assert_clear_error(outcome: CliOutcome, *needles: str, max_line: int = 1000) -> str:
     """Exit 2, no traceback, no hang, short lines, and every needle in the message."""
     assert not outcome.hang, f"hang: {outcome.argv}"
     assert outcome.crash is None, outcome.crash

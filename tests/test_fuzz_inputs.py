@@ -37,8 +37,8 @@ from amber.spec import Spec
 EXAMPLES = int(os.environ.get("AMBER_FUZZ_EXAMPLES") or 0)
 REPORT = os.environ.get("AMBER_FUZZ_REPORT")
 HANG_SECONDS = 20
-# A message may name a file (an absolute tmp path) and quote a short piece of input.
-MAX_LINE = 400
+# The CLI cuts longer lines (readers quote values shortened, far below this).
+MAX_LINE = 1000
 
 
 def fuzz(default: int) -> settings:

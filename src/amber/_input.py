@@ -44,12 +44,13 @@ def shorten(value: object, limit: int = _QUOTE_LIMIT) -> str:
     return first + ("..." if len(lines) > 1 else "")
 
 
-def clip_lines(text: str, limit: int = 300) -> str:
-    """``text`` with every line longer than ``limit`` cut in its middle: what the CLI prints,
-    so that no message, whatever it quotes, floods a terminal or a CI log."""
-    half = (limit - 5) // 2
+def clip_lines(text: str, limit: int = 1000) -> str:
+    """``text`` with every line longer than ``limit`` cut short, its start and its end kept:
+    what the CLI prints, so that no message, whatever it quotes, floods a terminal or a CI
+    log (readers quote values with ``shorten``; this is the net behind them)."""
+    head, tail = limit * 3 // 4, limit // 4 - 5
     return "\n".join(
-        line if len(line) <= limit else f"{line[:half]} ... {line[-half:]}"
+        line if len(line) <= limit else f"{line[:head]} ... {line[-tail:]}"
         for line in text.split("\n")
     )
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         except AmberError as exc:
             from amber._input import clip_lines
 
-            print(f"error: {clip_lines(str(exc))}", file=sys.stderr)
+            print(clip_lines(f"error: {exc}"), file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             return 130

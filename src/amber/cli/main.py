@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="amber", standalone_mode=False)
     except AmberError as exc:
-        click.echo(f"error: {clip_lines(str(exc))}", err=True)
+        click.echo(clip_lines(f"error: {exc}"), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -467,9 +467,10 @@ def _conda_from_dict(entry: object, where: str) -> LockedConda:
         raise ValueError(f"{where}: noarch {shorten(repr(c['noarch']), 40)} is not python/generic")
     if c.get("timestamp") is not None and not 0 <= c["timestamp"] <= _MAX_TIMESTAMP_MS:
         raise ValueError(f"{where}: timestamp {c['timestamp']} is out of range")
-    for key in ("build_number", "size"):  # rattler holds them in 64 bits
+    # rattler holds them in 64 bits (a negative size is for ``_check_values`` to name).
+    for key, low in (("build_number", 0), ("size", -(2**63))):
         value = c.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 2**63:
+        if isinstance(value, int) and not low <= value < 2**63:
             raise ValueError(f"{where}: {key} {shorten(value, 40)} is out of range")
     for key in ("depends", "constrains", "track_features"):
         values = _list(c.get(key) or [], key)
