@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
 from amber import _yaml
-from amber._input import read_input
+from amber._input import read_input, shorten
 from amber.errors import AmberError, LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
@@ -175,10 +175,13 @@ def read(path: Path) -> Lock:
             if entry["manager"] == "conda" and str(entry["name"]).startswith("__"):
                 continue  # virtual packages
             key = (entry["manager"], entry["name"], entry["platform"])
+            if not isinstance(entry["url"], str) or not isinstance(entry.get("hash") or {}, dict):
+                raise TypeError(f"'url' or 'hash' of {shorten(repr(entry['name']), 40)}")
             entries.setdefault(key, entry)  # one entry per category of the same package
     except (KeyError, TypeError, AttributeError) as exc:
         raise LockFileError(
-            f"{path}: malformed conda-lock file (missing {exc})", path=path
+            f"{path}: malformed conda-lock file (missing or malformed {shorten(exc)})",
+            path=path,
         ) from None
     conda_entries = [e for e in entries.values() if e["manager"] == "conda"]
     refs = [
