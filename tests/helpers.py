@@ -17,18 +17,21 @@ import subprocess
 import tarfile
 import textwrap
 import threading
+import traceback
 import urllib.error
 import urllib.request
 import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
     "files_containing", "tls_certificates", "serve_tls", "ForwardingProxy",
+    "CliOutcome", "run_cli", "assert_clear_error",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -336,3 +339,57 @@ class ForwardingProxy:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass(frozen=True)
+class CliOutcome:
+    """What ``run_cli`` saw: exit code, output, and a traceback or hang if there was one."""
+
+    argv: list[str]
+    code: object
+    stdout: str
+    stderr: str
+    crash: str | None  # the traceback of an exception that escaped ``main``
+    hang: bool
+
+    @property
+    def error(self) -> str:
+        """The message after ``error: `` on stderr (all of it, every line)."""
+        return self.stderr.split("error: ", 1)[-1].strip()
+
+
+def run_cli(argv: list[object], cwd: Path, seconds: int = 20) -> CliOutcome:
+    """The real ``amber`` command in this process (``amber.cli.main.main``), in ``cwd``,
+    output captured, anything escaping ``main`` caught as a crash, a hang after ``seconds``
+    (a SIGALRM guard, not a timing check). ``$AMBER_HOME`` is the caller's to set."""
+    from amber.cli.main import main
+
+    args = [str(a) for a in argv]
+    out, err = io.StringIO(), io.StringIO()
+    crash, hang, code = None, False, None
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            with bounded(seconds):
+                code = main(args)
+        except AssertionError as exc:
+            if "a hang" not in str(exc):
+                raise
+            hang = True
+        except SystemExit as exc:
+            code = exc.code
+        except BaseException:  # noqa: BLE001 - the caller asserts nothing escaped
+            crash = traceback.format_exc()
+    return CliOutcome(args, code, out.getvalue(), err.getvalue(), crash, hang)
+
+
+def assert_clear_error(outcome: CliOutcome, *needles: str, max_line: int = 1000) -> str:
+    """Exit 2, no traceback, no hang, short lines, and every needle in the message."""
+    assert not outcome.hang, f"hang: {outcome.argv}"
+    assert outcome.crash is None, outcome.crash
+    assert "Traceback" not in outcome.stderr, outcome.stderr
+    assert outcome.code == 2, outcome
+    for line in (outcome.stdout + outcome.stderr).splitlines():
+        assert len(line) <= max_line, line[:500]
+    for needle in needles:
+        assert needle in outcome.stderr, (needle, outcome.stderr)
+    return outcome.error

@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
             elif _fast.fast_install(argv[1:]):
                 return 0
         except AmberError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            from amber._input import clip_lines
+
+            print(clip_lines(f"error: {exc}"), file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             return 130

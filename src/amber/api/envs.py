@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,7 +193,7 @@ def mutable_tags() -> tuple[str, ...]:
 def lock_of(ref: str, store: Store | None = None, *, session: Session | None = None) -> Lock:
     """A lock from a lock file path, or the lock of an env (full_id, prefix, name, path)."""
     path = Path(ref)
-    if path.is_file():
+    if os.path.isfile(path):
         return Lock.read(path)
     return Lock.read(find_env(ref, session=using(session, store)).lock_file)
 
@@ -204,7 +205,7 @@ def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | Non
 
     s = using(session, store)
     path = Path(ref)
-    if path.is_file():
+    if os.path.isfile(path):
         loaded = load(path, session=s)
         return loaded if isinstance(loaded, Lock) else ensure_lock(loaded, session=s)
     full_id = resolve_ref(ref, session=s)
@@ -300,11 +301,11 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
             f"{ref} names env {tagged[:12]}, whose lock is not in this store", ref=ref
         )
     matches = store.envs_matching(ref)
-    if not matches and Path(ref).is_dir():
+    if not matches and os.path.isdir(Path(ref)):
         resolved = Path(ref).resolve()
         matches = [e for e in store.envs() if e.path.resolve() == resolved]
     complete = {m.full_id: m for m in matches if Env(m.full_id, m.path).is_complete()}
-    if not complete and Path(ref).is_dir():
+    if not complete and os.path.isdir(Path(ref)):
         unpacked = Env.at(Path(ref))  # an env directory outside the store
         if unpacked is not None:
             return unpacked

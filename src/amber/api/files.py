@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress
         previous, result = merge_lock(spec, target, store, progress)
     else:
         if request.update:
-            previous = Lock.read(target) if target.is_file() else None
+            previous = Lock.read(target) if os.path.isfile(target) else None
             spec = as_locked(spec, previous) if previous else spec
         result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
     result.write(target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
     tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
 
     path = Path(path)
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise SpecError("no such file", path)
     if is_amber_lock(path):
         return Lock.read(path)
@@ -100,7 +101,7 @@ def ensure_lock(
     s = using(session, store, progress)
     spec = spec_or_lock
     beside = beside_lock(spec)
-    if beside is not None and beside.is_file():
+    if beside is not None and os.path.isfile(beside):
         existing = Lock.read(beside)
         if as_locked(spec, existing).req_id == existing.req_id:
             return existing
@@ -134,7 +135,7 @@ def add(
         before = read_spec(path, python=python)
         beside = beside_lock(before)
         previous = None
-        if beside is not None and beside.is_file():
+        if beside is not None and os.path.isfile(beside):
             previous = Lock.read(beside)
         original = path.read_bytes()
         add_to_spec_file(path, requirement, pypi=pypi)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -10,14 +11,30 @@ from amber.api import Session
 from amber.errors import AmberError
 from amber.run._hotpath import DEFAULT_FILES, default_file
 
-__all__ = ["edge", "spec_file", "file_option", "quiet_option", "python_option"]
+__all__ = ["PathType", "edge", "spec_file", "file_option", "quiet_option", "python_option"]
 
 _FILE_HELP = (
     "environment.yml, requirements.txt, pyproject.toml or an amber lock "
     "(default: one in the current dir)"
 )
 
-file_option = click.option("-f", "--file", "file", type=click.Path(path_type=Path), help=_FILE_HELP)
+
+class PathType(click.Path):
+    """``click.Path`` that refuses a NUL in a path as a usage error (click's own ``os.stat``
+    raises ``ValueError`` on one, a traceback)."""
+
+    def convert(
+        self,
+        value: str | os.PathLike[str],
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> str | bytes | os.PathLike[str]:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a path cannot hold a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+file_option = click.option("-f", "--file", "file", type=PathType(path_type=Path), help=_FILE_HELP)
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 python_option = click.option(
     "--python", help="Python version of a PyPI-only env (default: the one running amber)."

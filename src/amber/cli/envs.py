@@ -11,6 +11,7 @@ from amber.api.files import install_file
 from amber.api.show import list_envs, show_env
 from amber.cli import render
 from amber.cli._shared import (
+    PathType,
     edge,
     file_option,
     json_option,
@@ -19,12 +20,13 @@ from amber.cli._shared import (
     spec_file,
 )
 from amber.errors import AmberError
+from amber.store.refs import parse_name
 
 __all__ = ["install_cmd", "env_group"]
 
 
 @click.command("install")
-@click.argument("source", required=False, type=click.Path(path_type=Path), metavar="[FILE]")
+@click.argument("source", required=False, type=PathType(path_type=Path), metavar="[FILE]")
 @file_option
 @python_option
 @quiet_option
@@ -79,6 +81,7 @@ def env_rm(env_refs: tuple[str, ...]) -> None:
 @click.argument("tag_ref", metavar="NAME[:TAG]")
 def env_tag(env_ref: str, tag_ref: str) -> None:
     """Name an env: NAME:TAG (TAG defaults to latest). Only mutable tags ever move."""
+    api.parse_tag(tag_ref)  # a bad tag is the first thing to say, whatever the env
     store = edge().store
     env = api.find_env(env_ref, store)
     name, tag = api.tag_env(env, tag_ref, store)
@@ -90,7 +93,7 @@ def env_tag(env_ref: str, tag_ref: str) -> None:
 @json_option
 def env_tags(name: str | None, as_json: bool) -> None:
     """List tags (of NAME, or all)."""
-    render.env_tags(edge().store.tags(name), as_json)
+    render.env_tags(edge().store.tags(None if name is None else parse_name(name)), as_json)
 
 
 @env_group.command("untag")

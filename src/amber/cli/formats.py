@@ -8,7 +8,7 @@ import click
 
 from amber.api.convert import adopt, export
 from amber.cli import render
-from amber.cli._shared import edge, quiet_option
+from amber.cli._shared import PathType, edge, quiet_option
 from amber.formats import ExportOptions
 
 __all__ = ["export_cmd", "import_cmd"]
@@ -20,7 +20,7 @@ __all__ = ["export_cmd", "import_cmd"]
     "--format", "fmt", required=True, metavar="FORMAT",
     help="environment.yml, explicit, conda-lock, pixi, requirements, pylock or cyclonedx.",
 )  # fmt: skip
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: standard output.")
+@click.option("-o", "--output", type=PathType(path_type=Path), help="Default: standard output.")
 @click.option("-p", "--platform", "platforms", multiple=True, metavar="PLATFORM",
               help="Only this platform (repeatable).")  # fmt: skip
 @click.option("--no-builds", is_flag=True, help="environment.yml: pins without build strings.")
@@ -45,9 +45,9 @@ def export_cmd(
 
 
 @click.command("import")
-@click.option("--prefix", "prefix", required=True, type=click.Path(path_type=Path),
+@click.option("--prefix", "prefix", required=True, type=PathType(path_type=Path),
               help="An existing conda environment to adopt.")  # fmt: skip
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("."),
+@click.option("-o", "--output", type=PathType(path_type=Path), default=Path("."),
               show_default=True, help="Where to write environment.yml and amber.lock.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite environment.yml/amber.lock there.")
 @click.option("--index-url", help="Where the env's pip packages come from (default: PyPI).")

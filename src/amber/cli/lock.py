@@ -9,7 +9,7 @@ import click
 from amber import api
 from amber.api.files import LockRequest, lock_file
 from amber.cli import render
-from amber.cli._shared import edge, file_option, python_option, quiet_option, spec_file
+from amber.cli._shared import PathType, edge, file_option, python_option, quiet_option, spec_file
 from amber.errors import AmberError
 
 __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
@@ -18,7 +18,7 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
 @click.command("lock")
 @file_option
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Default: amber.lock beside the spec."
+    "-o", "--output", type=PathType(path_type=Path), help="Default: amber.lock beside the spec."
 )
 @click.option(
     "-p", "--platform", "platforms", multiple=True, metavar="PLATFORM",
@@ -94,9 +94,9 @@ def add_cmd(
 
 
 @click.command("merge-driver", hidden=True)
-@click.argument("base", type=click.Path(exists=True, path_type=Path))
-@click.argument("ours", type=click.Path(exists=True, path_type=Path))
-@click.argument("theirs", type=click.Path(exists=True, path_type=Path))
+@click.argument("base", type=PathType(exists=True, path_type=Path))
+@click.argument("ours", type=PathType(exists=True, path_type=Path))
+@click.argument("theirs", type=PathType(exists=True, path_type=Path))
 def merge_driver_cmd(base: Path, ours: Path, theirs: Path) -> None:
     """git merge driver for amber.lock: `amber merge-driver %O %A %B`."""
     api.merge_driver(base, ours, theirs, edge().store)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import io
 import sys
 
 import click
 
+from amber._input import clip_lines
 from amber.errors import AmberError, DiskFullError
 from amber.settings import default_home
 
@@ -72,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="amber", standalone_mode=False)
     except AmberError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(clip_lines(f"error: {exc}"), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)  # click quotes the bad value whole: cut long lines
+        click.echo(clip_lines(shown.getvalue()), err=True, nl=False)
         return 2
     except KeyboardInterrupt:
         return 130

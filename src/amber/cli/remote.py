@@ -61,7 +61,7 @@ def remote_ls(name: str | None, remote_url: str | None, as_json: bool) -> None:
 @remote_option
 @click.option("--keep-tagged/--no-keep-tagged", default=True, show_default=True,
               help="Keep everything a tag names.")  # fmt: skip
-@click.option("--keep-runs-days", default=30, show_default=True,
+@click.option("--keep-runs-days", default=30, show_default=True, type=click.IntRange(min=0),
               help="Keep envs a run used this recently.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
 def remote_gc(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from amber._input import clip_lines
 from amber._units import human_bytes
 from amber.inspect.diff import ACTIONS, Change, diff_locks
 
@@ -83,7 +84,7 @@ def _json(data: Any) -> None:
 
 
 def _note(text: str) -> None:
-    click.echo(text, err=True)
+    click.echo(clip_lines(text), err=True)  # a note may quote what a crafted lock holds
 
 
 # -- lock, add, diff ------------------------------------------------------------------

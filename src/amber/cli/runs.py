@@ -8,7 +8,7 @@ import click
 
 from amber.api.runs import list_runs, show_run
 from amber.cli import render
-from amber.cli._shared import edge, json_option, quiet_option
+from amber.cli._shared import PathType, edge, json_option, quiet_option
 from amber.pipeline.describe import describe_steps
 
 __all__ = ["runs_group", "steps_cmd"]
@@ -36,7 +36,7 @@ def runs_show(run_ref: str, as_json: bool) -> None:
 
 
 @click.command("steps")
-@click.argument("module", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("module", type=PathType(exists=True, dir_okay=False, path_type=Path))
 @click.option("--prepare", "do_prepare", is_flag=True, help="Resolve and hydrate every env.")
 @json_option
 @quiet_option

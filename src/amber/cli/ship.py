@@ -8,7 +8,7 @@ import click
 
 from amber.api.ship import bundle, pack
 from amber.cli import render
-from amber.cli._shared import edge, quiet_option
+from amber.cli._shared import PathType, edge, quiet_option
 from amber.ship.pack import unpack
 
 __all__ = ["pack_cmd", "unpack_cmd"]
@@ -20,7 +20,7 @@ __all__ = ["pack_cmd", "unpack_cmd"]
     "-o",
     "--output",
     required=True,
-    type=click.Path(path_type=Path),
+    type=PathType(path_type=Path),
     help="The archive: .tar.zst, .tar.gz, .tar.bz2, .tar or .zip (a bundle: .tar).",
 )
 @click.option(
@@ -63,8 +63,8 @@ def pack_cmd(
 
 
 @click.command("unpack")
-@click.argument("archive", type=click.Path(path_type=Path))
-@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("archive", type=PathType(path_type=Path))
+@click.argument("dest", type=PathType(path_type=Path))
 @quiet_option
 def unpack_cmd(archive: Path, dest: Path, quiet: bool) -> None:
     """Put an env made by `amber pack` into the new directory DEST, ready to run there.

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from amber._input import read_head
 from amber.errors import AmberError
 
 if TYPE_CHECKING:  # the package stays light: a format's module is imported on use
@@ -94,10 +95,8 @@ def get(name: str) -> ModuleType:
 def detect(path: Path) -> str | None:
     """The format of an already-resolved file (explicit, conda-lock, pixi.lock, pylock,
     hashed requirements), or None for anything else (specs, amber locks)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            head = f.read(4096)
-    except OSError:
+    head = read_head(path, 4096)
+    if not head:
         return None
     # A cheap look at the text first, so that only a likely format's module is imported
     # (this runs for every spec `install`/`run` reads).

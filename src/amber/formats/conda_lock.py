@@ -21,6 +21,8 @@ import yaml
 from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
+from amber import _yaml
+from amber._input import read_input, shorten
 from amber.errors import AmberError, LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
@@ -150,13 +152,13 @@ _CATEGORIES = ("main", "dev")  # what `conda-lock install` installs by default
 def read(path: Path) -> Lock:
     """Every conda and pip package of the main and dev categories, on every platform."""
     path = Path(path)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
+        data = _yaml.load(text)
     except yaml.YAMLError as exc:
-        raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
+        what, line = _yaml.problem(exc, text)
+        where = f"{path}:{line}" if line else f"{path}"
+        raise LockFileError(f"{where}: malformed YAML: {what}", path=path, line=line) from None
     if not isinstance(data, dict) or data.get("version") != 1:
         version = data.get("version") if isinstance(data, dict) else None
         raise LockFileError(
@@ -173,10 +175,13 @@ def read(path: Path) -> Lock:
             if entry["manager"] == "conda" and str(entry["name"]).startswith("__"):
                 continue  # virtual packages
             key = (entry["manager"], entry["name"], entry["platform"])
+            if not isinstance(entry["url"], str) or not isinstance(entry.get("hash") or {}, dict):
+                raise TypeError(f"'url' or 'hash' of {shorten(repr(entry['name']), 40)}")
             entries.setdefault(key, entry)  # one entry per category of the same package
     except (KeyError, TypeError, AttributeError) as exc:
         raise LockFileError(
-            f"{path}: malformed conda-lock file (missing {exc})", path=path
+            f"{path}: malformed conda-lock file (missing or malformed {shorten(exc)})",
+            path=path,
         ) from None
     conda_entries = [e for e in entries.values() if e["manager"] == "conda"]
     refs = [

@@ -16,6 +16,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from rattler.explicit_environment import ExplicitEnvironmentSpec
 
+from amber._input import read_input
 from amber._platform import host_platform
 from amber.errors import LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
@@ -110,10 +111,7 @@ def detect(path: Path, head: str) -> bool:
 def read(path: Path) -> Lock:
     """The packages of an explicit file, their metadata read from each archive."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
+    text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
     try:
         parsed = ExplicitEnvironmentSpec.from_str(text)
     except Exception as exc:  # rattler's own parse error

@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from rattler import Channel, LockChannel, LockFile, LockPlatform
 
 from amber._fs import scratch_dir
+from amber._input import read_input
 from amber.errors import AmberError, LockFileError
 from amber.formats import Exported, ExportOptions, platforms_lost
 from amber.formats._conda_meta import (
@@ -123,6 +124,9 @@ def detect(path: Path, head: str) -> bool:
 def read(path: Path) -> Lock:
     """Environment ``default`` (or the only one) of a pixi.lock."""
     path = Path(path)
+    read_input(
+        path, lambda message: LockFileError(f"{path}: {message}", path=path)
+    )  # a regular file of UTF-8 text, else refused by name
     try:
         lock_file = LockFile.from_path(path)
     except Exception as exc:  # rattler's own parse errors

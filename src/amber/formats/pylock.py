@@ -22,6 +22,7 @@ from typing import Any
 from packaging.pylock import Pylock, PylockValidationError
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 
+from amber._input import read_input, shorten
 from amber._platform import host_platform
 from amber._urls import redact
 from amber.errors import LockFileError
@@ -203,13 +204,13 @@ def detect(path: Path, head: str) -> bool:
 def read(path: Path) -> Lock:
     """A PyPI-only ``Lock`` of the files a PEP 751 installer would take on each platform
     the file lists in ``environments`` (the host's when it lists none)."""
+    text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
     try:
-        text = Path(path).read_bytes().decode("utf-8")
         data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
+    except RecursionError:
+        raise LockFileError(f"{path}: malformed TOML: nested too deeply", path=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise LockFileError(f"{path}: malformed TOML: {exc}", path=path) from None
+        raise LockFileError(f"{path}: malformed TOML: {shorten(exc)}", path=path) from None
     try:
         pylock = Pylock.from_dict(data)
     except PylockValidationError as exc:

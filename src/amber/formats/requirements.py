@@ -19,6 +19,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from amber._input import read_input
 from amber._platform import host_platform
 from amber._urls import redact
 from amber._uv import UvFailed
@@ -144,10 +145,7 @@ def read(path: Path, *, uv_cache: Path) -> Lock:
     the Python of the ``# python:`` header (or the running one), holding exactly the files
     whose hashes the file names; uv, with its cache in ``uv_cache``, lists them."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockFileError(f"{path}: cannot read: {exc}", path=path) from None
+    text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
     header = {key: value for key, value in _HEADER.findall(text)}
     platform = header.get("platform") or host_platform()
     if platform not in PLATFORMS:

@@ -20,11 +20,13 @@ import yaml
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from amber import _yaml
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
+from amber._input import read_head, read_input, shorten
 from amber._urls import redact
 from amber.errors import LockFileError, SpecError
-from amber.spec.model import Spec
+from amber.spec.model import PLATFORMS, Spec
 
 __all__ = [
     "Lock", "PlatformLock", "LockedConda", "LockedPypi", "LOCK_VERSION", "is_lock_file",
@@ -263,21 +265,22 @@ class Lock:
     def loads(cls, text: str, source: object = "<lock>", *, check_id: bool = True) -> Lock:
         """The lock in ``text``; ``check_id=False`` takes one whose recorded full_id no
         longer matches its packages (one side of a conflicted file, pins to prefer only)."""
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            data = yaml.load(text, Loader=loader)
+            data = _yaml.load(text)
         except yaml.YAMLError as exc:
-            raise LockFileError(f"{source}: malformed lock file: {exc}", path=str(source)) from None
+            what, line = _yaml.problem(exc, text)
+            where = f"{source}:{line}" if line else f"{source}"
+            raise LockFileError(
+                f"{where}: malformed lock file: {what}", path=str(source), line=line
+            ) from None
         return cls.from_dict(data, source, check_id=check_id)
 
     @classmethod
     def read(cls, path: Path) -> Lock:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LockFileError(
-                f"{path}: cannot read lock file: {exc.strerror}", path=path
-            ) from None
+        text = read_input(
+            path,
+            lambda message: LockFileError(f"{path}: lock file: {message}", path=path),
+        )
         return cls.loads(text, path)
 
     @classmethod
@@ -295,17 +298,23 @@ class Lock:
         try:
             platforms = {
                 name: _platform_from_dict(name, body)
-                for name, body in (data.get("platforms") or {}).items()
+                for name, body in _mapping(data.get("platforms") or {}, "platforms").items()
             }
             spec = Spec.from_canonical(data["spec"])
+            if not isinstance(data["req_id"], str):
+                raise TypeError(f"'req_id' is {shorten(repr(data['req_id']), 40)}, not text")
             lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms)
         except SpecError as exc:
             raise LockFileError(
-                f"{source}: malformed 'spec' table in the lock file: {exc}", path=str(source)
+                f"{source}: malformed 'spec' table in the lock file: {shorten(exc)}",
+                path=str(source),
             ) from None
         except (KeyError, TypeError, ValueError) as exc:
             raise LockFileError(
-                f"{source}: malformed lock file ({exc!r})", path=str(source)
+                f"{source}: malformed lock file: "
+                f"{shorten(f'no {exc}' if isinstance(exc, KeyError) else exc)}; re-lock it with "
+                "`amber lock`",
+                path=str(source),
             ) from None
         for platform in lock.platforms.values():
             _check_names(platform, source)
@@ -425,31 +434,88 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
     )
 
 
-def _platform_from_dict(name: str, body: dict[str, Any]) -> PlatformLock:
-    conda = []
-    for c in body.get("conda") or []:
-        c = dict(c)
-        for key in ("depends", "constrains", "track_features"):
-            c[key] = tuple(c.get(key) or ())
-        conda.append(LockedConda(**c))
-    pypi = [LockedPypi(**w) for w in body.get("pypi") or []]
+def _mapping(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise TypeError(f"{what!r} must be a mapping, not {shorten(repr(value), 40)}")
+    return value
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what!r} must be a list, not {shorten(repr(value), 40)}")
+    return value
+
+
+# The fields of a locked conda package and the types a lock may give them (a crafted or
+# corrupted lock fails here, naming the field, rather than deep inside rattler); sha256, md5
+# and size are checked by ``_check_values``.
+_CONDA_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str, "version": str, "build": str, "build_number": int, "subdir": str, "url": str,
+    "channel": str,
+    "noarch": (str, type(None)), "license": (str, type(None)), "timestamp": (int, type(None)),
+    "python_site_packages_path": (str, type(None)),
+}  # fmt: skip
+_MAX_TIMESTAMP_MS = 253402300799000  # 9999-12-31T23:59:59Z, the last instant Python holds
+
+
+def _conda_from_dict(entry: object, where: str) -> LockedConda:
+    c = dict(_mapping(entry, where))
+    for key, types in _CONDA_TYPES.items():
+        if key in c and (not isinstance(c[key], types) or isinstance(c[key], bool)):
+            accepted = types if isinstance(types, tuple) else (types,)
+            what = "a URL" if key == "url" else ("a whole number" if int in accepted else "text")
+            raise TypeError(f"{where}: {key} {shorten(repr(c[key]), 40)} is not {what}")
+    if c.get("noarch") not in (None, "python", "generic"):
+        raise ValueError(f"{where}: noarch {shorten(repr(c['noarch']), 40)} is not python/generic")
+    if c.get("timestamp") is not None and not 0 <= c["timestamp"] <= _MAX_TIMESTAMP_MS:
+        raise ValueError(f"{where}: timestamp {c['timestamp']} is out of range")
+    # rattler holds them in 64 bits (a negative size is for ``_check_values`` to name).
+    for key, low in (("build_number", 0), ("size", -(2**63))):
+        value = c.get(key)
+        if isinstance(value, int) and not low <= value < 2**63:
+            raise ValueError(f"{where}: {key} {shorten(value, 40)} is out of range")
+    for key in ("depends", "constrains", "track_features"):
+        values = _list(c.get(key) or [], key)
+        if not all(isinstance(v, str) for v in values):
+            raise TypeError(f"{where}: {key!r} must be a list of strings")
+        c[key] = tuple(values)
+    return LockedConda(**c)
+
+
+def _pypi_from_dict(entry: object, where: str) -> LockedPypi:
+    w = _mapping(entry, where)
+    for key in ("name", "version", "url", "sha256"):
+        if not isinstance(w.get(key), str):
+            raise TypeError(f"{where}: {key!r} is {shorten(repr(w.get(key)), 40)}")
+    return LockedPypi(**w)
+
+
+def _platform_from_dict(name: str, body: object) -> PlatformLock:
+    if name not in PLATFORMS:
+        raise ValueError(f"platform {shorten(repr(name), 40)} is not one of {', '.join(PLATFORMS)}")
+    body = _mapping(body, name)
+    conda = [_conda_from_dict(c, f"{name} conda") for c in _list(body.get("conda") or [], "conda")]
+    pypi = [_pypi_from_dict(w, f"{name} pypi") for w in _list(body.get("pypi") or [], "pypi")]
+    python = body.get("python")
+    if python is not None and not isinstance(python, str):
+        raise TypeError(f"{name}: 'python' is {shorten(repr(python), 40)}")
+    virtual = _list(body.get("virtual_packages") or [], "virtual_packages")
+    provided = _mapping(body.get("provided") or {}, "provided")
+    if not all(isinstance(v, str) for v in [*virtual, *provided.values()]):
+        raise TypeError(f"{name}: 'virtual_packages' and 'provided' must hold strings")
     return PlatformLock(
         platform=name,
-        python=body.get("python"),
-        virtual_packages=tuple(body.get("virtual_packages") or ()),
+        python=python,
+        virtual_packages=tuple(virtual),
         conda=tuple(conda),
         pypi=tuple(pypi),
-        provided=FrozenMap(body.get("provided") or {}),
+        provided=FrozenMap(provided),
     )
 
 
 def is_amber_lock(path: Path) -> bool:
     """True when ``path`` starts with the header amber writes (reads one line)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.readline() == _HEADER
-    except (OSError, UnicodeDecodeError):
-        return False
+    return read_head(path, len(_HEADER)) == _HEADER  # never waits on a FIFO
 
 
 def is_lock_file(path: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def check_lock(spec: Spec, lock_path: Path) -> Lock:
 
     No solve: compares the canonical spec and checks every request against the pins.
     """
-    if not lock_path.is_file():
+    if not os.path.isfile(lock_path):
         raise LockCheckFailed(
             f"{lock_path}: no lock file; create it with `amber lock`", path=lock_path
         )

@@ -7,7 +7,11 @@ Light imports only: this runs before every command.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -25,19 +29,35 @@ DEFAULT_FILES = (
 BUNDLE_MANIFEST = "amber-bundle.json"  # the first member of every bundle (see bundle.py)
 
 
+def _open_regular(path: Path) -> io.BufferedReader:
+    """``path`` opened for reading if it is a regular file; ``OSError`` for anything else
+    (a FIFO, a device, a directory), without waiting on it or reading it."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return os.fdopen(fd, "rb")
+
+
 def is_bundle(path: Path) -> bool:
     """Whether ``path`` is a bundle (``amber pack --packages``): a tar whose first member is
     the bundle manifest. Reads 512 bytes; cheap enough for the hot path."""
     try:
-        with open(path, "rb") as f:
+        with _open_regular(path) as f:
             header = f.read(512)
-    except OSError:
+    except (OSError, ValueError):
         return False
     return header[:100].rstrip(b"\0") == BUNDLE_MANIFEST.encode() and header[257:262] == b"ustar"
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The sha256 of a regular file's bytes; ``OSError`` for anything else."""
+    try:
+        with _open_regular(path) as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except ValueError as exc:  # a NUL in the name
+        raise OSError(errno.EINVAL, str(exc), str(path)) from None
 
 
 def default_file() -> Path | None:
@@ -46,10 +66,11 @@ def default_file() -> Path | None:
 
 def file_key(path: Path, platform: str, python: str | None) -> str:
     beside = path.parent / LOCK_NAME
+    own = digest(path)  # first: refuses a FIFO, a device, a loop before resolve() sees them
     parts = [
         "amber-run-1",
         str(path.resolve()),
-        digest(path),
+        own,
         digest(beside) if beside.is_file() and beside != path else "-",
         platform,
         python or f"{sys.version_info[0]}.{sys.version_info[1]}",

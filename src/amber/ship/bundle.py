@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from amber._fs import atomic_output
+from amber._input import shorten
 from amber._progress import Progress
 from amber.errors import HydrateError, PackError
 from amber.lock import Lock
@@ -162,13 +163,27 @@ def read_bundle(
             expected = {p["sha256"]: p["file_name"] for p in manifest["packages"]}
             for member in tar:
                 advance(member.size + 512)
-                if member.name.startswith("locks/") and member.isfile():
+                if member.name.startswith(("locks/", "pkgs/")) and not member.isfile():
+                    raise PackError(
+                        f"{path}: {shorten(member.name)} is not a regular file (a link, a "
+                        "directory or a device): a bundle holds only files",
+                        path=path,
+                    )
+                if member.name.startswith("locks/"):
                     text = _read(tar, member, _LOCK_MAX).decode("utf-8", "replace")
                     locks.append(Lock.loads(text, f"{path}:{member.name}"))
-                elif member.name.startswith("pkgs/") and member.isfile():
+                elif member.name.startswith("pkgs/"):
                     _import_archive(tar, member, expected, store, path)
     except (tarfile.TarError, ValueError, KeyError, EOFError) as exc:
         raise PackError(f"{path}: damaged bundle: {exc}", path=path) from None
+    unlocked = sorted(set(manifest["envs"]) - {lock.full_id for lock in locks})
+    if unlocked or not locks:
+        raise PackError(
+            f"{path}: the bundle lacks the lock of env {shorten(unlocked[0] if unlocked else '')}"
+            if unlocked
+            else f"{path}: the bundle holds no lock",
+            path=path,
+        )
     absent = [sha for sha in expected if not store.find_archive(sha)]
     if absent:
         names = ", ".join(expected[sha] for sha in absent[:5])

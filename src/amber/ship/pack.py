@@ -120,9 +120,9 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
     there; returns the number of files rewritten for the new prefix."""
     progress = progress or Progress(quiet=True)
     archive, dest = Path(archive), Path(os.path.abspath(dest))
-    if not archive.is_file():
+    if not os.path.isfile(archive):  # False, not OSError, for a name too long
         raise PackError(f"{archive}: no such archive", path=archive)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    if os.path.lexists(dest) and (not os.path.isdir(dest) or any(dest.iterdir())):
         raise PackError(f"{dest} exists and is not empty: unpack into a new directory", path=dest)
     _archive.sniff(archive)  # a clear error before anything is created
     try:

@@ -7,8 +7,10 @@ The ``Spec`` value lives in ``spec.model``; each file kind has its reader
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from amber._input import regular_stat
 from amber._platform import host_platform
 from amber.errors import SpecError
 from amber.spec.model import (
@@ -57,7 +59,9 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     """Read environment.yml, requirements.txt or pyproject.toml into a ``Spec``; ``SpecError``
     on bad input."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.isfile(path):
+        if os.path.lexists(path):  # a FIFO, a device, a directory, a dangling link or a loop
+            regular_stat(path, lambda message: SpecError(message, path))
         raise SpecError("no such file", path)
     # A reader (yaml, tomllib, packaging's parsers) loads with the first file of its kind:
     # `amber.lock` needs `Spec` but none of them, and most commands read no spec file.

@@ -148,7 +148,7 @@ def _yaml_scalar(text: str, *, flow: bool) -> str:
     try:
         if yaml.safe_load(probe) == [text]:
             return text
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: a date-like scalar that is no date
         pass
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from amber._urls import channel_url
+from amber import _yaml
+from amber._input import MAX_ENTRIES, read_input, shorten
 from amber.errors import SpecError
-from amber.spec.model import Spec, canonical_conda_spec, from_file
+from amber.spec.model import Spec, canonical_conda_spec, checked_channel, from_file
 from amber.spec.requirements import RequirementsReader
 
 __all__ = ["read_environment_yml"]
@@ -20,15 +21,12 @@ _ENV_YML_KEYS = {
 
 
 def _yaml_load(path: Path) -> yaml.Node | None:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = read_input(path, lambda message: SpecError(message, path))
     try:
-        return yaml.compose(path.read_text(encoding="utf-8"), Loader=loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise SpecError(f"malformed YAML: {exc.problem or exc.context}", path, line) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read: {exc}", path) from None
+        return _yaml.compose(text)
+    except yaml.YAMLError as exc:
+        what, line = _yaml.problem(exc, text)
+        raise SpecError(f"malformed YAML: {what}", path, line) from None
 
 
 def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
@@ -42,11 +40,29 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
     def line(node: yaml.Node) -> int:
         return node.start_mark.line + 1
 
+    def _bounded(node: yaml.SequenceNode, what: str) -> None:
+        if len(node.value) > MAX_ENTRIES:
+            raise SpecError(
+                f"'{what}' lists {len(node.value):,} entries: at most {MAX_ENTRIES:,}",
+                path,
+                line(node),
+            )
+
+    def scalar(node: yaml.Node, what: str) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            raise SpecError(
+                f"'{what}' must be a single value, not a list or mapping", path, line(node)
+            )
+        return (
+            None if node.value in ("", "null", "~") and node.tag.endswith(":null") else node.value
+        )
+
     def strings(node: yaml.Node, what: str) -> list[tuple[str, int]]:
         if isinstance(node, yaml.ScalarNode) and node.value in ("", "null", "~"):
             return []
         if not isinstance(node, yaml.SequenceNode):
             raise SpecError(f"'{what}' must be a list", path, line(node))
+        _bounded(node, what)
         out = []
         for item in node.value:
             if not isinstance(item, yaml.ScalarNode):
@@ -63,31 +79,42 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
         key = key_node.value
         if key not in _ENV_YML_KEYS:
             raise SpecError(
-                f"unknown key '{key}' (expected one of: {', '.join(sorted(_ENV_YML_KEYS))})",
+                f"unknown key {shorten(key)!r} "
+                f"(expected one of: {', '.join(sorted(_ENV_YML_KEYS))})",
                 path,
                 line(key_node),
             )
         if key == "name":
-            name = value.value if isinstance(value, yaml.ScalarNode) else None
+            name = scalar(value, "name")
         elif key == "channels":
-            channels = [channel_url(c, path.parent) for c, _ in strings(value, "channels")]
+            channels = []
+            for c, lineno in strings(value, "channels"):
+                try:
+                    channels.append(checked_channel(c, path.parent))
+                except SpecError as exc:
+                    raise SpecError(str(exc), path, lineno) from None
         elif key == "platforms":
             extra["platforms"] = [p for p, _ in strings(value, "platforms")]
         elif key == "as-of":
-            extra["as_of"] = value.value if isinstance(value, yaml.ScalarNode) else None
+            extra["as_of"] = scalar(value, "as-of")
         elif key == "system-requirements":
             if not isinstance(value, yaml.MappingNode):
                 raise SpecError("'system-requirements' must be a mapping", path, line(value))
-            extra["system_requirements"] = {k.value: v.value for k, v in value.value}
+            extra["system_requirements"] = {
+                k.value: scalar(v, f"system-requirements: {shorten(k.value)}")
+                for k, v in value.value
+            }
         elif key == "dependencies":
             if not isinstance(value, yaml.SequenceNode):
                 raise SpecError("'dependencies' must be a list", path, line(value))
+            _bounded(value, "dependencies")
             for item in value.value:
                 if isinstance(item, yaml.MappingNode):
                     for sub_key, sub_value in item.value:
                         if sub_key.value != "pip":
                             raise SpecError(
-                                f"unknown dependency section '{sub_key.value}' (only 'pip')",
+                                f"unknown dependency section {shorten(sub_key.value)!r} "
+                                "(only 'pip')",
                                 path,
                                 line(sub_key),
                             )

@@ -16,29 +16,36 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from amber._auth import remember
+from amber._input import MAX_ENTRIES, shorten
 from amber._platform import host_platform
 from amber._urls import channel_url, redact, redact_text
 from amber.errors import SpecError
 
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
-    "canonical_pypi_requirement", "from_file",
+    "canonical_pypi_requirement", "checked_channel", "from_file",
 ]  # fmt: skip
 
 SCHEMA = 1
 PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 SYSTEM_REQUIREMENTS = ("archspec", "cuda", "libc", "linux", "macos")
 PYPI_DEFAULT_INDEX = "https://pypi.org/simple"
-_PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_PYTHON_VERSION = re.compile(r"^\d{1,3}\.\d{1,4}(\.\d{1,4})?$")
+_MAX_SPEC_CHARS = 1000
+_DIGITS = re.compile(r"\d+")
+_HASH_VALUE = re.compile(r"(?:md5|sha256)\s*=\s*[\"']?[0-9A-Fa-f]+")
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*")
 
 
 def canonical_conda_spec(text: str) -> str:
-    """A conda match spec in rattler's canonical spelling; ``SpecError`` if invalid. A
+    """A conda match spec in rattler's canonical spelling; ``SpecError`` if invalid: if
+    rattler cannot parse it, or could not parse it the strict way its solver does. A
     channel URL's credentials (``https://user:pw@host/chan::pkg``) are kept in memory only
     (``amber._auth``), never in the spec."""
     # rattler's native module loads only when a conda spec is read, not a lock's spec.
@@ -48,12 +55,42 @@ def canonical_conda_spec(text: str) -> str:
     channel, sep, rest = text.rpartition("::")
     if sep and "://" in channel:
         text = f"{remember(channel)}{sep}{rest}"
+    quoted = repr(shorten(redact_text(text)))
+    if len(text) > _MAX_SPEC_CHARS:
+        raise SpecError(f"invalid conda match spec {quoted}: longer than {_MAX_SPEC_CHARS}")
+    # rattler panics (a Rust panic, with its backtrace on stderr) on a number that does not
+    # fit 64 bits: refuse those before it sees them. Hashes are hex, not numbers.
+    numbers = _HASH_VALUE.sub("", text)
+    if any(int(n) >= 2**63 for n in _DIGITS.findall(numbers)):
+        raise SpecError(f"invalid conda match spec {quoted}: a number in it is too large")
     try:
-        return str(MatchSpec(text))
+        canonical = str(MatchSpec(text))
+        # The solver reads specs strictly: `six *.*.*` is parsed, then refused at lock time.
+        MatchSpec(canonical, strict=True)
     except Exception as exc:  # rattler raises its own InvalidMatchSpecError
-        raise SpecError(
-            f"invalid conda match spec {redact_text(text)!r}: {_first_line(exc)}"
-        ) from None
+        raise SpecError(f"invalid conda match spec {quoted}: {shorten(_first_line(exc))}") from None
+    return canonical
+
+
+def checked_channel(channel: str, base: Path | None = None) -> str:
+    """``channel_url`` of what a user wrote, refused (``SpecError``) when it can never be
+    read: a malformed URL (``http://[::1``, port 99999), an unknown ``~user``."""
+    quoted = repr(shorten(redact(str(channel).strip())))
+    try:
+        url = channel_url(channel, base)
+    except (OSError, RuntimeError, ValueError):  # expanduser of an unknown user, a NUL
+        raise SpecError(f"invalid channel {quoted}: not a name, URL or readable path") from None
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise SpecError(f"invalid channel URL {quoted}: {shorten(exc)}") from None
+        if parts.scheme not in ("file",) and not parts.hostname:
+            raise SpecError(f"invalid channel URL {quoted}: no host")
+    elif not _CHANNEL_NAME.fullmatch(url):
+        raise SpecError(f"invalid channel {quoted}: not a name, URL or path")
+    return url
 
 
 def canonical_pypi_requirement(text: str) -> str:
@@ -61,8 +98,8 @@ def canonical_pypi_requirement(text: str) -> str:
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
-        said = redact_text(f"invalid requirement {text.strip()!r}: {exc}")
-        raise SpecError(said) from None
+        said = f"invalid requirement {shorten(text.strip())!r}: {shorten(_first_line(exc))}"
+        raise SpecError(redact_text(said)) from None
     out: str = canonicalize_name(req.name)
     if req.extras:
         out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
@@ -77,7 +114,9 @@ def canonical_pypi_requirement(text: str) -> str:
 
 def _platform(platform: str) -> str:
     if platform not in PLATFORMS:
-        raise SpecError(f"unsupported platform {platform!r} (supported: {', '.join(PLATFORMS)})")
+        raise SpecError(
+            f"unsupported platform {shorten(platform)!r} (supported: {', '.join(PLATFORMS)})"
+        )
     return platform
 
 
@@ -87,13 +126,21 @@ def _system_requirements(values: Mapping[str, object]) -> tuple[tuple[str, str],
         key = {"glibc": "libc", "osx": "macos", "kernel": "linux"}.get(str(key), str(key))
         if key not in SYSTEM_REQUIREMENTS:
             raise SpecError(
-                f"unknown system requirement {key!r} (known: {', '.join(SYSTEM_REQUIREMENTS)})"
+                f"unknown system requirement {shorten(key)!r} "
+                f"(known: {', '.join(SYSTEM_REQUIREMENTS)})"
             )
         if isinstance(value, dict):  # pixi's long form: libc = { family = "glibc", version = }
             value = value.get("version")
         text = str(value).strip()
-        if not re.fullmatch(r"[0-9A-Za-z_.]+", text):
-            raise SpecError(f"invalid version {value!r} for system requirement {key!r}")
+        # archspec names a microarchitecture; the others are versions rattler compares:
+        # glibc and macOS have a major and a minor (2.28, 13.0), linux and cuda may not.
+        pattern = {"archspec": r"[0-9A-Za-z_]+", "libc": r"\d+(\.\d+)*", "macos": r"\d+(\.\d+)*"}
+        if not re.fullmatch(pattern.get(key, r"\d+(\.\d+)*"), text) or len(text) > 40:
+            example = {"archspec": "x86_64", "libc": "2.28", "macos": "13.0"}.get(key, "12.4")
+            raise SpecError(
+                f"invalid version {shorten(value)!r} for system requirement {key!r} "
+                f"(e.g. {key}: '{example}')"
+            )
         out[key] = text
     return tuple(sorted(out.items()))
 
@@ -108,16 +155,26 @@ def _as_of(value: object) -> str | None:
         moment = value
     elif isinstance(value, datetime.date):
         moment = datetime.datetime(value.year, value.month, value.day)
-    else:
+    elif isinstance(value, str):
         try:
-            moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise SpecError(
-                f"invalid as-of date {value!r}: expected YYYY-MM-DD, an ISO 8601 time or now"
+                f"invalid as-of date {shorten(value)!r}: "
+                "expected YYYY-MM-DD, an ISO 8601 time or now"
             ) from None
+    else:
+        raise SpecError(
+            f"invalid as-of date {shorten(value)!r}: expected YYYY-MM-DD, an ISO 8601 time or now"
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
-    return moment.astimezone(datetime.UTC).isoformat()
+    try:
+        utc = moment.astimezone(datetime.UTC)
+        utc.timestamp()  # what the solver takes: must be a time it can hold
+    except (OverflowError, ValueError, OSError):
+        raise SpecError(f"invalid as-of date {shorten(value)!r}: out of range") from None
+    return utc.isoformat()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -177,13 +234,18 @@ class Spec:
         files: Iterable[Path] = (),
     ) -> Spec:
         """Validate and canonicalise; ``SpecError`` quotes the first bad entry."""
+        conda, pypi, channels = list(conda), list(pypi), list(channels)
+        for what, entries in (("conda", conda), ("pypi", pypi), ("channels", channels)):
+            if len(entries) > MAX_ENTRIES:
+                raise SpecError(f"{len(entries):,} {what} entries: at most {MAX_ENTRIES:,}")
         conda = [canonical_conda_spec(s) for s in conda]
-        pypi = list(pypi)
-        channels = [remember(channel_url(c)) for c in channels]
+        channels = [remember(checked_channel(c)) for c in channels]
         if python is not None:
             python = str(python).strip()
             if not _PYTHON_VERSION.match(python):
-                raise SpecError(f"invalid python version {python!r}: expected X.Y or X.Y.Z")
+                raise SpecError(
+                    f"invalid python version {shorten(python)!r}: expected X.Y or X.Y.Z"
+                )
         if conda or channels:
             # A conda environment gets its interpreter from conda.
             if python is not None and not any(_conda_name(s) == "python" for s in conda):
@@ -257,15 +319,17 @@ class Spec:
         """The spec whose ``canonical()`` is ``data`` (a lock's spec table), taken as written:
         no re-canonicalisation, so the lock's bytes and ids stay what they were."""
         if not isinstance(data, Mapping):
-            raise SpecError(f"expected a mapping, got {data!r}")
+            raise SpecError(f"expected a mapping, got {shorten(repr(data), 40)}")
         unknown = sorted(set(data) - _CANONICAL_KEYS)
         if unknown:
-            raise SpecError(f"unknown key {unknown[0]!r} in {dict(data)!r}")
+            raise SpecError(f"unknown key {shorten(repr(unknown[0]), 40)}")
         if data.get("schema") != SCHEMA:
-            raise SpecError(f"spec schema {data.get('schema')!r} is not {SCHEMA}")
+            raise SpecError(f"spec schema {shorten(repr(data.get('schema')), 40)} is not {SCHEMA}")
         system = data.get("system_requirements") or {}
         if not isinstance(system, Mapping):
-            raise SpecError(f"'system_requirements' must be a mapping, got {system!r}")
+            raise SpecError(
+                f"'system_requirements' must be a mapping, got {shorten(repr(system), 40)}"
+            )
         return cls(
             conda=_strings(data, "conda"),
             pypi=_strings(data, "pypi"),
@@ -371,14 +435,14 @@ def _channel_priority(value: str | None) -> str | None:
 def _strings(data: Mapping[str, object], key: str) -> tuple[str, ...]:
     value = data.get(key) or ()
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise SpecError(f"{key!r} must be a list of strings, got {value!r}")
+        raise SpecError(f"{key!r} must be a list of strings, got {shorten(repr(value), 40)}")
     return tuple(value)
 
 
 def _optional_string(data: Mapping[str, object], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise SpecError(f"{key!r} must be a string, got {value!r}")
+        raise SpecError(f"{key!r} must be a string, got {shorten(repr(value), 40)}")
     return value
 
 

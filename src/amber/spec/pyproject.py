@@ -6,9 +6,15 @@ import re
 import tomllib
 from pathlib import Path
 
-from amber._urls import channel_url
+from amber._input import MAX_ENTRIES, read_input, shorten
 from amber.errors import SpecError
-from amber.spec.model import Spec, canonical_conda_spec, canonical_pypi_requirement, from_file
+from amber.spec.model import (
+    Spec,
+    canonical_conda_spec,
+    canonical_pypi_requirement,
+    checked_channel,
+    from_file,
+)
 
 __all__ = ["read_pyproject"]
 
@@ -20,17 +26,17 @@ _TOOL_KEYS = (
 
 def _toml_load(path: Path) -> tuple[str, dict[str, object]]:
     """The text and data of a TOML file; ``SpecError`` with file:line when malformed."""
+    text = read_input(path, lambda message: SpecError(message, path))
     try:
-        text = path.read_bytes().decode("utf-8")
         return text, tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise SpecError("malformed TOML: arrays or tables nested too deeply", path) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         where = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
         line = int(where.group(1)) if where else None
         message = message[: where.start()] if where else message
-        raise SpecError(f"malformed TOML: {message}", path, line) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read: {exc}", path) from None
+        raise SpecError(f"malformed TOML: {shorten(message)}", path, line) from None
 
 
 def _key_line(text: str, key: str, table: str) -> int | None:
@@ -77,12 +83,19 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
             raise SpecError(
                 f"'{key}' in [{where}] must be a list of strings", path, _key_line(text, key, where)
             )
+        if len(value) > MAX_ENTRIES:
+            raise SpecError(
+                f"'{key}' in [{where}] lists {len(value):,} entries: at most {MAX_ENTRIES:,}",
+                path,
+                _key_line(text, key, where),
+            )
         return value
 
     def string(value: object, key: str) -> str:
         if not isinstance(value, str):
             raise SpecError(
-                f"'{key}' in [tool.amber] must be a string (quote it: {key} = \"{value}\")",
+                f"'{key}' in [tool.amber] must be a string "
+                f'(quote it: {key} = "{shorten(value, 40)}")',
                 path,
                 _key_line(text, key, "tool.amber"),
             )
@@ -93,12 +106,13 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
     for key in tool:
         if key not in _TOOL_KEYS:
             raise SpecError(
-                f"unknown key '{key}' in [tool.amber] (expected one of: {', '.join(_TOOL_KEYS)})",
+                f"unknown key {shorten(key)!r} in [tool.amber] "
+                f"(expected one of: {', '.join(_TOOL_KEYS)})",
                 path,
                 _key_line(text, key, "tool.amber"),
             )
-    dynamic = project.get("dynamic") or []
-    if isinstance(dynamic, list) and "dependencies" in dynamic and "pypi" not in tool:
+    dynamic = strings(project.get("dynamic", []), "dynamic", "project")
+    if "dependencies" in dynamic and "pypi" not in tool:
         raise SpecError(
             "[project].dependencies is dynamic, so Amber cannot read it: "
             "list the requirements in [tool.amber].pypi",
@@ -141,7 +155,7 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
         conda=conda,
         pypi=pypi,
         channels=[
-            channel_url(c, path.parent)
+            checked_channel(c, path.parent)
             for c in strings(tool.get("channels", []), "channels", "tool.amber")
         ],
         python=python,

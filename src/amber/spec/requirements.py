@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from amber._input import MAX_ENTRIES, ErrorFactory, read_input, regular_stat, shorten
 from amber._urls import redact_text
 from amber.errors import SpecError
 from amber.spec.model import Spec, canonical_pypi_requirement, from_file
@@ -44,14 +45,11 @@ class RequirementsReader:
         }
 
     def read(self, path: Path, *, constraint: bool = False) -> None:
-        path = path.resolve()
+        path = _resolved(path, lambda message: SpecError(message, path))
         if path in self.files:
             return
         self.files.append(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"cannot read: {exc}", path) from None
+        text = read_input(path, lambda message: SpecError(message, path))
         for lineno, line in logical_lines(text):
             self.line(line, path, lineno, constraint=constraint)
 
@@ -77,20 +75,27 @@ class RequirementsReader:
         if not line.startswith("-"):
             requirement, _, options = line.partition(" --")
             if options and not options.startswith("hash"):
-                raise SpecError(f"unsupported per-requirement option '--{options}'", path, lineno)
+                raise SpecError(
+                    f"unsupported per-requirement option {shorten('--' + options)!r}", path, lineno
+                )
             try:
                 canonical_pypi_requirement(requirement)
             except SpecError as exc:
                 raise SpecError(str(exc), path, lineno) from None
-            (self.constraints if constraint else self.requirements).append(requirement.strip())
+            entries = self.constraints if constraint else self.requirements
+            if len(entries) >= MAX_ENTRIES:
+                raise SpecError(f"more than {MAX_ENTRIES:,} requirements", path, lineno)
+            entries.append(requirement.strip())
             return
         option, value = split_option(line)
         if option in ("-r", "--requirement", "-c", "--constraint"):
             if not value:
                 raise SpecError(f"{option} needs a file name", path, lineno)
-            target = (path.parent / value).resolve()
-            if not target.is_file():
-                raise SpecError(f"{option} {value}: no such file", path, lineno)
+            where = f"{option} {shorten(value)!r}"
+            target = _resolved(
+                path.parent / value, lambda m: SpecError(f"{where}: {m}", path, lineno)
+            )
+            regular_stat(target, lambda m: SpecError(f"{where}: {m}", path, lineno))
             self.read(target, constraint=constraint or option in ("-c", "--constraint"))
         elif option in ("-i", "--index-url"):
             self.index_url = value
@@ -98,7 +103,7 @@ class RequirementsReader:
             self.extra_index_urls.append(value)
         elif option in ("-e", "--editable"):
             raise SpecError(
-                f"editable requirement '{value}' cannot be locked: "
+                f"editable requirement {shorten(value)!r} cannot be locked: "
                 "install the project into the env with `amber run ... -- pip install -e .`",
                 path,
                 lineno,
@@ -106,7 +111,21 @@ class RequirementsReader:
         elif option in ("--pre", "--prefer-binary", "--only-binary", "--no-binary"):
             pass  # resolver hints; uv's defaults apply
         else:
-            raise SpecError(f"unsupported option '{option}'", path, lineno)
+            raise SpecError(f"unsupported option {shorten(option)!r}", path, lineno)
+
+
+def _resolved(path: Path, error: ErrorFactory) -> Path:
+    """``path`` made absolute, symlinks resolved; ``error`` for a loop, a NUL, a long name."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        if isinstance(exc, RuntimeError):
+            reason = "a symlink loop"
+        elif isinstance(exc, OSError):
+            reason = exc.strerror or "a bad name"
+        else:
+            reason = "the name holds a NUL character"
+        raise error(f"cannot read: {reason}") from None
 
 
 def split_option(line: str) -> tuple[str, str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+from amber._input import shorten
 from amber.errors import AmberError
 from amber.settings import DEFAULT_MUTABLE_TAGS
 
-__all__ = ["NAME", "DEFAULT_MUTABLE", "parse_tag", "split_ref", "valid_tag"]
+__all__ = ["NAME", "DEFAULT_MUTABLE", "parse_tag", "parse_name", "split_ref", "valid_tag"]
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a tag's NAME and TAG parts
 DEFAULT_MUTABLE = DEFAULT_MUTABLE_TAGS
@@ -30,6 +31,16 @@ def parse_tag(ref: str) -> tuple[str, str]:
     parsed = split_ref(ref)
     if parsed is None:
         raise AmberError(
-            f"invalid tag {ref!r}: use NAME or NAME:TAG (letters, digits, '.', '_', '-')"
+            f"invalid tag {shorten(ref)!r}: use NAME or NAME:TAG (letters, digits, '.', '_', '-')"
         )
     return parsed
+
+
+def parse_name(name: str) -> str:
+    """An env NAME (the part of a tag before ``:``); ``AmberError`` if not a valid one."""
+    if not NAME.fullmatch(name):
+        raise AmberError(
+            f"invalid name {shorten(name)!r}: use letters, digits, '.', '_', '-' "
+            "(starting with a letter or digit)"
+        )
+    return name
