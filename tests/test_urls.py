@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import bounded
 
-from amber._urls import redact
+from amber._urls import redact, redact_text
 
 
 @pytest.mark.parametrize(
@@ -48,3 +49,10 @@ def test_remember_keeps_credentials_in_memory_only() -> None:
     assert _auth.request("https://repo.example/api/chan/noarch/x.conda")[0] == (
         "https://repo.example/api/t/tk-2/chan/noarch/x.conda"
     )
+
+
+def test_redact_text_is_linear_on_a_huge_word() -> None:
+    """A 2 MB word before `://` took minutes (an unbounded scheme, tried at every start)."""
+    with bounded(10):
+        assert redact_text("x" * 2_000_000 + "://").endswith("://")
+        assert redact_text("a" * 1000 + "https://u:pw@host/chan").endswith("https://host/chan")
