@@ -200,6 +200,7 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
             "activation": {
                 "set": dict(details.activation.set),
                 "path_prepend": list(details.activation.path_prepend),
+                "scripts": list(details.activation.scripts),
             },
             "platforms": lock.to_dict()["platforms"],
         })  # fmt: skip
@@ -215,6 +216,8 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
     )
     for added in lock.spec.added:
         click.echo(f"added:    {added} (by amber: pipeline steps need it)")
+    for script in details.activation.scripts:
+        click.echo(f"activate: {script} (sourced at each activation)")
     for platform, body in sorted(lock.platforms.items()):
         click.echo(f"\n{platform} (python {body.python or '-'})")
         for c in sorted(body.conda, key=lambda c: c.name):

@@ -6,7 +6,7 @@ Imports nothing heavy: this is the hot path of ``amber run``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,9 +17,63 @@ from amber.store.inuse import hold_shared
 __all__ = ["exec_in_env", "enter_env", "env_environ", "CommandNotFoundError"]
 
 
-def env_environ(env: Env, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The process environment of ``env``: its activation over ``base`` (default: ours)."""
-    return env.activation().apply(os.environ if base is None else base)
+# Set by bash itself: never taken from an activation shell's own environment.
+_SHELL_OWN = ("_", "SHLVL", "PWD", "OLDPWD")
+
+
+def env_environ(
+    env: Env,
+    base: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The process environment of ``env``: its activation over ``base`` (default: ours).
+
+    ``variables`` (the env's own, e.g. an environment.yml's ``variables:``) are set before
+    the ``activate.d`` scripts run, as conda does. An env with such scripts runs them now,
+    in bash, over this environment, like ``conda run``; one without spawns nothing."""
+    activation = env.activation()
+    environ = activation.apply(os.environ if base is None else base)
+    if variables:
+        environ.update(variables)
+    if not activation.scripts:
+        return environ
+    return _run_activation_scripts(env, activation.scripts, environ)
+
+
+def _run_activation_scripts(
+    env: Env, scripts: Sequence[str], environ: dict[str, str]
+) -> dict[str, str]:
+    """``environ`` after sourcing ``scripts`` in bash; what they print goes to stderr."""
+    import shlex  # noqa: PLC0415 - only envs with activation scripts pay for these
+    import subprocess  # noqa: PLC0415
+
+    body = "".join(f". {shlex.quote(s)}\n" for s in scripts)
+    # The scripts' stdout goes to our stderr; the resulting environment comes out on fd 3.
+    command = f"exec 3>&1 1>&2\n{body}env -0 >&3\n"
+    try:
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", command],
+            env=environ,
+            stdout=subprocess.PIPE,
+            check=False,
+        )
+    except OSError as exc:
+        raise AmberError(
+            f"cannot run the activation scripts of the env {env.path} ({', '.join(scripts)}): "
+            f"bash is needed to run them: {exc}"
+        ) from None
+    out = result.stdout.decode(errors="surrogateescape")
+    if result.returncode != 0 or not out:
+        raise AmberError(
+            f"the activation scripts of the env {env.path} failed (exit code "
+            f"{result.returncode}): {', '.join(scripts)}; their output is above"
+        )
+    activated = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+    for key in _SHELL_OWN:
+        activated.pop(key, None)
+        if key in environ:
+            activated[key] = environ[key]
+    return activated
 
 
 def enter_env(env: Env, in_use_lock: Path) -> int | None:
