@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
-    "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded",
+    "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "activation_packages",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -144,3 +144,29 @@ def assert_secret_nowhere(home: Path, message: str, secret: bytes) -> None:
             if path.is_file() and not path.is_symlink():
                 data = path.read_bytes()
                 assert secret not in data and digest.encode() not in data, path
+
+
+_FLAGS = b'export MYFLAGS="${MYFLAGS} -I$CONDA_PREFIX/include"\n'
+_NOISY = b"echo 'activating flagtool'\nexport FLAGTOOL_ON=1\n"
+
+
+def activation_packages() -> list:
+    """``flagtool`` (``activate.d`` scripts: one extends $MYFLAGS, one prints and exports
+    FLAGTOOL_ON) and ``plaintool`` (no activation scripts)."""
+    import condapkgs
+
+    return [
+        condapkgs.CondaPackage(
+            name="flagtool",
+            version="1.0",
+            files={
+                "bin/flagtool": b"#!/bin/sh\necho flagtool\n",
+                "etc/conda/activate.d/flagtool.sh": _FLAGS,
+                "etc/conda/activate.d/noisy.sh": _NOISY,
+                "etc/conda/activate.d/flagtool.fish": b"set -gx FLAGTOOL_ON 1\n",
+            },
+        ),
+        condapkgs.CondaPackage(
+            name="plaintool", version="1.0", files={"bin/plaintool": b"#!/bin/sh\necho plain\n"}
+        ),
+    ]

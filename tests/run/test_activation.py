@@ -9,30 +9,12 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-from helpers import conda_spec, write
-
-_FLAGS = b'export MYFLAGS="${MYFLAGS} -I$CONDA_PREFIX/include"\n'
-_NOISY = b"echo 'activating flagtool'\nexport FLAGTOOL_ON=1\n"
+from helpers import activation_packages, conda_spec, write
 
 
 @pytest.fixture(scope="module")
 def flag_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("flag-channel")
-    packages = [
-        condapkgs.CondaPackage(
-            name="flagtool",
-            version="1.0",
-            files={
-                "bin/flagtool": b"#!/bin/sh\necho flagtool\n",
-                "etc/conda/activate.d/flagtool.sh": _FLAGS,
-                "etc/conda/activate.d/noisy.sh": _NOISY,
-            },
-        ),
-        condapkgs.CondaPackage(
-            name="plaintool", version="1.0", files={"bin/plaintool": b"#!/bin/sh\necho plain\n"}
-        ),
-    ]
-    return condapkgs.build_channel(root, packages)
+    return condapkgs.build_channel(tmp_path_factory.mktemp("flag-channel"), activation_packages())
 
 
 def test_activation_scripts_see_the_callers_environment(amber, flag_channel, tmp_path):
@@ -61,7 +43,7 @@ def test_env_without_scripts_spawns_no_shell(amber, flag_channel, tmp_path):
     amber("install", "-f", spec, check=True)
     trap = tmp_path / "trap"
     marker = tmp_path / "bash-ran"
-    write(trap / "bash", f"#!/bin/sh\ntouch {marker}\nexec /bin/bash \"$@\"\n")
+    write(trap / "bash", f'#!/bin/sh\ntouch {marker}\nexec /bin/bash "$@"\n')
     (trap / "bash").chmod(0o755 | stat.S_IEXEC)
     path = f"{trap}{os.pathsep}{os.environ['PATH']}"
     ran = amber("run", "-f", spec, "--", "plaintool", env={"PATH": path}, check=True)

@@ -229,6 +229,11 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
                 click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")
 
 
+def shell_hook(text: str) -> None:
+    """``amber shell-hook``: the script, as is, for the caller's shell to evaluate."""
+    click.echo(text, nl=False)
+
+
 def removed_env(env: Env) -> None:
     """``amber env rm``: one line per env removed."""
     _note(f"Removed {env.full_id[:12]} ({env.path})")
