@@ -18,6 +18,7 @@ from pathlib import Path
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "activation_packages",
+    "TEST_RECIPES", "recipes_channel",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -170,3 +171,22 @@ def activation_packages() -> list:
             name="plaintool", version="1.0", files={"bin/plaintool": b"#!/bin/sh\necho plain\n"}
         ),
     ]
+
+
+TEST_RECIPES = SHARED / "channels" / "conda-test-recipes"
+
+
+def recipes_channel(dest: Path) -> Path:
+    """conda's own test channel (real conda-build packages) as a channel rattler serves for
+    linux-64: its ``noarch/`` packages copied and indexed again beside an empty ``linux-64/``
+    (its ``*-fake`` subdirs are for conda's fake platforms, not needed here)."""
+    import shutil
+
+    import condapkgs
+
+    (dest / "linux-64").mkdir(parents=True)
+    (dest / "noarch").mkdir()
+    for archive in sorted((TEST_RECIPES / "noarch").glob("*.conda")):
+        shutil.copy2(archive, dest / "noarch" / archive.name)
+    condapkgs.index_channel(dest)
+    return dest

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from amber.errors import AmberError
 
-__all__ = ["Settings", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "default_home"]
+__all__ = [
+    "Settings", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS", "default_home",
+]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
 LINK_MODES = ("hardlink", "copy", "reflink")  # how envs get files from the package caches
+LINK_SCRIPTS = ("run", "refuse")  # packages' pre-/post-link scripts: conda runs them
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Settings:
     remote_url: str | None = None  # $AMBER_REMOTE
     mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS  # $AMBER_MUTABLE_TAGS, comma-separated
     link_mode: str = "hardlink"  # $AMBER_LINK_MODE: one of LINK_MODES
+    link_scripts: str = "run"  # $AMBER_LINK_SCRIPTS: one of LINK_SCRIPTS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +43,13 @@ class Settings:
                 f"AMBER_LINK_MODE={environ['AMBER_LINK_MODE']!r} is not a link mode: use one of "
                 f"{', '.join(LINK_MODES)} (how envs get their files from the package caches)."
             )
+        link_scripts = (environ.get("AMBER_LINK_SCRIPTS") or "run").strip().lower()
+        if link_scripts not in LINK_SCRIPTS:
+            raise AmberError(
+                f"AMBER_LINK_SCRIPTS={environ['AMBER_LINK_SCRIPTS']!r} is not a choice: use "
+                "run (as conda: packages' pre-/post-link scripts run when they are installed) "
+                "or refuse (they are skipped, each one named)."
+            )
         return cls(
             home=default_home(environ),
             remote_url=environ.get("AMBER_REMOTE") or None,
@@ -46,6 +57,7 @@ class Settings:
             if tags is None
             else tuple(t.strip() for t in tags.split(",") if t.strip()),
             link_mode=link_mode,
+            link_scripts=link_scripts,
         )
 
 

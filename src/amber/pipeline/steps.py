@@ -175,7 +175,7 @@ def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
 def _default_store() -> Store:
     """The settings' store: a step is called from user code, which is the edge."""
     settings = Settings.from_environ()
-    return Store(settings.home, settings.link_mode)
+    return Store(settings.home, settings.link_mode, settings.link_scripts)
 
 
 def prepare(
@@ -200,7 +200,9 @@ def prepare(
         with _uv.parallel(workers), ThreadPoolExecutor(max_workers=workers) as pool:
             # A Store per thread: its sqlite connection belongs to the thread that opened it.
             built = pool.map(
-                lambda spec: api.install(spec, Store(store.home, store.link_mode), inner),
+                lambda spec: api.install(
+                    spec, Store(store.home, store.link_mode, store.link_scripts), inner
+                ),
                 specs.values(),
             )
             envs = dict(zip(specs, built, strict=True))

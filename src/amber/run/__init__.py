@@ -11,14 +11,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from amber.errors import AmberError, CommandNotFoundError, EnvNotFoundError
-from amber.store.env import Env
+from amber.store.env import Env, run_activation_scripts
 from amber.store.inuse import hold_shared
 
 __all__ = ["exec_in_env", "enter_env", "env_environ", "CommandNotFoundError"]
-
-
-# Set by bash itself: never taken from an activation shell's own environment.
-_SHELL_OWN = ("_", "SHLVL", "PWD", "OLDPWD")
 
 
 def env_environ(
@@ -37,43 +33,7 @@ def env_environ(
         environ.update(variables)
     if not activation.scripts:
         return environ
-    return _run_activation_scripts(env, activation.scripts, environ)
-
-
-def _run_activation_scripts(
-    env: Env, scripts: Sequence[str], environ: dict[str, str]
-) -> dict[str, str]:
-    """``environ`` after sourcing ``scripts`` in bash; what they print goes to stderr."""
-    import shlex  # noqa: PLC0415 - only envs with activation scripts pay for these
-    import subprocess  # noqa: PLC0415
-
-    body = "".join(f". {shlex.quote(s)}\n" for s in scripts)
-    # The scripts' stdout goes to our stderr; the resulting environment comes out on fd 3.
-    command = f"exec 3>&1 1>&2\n{body}env -0 >&3\n"
-    try:
-        result = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", command],
-            env=environ,
-            stdout=subprocess.PIPE,
-            check=False,
-        )
-    except OSError as exc:
-        raise AmberError(
-            f"cannot run the activation scripts of the env {env.path} ({', '.join(scripts)}): "
-            f"bash is needed to run them: {exc}"
-        ) from None
-    out = result.stdout.decode(errors="surrogateescape")
-    if result.returncode != 0 or not out:
-        raise AmberError(
-            f"the activation scripts of the env {env.path} failed (exit code "
-            f"{result.returncode}): {', '.join(scripts)}; their output is above"
-        )
-    activated = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
-    for key in _SHELL_OWN:
-        activated.pop(key, None)
-        if key in environ:
-            activated[key] = environ[key]
-    return activated
+    return run_activation_scripts(env.path, activation.scripts, environ)
 
 
 def enter_env(env: Env, in_use_lock: Path) -> int | None:

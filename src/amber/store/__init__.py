@@ -93,10 +93,13 @@ class EnvRecord:
 class Store:
     """The local store. Cheap to create: nothing is opened until used."""
 
-    def __init__(self, home: Path | None = None, link_mode: str = "hardlink") -> None:
+    def __init__(
+        self, home: Path | None = None, link_mode: str = "hardlink", link_scripts: str = "run"
+    ) -> None:
         # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
         self.link_mode = link_mode  # how envs get files from the caches: Settings.link_mode
+        self.link_scripts = link_scripts  # run or refuse packages' link scripts: Settings'
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
         self.uv_cache = self.home / "pkgs" / "uv"

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
+from amber.errors import AmberError
 
-__all__ = ["Env", "Activation", "capture_activation", "activation_scripts"]
+__all__ = [
+    "Env", "Activation", "capture_activation", "activation_scripts", "run_activation_scripts",
+]  # fmt: skip
 
 _META = ".amber"
 _SENTINEL = "/__amber_path__"
@@ -132,6 +135,49 @@ def activation_scripts(prefix: Path, suffix: str = ".sh") -> tuple[str, ...]:
     except OSError:
         return ()
     return tuple(str(directory / name) for name in names if (directory / name).is_file())
+
+
+# Set by bash itself: never taken from an activation shell's own environment.
+_SHELL_OWN = ("_", "SHLVL", "PWD", "OLDPWD")
+
+
+def run_activation_scripts(
+    prefix: Path, scripts: Sequence[str], environ: Mapping[str, str], quiet: bool = False
+) -> dict[str, str]:
+    """``environ`` after sourcing ``scripts`` in bash, as ``conda run`` does; what the
+    scripts print goes to stderr (nowhere when ``quiet``). Only envs with ``activate.d``
+    scripts pay for a shell."""
+    import shlex
+    import subprocess
+
+    body = "".join(f". {shlex.quote(s)}\n" for s in scripts)
+    # The scripts' stdout goes to our stderr; the resulting environment comes out on fd 3.
+    command = f"exec 3>&1 1>&2\n{body}env -0 >&3\n"
+    try:
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", command],
+            env=dict(environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if quiet else None,
+            check=False,
+        )
+    except OSError as exc:
+        raise AmberError(
+            f"cannot run the activation scripts of the env {prefix} ({', '.join(scripts)}): "
+            f"bash is needed to run them: {exc}"
+        ) from None
+    out = result.stdout.decode(errors="surrogateescape")
+    if result.returncode != 0 or not out:
+        raise AmberError(
+            f"the activation scripts of the env {prefix} failed (exit code "
+            f"{result.returncode}): {', '.join(scripts)}; their output is above"
+        )
+    activated = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+    for key in _SHELL_OWN:
+        activated.pop(key, None)
+        if key in environ:
+            activated[key] = environ[key]
+    return activated
 
 
 def capture_activation(prefix: Path, conda: bool) -> Activation:
