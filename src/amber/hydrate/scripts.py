@@ -188,7 +188,7 @@ def settle_clobbers(prefix: Path, records: Sequence[Any], progress: Progress) ->
     """Give each path shipped by two packages to the one linked later (conda's rule), keep
     the other's file under ``__clobbers__/``, and warn naming the path and both packages."""
     order = {_name(r): i for i, r in enumerate(link_order(records))}
-    metas = {}
+    metas: dict[str, tuple[Path, dict[str, Any]]] = {}
     for file in (prefix / "conda-meta").glob("*.json"):
         try:
             data = json.loads(file.read_text())
@@ -196,11 +196,11 @@ def settle_clobbers(prefix: Path, records: Sequence[Any], progress: Progress) ->
             continue
         if isinstance(data, dict) and "name" in data:
             metas[data["name"]] = (file, data)
-    owners = {}
+    owners: dict[str, str] = {}
     for name, (_, data) in metas.items():
         for path in data.get("files", ()):
             owners.setdefault(path, name)
-    found = []
+    found: list[Clobber] = []
     changed: set[str] = set()
     for name, (_, data) in sorted(metas.items()):
         mark = f"{_CLOBBERS}/{name}/"
