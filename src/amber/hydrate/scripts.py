@@ -215,6 +215,7 @@ def settle_clobbers(prefix: Path, records: Sequence[Any], progress: Progress) ->
                 _rename(metas[kept][1], path, f"{_CLOBBERS}/{kept}/{path}")
                 _rename(data, moved, path)
                 changed.update((name, kept))
+                owners[path] = name
                 winner, loser = name, kept
             found.append(Clobber(path, _meta_dist(metas[winner][1]), _meta_dist(metas[loser][1])))
     for name in sorted(changed):
