@@ -32,6 +32,7 @@ __all__ = [
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
     "files_containing", "tls_certificates", "serve_tls", "ForwardingProxy",
     "CliOutcome", "run_cli", "assert_clear_error",
+    "activation_packages", "TEST_RECIPES", "recipes_channel",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -393,3 +394,48 @@ def assert_clear_error(outcome: CliOutcome, *needles: str, max_line: int = 1000)
     for needle in needles:
         assert needle in outcome.stderr, (needle, outcome.stderr)
     return outcome.error
+
+
+_FLAGS = b'export MYFLAGS="${MYFLAGS} -I$CONDA_PREFIX/include"\n'
+_NOISY = b"echo 'activating flagtool'\nexport FLAGTOOL_ON=1\n"
+
+
+def activation_packages() -> list:
+    """``flagtool`` (``activate.d`` scripts: one extends $MYFLAGS, one prints and exports
+    FLAGTOOL_ON) and ``plaintool`` (no activation scripts)."""
+    import condapkgs
+
+    return [
+        condapkgs.CondaPackage(
+            name="flagtool",
+            version="1.0",
+            files={
+                "bin/flagtool": b"#!/bin/sh\necho flagtool\n",
+                "etc/conda/activate.d/flagtool.sh": _FLAGS,
+                "etc/conda/activate.d/noisy.sh": _NOISY,
+                "etc/conda/activate.d/flagtool.fish": b"set -gx FLAGTOOL_ON 1\n",
+            },
+        ),
+        condapkgs.CondaPackage(
+            name="plaintool", version="1.0", files={"bin/plaintool": b"#!/bin/sh\necho plain\n"}
+        ),
+    ]
+
+
+TEST_RECIPES = SHARED / "channels" / "conda-test-recipes"
+
+
+def recipes_channel(dest: Path) -> Path:
+    """conda's own test channel (real conda-build packages) as a channel rattler serves for
+    linux-64: its ``noarch/`` packages copied and indexed again beside an empty ``linux-64/``
+    (its ``*-fake`` subdirs are for conda's fake platforms, not needed here)."""
+    import shutil
+
+    import condapkgs
+
+    (dest / "linux-64").mkdir(parents=True)
+    (dest / "noarch").mkdir()
+    for archive in sorted((TEST_RECIPES / "noarch").glob("*.conda")):
+        shutil.copy2(archive, dest / "noarch" / archive.name)
+    condapkgs.index_channel(dest)
+    return dest

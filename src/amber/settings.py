@@ -17,12 +17,13 @@ from amber._frozen import FrozenMap
 from amber.errors import AmberError, ConfigError
 
 __all__ = [
-    "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "CHANNEL_PRIORITIES",
-    "default_home", "config_files",
+    "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS",
+    "CHANNEL_PRIORITIES", "default_home", "config_files",
 ]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
 LINK_MODES = ("hardlink", "copy", "reflink")  # how envs get files from the package caches
+LINK_SCRIPTS = ("run", "refuse")  # packages' pre-/post-link scripts: conda runs them
 CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")  # conda's channel_priority values
 
 
@@ -76,6 +77,7 @@ class Settings:
     remote_url: str | None = None  # $AMBER_REMOTE
     mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS  # $AMBER_MUTABLE_TAGS, comma-separated
     link_mode: str = "hardlink"  # $AMBER_LINK_MODE: one of LINK_MODES
+    link_scripts: str = "run"  # $AMBER_LINK_SCRIPTS: one of LINK_SCRIPTS
     # Read from the settings files (``config_files``), $AMBER_MIRRORS and $CONDA_* only when
     # ``from_environ(files=True)``: the hot path of `amber run` needs none of them.
     network: Network = field(default_factory=Network)
@@ -95,6 +97,13 @@ class Settings:
                 f"AMBER_LINK_MODE={environ['AMBER_LINK_MODE']!r} is not a link mode: use one of "
                 f"{', '.join(LINK_MODES)} (how envs get their files from the package caches)."
             )
+        link_scripts = (environ.get("AMBER_LINK_SCRIPTS") or "run").strip().lower()
+        if link_scripts not in LINK_SCRIPTS:
+            raise AmberError(
+                f"AMBER_LINK_SCRIPTS={environ['AMBER_LINK_SCRIPTS']!r} is not a choice: use "
+                "run (as conda: packages' pre-/post-link scripts run when they are installed) "
+                "or refuse (they are skipped, each one named)."
+            )
         return cls(
             home=default_home(environ),
             remote_url=environ.get("AMBER_REMOTE") or None,
@@ -102,6 +111,7 @@ class Settings:
             if tags is None
             else tuple(t.strip() for t in tags.split(",") if t.strip()),
             link_mode=link_mode,
+            link_scripts=link_scripts,
             **(_file_settings(environ) if files else {}),
         )
 

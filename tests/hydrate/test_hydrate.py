@@ -12,6 +12,7 @@ from amber.errors import HydrateError
 from amber.hydrate import existing_env, hydrate
 from amber.lock import Lock
 from amber.resolve import ResolveCaches, resolve
+from amber.run import env_environ
 from amber.spec import Spec
 from amber.store import Store
 
@@ -37,7 +38,10 @@ def test_a_lock_becomes_a_complete_env(store: Store, conda_lock: Lock) -> None:
     names = {p.name.split("-")[0] for p in (env.path / "conda-meta").glob("*.json")}
     assert {"python", "footool", "greetlib", "libfoo"} <= names
     assert (env.path / "bin" / "footool").is_file()
-    assert env.activation().set.get("FOOTOOL_ACTIVE") == "1"  # from footool's activate.d
+    # footool's activate.d script is named, and sourced at each activation (not snapshotted).
+    assert env.activation().scripts == (str(env.path / "etc/conda/activate.d/footool.sh"),)
+    assert "FOOTOOL_ACTIVE" not in env.activation().set
+    assert env_environ(env, {"PATH": "/usr/bin:/bin"})["FOOTOOL_ACTIVE"] == "1"
     [record] = store.envs()
     assert (record.full_id, record.name) == (conda_lock.full_id, "demo")
 

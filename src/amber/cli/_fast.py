@@ -83,7 +83,7 @@ def fast_install(args: Sequence[str]) -> bool:
     from amber.store import Store
 
     settings = Settings.from_environ(files=False)  # no settings file on the hot path
-    store = Store(settings.home, settings.link_mode)
+    store = Store.of(settings)
     try:
         env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None))
     except OSError:
@@ -94,7 +94,7 @@ def fast_install(args: Sequence[str]) -> bool:
         from amber.api import Session, env_for_file
 
         settings = Settings.from_environ()  # with the settings files: downloads to make
-        store = Store(settings.home, settings.link_mode, settings.network)
+        store = Store.of(settings)
         env = env_for_file(file, session=Session(store, settings, Progress(quiet=parsed[1])))
     print(env.path, flush=True)
     return True

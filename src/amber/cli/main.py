@@ -24,6 +24,8 @@ _COMMANDS = {
     "install": "envs:install_cmd",
     "env": "envs:env_group",
     "run": "run:run_cmd",
+    "shell": "shell:shell_cmd",
+    "shell-hook": "shell:shell_hook_cmd",
     "push": "remote:push_cmd",
     "pull": "remote:pull_cmd",
     "remote": "remote:remote_group",

@@ -201,6 +201,7 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
             "activation": {
                 "set": dict(details.activation.set),
                 "path_prepend": list(details.activation.path_prepend),
+                "scripts": list(details.activation.scripts),
             },
             "platforms": lock.to_dict()["platforms"],
         })  # fmt: skip
@@ -216,6 +217,8 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
     )
     for added in lock.spec.added:
         click.echo(f"added:    {added} (by amber: pipeline steps need it)")
+    for script in details.activation.scripts:
+        click.echo(f"activate: {script} (sourced at each activation)")
     for platform, body in sorted(lock.platforms.items()):
         click.echo(f"\n{platform} (python {body.python or '-'})")
         for c in sorted(body.conda, key=lambda c: c.name):
@@ -225,6 +228,11 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
         for dist, conda_name in sorted(body.provided.items()):
             if dist != conda_name:
                 click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")
+
+
+def shell_hook(text: str) -> None:
+    """``amber shell-hook``: the script, as is, for the caller's shell to evaluate."""
+    click.echo(text, nl=False)
 
 
 def removed_env(env: Env) -> None:

@@ -32,6 +32,7 @@ from amber._python import find_interpreter
 from amber._urls import redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
+from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
 from amber.lock import Lock, LockedConda, PlatformLock
 from amber.store import Store, inuse, pkgcache
 from amber.store.env import Env, capture_activation
@@ -158,6 +159,10 @@ def _install_conda(
                 f"cannot install the conda packages into {prefix}: {redact_text(str(exc))}",
                 prefix=prefix,
             ) from None
+    if not reinstall:  # a repair links files again; conda runs no scripts for that either
+        show_prelink_messages(records, store.conda_pkgs, progress)
+        settle_clobbers(prefix, records, progress)
+        run_link_scripts(prefix, records, store.conda_pkgs, store.link_scripts, progress)
     for package in fresh:  # extracted just now from an archive of the lock's sha256
         if pkgcache.cached_sha256(store, package.file_name) == package.sha256:
             pkgcache.record_clean(store, package.file_name, package.sha256)

@@ -211,7 +211,7 @@ def _run_on_worker(
 
     step = _pickle.loads(blob)
     settings = Settings.from_environ()  # the worker's (its sqlite connection is this thread's)
-    store = Store(settings.home, settings.link_mode, settings.network)
+    store = Store.of(settings)
     try:
         env = _worker_env(full_id, lock_text, remote_url, store)
         return _call(step, env, args, kwargs, store)

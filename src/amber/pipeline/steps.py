@@ -175,7 +175,7 @@ def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
 def _default_store() -> Store:
     """The settings' store: a step is called from user code, which is the edge."""
     settings = Settings.from_environ()
-    return Store(settings.home, settings.link_mode, settings.network)
+    return Store.of(settings)
 
 
 def prepare(
@@ -201,7 +201,9 @@ def prepare(
             # A Store per thread: its sqlite connection belongs to the thread that opened it.
             built = pool.map(
                 lambda spec: api.install(
-                    spec, Store(store.home, store.link_mode, store.network), inner
+                    spec,
+                    store.again(),
+                    inner,
                 ),
                 specs.values(),
             )

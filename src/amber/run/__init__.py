@@ -6,20 +6,34 @@ Imports nothing heavy: this is the hot path of ``amber run``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from amber.errors import AmberError, CommandNotFoundError, EnvNotFoundError
-from amber.store.env import Env
+from amber.store.env import Env, run_activation_scripts
 from amber.store.inuse import hold_shared
 
 __all__ = ["exec_in_env", "enter_env", "env_environ", "CommandNotFoundError"]
 
 
-def env_environ(env: Env, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The process environment of ``env``: its activation over ``base`` (default: ours)."""
-    return env.activation().apply(os.environ if base is None else base)
+def env_environ(
+    env: Env,
+    base: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The process environment of ``env``: its activation over ``base`` (default: ours).
+
+    ``variables`` (the env's own, e.g. an environment.yml's ``variables:``) are set before
+    the ``activate.d`` scripts run, as conda does. An env with such scripts runs them now,
+    in bash, over this environment, like ``conda run``; one without spawns nothing."""
+    activation = env.activation()
+    environ = activation.apply(os.environ if base is None else base)
+    if variables:
+        environ.update(variables)
+    if not activation.scripts:
+        return environ
+    return run_activation_scripts(env.path, activation.scripts, environ)
 
 
 def enter_env(env: Env, in_use_lock: Path) -> int | None:

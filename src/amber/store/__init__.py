@@ -26,7 +26,7 @@ from pathlib import Path
 
 from amber._fs import temp_beside, write_atomic
 from amber.errors import DiskFullError
-from amber.settings import Network, default_home
+from amber.settings import Network, Settings, default_home
 
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
@@ -98,6 +98,7 @@ class Store:
         home: Path | None = None,
         link_mode: str = "hardlink",
         network: Network | None = None,
+        link_scripts: str = "run",
     ) -> None:
         # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
@@ -105,6 +106,7 @@ class Store:
         # How downloads into this store reach the channels: Settings.network (mirrors,
         # TLS, proxies). Like link_mode, a setting of the edge carried with the store.
         self.network = network if network is not None else Network()
+        self.link_scripts = link_scripts  # run or refuse packages' link scripts: Settings'
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
         self.uv_cache = self.home / "pkgs" / "uv"
@@ -114,6 +116,20 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._read_only = False  # the index read as it was, on a full disk
         self._freeing = False  # removing things: the reserve may be spent
+
+    @classmethod
+    def of(cls, settings: Settings, home: Path | None = None) -> Store:
+        """The store the settings describe (``home`` instead of theirs, if given)."""
+        return cls(
+            Path(home) if home else settings.home,
+            settings.link_mode,
+            settings.network,
+            link_scripts=settings.link_scripts,
+        )
+
+    def again(self) -> Store:
+        """A new Store of the same home and settings (its own sqlite connection)."""
+        return Store(self.home, self.link_mode, self.network, link_scripts=self.link_scripts)
 
     # -- index -----------------------------------------------------------------
 

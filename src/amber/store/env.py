@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
+from amber.errors import AmberError
 
-__all__ = ["Env", "Activation", "capture_activation"]
+__all__ = [
+    "Env", "Activation", "capture_activation", "activation_scripts", "run_activation_scripts",
+]  # fmt: skip
 
 _META = ".amber"
 _SENTINEL = "/__amber_path__"
@@ -28,11 +31,16 @@ class Activation:
 
     set: Mapping[str, str] = field(default_factory=FrozenMap)
     path_prepend: tuple[str, ...] = ()
+    # The env's ``etc/conda/activate.d/*.sh``, in the order conda sources them: they run
+    # at run time, over the caller's environment (``amber.run.env_environ``), never
+    # snapshotted, since what they do depends on the variables they find.
+    scripts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Read-only and sorted, so equal activations are equal values with one hash.
         object.__setattr__(self, "set", FrozenMap(sorted(self.set.items())))
         object.__setattr__(self, "path_prepend", tuple(self.path_prepend))
+        object.__setattr__(self, "scripts", tuple(self.scripts))
 
     def apply(self, environ: Mapping[str, str]) -> dict[str, str]:
         """A copy of ``environ`` with this env active (and any other conda env/venv off)."""
@@ -48,15 +56,22 @@ class Activation:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"set": dict(sorted(self.set.items())), "path_prepend": list(self.path_prepend)},
-            indent=1,
-        )
+        data: dict[str, object] = {
+            "set": dict(sorted(self.set.items())),
+            "path_prepend": list(self.path_prepend),
+        }
+        if self.scripts:
+            data["scripts"] = list(self.scripts)
+        return json.dumps(data, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> Activation:
         data = json.loads(text)
-        return cls(set=data["set"], path_prepend=tuple(data["path_prepend"]))
+        return cls(
+            set=data["set"],
+            path_prepend=tuple(data["path_prepend"]),
+            scripts=tuple(data.get("scripts", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -112,8 +127,62 @@ class Env:
         return self.path / "bin" / "python"
 
 
+def activation_scripts(prefix: Path, suffix: str = ".sh") -> tuple[str, ...]:
+    """The env's ``etc/conda/activate.d/*<suffix>`` in the order conda sources them (by name)."""
+    directory = Path(prefix) / "etc" / "conda" / "activate.d"
+    try:
+        names = sorted(p.name for p in directory.iterdir() if p.name.endswith(suffix))
+    except OSError:
+        return ()
+    return tuple(str(directory / name) for name in names if (directory / name).is_file())
+
+
+# Set by bash itself: never taken from an activation shell's own environment.
+_SHELL_OWN = ("_", "SHLVL", "PWD", "OLDPWD")
+
+
+def run_activation_scripts(
+    prefix: Path, scripts: Sequence[str], environ: Mapping[str, str], quiet: bool = False
+) -> dict[str, str]:
+    """``environ`` after sourcing ``scripts`` in bash, as ``conda run`` does; what the
+    scripts print goes to stderr (nowhere when ``quiet``). Only envs with ``activate.d``
+    scripts pay for a shell."""
+    import shlex
+    import subprocess
+
+    body = "".join(f". {shlex.quote(s)}\n" for s in scripts)
+    # The scripts' stdout goes to our stderr; the resulting environment comes out on fd 3.
+    command = f"exec 3>&1 1>&2\n{body}env -0 >&3\n"
+    try:
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", command],
+            env=dict(environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if quiet else None,
+            check=False,
+        )
+    except OSError as exc:
+        raise AmberError(
+            f"cannot run the activation scripts of the env {prefix} ({', '.join(scripts)}): "
+            f"bash is needed to run them: {exc}"
+        ) from None
+    out = result.stdout.decode(errors="surrogateescape")
+    if result.returncode != 0 or not out:
+        raise AmberError(
+            f"the activation scripts of the env {prefix} failed (exit code "
+            f"{result.returncode}): {', '.join(scripts)}; their output is above"
+        )
+    activated = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+    for key in _SHELL_OWN:
+        activated.pop(key, None)
+        if key in environ:
+            activated[key] = environ[key]
+    return activated
+
+
 def capture_activation(prefix: Path, conda: bool) -> Activation:
-    """Run the env's activation once (rattler's script and ``activate.d``) and record its effect."""
+    """The static part of the env's activation (rattler's script without ``activate.d``,
+    run once) and the ``activate.d`` scripts, which run later at each activation."""
     import subprocess
 
     prefix = Path(prefix)
@@ -123,6 +192,12 @@ def capture_activation(prefix: Path, conda: bool) -> Activation:
 
     base_path = [_SENTINEL, "/usr/local/bin", "/usr/bin", "/bin"]
     script = activate(prefix, ActivationVariables(None, base_path), Shell.bash).script
+    # rattler's script ends by sourcing activate.d: those lines run at activation time.
+    script = "\n".join(
+        line
+        for line in script.splitlines()
+        if not (line.startswith(". ") and "/etc/conda/activate.d/" in line)
+    )
     base = {"PATH": os.pathsep.join(base_path), "HOME": os.environ.get("HOME", "/")}
     result = subprocess.run(
         ["bash", "--noprofile", "--norc", "-c", f"{script}\nenv -0"],
@@ -140,4 +215,4 @@ def capture_activation(prefix: Path, conda: bool) -> Activation:
         for key, value in variables.items()
         if key not in _IGNORED and base.get(key) != value
     }
-    return Activation(set=changed, path_prepend=prepend)
+    return Activation(set=changed, path_prepend=prepend, scripts=activation_scripts(prefix))
