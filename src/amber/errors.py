@@ -17,6 +17,7 @@ from amber._urls import redact
 __all__ = [
     "AmberError",
     "SpecError",
+    "SpecWarning",
     "LockFileError",
     "LockCheckFailed",
     "ResolveError",
@@ -59,6 +60,19 @@ class AmberError(Exception):
 
 class SpecError(AmberError):
     """A spec file (environment.yml, requirements.txt) is malformed."""
+
+    def __init__(self, message: str, path: object = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+        self.path = path
+        self.line = line
+
+
+class SpecWarning(UserWarning):
+    """A spec file holds something conda would ignore (an unknown key): it is ignored too,
+    and the CLI shows this warning naming the file and line."""
 
     def __init__(self, message: str, path: object = None, line: int | None = None) -> None:
         where = ""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
-from amber.errors import AmberError, DiskFullError
+from amber.errors import AmberError, DiskFullError, SpecWarning
 from amber.settings import default_home
 
 __all__ = ["cli", "main"]
@@ -66,9 +67,21 @@ def cli() -> None:
     """
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *rest: object) -> None:
+    """A ``SpecWarning`` (an entry ignored as conda ignores it) as one line on stderr."""
+    if issubclass(category, SpecWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, *rest)  # type: ignore[arg-type]
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``AmberError`` becomes one message and its exit code, never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="amber", standalone_mode=False)
     except AmberError as exc:

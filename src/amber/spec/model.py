@@ -30,7 +30,18 @@ __all__ = [
 ]  # fmt: skip
 
 SCHEMA = 1
-PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
+# Every platform rattler knows (``rattler.Platform.all()`` but noarch), spelled out here so
+# that reading a lock's spec loads no native module; a test keeps the two equal.
+PLATFORMS = (
+    "linux-32", "linux-64", "linux-aarch64", "linux-armv6l", "linux-armv7l",
+    "linux-loongarch64", "linux-ppc64le", "linux-ppc64", "linux-ppc", "linux-s390x",
+    "linux-riscv32", "linux-riscv64", "freebsd-32", "freebsd-64", "freebsd-arm64",
+    "freebsd-ppc64le", "freebsd-ppc64", "osx-64", "osx-arm64", "ios-arm64",
+    "iossimulator-arm64", "iossimulator-64", "android-aarch64", "android-armv7a", "android-64",
+    "android-32", "win-32", "win-64", "win-arm64", "emscripten-wasm32", "emscripten-wasm64",
+    "wasi-wasm32", "zos-z",
+)  # fmt: skip
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SYSTEM_REQUIREMENTS = ("archspec", "cuda", "libc", "linux", "macos")
 PYPI_DEFAULT_INDEX = "https://pypi.org/simple"
 _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
@@ -69,6 +80,20 @@ def _platform(platform: str) -> str:
     if platform not in PLATFORMS:
         raise SpecError(f"unsupported platform {platform!r} (supported: {', '.join(PLATFORMS)})")
     return platform
+
+
+def _variables(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """environment.yml's ``variables:``: names a shell can export, values as text (as conda
+    writes them into ``conda-meta/state``)."""
+    out = {}
+    for key, value in values.items():
+        name = str(key)
+        if not _VARIABLE_NAME.match(name):
+            raise SpecError(f"invalid variable name {name!r}: expected letters, digits and _")
+        if value is None or isinstance(value, Mapping | list | tuple):
+            raise SpecError(f"variable {name!r} needs a text value, got {value!r}")
+        out[name] = str(value)
+    return tuple(sorted(out.items()))
 
 
 def _system_requirements(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
@@ -138,9 +163,13 @@ class Spec:
     # Virtual-package requirements of the target machines: (("cuda", "12"), ("libc", "2.31")).
     system_requirements: tuple[tuple[str, str], ...] = ()
     as_of: str | None = None  # ignore anything published after this instant (ISO 8601, UTC)
+    # environment.yml's ``variables:``, set in the env at run time: (("NAME", "value"), ...).
+    variables: tuple[tuple[str, str], ...] = ()
     # Requirements Amber added itself (e.g. cloudpickle for steps), shown by `amber env show`.
     added: tuple[str, ...] = ()
     name: str | None = field(default=None, compare=False)
+    # environment.yml's ``prefix:``: where conda would create the env (a path, not content).
+    prefix: Path | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
     # Files whose bytes this spec was read from (the spec file and its includes).
     files: tuple[Path, ...] = field(default=(), compare=False)
@@ -159,8 +188,10 @@ class Spec:
         platforms: Iterable[str] = (),
         system_requirements: Mapping[str, object] | None = None,
         as_of: object = None,
+        variables: Mapping[str, object] | None = None,
         added: Iterable[str] = (),
         name: str | None = None,
+        prefix: Path | None = None,
         source: Path | None = None,
         files: Iterable[Path] = (),
     ) -> Spec:
@@ -196,8 +227,10 @@ class Spec:
             platforms=tuple(sorted(set(_platform(p) for p in platforms))),
             system_requirements=_system_requirements(system_requirements or {}),
             as_of=_as_of(as_of),
+            variables=_variables(variables or {}),
             added=tuple(sorted(set(added))),
             name=name,
+            prefix=prefix,
             source=source,
             files=tuple(files),
         )
@@ -235,6 +268,7 @@ class Spec:
                 if self.system_requirements
                 else {}
             ),
+            **({"variables": dict(self.variables)} if self.variables else {}),
         }
 
     @classmethod
@@ -251,6 +285,11 @@ class Spec:
         system = data.get("system_requirements") or {}
         if not isinstance(system, Mapping):
             raise SpecError(f"'system_requirements' must be a mapping, got {system!r}")
+        variables = data.get("variables") or {}
+        if not isinstance(variables, Mapping) or not all(
+            isinstance(v, str) for v in variables.values()
+        ):
+            raise SpecError(f"'variables' must be a mapping of strings, got {variables!r}")
         return cls(
             conda=_strings(data, "conda"),
             pypi=_strings(data, "pypi"),
@@ -262,6 +301,7 @@ class Spec:
             platforms=_strings(data, "platforms"),
             system_requirements=tuple(sorted((str(k), str(v)) for k, v in system.items())),
             as_of=_optional_string(data, "as_of"),
+            variables=tuple(sorted((str(k), v) for k, v in variables.items())),
             added=_strings(data, "added"),
         )
 
@@ -303,7 +343,9 @@ class Spec:
                 **dict(override.system_requirements),
             },
             as_of=override.as_of or self.as_of,
+            variables={**dict(self.variables), **dict(override.variables)},
             name=override.name or self.name,
+            prefix=override.prefix or self.prefix,
             source=override.source or self.source,
             added=sorted({*self.added, *override.added}),
         )
@@ -325,6 +367,7 @@ class Spec:
 _CANONICAL_KEYS = {
     "schema", "channels", "conda", "pypi", "pypi_constraints", "python", "index_url",
     "extra_index_urls", "platforms", "added", "as_of", "system_requirements",
+    "variables",
 }  # fmt: skip
 
 
