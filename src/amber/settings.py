@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "DEFAULT_MUTABLE_TAGS", "default_home"]
+__all__ = ["Settings", "DEFAULT_MUTABLE_TAGS", "default_home", "conda_overrides"]
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
 
@@ -47,3 +47,24 @@ def default_home(environ: Mapping[str, str] | None = None) -> Path:
     from platformdirs import user_data_dir  # noqa: PLC0415 - on the hot path of `amber run`
 
     return Path(user_data_dir("amber", appauthor=False))
+
+
+# conda's CONDA_OVERRIDE_<X> variables -> the system requirement each one sets.
+_CONDA_OVERRIDES = {
+    "CONDA_OVERRIDE_CUDA": "cuda",
+    "CONDA_OVERRIDE_GLIBC": "libc",
+    "CONDA_OVERRIDE_OSX": "macos",
+    "CONDA_OVERRIDE_LINUX": "linux",
+    "CONDA_OVERRIDE_ARCHSPEC": "archspec",
+}
+
+
+def conda_overrides(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """The virtual-package overrides set as for conda: {requirement: (variable, value)};
+    an empty value means "none" (``CONDA_OVERRIDE_CUDA=""``: no CUDA), as in conda."""
+    environ = os.environ if environ is None else environ
+    return {
+        requirement: (variable, environ[variable].strip())
+        for variable, requirement in _CONDA_OVERRIDES.items()
+        if variable in environ
+    }

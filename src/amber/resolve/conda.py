@@ -20,7 +20,7 @@ from amber._fs import write_atomic
 from amber._urls import redact
 from amber.errors import OutputError, ResolveError, SourceError
 from amber.lock import LockedConda
-from amber.resolve.virtual import to_rattler
+from amber.resolve.virtual import missing_virtual_hint, to_rattler
 from amber.spec import Spec
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
@@ -73,9 +73,11 @@ class CondaSolver:
                 locked_packages=[p.to_record() for p in locked] or None,
             )
         except SolverError as exc:
+            hint = missing_virtual_hint(_explain(exc), platform)
             raise ResolveError(
                 f"{self.spec}: cannot satisfy the conda request for {platform} "
-                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}",
+                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}"
+                + (f"\n{hint}" if hint else ""),
                 platform=platform,
             ) from None
         except GatewayError as exc:

@@ -353,6 +353,23 @@ class Spec:
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
         return replace(self, platforms=tuple(sorted(set(_platform(p) for p in platforms))))
 
+    def with_overrides(self, overrides: Mapping[str, tuple[str, str]]) -> Spec:
+        """The system requirements with conda's ``CONDA_OVERRIDE_*`` over them, as conda puts
+        them over what it detects: {requirement: (variable, value)}; "" removes one."""
+        if not overrides:
+            return self
+        merged: dict[str, object] = dict(self.system_requirements)
+        for requirement, (variable, value) in overrides.items():
+            if not value:
+                merged.pop(requirement, None)
+                continue
+            try:
+                _system_requirements({requirement: value})
+            except SpecError as exc:
+                raise SpecError(f"{variable}={value!r}: {exc}", self.source) from None
+            merged[requirement] = value
+        return replace(self, system_requirements=_system_requirements(merged))
+
     def with_as_of(self, as_of: object) -> Spec:
         return replace(self, as_of=_as_of(as_of))
 
