@@ -60,10 +60,11 @@ class CondaSolver:
     async def _solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda]
     ) -> list[LockedConda]:
+        specs, files = _pinned_files(self.spec)
         try:
             records = await rattler.solve(
                 self.channels,
-                list(self.spec.conda),
+                specs,
                 gateway=self.gateway,
                 platforms=[Subdir(platform), Subdir("noarch")],
                 virtual_packages=to_rattler(virtual),
@@ -86,7 +87,9 @@ class CondaSolver:
                 f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}",
                 url=_culprit(self.channels, str(exc)),
             ) from None
-        return [LockedConda.from_record(r) for r in records]
+        locked = [LockedConda.from_record(r) for r in records]
+        _check_files(self.spec, platform, locked, files)
+        return locked
 
     async def provided_dists(
         self, packages: list[LockedConda]
@@ -154,6 +157,49 @@ def _read_memo(memo: Path) -> list[tuple[str, str | None]] | None:
     ):
         return None
     return [(d[0], d[1]) for d in data]
+
+
+def _pinned_files(spec: Spec) -> tuple[list[str], dict[str, str]]:
+    """The specs for rattler, and {name: file} of those with ``fn=``: rattler 0.28 ignores
+    ``fn``, so the version and build the file name spells are added to the spec (and the
+    solved file is checked against it afterwards)."""
+    specs: list[str] = []
+    files: dict[str, str] = {}
+    for text in spec.conda:
+        match = rattler.MatchSpec(text)
+        file_name = match.file_name
+        if not file_name:
+            specs.append(text)
+            continue
+        name = match.name.normalized if match.name else ""
+        stem = file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+        parts = stem.rsplit("-", 2)
+        if stem == file_name or len(parts) != 3 or parts[0] != name:
+            raise ResolveError(
+                f"{spec}: {text!r}: fn={file_name!r} is not a file of {name!r} "
+                "(expected NAME-VERSION-BUILD.conda or .tar.bz2)",
+                package=name,
+            )
+        files[name] = file_name
+        specs += [text, f"{name} =={parts[1]} {parts[2]}"]  # rattler takes both as one request
+    return specs, files
+
+
+def _check_files(
+    spec: Spec, platform: str, locked: Sequence[LockedConda], files: dict[str, str]
+) -> None:
+    """``fn=`` honoured: the solved package is that very file, else a clear refusal."""
+    for package in locked:
+        wanted = files.get(package.name)
+        if wanted and package.file_name != wanted:
+            raise ResolveError(
+                f"{spec}: {package.name}[fn={wanted}] asks for that file, but the channel's "
+                f"{package.name} {package.version} {package.build} for {platform} is "
+                f"{package.file_name} (rattler prefers .conda over .tar.bz2 of the same "
+                f"build, and the lock names one file per build): ask for {package.file_name}",
+                platform=platform,
+                package=package.name,
+            )
 
 
 def _needs_python(package: LockedConda) -> bool:
