@@ -12,6 +12,7 @@ from amber.spec.model import Spec, canonical_pypi_requirement, from_file
 
 __all__ = ["RequirementsReader", "read_requirements", "logical_lines", "split_option"]
 
+_VCS = re.compile(r"^(?:[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*@\s*)?(?:git|hg|svn|bzr)\+")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -58,6 +59,14 @@ class RequirementsReader:
         line = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
         if not line.startswith("-"):
             requirement, _, options = line.partition(" --")
+            if _VCS.match(requirement):
+                raise SpecError(
+                    f"VCS requirement {requirement!r} cannot be locked yet: an Amber lock pins "
+                    "every PyPI file by URL and sha256, and a checkout has neither; build a "
+                    "wheel of it and name that file (`name @ https://.../file.whl`)",
+                    path,
+                    lineno,
+                )
             if options and not options.startswith("hash"):
                 raise SpecError(f"unsupported per-requirement option '--{options}'", path, lineno)
             try:
