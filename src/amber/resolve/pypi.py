@@ -163,6 +163,20 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     fallback = package.get("sdist") or package.get("archive")
     if fallback:
         files.append(_dist_file(fallback))
+    allowed = dict(spec.pypi_hashes).get(name)
+    if allowed is not None:
+        # pip's hash-checking mode: only the files whose sha256 the spec names may be taken.
+        matching = [f for f in files if f.sha256 in allowed]
+        if not matching:
+            raise ResolveError(
+                f"{spec}: {name} {package.get('version', '')}: no file of it has the sha256 "
+                f"the spec's --hash names ({', '.join(allowed)}); its files have "
+                f"{', '.join(f'{f.name} {f.sha256}' for f in files) or 'no hashes'}. THESE "
+                "PACKAGES DO NOT MATCH THE HASHES, as pip says: check the hash, or the pin",
+                platform=platform,
+                package=name,
+            )
+        files = matching
     chosen = best_file(files, python, platform, dict(spec.system_requirements))
     if chosen is None or not chosen.url or not chosen.sha256:
         raise ResolveError(

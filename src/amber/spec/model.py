@@ -96,6 +96,29 @@ def _variables(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out.items()))
 
 
+def _hashes(values: Mapping[str, object]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """pip's ``--hash=sha256:HEX`` per requirement: {name: sha256s}, canonical and sorted."""
+    out = {}
+    for name, hashes in values.items():
+        if isinstance(hashes, str) or not isinstance(hashes, Iterable):
+            raise SpecError(f"hashes of {name!r} must be a list, got {hashes!r}")
+        clean = set()
+        for text in hashes:
+            value = str(text).strip().lower().removeprefix("sha256:")
+            if not re.fullmatch(r"[0-9a-f]{64}", value):
+                raise SpecError(f"invalid hash {text!r} for {name!r}: expected sha256:<64 hex>")
+            clean.add(value)
+        out[str(canonicalize_name(str(name)))] = tuple(sorted(clean))
+    return tuple(sorted(out.items()))
+
+
+def _mapping(data: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = data.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{key!r} must be a mapping, got {value!r}")
+    return value
+
+
 def _system_requirements(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
     out = {}
     for key, value in values.items():
@@ -155,6 +178,8 @@ class Spec:
     conda: tuple[str, ...] = ()
     pypi: tuple[str, ...] = ()
     pypi_constraints: tuple[str, ...] = ()
+    # pip's --hash: {canonical name: the sha256s allowed} as ((name, (sha256, ...)), ...).
+    pypi_hashes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     channels: tuple[str, ...] = ()
     python: str | None = None
     index_url: str | None = None
@@ -181,6 +206,7 @@ class Spec:
         conda: Iterable[str] = (),
         pypi: Iterable[str] = (),
         pypi_constraints: Iterable[str] = (),
+        pypi_hashes: Mapping[str, Iterable[str]] | None = None,
         channels: Iterable[str] = (),
         python: str | None = None,
         index_url: str | None = None,
@@ -220,6 +246,7 @@ class Spec:
             pypi_constraints=tuple(
                 sorted({canonical_pypi_requirement(r) for r in pypi_constraints})
             ),
+            pypi_hashes=_hashes(pypi_hashes or {}),
             channels=tuple(dict.fromkeys(channels)),
             python=python,
             index_url=index_url,
@@ -269,6 +296,11 @@ class Spec:
                 else {}
             ),
             **({"variables": dict(self.variables)} if self.variables else {}),
+            **(
+                {"pypi_hashes": {name: list(h) for name, h in self.pypi_hashes}}
+                if self.pypi_hashes
+                else {}
+            ),
         }
 
     @classmethod
@@ -294,6 +326,7 @@ class Spec:
             conda=_strings(data, "conda"),
             pypi=_strings(data, "pypi"),
             pypi_constraints=_strings(data, "pypi_constraints"),
+            pypi_hashes=_hashes(_mapping(data, "pypi_hashes")),
             channels=_strings(data, "channels"),
             python=_optional_string(data, "python"),
             index_url=_optional_string(data, "index_url"),
@@ -333,6 +366,7 @@ class Spec:
             conda=by_name(self.conda, override.conda, _conda_name),
             pypi=by_name(self.pypi, override.pypi, pypi_name),
             pypi_constraints=by_name(self.pypi_constraints, override.pypi_constraints, pypi_name),
+            pypi_hashes={**dict(self.pypi_hashes), **dict(override.pypi_hashes)},
             channels=[*self.channels, *override.channels],
             python=override.python or self.python,
             index_url=override.index_url or self.index_url,
@@ -384,7 +418,7 @@ class Spec:
 _CANONICAL_KEYS = {
     "schema", "channels", "conda", "pypi", "pypi_constraints", "python", "index_url",
     "extra_index_urls", "platforms", "added", "as_of", "system_requirements",
-    "variables",
+    "variables", "pypi_hashes",
 }  # fmt: skip
 
 

@@ -31,6 +31,7 @@ class RequirementsReader:
         self.constraints: list[str] = []
         self.index_url: str | None = None
         self.extra_index_urls: list[str] = []
+        self.hashes: dict[str, list[str]] = {}
         self.files: list[Path] = []
 
     def spec_fields(self) -> dict[str, object]:
@@ -40,8 +41,22 @@ class RequirementsReader:
             "pypi_constraints": self.constraints,
             "index_url": self.index_url,
             "extra_index_urls": self.extra_index_urls,
+            "pypi_hashes": self.hashes,
             "files": self.files,
         }
+
+    def _hashed(
+        self, requirement: str, canonical: str, hashes: list[str], path: Path, lineno: int
+    ) -> None:
+        name = _pinned_name(canonical)
+        if name is None:
+            raise SpecError(
+                f"{requirement.strip()!r} has --hash but no exact pin: pip's hash-checking "
+                "mode needs `name==version` (or a file URL)",
+                path,
+                lineno,
+            )
+        self.hashes.setdefault(name, []).extend(hashes)
 
     def read(self, path: Path, *, constraint: bool = False) -> None:
         path = path.resolve()
@@ -67,12 +82,24 @@ class RequirementsReader:
                     path,
                     lineno,
                 )
-            if options and not options.startswith("hash"):
-                raise SpecError(f"unsupported per-requirement option '--{options}'", path, lineno)
+            hashes = []
+            for option in filter(None, (o.strip() for o in options.split("--"))):
+                name, _, value = option.replace(" ", "=", 1).partition("=")
+                if name != "hash":
+                    raise SpecError(f"unsupported per-requirement option '--{option}'", path, lineno)
+                if not value.startswith("sha256:"):
+                    raise SpecError(
+                        f"--hash={value}: Amber checks sha256 hashes only (sha256:<hex>)",
+                        path,
+                        lineno,
+                    )
+                hashes.append(value.strip())
             try:
-                canonical_pypi_requirement(requirement)
+                canonical = canonical_pypi_requirement(requirement)
             except SpecError as exc:
                 raise SpecError(str(exc), path, lineno) from None
+            if hashes:
+                self._hashed(requirement, canonical, hashes, path, lineno)
             (self.constraints if constraint else self.requirements).append(requirement.strip())
             return
         option, value = split_option(line)
@@ -98,6 +125,12 @@ class RequirementsReader:
             pass  # resolver hints; uv's defaults apply
         else:
             raise SpecError(f"unsupported option '{option}'", path, lineno)
+
+
+def _pinned_name(canonical: str) -> str | None:
+    """The name of an exact pin (``name==1.0``), as pip's hash-checking mode requires."""
+    match = re.fullmatch(r"([a-z0-9-]+)(?:\[[^\]]*\])?(?:===?[^,;<>!~*]+| @ \S+)", canonical)
+    return match.group(1) if match else None
 
 
 def split_option(line: str) -> tuple[str, str]:
