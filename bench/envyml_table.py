@@ -21,7 +21,6 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from urllib.parse import unquote
 
 import rattler
@@ -245,7 +244,9 @@ def render(table: list[Row]) -> str:
     ]
     for r in table:
         cells = [f"`{r.file}`", r.source, r.conda, r.amber, r.outcome]
-        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+        lines.append(
+            "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

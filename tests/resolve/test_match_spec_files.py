@@ -49,7 +49,7 @@ def test_fn_locks_that_very_file(tmp_path: Path, channel: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "said"),
     [
-        ("lib[fn=lib-2.0-b_1.tar.bz2]", "the channel's lib 2.0 b_1 for linux-64 is lib-2.0-b_1.conda"),
+        ("lib[fn=lib-2.0-b_1.tar.bz2]", "lib 2.0 b_1 for linux-64 is lib-2.0-b_1.conda"),
         ("lib[fn=other-2.0-b_1.conda]", "fn='other-2.0-b_1.conda' is not a file of 'lib'"),
         ("lib[fn=lib.zip]", "fn='lib.zip' is not a file of 'lib'"),
     ],

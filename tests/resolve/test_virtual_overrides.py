@@ -62,9 +62,9 @@ def test_a_missing_virtual_package_says_how_to_declare_it(
     with pytest.raises(ResolveError) as info:
         resolve(read_spec(_spec(tmp_path, cuda_channel, "gpulib")), caches)
     said = str(info.value)
-    assert "system-requirements: {cuda: \"12\"}" in said
+    assert 'system-requirements: {cuda: "12"}' in said
     assert "CONDA_OVERRIDE_CUDA=12" in said
     with pytest.raises(ResolveError) as info:
         resolve(read_spec(_spec(tmp_path, cuda_channel, "newlib")), caches)
     assert "CONDA_OVERRIDE_GLIBC=2.34" in str(info.value)
-    assert "system-requirements: {libc: \"2.34\"}" in str(info.value)
+    assert 'system-requirements: {libc: "2.34"}' in str(info.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 import warnings
+from typing import TextIO
 
 import click
 
@@ -67,12 +68,19 @@ def cli() -> None:
     """
 
 
-def _show_warning(message: Warning | str, category: type[Warning], *rest: object) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     """A ``SpecWarning`` (an entry ignored as conda ignores it) as one line on stderr."""
     if issubclass(category, SpecWarning):
         click.echo(f"warning: {message}", err=True)
     else:
-        _python_show_warning(message, category, *rest)  # type: ignore[arg-type]
+        _python_show_warning(message, category, filename, lineno, file, line)
 
 
 _python_show_warning = warnings.showwarning

@@ -86,7 +86,9 @@ class RequirementsReader:
             for option in filter(None, (o.strip() for o in options.split("--"))):
                 name, _, value = option.replace(" ", "=", 1).partition("=")
                 if name != "hash":
-                    raise SpecError(f"unsupported per-requirement option '--{option}'", path, lineno)
+                    raise SpecError(
+                        f"unsupported per-requirement option '--{option}'", path, lineno
+                    )
                 if not value.startswith("sha256:"):
                     raise SpecError(
                         f"--hash={value}: Amber checks sha256 hashes only (sha256:<hex>)",
