@@ -97,7 +97,7 @@ def amber_reading(path: Path) -> AmberReading:
         except AmberError as exc:
             return AmberReading(refused=str(exc).replace(f"{path}:", "line "))
     said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
-    keys = [m.split("unknown key '", 1)[1].split("'", 1)[0] for m in said]
+    keys = [m.split("unknown key '", 1)[1].split("'", 1)[0] for m in said if "unknown key" in m]
     return AmberReading(warned=keys, spec=spec)
 
 
@@ -138,6 +138,11 @@ def differences(conda: CondaReading, amber: AmberReading, path: Path) -> list[st
         said.append(f"pip entries differ: {sorted(spec.pypi)} vs {_pypi(conda.pip)}")
     if dict(spec.variables) != conda.variables:
         said.append(f"variables differ: {dict(spec.variables)} vs {conda.variables}")
+    if spec.prefix:
+        said.append(
+            "conda creates the env at `prefix:`; Amber builds it in its store and says so "
+            "(with `amber pack`/`amber unpack` to place it there)"
+        )
     honoured = [k for k in conda.warned if k in AMBER_KEYS]
     if honoured:
         said.append(

@@ -24,6 +24,7 @@ EXPLAINED = (
     "conda adds `pip` to the conda packages",
     "conda ignores `platforms`",
     "channels: conda searches",
+    "conda creates the env at `prefix:`",
 )
 # The only refusals: what Amber cannot lock yet, each named with its reason.
 REFUSALS = ("editable requirement", "VCS requirement")

@@ -45,17 +45,8 @@ class RequirementsReader:
             "files": self.files,
         }
 
-    def _hashed(
-        self, requirement: str, canonical: str, hashes: list[str], path: Path, lineno: int
-    ) -> None:
-        name = _pinned_name(canonical)
-        if name is None:
-            raise SpecError(
-                f"{requirement.strip()!r} has --hash but no exact pin: pip's hash-checking "
-                "mode needs `name==version` (or a file URL)",
-                path,
-                lineno,
-            )
+    def _hashed(self, canonical: str, hashes: list[str]) -> None:
+        name = re.split(r"[\s\[<>=!~;@(]", canonical, maxsplit=1)[0]
         self.hashes.setdefault(name, []).extend(hashes)
 
     def read(self, path: Path, *, constraint: bool = False) -> None:
@@ -101,7 +92,7 @@ class RequirementsReader:
             except SpecError as exc:
                 raise SpecError(str(exc), path, lineno) from None
             if hashes:
-                self._hashed(requirement, canonical, hashes, path, lineno)
+                self._hashed(canonical, hashes)
             (self.constraints if constraint else self.requirements).append(requirement.strip())
             return
         option, value = split_option(line)
@@ -127,12 +118,6 @@ class RequirementsReader:
             pass  # resolver hints; uv's defaults apply
         else:
             raise SpecError(f"unsupported option '{option}'", path, lineno)
-
-
-def _pinned_name(canonical: str) -> str | None:
-    """The name of an exact pin (``name==1.0``), as pip's hash-checking mode requires."""
-    match = re.fullmatch(r"([a-z0-9-]+)(?:\[[^\]]*\])?(?:===?[^,;<>!~*]+| @ \S+)", canonical)
-    return match.group(1) if match else None
 
 
 def split_option(line: str) -> tuple[str, str]:
