@@ -64,3 +64,5 @@ def test_fn_that_cannot_be_honoured_is_refused(
 def test_track_features_are_taken_last_as_in_conda(tmp_path: Path, channel: str) -> None:
     assert _solve(tmp_path, channel, "blas") == {"blas": "blas-1.0-openblas_0.conda"}
     assert _solve(tmp_path, channel, "blas=*=mkl*") == {"blas": "blas-1.0-mkl_5.conda"}
+    wanted = _solve(tmp_path, channel, "blas[track_features=mkl]")
+    assert wanted == {"blas": "blas-1.0-mkl_5.conda"}
