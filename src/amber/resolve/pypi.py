@@ -22,16 +22,30 @@ from amber.spec import Spec
 __all__ = ["compile_pypi", "release_files", "uv_python_platform"]
 
 
+_UV_PLATFORMS = {
+    "osx-64": "x86_64-apple-darwin",
+    "osx-arm64": "aarch64-apple-darwin",
+    "win-64": "x86_64-pc-windows-msvc",
+    "win-32": "i686-pc-windows-msvc",
+    "win-arm64": "aarch64-pc-windows-msvc",
+    "linux-riscv64": "riscv64-unknown-linux",
+}
+
+
 def uv_python_platform(platform: str, requirements: Mapping[str, str]) -> str:
-    """uv's ``--python-platform`` for a conda subdir and the spec's system requirements."""
-    if platform.startswith("linux-"):
+    """uv's ``--python-platform`` for a conda subdir and the spec's system requirements;
+    ``ResolveError`` for a platform uv cannot resolve PyPI packages for."""
+    if platform in ("linux-64", "linux-aarch64"):
         arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
         return f"{arch}-manylinux_2_{glibc_minor(requirements)}"
-    return {
-        "osx-64": "x86_64-apple-darwin",
-        "osx-arm64": "aarch64-apple-darwin",
-        "win-64": "x86_64-pc-windows-msvc",
-    }[platform]
+    if platform not in _UV_PLATFORMS:
+        known = ", ".join(["linux-64", "linux-aarch64", *_UV_PLATFORMS])
+        raise ResolveError(
+            f"uv cannot resolve PyPI packages for {platform} (it can for: {known}): lock the "
+            "PyPI part for other platforms, or make it conda packages",
+            platform=platform,
+        )
+    return _UV_PLATFORMS[platform]
 
 
 async def compile_pypi(
