@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from amber._urls import redact
@@ -18,6 +21,7 @@ __all__ = [
     "AmberError",
     "SpecError",
     "SpecWarning",
+    "print_spec_warnings",
     "LockFileError",
     "LockCheckFailed",
     "ResolveError",
@@ -81,6 +85,27 @@ class SpecWarning(UserWarning):
         super().__init__(f"{where}{message}")
         self.path = path
         self.line = line
+
+
+def print_spec_warnings() -> None:
+    """From now on, a ``SpecWarning`` is one line on stderr, ``warning: FILE:LINE: ...``
+    (the CLI's form); other warnings keep Python's."""
+    python_show = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, SpecWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            python_show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 class LockFileError(AmberError):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-import warnings
-from typing import TextIO
 
 import click
 
-from amber.errors import AmberError, DiskFullError, SpecWarning
+from amber.errors import AmberError, DiskFullError, print_spec_warnings
 from amber.settings import default_home
 
 __all__ = ["cli", "main"]
@@ -68,28 +66,10 @@ def cli() -> None:
     """
 
 
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """A ``SpecWarning`` (an entry ignored as conda ignores it) as one line on stderr."""
-    if issubclass(category, SpecWarning):
-        click.echo(f"warning: {message}", err=True)
-    else:
-        _python_show_warning(message, category, filename, lineno, file, line)
-
-
-_python_show_warning = warnings.showwarning
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``AmberError`` becomes one message and its exit code, never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    warnings.showwarning = _show_warning
+    print_spec_warnings()
     try:
         cli.main(args=argv, prog_name="amber", standalone_mode=False)
     except AmberError as exc:
