@@ -830,8 +830,19 @@ class ServedDirectory(str):
     directory: Path
     requests: list[str]
 
-    def __new__(cls, directory: Path) -> ServedDirectory:
+    def __new__(
+        cls,
+        directory: Path,
+        basic_auth: tuple[str, str] | None = None,
+        token: str | None = None,
+        query_token: str | None = None,
+    ) -> ServedDirectory:
         requests: list[str] = []
+        expected = (
+            "Basic " + base64.b64encode(":".join(basic_auth).encode()).decode()
+            if basic_auth
+            else None
+        )
 
         class Handler(_QuietHandler):
             def __init__(self, *args, **kwargs):
@@ -839,6 +850,23 @@ class ServedDirectory(str):
 
             def send_head(self):
                 requests.append(self.path)
+                if expected is not None and self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="amber-test"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                if token is not None:
+                    if not self.path.startswith(f"/t/{token}/"):
+                        self.send_error(401 if "/t/" not in self.path else 403)
+                        return None
+                    self.path = self.path[len(f"/t/{token}") :]
+                if query_token is not None:
+                    path, _, query = self.path.partition("?")
+                    if f"token={query_token}" not in query.split("&"):
+                        self.send_error(401)
+                        return None
+                    self.path = path
                 return super().send_head()
 
         server = _Server(("127.0.0.1", 0), Handler)
@@ -887,22 +915,38 @@ class ServedDirectory(str):
         self._start_thread()
 
 
-def start_server(path: os.PathLike[str] | str) -> ServedDirectory:
-    """Serve ``path`` over HTTP on 127.0.0.1 (random port); call ``.stop()`` when done."""
+def start_server(
+    path: os.PathLike[str] | str,
+    basic_auth: tuple[str, str] | None = None,
+    token: str | None = None,
+    query_token: str | None = None,
+) -> ServedDirectory:
+    """Serve ``path`` over HTTP on 127.0.0.1 (random port); call ``.stop()`` when done.
+
+    ``basic_auth=(user, password)`` answers 401 to any request without them;
+    ``token="tk"`` serves only under ``/t/tk/`` (anaconda.org's conda tokens);
+    ``query_token="tk"`` only requests that end in ``?token=tk``.
+    """
     path = Path(path)
     if not path.is_dir():
         raise NotADirectoryError(path)
-    return ServedDirectory(path)
+    return ServedDirectory(path, basic_auth, token, query_token)
 
 
 @contextlib.contextmanager
-def serve_directory(path: os.PathLike[str] | str) -> Iterator[ServedDirectory]:
+def serve_directory(
+    path: os.PathLike[str] | str,
+    basic_auth: tuple[str, str] | None = None,
+    token: str | None = None,
+    query_token: str | None = None,
+) -> Iterator[ServedDirectory]:
     """Serve ``path`` over HTTP; yields the base URL ``http://127.0.0.1:PORT``.
 
     The yielded value is a :class:`ServedDirectory` (a ``str``) with ``stop()``
-    so a test can take the server down midway.  Stopped on exit.
+    so a test can take the server down midway.  Stopped on exit. ``basic_auth`` and
+    ``token`` and ``query_token`` as for :func:`start_server`.
     """
-    served = start_server(path)
+    served = start_server(path, basic_auth, token, query_token)
     try:
         yield served
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -17,7 +18,8 @@ from pathlib import Path
 
 __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
-    "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded",
+    "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
+    "files_containing",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -144,3 +146,62 @@ def assert_secret_nowhere(home: Path, message: str, secret: bytes) -> None:
             if path.is_file() and not path.is_symlink():
                 data = path.read_bytes()
                 assert secret not in data and digest.encode() not in data, path
+
+
+def tiny_wheel(directory: Path, name: str, version: str, source: str) -> Path:
+    """A real, installable pure-Python wheel holding one module ``<name>.py``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": source.encode(),
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: amber-tests\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = [f"{path},sha256={_b64_digest(data)},{len(data)}" for path, data in files.items()] + [
+        f"{dist}/RECORD,,"
+    ]
+    files[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+    return wheel
+
+
+def _b64_digest(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def files_containing(roots: list[Path], needles: list[bytes]) -> list[str]:
+    """Every regular file under ``roots`` (gzip, bz2 and zstd archives read decompressed,
+    zip members too) holding any of ``needles``: ``path: needle``."""
+    import bz2
+    import gzip
+
+    import zstandard
+
+    found = []
+    for root in roots:
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*"))
+        for path in paths:
+            if path.is_symlink() or not path.is_file():
+                continue
+            data = path.read_bytes()
+            blobs = [data]
+            if data[:2] == b"\x1f\x8b":
+                blobs.append(gzip.decompress(data))
+            elif data[:3] == b"BZh":
+                blobs.append(bz2.decompress(data))
+            elif data[:4] == b"\x28\xb5\x2f\xfd":
+                blobs.append(zstandard.ZstdDecompressor().decompressobj().decompress(data))
+            elif data[:2] == b"PK":
+                with (
+                    contextlib.suppress(zipfile.BadZipFile),
+                    zipfile.ZipFile(io.BytesIO(data)) as zf,
+                ):
+                    blobs += [zf.read(n) for n in zf.namelist()]
+            found += [f"{path}: {n!r}" for n in needles if any(n in blob for blob in blobs)]
+    return found

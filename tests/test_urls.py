@@ -13,6 +13,10 @@ from amber._urls import redact
         ("https://user:pw@host/chan", "https://host/chan"),
         ("https://__token__:pypi-s3cret@pypi.org/simple", "https://pypi.org/simple"),
         ("https://host/t/tk-123/chan/linux-64", "https://host/chan/linux-64"),
+        ("https://host/t/tk-123/t/linux-64/x.conda", "https://host/t/linux-64/x.conda"),  # once
+        ("https://host/t/tk-123", "https://host"),
+        ("https://host/tools/t2/chan", "https://host/tools/t2/chan"),  # no token there
+        ("https://[2001:db8::1]/t/tk/chan", "https://[2001:db8::1]/chan"),
         ("https://host/chan/x.conda?token=s3cret&v=1", "https://host/chan/x.conda?v=1"),
         ("https://h/x?access_token=a&X-Amz-Signature=b&X-Amz-Credential=c&versionId=3",
          "https://h/x?versionId=3"),
@@ -25,3 +29,22 @@ from amber._urls import redact
 )  # fmt: skip
 def test_redact(url: str, expected: str) -> None:
     assert redact(url) == expected
+
+
+def test_remember_keeps_credentials_in_memory_only() -> None:
+    from amber import _auth
+
+    clean = _auth.remember("https://u:p%40ss@mirror.example/t/tk-9/chan?token=q1&v=2")
+    assert clean == "https://mirror.example/chan?v=2"
+    url, headers = _auth.request("https://mirror.example/chan/noarch/repodata.json")
+    assert url == "https://mirror.example/t/tk-9/chan/noarch/repodata.json?token=q1"
+    assert headers == {"Authorization": "Basic dTpwQHNz"}  # u:p@ss
+    assert _auth.with_credentials("https://mirror.example/chan/x.whl") == (
+        "https://u:p%40ss@mirror.example/t/tk-9/chan/x.whl?token=q1"
+    )
+
+    # A token after a base path goes back where it was.
+    _auth.remember("https://repo.example/api/t/tk-2/chan")
+    assert _auth.request("https://repo.example/api/chan/noarch/x.conda")[0] == (
+        "https://repo.example/api/t/tk-2/chan/noarch/x.conda"
+    )

@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["redact", "channel_url", "is_url"]
+__all__ = ["redact", "channel_url", "is_url", "CONDA_TOKEN", "SECRET_PARAM", "redact_text"]
 
-_CONDA_TOKEN = re.compile(r"/t/[^/]+")
+# conda's token segment: /t/<token>/ (anaconda.org, quetz).
+CONDA_TOKEN = re.compile(r"/t/[^/]+(?=/|$)")
 # Query parameters that carry a credential (``?token=``, signed-URL signatures...).
-_SECRET_PARAM = re.compile(
+SECRET_PARAM = re.compile(
     r"(.*[-_.])?(token|access[-_]?token|auth|password|passwd|secret|key|api[-_]?key|sig|"
     r"signature|credential|security[-_]token)",
     re.IGNORECASE,
@@ -35,11 +36,11 @@ def redact(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port:
         netloc = f"{netloc}:{port}"
-    path = _CONDA_TOKEN.sub("", parts.path)
+    path = CONDA_TOKEN.sub("", parts.path, count=1)
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, v) for k, v in pairs if not _SECRET_PARAM.fullmatch(k)])
+        query = urlencode([(k, v) for k, v in pairs if not SECRET_PARAM.fullmatch(k)])
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
@@ -54,3 +55,11 @@ def channel_url(channel: str, base: Path | None = None) -> str:
             path = base / path
         return path.resolve().as_uri()
     return channel
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"()<>]+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a message, another tool's output) with every URL in it redacted."""
+    return _URL_IN_TEXT.sub(lambda m: redact(m.group(0)), text)

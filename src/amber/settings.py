@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "DEFAULT_MUTABLE_TAGS", "default_home", "conda_overrides"]
+from amber.errors import AmberError
+
+__all__ = ["Settings", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "default_home", "conda_overrides"]
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
+LINK_MODES = ("hardlink", "copy", "reflink")  # how envs get files from the package caches
 
 
 @dataclass(frozen=True)
@@ -23,18 +26,26 @@ class Settings:
     home: Path  # $AMBER_HOME, else the user data directory
     remote_url: str | None = None  # $AMBER_REMOTE
     mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS  # $AMBER_MUTABLE_TAGS, comma-separated
+    link_mode: str = "hardlink"  # $AMBER_LINK_MODE: one of LINK_MODES
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The settings ``environ`` (default: this process's environment) gives."""
         environ = os.environ if environ is None else environ
         tags = environ.get("AMBER_MUTABLE_TAGS")
+        link_mode = (environ.get("AMBER_LINK_MODE") or "hardlink").strip().lower()
+        if link_mode not in LINK_MODES:
+            raise AmberError(
+                f"AMBER_LINK_MODE={environ['AMBER_LINK_MODE']!r} is not a link mode: use one of "
+                f"{', '.join(LINK_MODES)} (how envs get their files from the package caches)."
+            )
         return cls(
             home=default_home(environ),
             remote_url=environ.get("AMBER_REMOTE") or None,
             mutable_tags=DEFAULT_MUTABLE_TAGS
             if tags is None
             else tuple(t.strip() for t in tags.split(",") if t.strip()),
+            link_mode=link_mode,
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import write
 
+from amber import _auth
 from amber.errors import SpecError
 from amber.spec import Spec, read_spec
 
@@ -97,7 +98,9 @@ def test_requirements_txt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "six==1.17.0",
     )
     assert spec.pypi_constraints == ("idna<4",)
-    assert spec.index_url == "https://user:s3cret@example.org/simple"  # usable in memory
+    # The spec holds the URL without its credentials; they stay in this process's memory.
+    assert spec.index_url == "https://example.org/simple"
+    assert _auth.with_credentials(spec.index_url) == "https://user:s3cret@example.org/simple"
     canonical = spec.canonical()
     assert canonical["index_url"] == "https://example.org/simple"  # never in a lock
     assert "s3cret" not in str(canonical)

@@ -49,7 +49,7 @@ class Session:
         """A session over ``home`` (default: the settings') and ``remote`` (default:
         ``$AMBER_REMOTE``), reading the environment once."""
         settings = settings or Settings.from_environ()
-        store = Store(Path(home) if home else settings.home)
+        store = Store(Path(home) if home else settings.home, settings.link_mode)
         return cls(store, settings, Progress(quiet=quiet), remote)
 
     @property
@@ -98,7 +98,7 @@ def using(
         )  # fmt: skip
     settings = Settings.from_environ()
     return Session(
-        store if store is not None else Store(settings.home),
+        store if store is not None else Store(settings.home, settings.link_mode),
         settings,
         progress if progress is not None else Progress(quiet=True),
     )

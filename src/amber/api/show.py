@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from amber._platform import host_platform
+from amber._progress import Progress
 from amber.api import find_env
+from amber.hydrate import repair
 from amber.inspect.verify import VerifyResult, verify_env
 from amber.lock import Lock
 from amber.store import EnvRecord, Store
@@ -29,6 +33,7 @@ class Verified:
 
     env: Env
     result: VerifyResult
+    repaired: VerifyResult | None = None  # what was found, when ``result`` is after a repair
 
 
 def list_envs(store: Store) -> list[EnvRecord]:
@@ -48,7 +53,26 @@ def show_env(ref: str, store: Store) -> EnvDetails:
     return EnvDetails(env, Lock.read(env.lock_file), env.activation(), record)
 
 
-def verify(env: Env | str, store: Store) -> Verified:
-    """Check every file of an env (or of the env a reference names) against its records."""
+def verify(
+    env: Env | str, store: Store, *, repair_env: bool = False, progress: Progress | None = None
+) -> Verified:
+    """Check every file of an env (or of the env a reference names) against its records;
+    with ``repair_env``, restore what differs from clean cache entries, then check again."""
     found = find_env(env, store) if isinstance(env, str) else env
-    return Verified(found, verify_env(found))
+    result = verify_env(found)
+    if not repair_env or result.ok:
+        return Verified(found, result)
+    conda_names = {p.name for p in Lock.read(found.lock_file).for_platform(host_platform()).conda}
+    conda: set[str] = set()
+    pypi: set[str] = set()
+    remove = list(result.extra)
+    remove += [m.path for m in result.modified if m.reason]  # bytecode: Python writes it again
+    owners = [m.package for m in result.modified if not m.reason]
+    for package in owners + [m.package for m in result.missing]:
+        name = package.split("==")[0]
+        if name in conda_names:
+            conda.add(name)
+        elif "==" in package:
+            pypi.add(re.sub(r"[-_.]+", "-", name).lower())
+    repair(found, store, conda=conda, pypi=pypi, remove=remove, progress=progress)
+    return Verified(found, verify_env(found), result)

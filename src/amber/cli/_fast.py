@@ -83,7 +83,7 @@ def fast_install(args: Sequence[str]) -> bool:
     from amber.store import Store
 
     settings = Settings.from_environ()
-    store = Store(settings.home)
+    store = Store(settings.home, settings.link_mode)
     try:
         env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None))
     except OSError:

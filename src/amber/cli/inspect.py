@@ -22,15 +22,24 @@ def verify_or_fail(done: Verified, as_json: bool) -> None:
     """Render ``verify``'s answer; differences end the command with exit code 1."""
     render.verified(done, as_json)
     if not done.result.ok:
-        raise VerifyFailed(done.result.summary(), prefix=done.env.path)
+        hint = (
+            "" if done.repaired else
+            f"; `amber verify --repair {done.env.path}` restores it from the package caches"
+        )  # fmt: skip
+        raise VerifyFailed(done.result.summary() + hint, prefix=done.env.path)
 
 
 @click.command("verify")
 @click.argument("env_ref", metavar="ENV")
+@click.option("--repair", is_flag=True,
+              help="Restore what differs: link damaged packages again, remove strays.")  # fmt: skip
 @json_option
-def verify_cmd(env_ref: str, as_json: bool) -> None:
+def verify_cmd(env_ref: str, repair: bool, as_json: bool) -> None:
     """Check every file of ENV against its packages' records; exit 1 listing differences."""
-    verify_or_fail(verify(env_ref, edge().store), as_json)
+    session = edge()
+    verify_or_fail(
+        verify(env_ref, session.store, repair_env=repair, progress=session.progress), as_json
+    )
 
 
 @click.command("diff")

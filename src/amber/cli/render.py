@@ -256,8 +256,11 @@ def env_tags(rows: Sequence[tuple[str, str, str, float]], as_json: bool) -> None
 def verified(done: Verified, as_json: bool) -> None:
     """``amber verify``: one line per difference (or JSON); on success a summary on stderr."""
     result = done.result
+    if done.repaired is not None and not as_json:
+        for line in done.repaired.lines():
+            _note(f"repaired: {line}")
     if as_json:
-        _json(result.to_json())
+        _json({**result.to_json(), "repaired": done.repaired.to_json() if done.repaired else None})
     else:
         for line in result.lines():
             click.echo(line)

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from rattler.networking import Client
 from rattler.package_streaming import PackageArchive, download_to_path
 
+from amber._auth import remember
+from amber._conda_client import conda_client
 from amber._fs import scratch_dir
-from amber._urls import redact
+from amber._urls import redact, redact_text
 from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
 from amber.spec import Spec
@@ -83,7 +84,10 @@ def complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
 
 
 async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
-    client = Client.default_client()
+    for ref in refs:  # credentials in the URLs: kept in memory, handed to the client
+        if "://" in ref.url and not ref.url.startswith("file://"):
+            remember(channel_of(ref.url.split("#", 1)[0]))
+    client = conda_client()
     limit = asyncio.Semaphore(_PARALLEL)
     with scratch_dir("archives") as tmp:
 
@@ -99,6 +103,8 @@ async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedCo
 async def _read(client: Any, ref: ArchiveRef, tmp: Path, source: object) -> LockedConda:
     url = ref.url.split("#", 1)[0]
     shown = redact(url)
+    if not url.startswith("file://"):
+        url = shown  # the client adds what authenticates it (remembered above)
     file_name = url.rsplit("/", 1)[-1]
     sha256, md5, size = _hex(ref.sha256, 64, shown, source), _hex(ref.md5, 32, shown, source), None
     try:
@@ -120,7 +126,7 @@ async def _read(client: Any, ref: ArchiveRef, tmp: Path, source: object) -> Lock
     except LockFileError:
         raise
     except Exception as exc:  # rattler raises OSError / its own errors for unreachable URLs
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        message = redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0])
         raise SourceError(
             f"{source}: cannot read the package {shown}: {message}", url=shown
         ) from None

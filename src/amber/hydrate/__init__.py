@@ -13,6 +13,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,22 +24,33 @@ from typing import IO, Any
 
 import rattler
 
+from amber._auth import in_query, requirement_with_credentials
+from amber._conda_client import conda_client
 from amber._fs import remove_tree, scratch_file, walk_tree, write_atomic
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
+from amber._urls import redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedConda, PlatformLock
-from amber.store import Store, inuse
+from amber.store import Store, inuse, pkgcache
 from amber.store.env import Activation, Env, capture_activation
 from amber.store.fetch import (
     Package,
     copy_bounded,
+    download_archives,
     open_local_archive,
 )
 
-__all__ = ["hydrate", "existing_env"]
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["hydrate", "existing_env", "repair"]
+
+_FICLONE = 0x40049409  # Linux: make the destination a reflink (copy on write) of the source
 
 
 def existing_env(lock: Lock, store: Store) -> Env | None:
@@ -123,9 +137,17 @@ def _write_env_vars(prefix: Path, variables: dict[str, str]) -> None:
 
 
 def _install_conda(
-    prefix: Path, lock: Lock, packages: PlatformLock, store: Store, progress: Progress
+    prefix: Path,
+    lock: Lock,
+    packages: PlatformLock,
+    store: Store,
+    progress: Progress,
+    reinstall: set[str] | None = None,
 ) -> None:
+    """Link the lock's conda packages into ``prefix``; with ``reinstall``, into an existing
+    env, linking those packages again (from cache entries checked byte for byte)."""
     local = _local(packages.conda, store)
+    fresh = _check_cache(local, store, progress, suspect=reinstall or set())
     _verify_local_archives(local, store)
     records = [p.to_record() for p in local]
     requested = []
@@ -142,17 +164,90 @@ def _install_conda(
                     records,
                     target_prefix=prefix,
                     cache_dir=store.conda_pkgs,
-                    installed_packages=[],
+                    installed_packages=None if reinstall else [],
+                    reinstall_packages=reinstall or None,
                     execute_link_scripts=False,
                     show_progress=False,
+                    client=conda_client(),
                     reporter=reporter,
                     requested_specs=requested or None,
+                    config=_link_config(store, prefix, progress),
                 )
             )
         except Exception as exc:
             raise HydrateError(
-                f"cannot install the conda packages into {prefix}: {exc}", prefix=prefix
+                f"cannot install the conda packages into {prefix}: {redact_text(str(exc))}",
+                prefix=prefix,
             ) from None
+    for package in fresh:  # extracted just now from an archive of the lock's sha256
+        if pkgcache.cached_sha256(store, package.file_name) == package.sha256:
+            pkgcache.record_clean(store, package.file_name, package.sha256)
+
+
+def _check_cache(
+    packages: Sequence[LockedConda], store: Store, progress: Progress, suspect: set[str]
+) -> list[LockedConda]:
+    """The packages rattler will extract afresh. A cache entry whose stat fingerprint moved
+    since it was last found clean (or one of a ``suspect`` package) is hashed against its
+    ``paths.json``; an edited one (through a hardlink, in an env) is removed."""
+    fresh = []
+    for package in packages:
+        name, sha256 = package.file_name, package.sha256
+        if pkgcache.cached_sha256(store, name) != sha256:
+            fresh.append(package)
+            continue
+        if package.name not in suspect and pkgcache.is_clean(store, name, sha256):
+            continue
+        entry = pkgcache.entry_of(store, name)
+        damaged = pkgcache.damaged_files(entry)
+        if not damaged:
+            pkgcache.record_clean(store, name, sha256)
+            continue
+        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+        progress.message(
+            f"The package cache's copy of {entry.name} was edited in place ({damaged[0]}{more}), "
+            "most likely through a hardlink from an env: extracting it again from its archive"
+        )
+        pkgcache.discard(store, name)
+        fresh.append(package)
+    return fresh
+
+
+def _link_config(store: Store, prefix: Path, progress: Progress) -> rattler.Config | None:
+    """rattler's link preferences for the store's link mode (``None``: hardlinks, its default)."""
+    if store.link_mode == "hardlink":
+        return None
+    reflink = store.link_mode == "reflink"
+    if reflink and not _can_reflink(store.conda_pkgs, prefix.parent):
+        progress.message(
+            f"Note: AMBER_LINK_MODE=reflink, but {prefix.parent} cannot hold reflinks of the "
+            f"package cache {store.conda_pkgs} (no copy-on-write filesystem there): the env's "
+            "files are copies instead."
+        )
+    return rattler.Config.from_toml(
+        "allow-hard-links = false\nallow-symbolic-links = false\n"
+        f"allow-ref-links = {'true' if reflink else 'false'}\n"
+    )
+
+
+def _can_reflink(source_dir: Path, target_dir: Path) -> bool:
+    """Whether a file in ``source_dir`` can be reflinked into ``target_dir`` (Linux's FICLONE;
+    elsewhere rattler finds out on its own)."""
+    if fcntl is None or not sys.platform.startswith("linux"):
+        return True
+    source_dir.mkdir(parents=True, exist_ok=True)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryFile(dir=source_dir) as source,
+        tempfile.TemporaryFile(dir=target_dir) as target,
+    ):
+        source.write(b"amber")
+        source.flush()
+        try:
+            fcntl.ioctl(target.fileno(), _FICLONE, source.fileno())
+        except OSError:
+            return False
+    return True
 
 
 def _local(packages: Sequence[Package], store: Store) -> list[Any]:
@@ -170,7 +265,7 @@ def _verify_local_archives(packages: Sequence[LockedConda], store: Store) -> Non
     for package in packages:
         if (
             not package.url.startswith("file://")
-            or _cached_sha256(store, package) == package.sha256
+            or pkgcache.cached_sha256(store, package.file_name) == package.sha256
         ):
             continue
         archive = store.find_archive(package.sha256)
@@ -197,20 +292,6 @@ def _verify_local_archives(packages: Sequence[LockedConda], store: Store) -> Non
             )
 
 
-def _cached_sha256(store: Store, package: LockedConda) -> str | None:
-    """The sha256 rattler's package cache records for its entry of ``package`` (the
-    ``<name>-<version>-<build>.lock`` file beside it: a revision, then the sha256)."""
-    stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
-    try:
-        with open(store.conda_pkgs / f"{stem}.lock", "rb") as f:
-            data = f.read(41)
-    except OSError:
-        return None
-    if len(data) != 40 or not (store.conda_pkgs / stem).is_dir():
-        return None
-    return data[8:].hex()
-
-
 def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
     interpreter = find_interpreter(packages.python or "3")
     with progress.task(f"Creating a Python {packages.python} env"):
@@ -227,18 +308,36 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
             ) from None
 
 
-def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Progress) -> None:
+def _install_pypi(
+    env: Env,
+    packages: PlatformLock,
+    store: Store,
+    progress: Progress,
+    reinstall: set[str] | None = None,
+) -> None:
+    """uv installs the lock's PyPI packages; ``reinstall`` ones again, after uv's cache
+    forgot them (an in-place edit through a hardlink changed its copy too)."""
+    # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
+    download_archives([p for p in packages.pypi if in_query(p.url)], store)
     local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
     for package in local:
         if package.url.startswith("file://") and not store.find_archive(package.sha256):
             open_local_archive(package).close()  # uv reads it: only a regular package file
-    lines = [p.requirement_line() for p in local]
+    # Credentials (kept in memory, or in rattler's storage) reach uv only through this
+    # private temporary file.
+    lines = [requirement_with_credentials(p.requirement_line()) for p in local]
     fd, reqs = scratch_file("reqs", ".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
     base = ["pip", "install", "--python", str(env.python), "--no-deps", "--require-hashes"]
     base += ["--quiet", "-r", reqs]
+    if store.link_mode != "hardlink":
+        base += ["--link-mode", "copy" if store.link_mode == "copy" else "clone"]
+    for name in sorted(reinstall or ()):
+        base += ["--reinstall-package", name]
     try:
+        if reinstall:
+            asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
         with progress.task(f"Installing {len(lines)} PyPI packages"):
             try:
                 # Offline first: with every wheel in uv's cache, no network at all.
@@ -247,10 +346,74 @@ def _install_pypi(env: Env, packages: PlatformLock, store: Store, progress: Prog
                 asyncio.run(run_uv(base, cache_dir=store.uv_cache))
     except UvFailed as exc:
         raise HydrateError(
-            f"cannot install the PyPI packages into {env.path}:\n{exc}", prefix=env.path
+            f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
+            prefix=env.path,
         ) from None
     finally:
         os.unlink(reqs)
+    if store.link_mode == "hardlink" and not reinstall:
+        edited = _edited_in_uv_cache(env, packages, store, progress)
+        if edited:
+            _install_pypi(env, packages, store, progress, reinstall=edited)
+
+
+def _edited_in_uv_cache(
+    env: Env, packages: PlatformLock, store: Store, progress: Progress
+) -> set[str]:
+    """The PyPI packages whose files, hardlinked from uv's cache, are not what their wheel's
+    RECORD says (edited in place through another env): their cache entries must go."""
+    records: dict[str, Path] = {}
+    for site in env.path.glob("lib/python*/site-packages"):
+        for found in site.glob("*.dist-info/RECORD"):
+            name = found.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0]
+            records[_normalise(name)] = found
+    edited = set()
+    for package in packages.pypi:
+        record = records.get(_normalise(package.name))
+        if record is None:
+            continue
+        site = record.parent.parent
+        files = [(site / rel, sha) for rel, sha, _ in pkgcache.wheel_files(record) if sha]
+        if not pkgcache.shared_files_clean(store, package.sha256, files):
+            progress.message(
+                f"uv's cached copy of {package.name} was edited in place, most likely through a "
+                "hardlink from an env: installing it again from its wheel"
+            )
+            edited.add(_normalise(package.name))
+    return edited
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def repair(
+    env: Env,
+    store: Store,
+    *,
+    conda: set[str],
+    pypi: set[str],
+    remove: Sequence[str],
+    progress: Progress | None = None,
+) -> None:
+    """Restore ``env`` to its lock: files no package owns (``remove``, relative) go, and the
+    named conda and PyPI packages are linked again from clean cache entries."""
+    progress = progress or Progress(quiet=True)
+    lock = Lock.read(env.lock_file)
+    packages = lock.for_platform(host_platform())
+    lock_file = store.env_lock_path(lock.full_id)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with inuse.exclusive(lock_file):
+        for rel in remove:
+            path = env.path / rel
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.exists():
+                remove_tree(path)
+        if conda:
+            _install_conda(env.path, lock, packages, store, progress, reinstall=conda)
+        if pypi:
+            _install_pypi(env, packages, store, progress, reinstall=pypi)
 
 
 def _discard(path: Path) -> None:

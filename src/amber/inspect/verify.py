@@ -4,11 +4,16 @@ Conda files come from ``conda-meta/*.json`` (rattler's PrefixRecord, ``paths_dat
 the hash compared is ``sha256_in_prefix`` when rattler recorded one (the installed
 content, after the prefix placeholder was replaced), else ``sha256``. A file with a
 prefix placeholder but no in-prefix hash is only checked for presence. Symlinks
-(``softlink``) are checked for presence only; ``.pyc`` files are never checked.
+(``softlink``) are checked for presence only.
 
 PyPI files come from each ``*.dist-info/RECORD`` that conda does not own (urlsafe
-base64 sha256 digest and size; RECORD's own line and ``.pyc`` lines carry no hash:
-presence only for the former, nothing for the latter).
+base64 sha256 digest and size; RECORD's own line carries no hash: presence only).
+
+Bytecode is checked by what Python would run: a ``__pycache__/<stem>.<tag>.pyc`` whose
+``<stem>.py`` exists must hold the code that compiling that (verified) source gives,
+whoever wrote it (a package, Python at import time, ``compileall``); any other ``.pyc``
+is checked against its package's recorded hash, or is ``extra`` when no package owns it.
+A missing ``.pyc`` is never reported: Python writes it again.
 
 Files no package owns are ``extra``, except the ones the installers themselves create
 (see ``_IGNORED_*``).
@@ -16,23 +21,24 @@ Files no package owns are ``extra``, except the ones the installers themselves c
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
+import json
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amber._fs import TreeEntry, walk_tree
+from amber.inspect import _bytecode
 from amber.store.conda_meta import prefix_files
 from amber.store.env import Env
+from amber.store.pkgcache import wheel_files
 
 __all__ = ["verify_env", "VerifyResult", "Modified", "Missing"]
 
 # Ignored anywhere in the env (when no package owns them):
 #   .amber/       Amber's own metadata (marker, activation, lock)
 #   conda-meta/   the package records themselves (and rattler's `history`)
-#   __pycache__/, *.pyc   bytecode Python writes at import time
 #   CACHEDIR.TAG  written by rattler and uv at the prefix root
 #   .lock         uv's lock file at the prefix root, taken while it installs
 _IGNORED_DIRS = {".amber", "conda-meta"}
@@ -57,6 +63,7 @@ class Modified:
     actual_sha256: str | None
     expected_size: int | None
     actual_size: int
+    reason: str = ""  # bytecode: why it is not what its source compiles to
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,9 @@ class VerifyResult:
     def lines(self) -> list[str]:
         """One line per difference: ``modified``/``missing``/``extra`` and the path."""
         out = [
-            f"modified  {m.path}  ({m.package}: expected sha256 "
+            f"modified  {m.path}  ({m.package}: {m.reason})"
+            if m.reason
+            else f"modified  {m.path}  ({m.package}: expected sha256 "
             f"{(m.expected_sha256 or '-')[:12]} / {m.expected_size} B, found "
             f"{(m.actual_sha256 or '-')[:12]} / {m.actual_size} B)"
             for m in self.modified
@@ -126,8 +135,14 @@ def verify_env(env: Env) -> VerifyResult:
         _conda_expected(prefix, expected)
     _pypi_expected(prefix, expected)
     present = _walk(prefix)
+    bytecode: dict[str, str] = {}  # a cached .pyc -> its source
     for rel, exp in sorted(expected.items()):
         kind = present.get(rel)
+        source = _bytecode.source_of(rel)
+        if source is not None and present.get(source) == "file":
+            if kind == "file":  # whoever wrote it, it must be what its source compiles to
+                bytecode[rel] = source
+            continue  # gone: Python writes it again
         if kind is None:
             result.missing.append(Missing(rel, exp.package))
             continue
@@ -141,9 +156,64 @@ def verify_env(env: Env) -> VerifyResult:
     if (prefix / ".amber" / "pack.json").is_file():
         expected.setdefault("bin/amber-unpack", _Expected("amber pack", None, None))
     for rel in sorted(present.keys() - expected.keys()):
-        if present[rel] != "dir" and not _ignored(rel, conda):
+        if present[rel] == "dir" or _ignored(rel, conda):
+            continue
+        source = _bytecode.source_of(rel)
+        if source is not None and present.get(source) == "file":
+            bytecode[rel] = source
+        else:
             result.extra.append(rel)
+    _check_bytecode(env, bytecode, expected, result)
+    result.extra.sort()
     return result
+
+
+def _check_bytecode(
+    env: Env, bytecode: dict[str, str], expected: dict[str, _Expected], result: VerifyResult
+) -> None:
+    """Every cached ``.pyc`` against its source, compiled here or by the env's own Python
+    (bytecode of another version), in isolated mode without ``site`` (no ``.pth`` runs)."""
+    prefix = Path(env.path)
+    reasons: dict[str, str] = {}
+    other: list[str] = []
+    for rel, source in bytecode.items():
+        reason = _bytecode.check(str(prefix / rel), str(prefix / source))
+        if reason == "magic":
+            other.append(rel)
+        elif reason is not None:
+            reasons[rel] = reason
+    if other:
+        reasons.update(_check_elsewhere(env, {r: bytecode[r] for r in other}))
+    for rel in sorted(bytecode):
+        result.checked += 1
+        if rel in reasons:
+            owner = expected.get(bytecode[rel])
+            package = owner.package if owner else "no package"
+            size = (prefix / rel).lstat().st_size
+            try:
+                actual: str | None = _sha256(prefix / rel)
+            except OSError:
+                actual = None
+            result.modified.append(Modified(rel, package, None, actual, None, size, reasons[rel]))
+
+
+def _check_elsewhere(env: Env, bytecode: dict[str, str]) -> dict[str, str]:
+    prefix = Path(env.path)
+    pairs = [[str(prefix / rel), str(prefix / src)] for rel, src in bytecode.items()]
+    python = Path(env.python)
+    unchecked = "written by another Python, and the env has none to check it with"
+    if not python.exists():
+        return dict.fromkeys(bytecode, unchecked)
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-S", _bytecode.__file__],
+            input=json.dumps(pairs), capture_output=True, text=True, timeout=600, check=True,
+        )  # fmt: skip
+        found = json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return dict.fromkeys(bytecode, unchecked)
+    back = {str(prefix / rel): rel for rel in bytecode}
+    return {back[p]: str(r) for p, r in found.items() if p in back}
 
 
 def _check_content(path: Path, rel: str, exp: _Expected, result: VerifyResult) -> None:
@@ -170,8 +240,6 @@ def _sha256(path: Path) -> str:
 
 def _conda_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
     for f in prefix_files(prefix):
-        if _is_bytecode(f.path):
-            continue
         package = f"{f.package}=={f.version}"
         if f.path_type == "directory":
             expected[f.path] = _Expected(package, None, None, "dir")
@@ -195,27 +263,11 @@ def _pypi_expected(prefix: Path, expected: dict[str, _Expected]) -> None:
                 continue  # installed by conda: checked against conda-meta
             dist = record_file.parent.name.removesuffix(".dist-info")
             package = dist.replace("-", "==", 1)
-            try:
-                rows = list(csv.reader(record_file.read_text().splitlines()))
-            except (OSError, csv.Error):
-                continue
-            for row in rows:
-                if not row or not row[0]:
+            for row, sha256, size in wheel_files(record_file):
+                rel = os.path.normpath(os.path.relpath(site / row, prefix))
+                if rel.startswith("..") or rel in expected or _bytecode.source_of(rel):
                     continue
-                rel = os.path.normpath(os.path.relpath(site / row[0], prefix))
-                if rel.startswith("..") or rel in expected or _is_bytecode(rel):
-                    continue
-                digest = row[1] if len(row) > 1 else ""
-                size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
-                sha256 = None
-                if digest.startswith("sha256="):
-                    raw = digest.removeprefix("sha256=")
-                    sha256 = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).hex()
                 expected[rel] = _Expected(package, sha256, size if sha256 else None)
-
-
-def _is_bytecode(rel: str) -> bool:
-    return rel.endswith(".pyc") or "__pycache__" in rel.split(os.sep)
 
 
 def _walk(prefix: Path) -> dict[str, str]:
@@ -231,7 +283,7 @@ def _walk(prefix: Path) -> dict[str, str]:
 
 def _ignored(rel: str, conda: bool) -> bool:
     parts = rel.split(os.sep)
-    if _is_bytecode(rel) or parts[0] in _IGNORED_DIRS:
+    if parts[0] in _IGNORED_DIRS:
         return True
     if len(parts) == 1 and parts[0] in _IGNORED_ROOT_FILES:
         return True

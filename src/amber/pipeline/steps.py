@@ -174,7 +174,8 @@ def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
 
 def _default_store() -> Store:
     """The settings' store: a step is called from user code, which is the edge."""
-    return Store(Settings.from_environ().home)
+    settings = Settings.from_environ()
+    return Store(settings.home, settings.link_mode)
 
 
 def prepare(
@@ -199,7 +200,8 @@ def prepare(
         with _uv.parallel(workers), ThreadPoolExecutor(max_workers=workers) as pool:
             # A Store per thread: its sqlite connection belongs to the thread that opened it.
             built = pool.map(
-                lambda spec: api.install(spec, Store(store.home), inner), specs.values()
+                lambda spec: api.install(spec, Store(store.home, store.link_mode), inner),
+                specs.values(),
             )
             envs = dict(zip(specs, built, strict=True))
     out: dict[Step, HydratedEnv] = {}

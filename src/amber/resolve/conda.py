@@ -12,12 +12,12 @@ from urllib.parse import unquote, urlsplit
 import rattler
 from packaging.utils import canonicalize_name
 from rattler.exceptions import GatewayError, SolverError
-from rattler.networking import Client
 from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
+from amber._conda_client import conda_client
 from amber._fs import write_atomic
-from amber._urls import redact
+from amber._urls import redact, redact_text
 from amber.errors import OutputError, ResolveError, SourceError
 from amber.lock import LockedConda
 from amber.resolve.virtual import missing_virtual_hint, to_rattler
@@ -37,7 +37,7 @@ class CondaSolver:
         self.conda_pkgs = conda_pkgs
         self.channels = list(spec.channels or DEFAULT_CHANNELS)
         self.repodata_cache = repodata_cache
-        self.gateway = rattler.Gateway(cache_dir=repodata_cache)
+        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client())
 
     async def solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
@@ -54,6 +54,7 @@ class CondaSolver:
             self.gateway = rattler.Gateway(
                 cache_dir=self.repodata_cache,
                 default_config=rattler.SourceConfig(cache_action="no-cache"),
+                client=conda_client(),
             )
             return await self._solve(platform, virtual, locked)
 
@@ -134,7 +135,7 @@ class CondaSolver:
             if package.url.startswith("file://"):
                 archive = await PackageArchive.from_path(unquote(urlsplit(package.url).path))
             else:
-                archive = await PackageArchive.from_url(Client.authenticated_client(), package.url)
+                archive = await PackageArchive.from_url(conda_client(), package.url)
             paths_json = await archive.paths_json()
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:
@@ -207,7 +208,8 @@ def _needs_python(package: LockedConda) -> bool:
 
 
 def _explain(exc: BaseException) -> str:
-    return str(exc).strip()
+    # rattler names the URL it requested: with a channel's credentials put back in.
+    return redact_text(str(exc).strip())
 
 
 def _culprit(channels: list[str], said: str) -> str | None:

@@ -11,8 +11,9 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from amber._auth import in_query, requirement_with_credentials, with_credentials
 from amber._fs import scratch_dir
-from amber._urls import redact
+from amber._urls import redact, redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
@@ -75,7 +76,8 @@ async def compile_pypi(
     with scratch_dir("uv") as tmp:
         reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
         output = Path(tmp, "pylock.toml")
-        reqs.write_text("\n".join(spec.pypi) + "\n")
+        # Credentials a user wrote go to uv only, in this private temporary directory.
+        reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in spec.pypi))
         cons.write_text("\n".join(constraints) + "\n")
         if prefer:
             output.write_text(_pylock(prefer))
@@ -90,12 +92,16 @@ async def compile_pypi(
         ]  # fmt: skip
         if spec.as_of:
             args += ["--exclude-newer", spec.as_of]
+        urls = [spec.index_url or "", *spec.extra_index_urls]
+        urls += [r.partition(" @ ")[2].split(" ")[0] for r in spec.pypi]
+        if any(in_query(url) for url in urls):
+            args.append("--no-cache")  # uv's cache would keep the ?token= it was given
         for name in sorted(upgrade):
             args += ["--upgrade-package", name]
         if spec.index_url:
-            args += ["--index-url", spec.index_url]
+            args += ["--index-url", with_credentials(spec.index_url)]
         for url in spec.extra_index_urls:
-            args += ["--extra-index-url", url]
+            args += ["--extra-index-url", with_credentials(url)]
         try:
             macos = ".".join(map(str, macos_version(requirements)))
             target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
@@ -137,9 +143,9 @@ async def release_files(
             "--python-version", python, "--python", sys.executable,
         ]  # fmt: skip
         if index_url:
-            args += ["--index-url", index_url]
+            args += ["--index-url", with_credentials(index_url)]
         for url in extra_index_urls:
-            args += ["--extra-index-url", url]
+            args += ["--extra-index-url", with_credentials(url)]
         for url in find_links:
             args += ["--find-links", url]
         if no_index:
@@ -216,4 +222,4 @@ def _dist_file(entry: Mapping[str, Any]) -> DistFile:
 
 def _clean(stderr: str, tmp: Path) -> str:
     """uv's message without our temp file names."""
-    return stderr.strip().replace(str(tmp / "requirements.in"), "the requirements")
+    return redact_text(stderr.strip().replace(str(tmp / "requirements.in"), "the requirements"))

@@ -81,7 +81,7 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
         raise PackError(
             f"{result.summary()}; amber pack ships envs exactly as locked:\n  "
             + "\n  ".join(lines[:_SHOWN] + more)
-            + "\nRebuild it (amber env rm, then amber install) or put the change in the spec."
+            + f"\nRestore it (amber verify --repair {env.path}) or put the change in the spec."
         )
     entries = _entries(env.path)
     manifest = _manifest(env, entries)

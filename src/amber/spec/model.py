@@ -20,8 +20,9 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from amber._auth import remember
 from amber._platform import host_platform
-from amber._urls import channel_url, redact
+from amber._urls import channel_url, redact, redact_text
 from amber.errors import SpecError
 
 __all__ = [
@@ -48,14 +49,22 @@ _PYTHON_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
 def canonical_conda_spec(text: str) -> str:
-    """A conda match spec in rattler's canonical spelling; ``SpecError`` if invalid."""
+    """A conda match spec in rattler's canonical spelling; ``SpecError`` if invalid. A
+    channel URL's credentials (``https://user:pw@host/chan::pkg``) are kept in memory only
+    (``amber._auth``), never in the spec."""
     # rattler's native module loads only when a conda spec is read, not a lock's spec.
     from rattler import MatchSpec  # noqa: PLC0415 - see above
 
+    text = text.strip()
+    channel, sep, rest = text.rpartition("::")
+    if sep and "://" in channel:
+        text = f"{remember(channel)}{sep}{rest}"
     try:
-        return str(MatchSpec(text.strip()))
+        return str(MatchSpec(text))
     except Exception as exc:  # rattler raises its own InvalidMatchSpecError
-        raise SpecError(f"invalid conda match spec {text.strip()!r}: {_first_line(exc)}") from None
+        raise SpecError(
+            f"invalid conda match spec {redact_text(text)!r}: {_first_line(exc)}"
+        ) from None
 
 
 def canonical_pypi_requirement(text: str) -> str:
@@ -63,12 +72,13 @@ def canonical_pypi_requirement(text: str) -> str:
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
-        raise SpecError(f"invalid requirement {text.strip()!r}: {exc}") from None
+        said = redact_text(f"invalid requirement {text.strip()!r}: {exc}")
+        raise SpecError(said) from None
     out: str = canonicalize_name(req.name)
     if req.extras:
         out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
     if req.url:
-        out += f" @ {req.url}"
+        out += f" @ {remember(req.url)}"
     elif req.specifier:
         out += ",".join(sorted(str(s) for s in req.specifier))
     if req.marker:
@@ -224,7 +234,7 @@ class Spec:
         """Validate and canonicalise; ``SpecError`` quotes the first bad entry."""
         conda = [canonical_conda_spec(s) for s in conda]
         pypi = list(pypi)
-        channels = [channel_url(c) for c in channels]
+        channels = [remember(channel_url(c)) for c in channels]
         if python is not None:
             python = str(python).strip()
             if not _PYTHON_VERSION.match(python):
@@ -237,7 +247,7 @@ class Spec:
             if pypi and not any(_conda_name(s) == "python" for s in conda):
                 conda.append("python")  # PyPI packages need an interpreter from conda
         if index_url is not None:
-            index_url = index_url.rstrip("/")
+            index_url = remember(index_url.rstrip("/"))
             if index_url == PYPI_DEFAULT_INDEX:
                 index_url = None
         return cls(
@@ -250,7 +260,9 @@ class Spec:
             channels=tuple(dict.fromkeys(channels)),
             python=python,
             index_url=index_url,
-            extra_index_urls=tuple(dict.fromkeys(u.rstrip("/") for u in extra_index_urls)),
+            extra_index_urls=tuple(
+                dict.fromkeys(remember(u.rstrip("/")) for u in extra_index_urls)
+            ),
             platforms=tuple(sorted(set(_platform(p) for p in platforms))),
             system_requirements=_system_requirements(system_requirements or {}),
             as_of=_as_of(as_of),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from amber._urls import redact_text
 from amber.errors import SpecError
 from amber.spec.model import Spec, canonical_pypi_requirement, from_file
 
@@ -62,7 +63,24 @@ class RequirementsReader:
             self.line(line, path, lineno, constraint=constraint)
 
     def line(self, line: str, path: Path, lineno: int, *, constraint: bool = False) -> None:
-        line = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
+        values = {
+            value: f"${{{name}}}"
+            for name in _ENV_VAR.findall(line)
+            if len(value := os.environ.get(name, "")) >= 3
+        }
+        try:
+            self._line(_ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line),
+                       path, lineno, constraint)  # fmt: skip
+        except SpecError as exc:
+            # A message quotes the line as written: ${VAR}, never the value it expands to.
+            message = str(exc.args[0]) if exc.args else str(exc)
+            for value in sorted(values, key=len, reverse=True):
+                message = message.replace(value, values[value])
+            quiet = SpecError(redact_text(message))
+            quiet.path, quiet.line = exc.path, exc.line
+            raise quiet from None
+
+    def _line(self, line: str, path: Path, lineno: int, constraint: bool) -> None:
         if not line.startswith("-"):
             requirement, _, options = line.partition(" --")
             if _VCS.match(requirement):

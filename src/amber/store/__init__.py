@@ -4,6 +4,7 @@ Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from cache
 
     index.db            SQLite: req_id -> locks, full_id -> env, spec-file digests
     pkgs/conda/         rattler's package cache
+    pkgs/conda-state/   the stat fingerprint of each clean entry of it (store.pkgcache)
     pkgs/uv/            uv's cache (wheels)
     repodata/           repodata cache
     locks/<full_id>.lock
@@ -92,9 +93,10 @@ class EnvRecord:
 class Store:
     """The local store. Cheap to create: nothing is opened until used."""
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None, link_mode: str = "hardlink") -> None:
         # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
+        self.link_mode = link_mode  # how envs get files from the caches: Settings.link_mode
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
         self.uv_cache = self.home / "pkgs" / "uv"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
+from amber import _auth
 from amber.errors import HydrateError
 from amber.lock import LockedConda, LockedPypi
 from amber.store import Store
@@ -42,7 +43,9 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
         if package.url.startswith("file://"):
             source = open_local_archive(package)
         else:
-            source = urllib.request.urlopen(package.url, timeout=120)
+            url, headers = _auth.request(package.url)
+            request = urllib.request.Request(url, headers=headers)
+            source = urllib.request.urlopen(request, timeout=120)
         with source, open(tmp, "wb") as out:
             copy_bounded(source, out.write, limit, package)
 
@@ -54,8 +57,15 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
                 package.sha256, package.file_name, functools.partial(fetch, package)
             )
         except OSError as exc:
+            hint = ""
+            if getattr(exc, "code", None) in (401, 403):
+                hint = (
+                    ": it wants credentials. Give them where rattler and pixi read them "
+                    "($RATTLER_AUTH_FILE, ~/.rattler/credentials.json or ~/.netrc); those "
+                    "written into a spec's URLs serve only the commands that read that spec"
+                )
             raise HydrateError(
-                f"cannot download {package.file_name} from {package.url}: {exc}",
+                f"cannot download {package.file_name} from {package.url}: {exc}{hint}",
                 package=package.file_name,
             ) from None
         if actual != package.sha256:

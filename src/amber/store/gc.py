@@ -292,6 +292,9 @@ def _collect_caches(
             lock_file = store.conda_pkgs / f"{entry.name}.lock"
             if lock_file.exists():
                 paths.append(lock_file)
+            state = store.home / "pkgs" / "conda-state" / entry.name  # its fingerprint
+            if state.exists():
+                paths.append(state)
             _remove_entry("conda", paths, report, links, dry_run)
 
     # the archive store: <sha[:2]>/<sha>/<file name>
