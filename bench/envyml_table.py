@@ -225,13 +225,15 @@ def rows() -> list[Row]:
 def render(table: list[Row]) -> str:
     counts: dict[str, int] = {}
     for row in table:
-        kind = (
-            "refuses"
-            if row.outcome == "refuses"
-            else "differs (said)"
-            if row.outcome.startswith("reads;")
-            else "as conda"
-        )
+        reasons = row.outcome.removeprefix("reads; ").split("; channels: ")[0]
+        if row.outcome == "refuses":
+            kind = "refused (the reason named)"
+        elif not row.outcome.startswith("reads;"):
+            kind = "read as conda"
+        elif reasons.startswith("channels: conda searches"):
+            kind = "read as conda but for the channels (pending the .condarc work)"
+        else:
+            kind = "read with a difference the table says"
         counts[kind] = counts.get(kind, 0) + 1
     lines = [
         "# environment.yml: conda's reading and Amber's, file by file",
