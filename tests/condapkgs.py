@@ -129,6 +129,7 @@ class CondaPackage:
     executables: tuple[str, ...] = ()
     placeholder: str = PLACEHOLDER
     binary_placeholder: str = LONG_PLACEHOLDER
+    track_features: str | None = None  # conda's legacy features (e.g. "nomkl")
 
     def placeholder_for(self, path: str) -> str:
         """The prefix placeholder recorded for prefix file ``path``."""
@@ -232,6 +233,8 @@ def _index_json(pkg: CondaPackage) -> dict:
         index["license"] = pkg.license
     if pkg.noarch is not None:
         index["noarch"] = pkg.noarch
+    if pkg.track_features:
+        index["track_features"] = pkg.track_features
     return index
 
 

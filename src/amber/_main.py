@@ -11,7 +11,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["run"], ["install"]):
         from amber.cli import _fast
-        from amber.errors import AmberError
+        from amber.errors import AmberError, print_spec_warnings
+
+        print_spec_warnings()
 
         try:
             if argv[0] == "run":

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from amber._urls import redact
@@ -17,6 +20,8 @@ from amber._urls import redact
 __all__ = [
     "AmberError",
     "SpecError",
+    "SpecWarning",
+    "print_spec_warnings",
     "LockFileError",
     "ConfigError",
     "LockCheckFailed",
@@ -90,6 +95,40 @@ class ConfigError(AmberError):
         self.path = path
         self.key = key
         self.channel = _safe_url(channel) if channel and "://" in channel else channel
+
+
+class SpecWarning(UserWarning):
+    """A spec file holds something conda would ignore (an unknown key): it is ignored too,
+    and the CLI shows this warning naming the file and line."""
+
+    def __init__(self, message: str, path: object = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+        self.path = path
+        self.line = line
+
+
+def print_spec_warnings() -> None:
+    """From now on, a ``SpecWarning`` is one line on stderr, ``warning: FILE:LINE: ...``
+    (the CLI's form); other warnings keep Python's."""
+    python_show = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, SpecWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            python_show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 class LockFileError(AmberError):

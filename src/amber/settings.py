@@ -18,7 +18,7 @@ from amber.errors import AmberError, ConfigError
 
 __all__ = [
     "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS",
-    "CHANNEL_PRIORITIES", "default_home", "config_files",
+    "CHANNEL_PRIORITIES", "default_home", "config_files", "conda_overrides",
 ]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
@@ -279,3 +279,24 @@ def _proxies(raw: Mapping[str, Any], where: str) -> FrozenMap[str, str]:
             )
         out[scheme] = str(url)
     return FrozenMap(out)
+
+
+# conda's CONDA_OVERRIDE_<X> variables -> the system requirement each one sets.
+_CONDA_OVERRIDES = {
+    "CONDA_OVERRIDE_CUDA": "cuda",
+    "CONDA_OVERRIDE_GLIBC": "libc",
+    "CONDA_OVERRIDE_OSX": "macos",
+    "CONDA_OVERRIDE_LINUX": "linux",
+    "CONDA_OVERRIDE_ARCHSPEC": "archspec",
+}
+
+
+def conda_overrides(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """The virtual-package overrides set as for conda: {requirement: (variable, value)};
+    an empty value means "none" (``CONDA_OVERRIDE_CUDA=""``: no CUDA), as in conda."""
+    environ = os.environ if environ is None else environ
+    return {
+        requirement: (variable, environ[variable].strip())
+        for variable, requirement in _CONDA_OVERRIDES.items()
+        if variable in environ
+    }

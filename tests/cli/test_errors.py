@@ -247,7 +247,7 @@ def test_invalid_pip_requirement_in_environment_yml(
     run_spec(amber, spec_command, spec, f"{spec}:6", "six >>= 1", amber_home=amber_home)
 
 
-def test_unknown_top_level_key(amber, amber_home, work, conda_channel_url, spec_command):
+def test_unknown_top_level_key_is_a_warning(amber, work, conda_channel_url, spec_command):
     spec = write(
         work / "environment.yml",
         f"""
@@ -259,7 +259,11 @@ def test_unknown_top_level_key(amber, amber_home, work, conda_channel_url, spec_
         bogus_key: 1
         """,
     )
-    run_spec(amber, spec_command, spec, f"{spec}:6", "bogus_key", amber_home=amber_home)
+    # As conda: ignored with a warning naming file and line (EnvironmentSectionNotValid).
+    result = amber(*spec_command(spec, spec.parent / "out.lock"), cwd=spec.parent)
+    assert result.returncode == 0, result
+    assert f"warning: {spec}:6: unknown key 'bogus_key'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- 4. bad requirements.txt lines --------------------------------------------------

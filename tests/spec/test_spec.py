@@ -127,7 +127,6 @@ def test_python_version_is_part_of_pypi_only_req_id() -> None:
     [
         ("dependencies:\n  - numpy\n   - bad: [\n", 3, "malformed YAML"),
         ("dependencies:\n  - numpy\n  - numpy>>=1\n", 3, "numpy>>=1"),
-        ("name: x\ndependancies: [numpy]\n", 2, "unknown key 'dependancies'"),
         ("dependencies:\n  - pip:\n    - requests>=>2\n", 3, "requests>=>2"),
     ],
 )

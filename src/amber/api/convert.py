@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,14 @@ def export(
     """Write the lock ``ref`` names in format ``fmt`` to ``output`` (one file per platform
     beside it when the format holds one platform), or return its text without ``output``."""
     module = formats.get(fmt)
-    exported = module.export(lock_of(ref, store), options)
+    lock = lock_of(ref, store)
+    exported = module.export(lock, options)
+    if lock.spec.variables and not getattr(module, "CARRIES_VARIABLES", False):
+        names = ", ".join(name for name, _ in lock.spec.variables)
+        said = f"the env's variables ({names}) are not carried: this format has no place for them"
+        if fmt == "pixi":
+            said += " (they belong in pixi.toml's [activation.env])"
+        exported = dataclasses.replace(exported, lost=(*exported.lost, said))
     if exported.files:
         if output is None:
             raise AmberError(

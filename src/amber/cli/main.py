@@ -9,7 +9,7 @@ import sys
 import click
 
 from amber._input import clip_lines
-from amber.errors import AmberError, DiskFullError
+from amber.errors import AmberError, DiskFullError, print_spec_warnings
 from amber.settings import default_home
 
 __all__ = ["cli", "main"]
@@ -73,6 +73,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``AmberError`` becomes one message and its exit code, never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    print_spec_warnings()
     try:
         cli.main(args=argv, prog_name="amber", standalone_mode=False)
     except AmberError as exc:

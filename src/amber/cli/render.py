@@ -219,6 +219,8 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
         click.echo(f"added:    {added} (by amber: pipeline steps need it)")
     for script in details.activation.scripts:
         click.echo(f"activate: {script} (sourced at each activation)")
+    for name, value in lock.spec.variables:
+        click.echo(f"variable: {name}={value} (environment.yml variables:, set at run time)")
     for platform, body in sorted(lock.platforms.items()):
         click.echo(f"\n{platform} (python {body.python or '-'})")
         for c in sorted(body.conda, key=lambda c: c.name):

@@ -26,6 +26,7 @@ __all__ = ["NAME", "SUFFIX", "WHOLE", "export", "spec_text"]
 NAME = "environment.yml"
 SUFFIX = ".yml"
 WHOLE = False
+CARRIES_VARIABLES = True  # conda's variables: section
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
@@ -54,7 +55,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
             f"environment.yml holds one platform ({body.platform}); not exported: "
             f"{', '.join(dropped)}"
         )
-    text = _render(options.name, channels, conda, pip, {})
+    text = _render(options.name, channels, conda, pip, _variables(lock.spec))
     return Exported(text=text, lost=tuple(lost))
 
 
@@ -85,6 +86,7 @@ def _from_history(lock: Lock, options: ExportOptions) -> Exported:
         extra["system-requirements"] = dict(spec.system_requirements)
     if spec.as_of:
         extra["as-of"] = spec.as_of
+    extra.update(_variables(spec))
     lost = ["the spec only (--from-history): no pins; solving it again may give other versions"]
     if spec.pypi_constraints:
         lost.append(
@@ -104,8 +106,13 @@ def spec_text(spec: Spec, *, header: str = "") -> str:
         pip += [f"--extra-index-url {redact(url)}" for url in spec.extra_index_urls]
         pip += list(spec.pypi)
     channels = [redact(c) for c in spec.channels]
-    text = _render(spec.name, channels, list(spec.conda), pip, {})
+    text = _render(spec.name, channels, list(spec.conda), pip, _variables(spec))
     return (f"# {header}\n" if header else "") + text
+
+
+def _variables(spec: Spec) -> dict[str, Any]:
+    """conda's ``variables:`` section (set in the env when conda creates it)."""
+    return {"variables": dict(spec.variables)} if spec.variables else {}
 
 
 def _index_lines(spec: Spec) -> list[str]:

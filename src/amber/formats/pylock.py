@@ -29,7 +29,7 @@ from amber.errors import LockFileError
 from amber.formats import Exported, ExportOptions, chosen_platforms
 from amber.lock import Lock, LockedPypi, PlatformLock
 from amber.resolve.wheels import DistFile, best_file, file_version
-from amber.spec import PLATFORMS, Spec
+from amber.spec import Spec
 
 __all__ = [
     "NAME",
@@ -56,20 +56,35 @@ _MARKER_VALUES = {
     "osx-64": ("darwin", "x86_64", "Darwin", "posix"),
     "osx-arm64": ("darwin", "arm64", "Darwin", "posix"),
     "win-64": ("win32", "AMD64", "Windows", "nt"),
+    "win-arm64": ("win32", "ARM64", "Windows", "nt"),
+    "linux-ppc64le": ("linux", "ppc64le", "Linux", "posix"),
+    "linux-s390x": ("linux", "s390x", "Linux", "posix"),
 }
 _NAME_PATTERN = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _PYTHON_IN_MARKER = re.compile(r"python_version\s*==\s*['\"]([\d.]+)['\"]")
 
 
+def _marker_values(platform: str) -> tuple[str, str, str, str]:
+    """(sys_platform, platform_machine, platform_system, os_name) of a conda subdir."""
+    if platform in _MARKER_VALUES:
+        return _MARKER_VALUES[platform]
+    system, _, arch = platform.partition("-")
+    if system == "win":
+        return ("win32", arch.upper(), "Windows", "nt")
+    if system == "osx":
+        return ("darwin", arch, "Darwin", "posix")
+    return (system, arch, system.capitalize(), "posix")
+
+
 def platform_marker(platform: str) -> str:
     """The environment marker true exactly on ``platform`` (a conda subdir)."""
-    sys_platform, machine = _MARKER_VALUES[platform][:2]
+    sys_platform, machine = _marker_values(platform)[:2]
     return f"sys_platform == '{sys_platform}' and platform_machine == '{machine}'"
 
 
 def marker_environment(platform: str, python: str) -> dict[str, str]:
     """The marker values of CPython ``python`` (X.Y or X.Y.Z) on ``platform``."""
-    sys_platform, machine, system, os_name = _MARKER_VALUES[platform]
+    sys_platform, machine, system, os_name = _marker_values(platform)
     parts = python.split(".")
     full = ".".join((parts + ["0"])[:3])
     return {
@@ -245,14 +260,14 @@ def _targets(pylock: Any, path: Path) -> dict[str, str]:
     if not env_markers:
         return {host_platform(): candidates[0]}
     targets: dict[str, str] = {}
-    for platform in PLATFORMS:
+    for platform in _MARKER_VALUES:
         for python in candidates:
             if platform not in targets and any(evaluate(m, platform, python) for m in env_markers):
                 targets[platform] = python
     if not targets:
         raise LockFileError(
             f"{path}: its environments ({'; '.join(map(str, env_markers))}) match none of the "
-            f"platforms Amber knows ({', '.join(PLATFORMS)})",
+            f"platforms Amber knows ({', '.join(_MARKER_VALUES)})",
             path=path,
         )
     return targets

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import sys
@@ -25,7 +26,7 @@ import rattler
 
 from amber._auth import in_query, requirement_with_credentials
 from amber._conda_client import conda_client
-from amber._fs import remove_tree, scratch_file, walk_tree
+from amber._fs import remove_tree, scratch_file, walk_tree, write_atomic
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
@@ -35,7 +36,7 @@ from amber.errors import HydrateError
 from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
 from amber.lock import Lock, LockedConda, PlatformLock
 from amber.store import Store, inuse, pkgcache
-from amber.store.env import Env, capture_activation
+from amber.store.env import Activation, Env, capture_activation
 from amber.store.fetch import (
     Package,
     copy_bounded,
@@ -105,15 +106,35 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
         _install_conda(env.path, lock, packages, store, progress)
     else:
         _create_venv(env.path, packages, store, progress)
+    variables = dict(lock.spec.variables)
+    if variables and packages.conda:
+        _write_env_vars(env.path, variables)
     # Activation comes from the conda packages alone: capture it while uv installs.
     with ThreadPoolExecutor(max_workers=1) as pool:
         activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
         if packages.pypi:
             _install_pypi(env, packages, store, progress)
         env.meta.mkdir(parents=True, exist_ok=True)
-        env.write_activation(activation.result())
+        captured = activation.result()
+        if variables:
+            captured = Activation({**captured.set, **variables}, captured.path_prepend)
+        env.write_activation(captured)
     lock.write(env.lock_file)
     env.mark_complete()
+
+
+def _write_env_vars(prefix: Path, variables: dict[str, str]) -> None:
+    """environment.yml's ``variables:`` where conda keeps them (``conda-meta/state``), so
+    that ``conda activate`` and rattler's activation set them too."""
+    state = prefix / "conda-meta" / "state"
+    try:
+        data = json.loads(state.read_text())
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data["env_vars"] = {**(data.get("env_vars") or {}), **variables}
+    write_atomic(state, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _install_conda(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -221,6 +222,9 @@ class Lock:
     def full_id(self) -> str:
         """The sha256 of the locked files' identities: it names exactly one set of files."""
         lines = sorted(line for p in self.platforms.values() for line in p.identities())
+        # environment.yml's variables are part of what the env is (conda keeps them in the
+        # prefix): an env with other variables is another env. None: the id is unchanged.
+        lines += [f"variable {json.dumps([k, v])}" for k, v in self.spec.variables]
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     @property

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from amber._progress import Progress
+from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.conda import CondaSolver
 from amber.resolve.pypi import compile_pypi
@@ -95,6 +96,7 @@ async def _resolve_platform(
     if solver is None:
         python: str | None = spec.python_version
         pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
+        _check_hashed(spec, platform, pypi)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
     conda = await solver.solve(platform, virtual, keep.conda(platform))
     python = next((c.version for c in conda if c.name == "python"), None)
@@ -109,11 +111,30 @@ async def _resolve_platform(
                 if version:
                     pins[dist] = version
         pypi = await compile_pypi(spec, platform, python, pins, caches.uv, prefer, upgrade)
+    pypi = [p for p in pypi if p.name not in provided]
+    _check_hashed(spec, platform, pypi)
     return PlatformLock(
         platform=platform,
         python=python,
         virtual_packages=tuple(virtual),
         conda=tuple(conda),
-        pypi=tuple(p for p in pypi if p.name not in provided),
+        pypi=tuple(pypi),
         provided=provided,
     )
+
+
+def _check_hashed(spec: Spec, platform: str, pypi: Sequence[LockedPypi]) -> None:
+    """pip's hash-checking mode: once one requirement has a --hash, every package pip would
+    install needs one (dependencies too); what conda provides is already installed."""
+    if not spec.pypi_hashes:
+        return
+    hashed = dict(spec.pypi_hashes)
+    missing = sorted(f"{p.name}=={p.version}" for p in pypi if p.name not in hashed)
+    if missing:
+        raise ResolveError(
+            f"{spec}: a requirement has --hash, so, as with pip's hash-checking mode, every "
+            f"package installed from PyPI needs one; these have none: {', '.join(missing)}. "
+            "Add `name==version --hash=sha256:...` lines for them (or remove the --hash)",
+            platform=platform,
+            package=missing[0].split("==")[0],
+        )

@@ -23,7 +23,7 @@ from amber._urls import redact, redact_text
 from amber.errors import OutputError, ResolveError, SourceError
 from amber.lock import LockedConda
 from amber.resolve import priority
-from amber.resolve.virtual import to_rattler
+from amber.resolve.virtual import missing_virtual_hint, to_rattler
 from amber.settings import Network
 from amber.spec import Spec
 
@@ -77,11 +77,12 @@ class CondaSolver:
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda]
     ) -> list[LockedConda]:
         platforms = [Subdir(platform), Subdir("noarch")]
+        specs, files = _pinned_files(self.spec)
 
         async def solve(sources: Sequence[Any], kind: str) -> list[Any]:
             return await rattler.solve(
                 sources,
-                list(self.spec.conda),
+                specs,
                 gateway=self.gateway,
                 platforms=platforms,
                 virtual_packages=to_rattler(virtual),
@@ -113,9 +114,11 @@ class CondaSolver:
             else:
                 records = await solve(self.channels, "disabled")
         except SolverError as exc:
+            hint = missing_virtual_hint(_explain(exc), platform)
             raise ResolveError(
                 f"{self.spec}: cannot satisfy the conda request for {platform} "
-                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}",
+                f"from {', '.join(redact(c) for c in self.channels)}.\n{_explain(exc)}"
+                + (f"\n{hint}" if hint else ""),
                 platform=platform,
             ) from None
         except GatewayError as exc:
@@ -124,7 +127,9 @@ class CondaSolver:
                 f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}",
                 url=_culprit(self.channels, str(exc)),
             ) from None
-        return [LockedConda.from_record(r) for r in records]
+        locked = [LockedConda.from_record(r) for r in records]
+        _check_files(self.spec, platform, locked, files)
+        return locked
 
     async def provided_dists(
         self, packages: list[LockedConda]
@@ -197,6 +202,49 @@ def _read_memo(memo: Path) -> list[tuple[str, str | None]] | None:
 def _conda_name(spec: str) -> str:
     """The package name of a canonical match spec (``chan::name >=1`` -> ``name``)."""
     return str(rattler.MatchSpec(spec).name.normalized) if spec else spec
+
+
+def _pinned_files(spec: Spec) -> tuple[list[str], dict[str, str]]:
+    """The specs for rattler, and {name: file} of those with ``fn=``: rattler 0.28 ignores
+    ``fn``, so the version and build the file name spells are added to the spec (and the
+    solved file is checked against it afterwards)."""
+    specs: list[str] = []
+    files: dict[str, str] = {}
+    for text in spec.conda:
+        match = rattler.MatchSpec(text)
+        file_name = match.file_name
+        if not file_name:
+            specs.append(text)
+            continue
+        name = match.name.normalized if match.name else ""
+        stem = file_name.removesuffix(".conda").removesuffix(".tar.bz2")
+        parts = stem.rsplit("-", 2)
+        if stem == file_name or len(parts) != 3 or parts[0] != name:
+            raise ResolveError(
+                f"{spec}: {text!r}: fn={file_name!r} is not a file of {name!r} "
+                "(expected NAME-VERSION-BUILD.conda or .tar.bz2)",
+                package=name,
+            )
+        files[name] = file_name
+        specs += [text, f"{name} =={parts[1]} {parts[2]}"]  # rattler takes both as one request
+    return specs, files
+
+
+def _check_files(
+    spec: Spec, platform: str, locked: Sequence[LockedConda], files: dict[str, str]
+) -> None:
+    """``fn=`` honoured: the solved package is that very file, else a clear refusal."""
+    for package in locked:
+        wanted = files.get(package.name)
+        if wanted and package.file_name != wanted:
+            raise ResolveError(
+                f"{spec}: {package.name}[fn={wanted}] asks for that file, but the channel's "
+                f"{package.name} {package.version} {package.build} for {platform} is "
+                f"{package.file_name} (rattler prefers .conda over .tar.bz2 of the same "
+                f"build, and the lock names one file per build): ask for {package.file_name}",
+                platform=platform,
+                package=package.name,
+            )
 
 
 def _needs_python(package: LockedConda) -> bool:

@@ -23,16 +23,30 @@ from amber.spec import Spec
 __all__ = ["compile_pypi", "release_files", "uv_python_platform"]
 
 
+_UV_PLATFORMS = {
+    "osx-64": "x86_64-apple-darwin",
+    "osx-arm64": "aarch64-apple-darwin",
+    "win-64": "x86_64-pc-windows-msvc",
+    "win-32": "i686-pc-windows-msvc",
+    "win-arm64": "aarch64-pc-windows-msvc",
+    "linux-riscv64": "riscv64-unknown-linux",
+}
+
+
 def uv_python_platform(platform: str, requirements: Mapping[str, str]) -> str:
-    """uv's ``--python-platform`` for a conda subdir and the spec's system requirements."""
-    if platform.startswith("linux-"):
+    """uv's ``--python-platform`` for a conda subdir and the spec's system requirements;
+    ``ResolveError`` for a platform uv cannot resolve PyPI packages for."""
+    if platform in ("linux-64", "linux-aarch64"):
         arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
         return f"{arch}-manylinux_2_{glibc_minor(requirements)}"
-    return {
-        "osx-64": "x86_64-apple-darwin",
-        "osx-arm64": "aarch64-apple-darwin",
-        "win-64": "x86_64-pc-windows-msvc",
-    }[platform]
+    if platform not in _UV_PLATFORMS:
+        known = ", ".join(["linux-64", "linux-aarch64", *_UV_PLATFORMS])
+        raise ResolveError(
+            f"uv cannot resolve PyPI packages for {platform} (it can for: {known}): lock the "
+            "PyPI part for other platforms, or make it conda packages",
+            platform=platform,
+        )
+    return _UV_PLATFORMS[platform]
 
 
 async def compile_pypi(
@@ -169,6 +183,20 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     fallback = package.get("sdist") or package.get("archive")
     if fallback:
         files.append(_dist_file(fallback))
+    allowed = dict(spec.pypi_hashes).get(name)
+    if allowed is not None:
+        # pip's hash-checking mode: only the files whose sha256 the spec names may be taken.
+        matching = [f for f in files if f.sha256 in allowed]
+        if not matching:
+            raise ResolveError(
+                f"{spec}: {name} {package.get('version', '')}: no file of it has the sha256 "
+                f"the spec's --hash names ({', '.join(allowed)}); its files have "
+                f"{', '.join(f'{f.name} {f.sha256}' for f in files) or 'no hashes'}. THESE "
+                "PACKAGES DO NOT MATCH THE HASHES, as pip says: check the hash, or the pin",
+                platform=platform,
+                package=name,
+            )
+        files = matching
     chosen = best_file(files, python, platform, dict(spec.system_requirements))
     if chosen is None or not chosen.url or not chosen.sha256:
         raise ResolveError(

@@ -23,6 +23,7 @@ __all__ = [
 ]  # fmt: skip
 
 _NO_REQUIREMENTS: Mapping[str, str] = {}
+_LINUX_ARCH = {"linux-64": "x86_64", "linux-32": "i686", "linux-armv7l": "armv7l"}
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 
 
@@ -56,7 +57,7 @@ def wheel_tags(python: str, platform: str, requirements: Mapping[str, str]) -> d
 def _wheel_tags(python: str, platform: str, glibc: int, macos: tuple[int, int]) -> dict[Any, int]:
     major, minor = (int(x) for x in python.split(".")[:2])
     if platform.startswith("linux-"):
-        arch = "aarch64" if platform == "linux-aarch64" else "x86_64"
+        arch = _LINUX_ARCH.get(platform, platform.removeprefix("linux-"))
         plats = []
         for m in range(glibc, 4, -1):
             plats.append(f"manylinux_2_{m}_{arch}")
@@ -68,7 +69,7 @@ def _wheel_tags(python: str, platform: str, glibc: int, macos: tuple[int, int]) 
         arch = "arm64" if platform == "osx-arm64" else "x86_64"
         plats = list(tags.mac_platforms(macos, arch))
     else:
-        plats = ["win_amd64"]
+        plats = [{"win-32": "win32", "win-arm64": "win_arm64"}.get(platform, "win_amd64")]
     order = list(tags.cpython_tags((major, minor), platforms=plats))
     order += list(tags.compatible_tags((major, minor), f"cp{major}{minor}", plats))
     return {tag: rank for rank, tag in reversed(list(enumerate(order)))}

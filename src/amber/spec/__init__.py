@@ -13,6 +13,7 @@ from pathlib import Path
 from amber._input import regular_stat
 from amber._platform import host_platform
 from amber.errors import SpecError
+from amber.settings import conda_overrides
 from amber.spec.model import (
     PLATFORMS,
     PYPI_DEFAULT_INDEX,
@@ -69,15 +70,15 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     if kind == "environment":
         from amber.spec.environment_yml import read_environment_yml  # noqa: PLC0415 - above
 
-        return read_environment_yml(path, python=python)
+        return read_environment_yml(path, python=python).with_overrides(conda_overrides())
     if kind == "requirements":
         from amber.spec.requirements import read_requirements  # noqa: PLC0415 - above
 
-        return read_requirements(path, python=python)
+        return read_requirements(path, python=python).with_overrides(conda_overrides())
     if kind == "pyproject":
         from amber.spec.pyproject import read_pyproject  # noqa: PLC0415 - above
 
-        return read_pyproject(path, python)
+        return read_pyproject(path, python).with_overrides(conda_overrides())
     raise SpecError(
         "unknown spec format: expected environment.yml (.yml/.yaml), "
         "requirements.txt (.txt), pyproject.toml or an amber lock (.lock)",

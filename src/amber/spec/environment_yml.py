@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from pathlib import Path
 
 import yaml
 
 from amber import _yaml
 from amber._input import MAX_ENTRIES, read_input, shorten
-from amber.errors import SpecError
+from amber.errors import SpecError, SpecWarning
 from amber.spec.model import Spec, canonical_conda_spec, checked_channel, from_file
 from amber.spec.requirements import RequirementsReader
 
 __all__ = ["read_environment_yml"]
 
-_ENV_YML_KEYS = {
-    "name", "channels", "dependencies", "prefix", "variables",
-    "platforms", "system-requirements", "as-of",
-}  # fmt: skip
+# conda's own keys (conda/env/env.py VALID_KEYS), then Amber's (pixi's and conda-lock's
+# ``platforms``). conda ignores any other key with a warning naming it; so does Amber.
+_CONDA_KEYS = ("name", "dependencies", "prefix", "channels", "variables")
+_ENV_YML_KEYS = (*_CONDA_KEYS, "platforms", "system-requirements", "as-of")
+# What other tools mean by keys conda ignores, said in the warning.
+_KNOWN_ELSEWHERE = {
+    "category": "conda-lock's dependency category",
+    "pip-repositories": "conda-lock's extra PyPI indexes: put `--extra-index-url URL` in the "
+    "pip: list",
+    "allow-pypi-requests": "conda-lock's switch for PyPI lookups",
+}
 
 
 def _yaml_load(path: Path) -> yaml.Node | None:
@@ -78,12 +87,8 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
     for key_node, value in root.value:
         key = key_node.value
         if key not in _ENV_YML_KEYS:
-            raise SpecError(
-                f"unknown key {shorten(key)!r} "
-                f"(expected one of: {', '.join(sorted(_ENV_YML_KEYS))})",
-                path,
-                line(key_node),
-            )
+            _unknown_key(str(key), path, line(key_node))
+            continue
         if key == "name":
             name = scalar(value, "name")
         elif key == "channels":
@@ -104,7 +109,26 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
                 k.value: scalar(v, f"system-requirements: {shorten(k.value)}")
                 for k, v in value.value
             }
+        elif key == "variables":
+            extra["variables"] = _variables(value, path, line(value))
+        elif key == "prefix":
+            if not isinstance(value, yaml.ScalarNode) or not value.value:
+                raise SpecError("'prefix' must be a path", path, line(value))
+            extra["prefix"] = (path.parent / Path(value.value).expanduser()).absolute()
+            warnings.warn(
+                SpecWarning(
+                    f"prefix: {extra['prefix']} is not where Amber builds this env: Amber "
+                    "keeps envs in its store (by full_id) and cannot build one at a chosen "
+                    "path yet; to place it there, `amber pack ENV -o env.tar.zst` then "
+                    f"`amber unpack env.tar.zst {extra['prefix']}`",
+                    path,
+                    line(key_node),
+                ),
+                stacklevel=2,
+            )
         elif key == "dependencies":
+            if isinstance(value, yaml.ScalarNode) and value.value in ("", "null", "~"):
+                continue  # `dependencies:` with nothing under it: none, as in conda
             if not isinstance(value, yaml.SequenceNode):
                 raise SpecError("'dependencies' must be a list", path, line(value))
             _bounded(value, "dependencies")
@@ -135,3 +159,32 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
     return from_file(
         path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields()
     )
+
+
+def _unknown_key(key: str, path: Path, line: int) -> None:
+    """conda's EnvironmentSectionNotValid: the key is ignored, with a warning naming it."""
+    said = _KNOWN_ELSEWHERE.get(key)
+    close = difflib.get_close_matches(key, _ENV_YML_KEYS, n=1)
+    hint = f" ({said})" if said else f" (did you mean '{close[0]}'?)" if close else ""
+    message = (
+        f"unknown key {shorten(key)!r}{hint} is ignored, as conda ignores it "
+        f"(known: {', '.join(_ENV_YML_KEYS)})"
+    )
+    warnings.warn(SpecWarning(message, path, line), stacklevel=3)
+
+
+def _variables(node: yaml.Node, path: Path, line: int) -> dict[str, object]:
+    """``variables:`` as conda reads them: a mapping of names to scalar values."""
+    if isinstance(node, yaml.ScalarNode) and node.value in ("", "null", "~"):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise SpecError("'variables' must be a mapping of names to values", path, line)
+    out: dict[str, object] = {}
+    for key, value in node.value:
+        if not isinstance(value, yaml.ScalarNode):
+            raise SpecError(
+                f"variable '{key.value}' needs a text value", path, value.start_mark.line + 1
+            )
+        # The value as YAML types it (true -> True), then as conda writes it: str().
+        out[str(key.value)] = yaml.safe_load(yaml.serialize(value))
+    return out

@@ -33,7 +33,18 @@ __all__ = [
 ]  # fmt: skip
 
 SCHEMA = 1
-PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
+# Every platform rattler knows (``rattler.Platform.all()`` but noarch), spelled out here so
+# that reading a lock's spec loads no native module; a test keeps the two equal.
+PLATFORMS = (
+    "linux-32", "linux-64", "linux-aarch64", "linux-armv6l", "linux-armv7l",
+    "linux-loongarch64", "linux-ppc64le", "linux-ppc64", "linux-ppc", "linux-s390x",
+    "linux-riscv32", "linux-riscv64", "freebsd-32", "freebsd-64", "freebsd-arm64",
+    "freebsd-ppc64le", "freebsd-ppc64", "osx-64", "osx-arm64", "ios-arm64",
+    "iossimulator-arm64", "iossimulator-64", "android-aarch64", "android-armv7a", "android-64",
+    "android-32", "win-32", "win-64", "win-arm64", "emscripten-wasm32", "emscripten-wasm64",
+    "wasi-wasm32", "zos-z",
+)  # fmt: skip
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SYSTEM_REQUIREMENTS = ("archspec", "cuda", "libc", "linux", "macos")
 PYPI_DEFAULT_INDEX = "https://pypi.org/simple"
 _PYTHON_VERSION = re.compile(r"^\d{1,3}\.\d{1,4}(\.\d{1,4})?$")
@@ -120,6 +131,43 @@ def _platform(platform: str) -> str:
     return platform
 
 
+def _variables(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """environment.yml's ``variables:``: names a shell can export, values as text (as conda
+    writes them into ``conda-meta/state``)."""
+    out = {}
+    for key, value in values.items():
+        name = str(key)
+        if not _VARIABLE_NAME.match(name):
+            raise SpecError(f"invalid variable name {name!r}: expected letters, digits and _")
+        if value is None or isinstance(value, Mapping | list | tuple):
+            raise SpecError(f"variable {name!r} needs a text value, got {value!r}")
+        out[name] = str(value)
+    return tuple(sorted(out.items()))
+
+
+def _hashes(values: Mapping[str, object]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """pip's ``--hash=sha256:HEX`` per requirement: {name: sha256s}, canonical and sorted."""
+    out = {}
+    for name, hashes in values.items():
+        if isinstance(hashes, str) or not isinstance(hashes, Iterable):
+            raise SpecError(f"hashes of {name!r} must be a list, got {hashes!r}")
+        clean = set()
+        for text in hashes:
+            value = str(text).strip().lower().removeprefix("sha256:")
+            if not re.fullmatch(r"[0-9a-f]{64}", value):
+                raise SpecError(f"invalid hash {text!r} for {name!r}: expected sha256:<64 hex>")
+            clean.add(value)
+        out[str(canonicalize_name(str(name)))] = tuple(sorted(clean))
+    return tuple(sorted(out.items()))
+
+
+def _mapping(data: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = data.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{key!r} must be a mapping, got {value!r}")
+    return value
+
+
 def _system_requirements(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
     out = {}
     for key, value in values.items():
@@ -197,6 +245,8 @@ class Spec:
     conda: tuple[str, ...] = ()
     pypi: tuple[str, ...] = ()
     pypi_constraints: tuple[str, ...] = ()
+    # pip's --hash: {canonical name: the sha256s allowed} as ((name, (sha256, ...)), ...).
+    pypi_hashes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     channels: tuple[str, ...] = ()
     python: str | None = None
     index_url: str | None = None
@@ -207,9 +257,13 @@ class Spec:
     as_of: str | None = None  # ignore anything published after this instant (ISO 8601, UTC)
     # conda's channel_priority: "strict" or "disabled"; None is conda's default, flexible.
     channel_priority: str | None = None
+    # environment.yml's ``variables:``, set in the env at run time: (("NAME", "value"), ...).
+    variables: tuple[tuple[str, str], ...] = ()
     # Requirements Amber added itself (e.g. cloudpickle for steps), shown by `amber env show`.
     added: tuple[str, ...] = ()
     name: str | None = field(default=None, compare=False)
+    # environment.yml's ``prefix:``: where conda would create the env (a path, not content).
+    prefix: Path | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
     # Files whose bytes this spec was read from (the spec file and its includes).
     files: tuple[Path, ...] = field(default=(), compare=False)
@@ -221,6 +275,7 @@ class Spec:
         conda: Iterable[str] = (),
         pypi: Iterable[str] = (),
         pypi_constraints: Iterable[str] = (),
+        pypi_hashes: Mapping[str, Iterable[str]] | None = None,
         channels: Iterable[str] = (),
         python: str | None = None,
         index_url: str | None = None,
@@ -228,8 +283,10 @@ class Spec:
         platforms: Iterable[str] = (),
         system_requirements: Mapping[str, object] | None = None,
         as_of: object = None,
+        variables: Mapping[str, object] | None = None,
         added: Iterable[str] = (),
         name: str | None = None,
+        prefix: Path | None = None,
         source: Path | None = None,
         files: Iterable[Path] = (),
     ) -> Spec:
@@ -263,6 +320,7 @@ class Spec:
             pypi_constraints=tuple(
                 sorted({canonical_pypi_requirement(r) for r in pypi_constraints})
             ),
+            pypi_hashes=_hashes(pypi_hashes or {}),
             channels=tuple(dict.fromkeys(channels)),
             python=python,
             index_url=index_url,
@@ -272,8 +330,10 @@ class Spec:
             platforms=tuple(sorted(set(_platform(p) for p in platforms))),
             system_requirements=_system_requirements(system_requirements or {}),
             as_of=_as_of(as_of),
+            variables=_variables(variables or {}),
             added=tuple(sorted(set(added))),
             name=name,
+            prefix=prefix,
             source=source,
             files=tuple(files),
         )
@@ -312,6 +372,12 @@ class Spec:
                 if self.system_requirements
                 else {}
             ),
+            **({"variables": dict(self.variables)} if self.variables else {}),
+            **(
+                {"pypi_hashes": {name: list(h) for name, h in self.pypi_hashes}}
+                if self.pypi_hashes
+                else {}
+            ),
         }
 
     @classmethod
@@ -330,10 +396,18 @@ class Spec:
             raise SpecError(
                 f"'system_requirements' must be a mapping, got {shorten(repr(system), 40)}"
             )
+        variables = data.get("variables") or {}
+        if not isinstance(variables, Mapping) or not all(
+            isinstance(v, str) for v in variables.values()
+        ):
+            raise SpecError(
+                f"'variables' must be a mapping of strings, got {shorten(repr(variables), 40)}"
+            )
         return cls(
             conda=_strings(data, "conda"),
             pypi=_strings(data, "pypi"),
             pypi_constraints=_strings(data, "pypi_constraints"),
+            pypi_hashes=_hashes(_mapping(data, "pypi_hashes")),
             channels=_strings(data, "channels"),
             python=_optional_string(data, "python"),
             index_url=_optional_string(data, "index_url"),
@@ -342,6 +416,7 @@ class Spec:
             system_requirements=tuple(sorted((str(k), str(v)) for k, v in system.items())),
             as_of=_optional_string(data, "as_of"),
             channel_priority=_channel_priority(_optional_string(data, "channel_priority")),
+            variables=tuple(sorted((str(k), v) for k, v in variables.items())),
             added=_strings(data, "added"),
         )
 
@@ -373,6 +448,7 @@ class Spec:
             conda=by_name(self.conda, override.conda, _conda_name),
             pypi=by_name(self.pypi, override.pypi, pypi_name),
             pypi_constraints=by_name(self.pypi_constraints, override.pypi_constraints, pypi_name),
+            pypi_hashes={**dict(self.pypi_hashes), **dict(override.pypi_hashes)},
             channels=[*self.channels, *override.channels],
             python=override.python or self.python,
             index_url=override.index_url or self.index_url,
@@ -383,13 +459,32 @@ class Spec:
                 **dict(override.system_requirements),
             },
             as_of=override.as_of or self.as_of,
+            variables={**dict(self.variables), **dict(override.variables)},
             name=override.name or self.name,
+            prefix=override.prefix or self.prefix,
             source=override.source or self.source,
             added=sorted({*self.added, *override.added}),
         ).with_channel_priority(override.channel_priority or self.channel_priority)
 
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
         return replace(self, platforms=tuple(sorted(set(_platform(p) for p in platforms))))
+
+    def with_overrides(self, overrides: Mapping[str, tuple[str, str]]) -> Spec:
+        """The system requirements with conda's ``CONDA_OVERRIDE_*`` over them, as conda puts
+        them over what it detects: {requirement: (variable, value)}; "" removes one."""
+        if not overrides:
+            return self
+        merged: dict[str, object] = dict(self.system_requirements)
+        for requirement, (variable, value) in overrides.items():
+            if not value:
+                merged.pop(requirement, None)
+                continue
+            try:
+                _system_requirements({requirement: value})
+            except SpecError as exc:
+                raise SpecError(f"{variable}={value!r}: {exc}", self.source) from None
+            merged[requirement] = value
+        return replace(self, system_requirements=_system_requirements(merged))
 
     def with_as_of(self, as_of: object) -> Spec:
         return replace(self, as_of=_as_of(as_of))
@@ -414,7 +509,7 @@ class Spec:
 _CANONICAL_KEYS = {
     "schema", "channels", "conda", "pypi", "pypi_constraints", "python", "index_url",
     "extra_index_urls", "platforms", "added", "as_of", "system_requirements",
-    "channel_priority",
+    "channel_priority", "variables", "pypi_hashes",
 }  # fmt: skip
 _PRIORITIES = ("strict", "flexible", "disabled")
 

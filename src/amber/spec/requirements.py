@@ -14,6 +14,7 @@ from amber.spec.model import Spec, canonical_pypi_requirement, from_file
 
 __all__ = ["RequirementsReader", "read_requirements", "logical_lines", "split_option"]
 
+_VCS = re.compile(r"^(?:[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*@\s*)?(?:git|hg|svn|bzr)\+")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -32,6 +33,7 @@ class RequirementsReader:
         self.constraints: list[str] = []
         self.index_url: str | None = None
         self.extra_index_urls: list[str] = []
+        self.hashes: dict[str, list[str]] = {}
         self.files: list[Path] = []
 
     def spec_fields(self) -> dict[str, object]:
@@ -41,8 +43,13 @@ class RequirementsReader:
             "pypi_constraints": self.constraints,
             "index_url": self.index_url,
             "extra_index_urls": self.extra_index_urls,
+            "pypi_hashes": self.hashes,
             "files": self.files,
         }
+
+    def _hashed(self, canonical: str, hashes: list[str]) -> None:
+        name = re.split(r"[\s\[<>=!~;@(]", canonical, maxsplit=1)[0]
+        self.hashes.setdefault(name, []).extend(hashes)
 
     def read(self, path: Path, *, constraint: bool = False) -> None:
         path = _resolved(path, lambda message: SpecError(message, path))
@@ -74,14 +81,36 @@ class RequirementsReader:
     def _line(self, line: str, path: Path, lineno: int, constraint: bool) -> None:
         if not line.startswith("-"):
             requirement, _, options = line.partition(" --")
-            if options and not options.startswith("hash"):
+            if _VCS.match(requirement):
                 raise SpecError(
-                    f"unsupported per-requirement option {shorten('--' + options)!r}", path, lineno
+                    f"VCS requirement {shorten(requirement)!r} cannot be locked yet: an Amber "
+                    "lock pins every PyPI file by URL and sha256, and a checkout has neither; build a "
+                    "wheel of it and name that file (`name @ https://.../file.whl`)",
+                    path,
+                    lineno,
                 )
+            hashes = []
+            for option in filter(None, (o.strip() for o in options.split("--"))):
+                name, _, value = option.replace(" ", "=", 1).partition("=")
+                if name != "hash":
+                    raise SpecError(
+                        f"unsupported per-requirement option {shorten('--' + option)!r}",
+                        path,
+                        lineno,
+                    )
+                if not value.startswith("sha256:"):
+                    raise SpecError(
+                        f"--hash={shorten(value)}: Amber checks sha256 hashes only (sha256:<hex>)",
+                        path,
+                        lineno,
+                    )
+                hashes.append(value.strip())
             try:
-                canonical_pypi_requirement(requirement)
+                canonical = canonical_pypi_requirement(requirement)
             except SpecError as exc:
                 raise SpecError(str(exc), path, lineno) from None
+            if hashes:
+                self._hashed(canonical, hashes)
             entries = self.constraints if constraint else self.requirements
             if len(entries) >= MAX_ENTRIES:
                 raise SpecError(f"more than {MAX_ENTRIES:,} requirements", path, lineno)
