@@ -84,8 +84,8 @@ class RequirementsReader:
             if _VCS.match(requirement):
                 raise SpecError(
                     f"VCS requirement {shorten(requirement)!r} cannot be locked yet: an Amber "
-                    "lock pins every PyPI file by URL and sha256, and a checkout has neither; build a "
-                    "wheel of it and name that file (`name @ https://.../file.whl`)",
+                    "lock pins every PyPI file by URL and sha256, and a checkout has neither; "
+                    "build a wheel of it and name that file (`name @ https://.../file.whl`)",
                     path,
                     lineno,
                 )
