@@ -125,7 +125,7 @@ def test_an_empty_platform_name(
     data["platforms"] = {"": {**body, "conda": [], "python": None}}
     data["full_id"] = Lock(Spec.from_canonical(data["spec"]), "r", {"": PlatformLock("")}).full_id
     message = install(tmp_path, amber_home, HEADER + yaml.safe_dump(data))
-    assert "platform '' is not one of linux-64" in message
+    assert "platform '' is not one of linux-32, linux-64" in message
 
 
 def test_a_lock_that_is_not_utf8(tmp_path: Path, amber_home: Path) -> None:
