@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import marshal
+import os
 from pathlib import Path
 
 from helpers import conda_spec
@@ -34,8 +35,15 @@ def test_a_rewritten_pyc_fails_verify_and_run_verify(amber, conda_channel: Path,
     pyc = next((site / "greetlib" / "__pycache__").glob("__init__.*.pyc"))
     assert pyc.read_bytes()[:4] == importlib.util.MAGIC_NUMBER
     assert verify_env(_env(prefix)).ok
+    # What verify found good is remembered (not compiled again while its stat holds) ...
+    memo = json.loads((prefix / ".amber" / "bytecode-verified.json").read_text())
+    assert str(pyc.relative_to(prefix)) in memo
+    assert verify_env(_env(prefix)).ok
 
+    before = pyc.stat()
     _tamper(pyc, "print('PWNED')\n")
+    # ... but a rewrite with the old mtime put back still differs: its ctime moved.
+    os.utime(pyc, ns=(before.st_atime_ns, before.st_mtime_ns))
     # Python runs it: the header still matches the untouched source.
     ran = amber("run", "-f", spec, "--", "python", "-c", "import greetlib", check=True)
     assert "PWNED" in ran.stdout

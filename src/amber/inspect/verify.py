@@ -28,7 +28,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amber._fs import TreeEntry, walk_tree
+from amber._fs import TreeEntry, walk_tree, write_atomic
+from amber.errors import AmberError
 from amber.inspect import _bytecode
 from amber.store.conda_meta import prefix_files
 from amber.store.env import Env
@@ -126,7 +127,8 @@ class _Expected:
 
 
 def verify_env(env: Env) -> VerifyResult:
-    """Check every file of ``env`` against its package's record; never modifies anything."""
+    """Check every file of ``env`` against its package's record; never modifies a file of
+    the env (it remembers, in ``.amber/``, the bytecode it found to match its source)."""
     prefix = Path(env.path)
     result = VerifyResult(env)
     expected: dict[str, _Expected] = {}
@@ -174,16 +176,35 @@ def _check_bytecode(
     """Every cached ``.pyc`` against its source, compiled here or by the env's own Python
     (bytecode of another version), in isolated mode without ``site`` (no ``.pth`` runs)."""
     prefix = Path(env.path)
+    memo_path = prefix / ".amber" / _BYTECODE_MEMO
+    memo = _read_bytecode_memo(memo_path)
+    seen: dict[str, list[list[int]]] = {}  # rel -> stat fingerprints of the pyc and source
     reasons: dict[str, str] = {}
     other: list[str] = []
     for rel, source in bytecode.items():
+        stamp = _stamps(prefix / rel, prefix / source)
+        if stamp is not None and memo.get(rel) == stamp:
+            seen[rel] = stamp  # the very bytes found to match last time: not compiled again
+            continue
         reason = _bytecode.check(str(prefix / rel), str(prefix / source))
+        if reason is None and stamp is not None:
+            seen[rel] = stamp
         if reason == "magic":
             other.append(rel)
         elif reason is not None:
             reasons[rel] = reason
     if other:
-        reasons.update(_check_elsewhere(env, {r: bytecode[r] for r in other}))
+        checked = _check_elsewhere(env, {r: bytecode[r] for r in other})
+        reasons.update(checked)
+        for rel in other:
+            stamp = _stamps(prefix / rel, prefix / bytecode[rel])
+            if rel not in checked and stamp is not None:
+                seen[rel] = stamp
+    if seen != memo:
+        try:  # a cache only: an env Amber cannot write to is checked in full every time
+            write_atomic(memo_path, json.dumps(seen, sort_keys=True))
+        except (OSError, AmberError):
+            pass
     for rel in sorted(bytecode):
         result.checked += 1
         if rel in reasons:
@@ -195,6 +216,31 @@ def _check_bytecode(
             except OSError:
                 actual = None
             result.modified.append(Modified(rel, package, None, actual, None, size, reasons[rel]))
+
+
+# .amber/<this>: {pyc: [[size, mtime_ns, ctime_ns, inode] of the pyc, ... of its source]}
+# for each .pyc found to hold its source's code. ctime cannot be set back by a user: a
+# rewritten file never matches its old fingerprint, so it is compiled and compared again.
+_BYTECODE_MEMO = "bytecode-verified.json"
+
+
+def _stamps(pyc: Path, source: Path) -> list[list[int]] | None:
+    try:
+        return [_stamp(pyc.lstat()), _stamp(source.lstat())]
+    except OSError:
+        return None
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _read_bytecode_memo(path: Path) -> dict[str, list[list[int]]]:
+    try:
+        data = json.loads(path.read_bytes()) if path.stat().st_size < 64 << 20 else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _check_elsewhere(env: Env, bytecode: dict[str, str]) -> dict[str, str]:
