@@ -17,6 +17,7 @@ __all__ = [
     "AmberError",
     "SpecError",
     "LockFileError",
+    "ConfigError",
     "LockCheckFailed",
     "ResolveError",
     "SourceError",
@@ -65,6 +66,28 @@ class SpecError(AmberError):
         super().__init__(f"{where}{message}")
         self.path = path
         self.line = line
+
+
+class ConfigError(AmberError):
+    """A setting (``.condarc``, Amber's settings file, ``$CONDA_*``) is malformed, or a
+    channel is refused by one (``allowlist_channels``/``denylist_channels``).
+
+    ``path`` names the file, ``key`` the setting or variable, ``channel`` the refused
+    channel (without credentials).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: PathLike | None = None,
+        key: str | None = None,
+        channel: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.key = key
+        self.channel = _safe_url(channel) if channel and "://" in channel else channel
 
 
 class LockFileError(AmberError):

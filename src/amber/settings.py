@@ -23,6 +23,8 @@ class Settings:
     home: Path  # $AMBER_HOME, else the user data directory
     remote_url: str | None = None  # $AMBER_REMOTE
     mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS  # $AMBER_MUTABLE_TAGS, comma-separated
+    # $AMBER_CONFIG: a settings file (TOML) over the user's and the project's (amber.condarc)
+    config_file: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,6 +37,9 @@ class Settings:
             mutable_tags=DEFAULT_MUTABLE_TAGS
             if tags is None
             else tuple(t.strip() for t in tags.split(",") if t.strip()),
+            config_file=Path(environ["AMBER_CONFIG"]).expanduser()
+            if environ.get("AMBER_CONFIG")
+            else None,
         )
 
 

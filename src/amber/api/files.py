@@ -17,6 +17,7 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
+from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
 from amber.lock import Lock, is_amber_lock
@@ -57,8 +58,16 @@ class Locked:
     held_back: tuple[str, ...] = ()
 
 
-def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
+def lock_file(
+    path: Path,
+    request: LockRequest,
+    store: Store,
+    progress: Progress,
+    *,
+    session: Session | None = None,
+) -> Locked:
     """Resolve (or check, update, merge) the spec at ``path``, or import a resolved file as-is."""
+    s = using(session, store, progress)
     kind = formats.detect(path)
     if kind is not None:
         # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
@@ -68,25 +77,25 @@ def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress
         result.write(target)
         return Locked(result, target, path, imported=kind)
     if is_amber_lock(path):
-        return _lock_from_lock(path, request, store, progress)
-    spec = _with_options(read_spec(path, python=request.python), request)
+        return _lock_from_lock(path, request, s)
+    spec = _with_options(read_spec(path, python=request.python, channel_config=s.conda), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
     if request.check:
         return Locked(check_lock(spec, target), target, spec.source, checked=True)
     previous = None
     if request.merge:
-        previous, result = merge_lock(spec, target, store, progress)
+        previous, result = merge_lock(spec, target, session=s)
     else:
         if request.update:
             previous = Lock.read(target) if target.is_file() else None
             spec = as_locked(spec, previous) if previous else spec
-        result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
+        result = resolve_lock(spec, previous=previous, update=request.update, session=s)
     result.write(target)
-    held = _held_back(spec, previous, result, request, store) if request.update else ()
+    held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, spec.source, previous=previous, held_back=held)
 
 
-def _lock_from_lock(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
+def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
     """``amber lock -f X.lock``: check, re-resolve or update from the spec the lock records."""
     if request.merge:
         raise AmberError(
@@ -105,22 +114,25 @@ def _lock_from_lock(path: Path, request: LockRequest, store: Store, progress: Pr
     if request.python and not spec.is_conda:
         spec = replace(spec, python=Spec.create(python=request.python).python)  # validated
     previous = existing if request.update else None
-    result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
+    result = resolve_lock(spec, previous=previous, update=request.update, session=s)
     target = request.output or path
     result.write(target)
-    held = _held_back(spec, previous, result, request, store) if request.update else ()
+    held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, path, previous=previous, held_back=held)
 
 
 def _held_back(
-    spec: Spec, previous: Lock | None, result: Lock, request: LockRequest, store: Store
+    spec: Spec, previous: Lock | None, result: Lock, request: LockRequest, s: Session
 ) -> tuple[str, ...]:
     """The packages named in ``--update`` that did not move only because of the recorded
     as-of date: what a resolve without it would move (one more solve, only in that case)."""
     if previous is None or not spec.as_of or request.as_of or result.full_id != previous.full_id:
         return ()
-    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs)
-    free = resolve(replace(spec, as_of=None), caches, previous=previous, update=request.update)
+    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs)
+    free = resolve(
+        replace(spec, as_of=None), caches, previous=previous, update=request.update,
+        channel_config=s.conda,
+    )  # fmt: skip
     moved = {c.name for c in diff_locks(previous, free)}
     return tuple(sorted(moved))
 

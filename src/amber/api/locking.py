@@ -38,7 +38,7 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
         return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
     if is_lock_file(path):
         return Lock.read(path)
-    return read_spec(path, python=python)
+    return read_spec(path, python=python, channel_config=using(session).conda)
 
 
 def lock(
@@ -60,7 +60,9 @@ def lock(
     if update:
         _check_update_names(previous, update)
     caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs)
-    result = resolve(spec, caches, s.progress, previous=previous, update=update)
+    result = resolve(
+        spec, caches, s.progress, previous=previous, update=update, channel_config=s.conda
+    )
     s.store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result
 
@@ -125,7 +127,7 @@ def add(
 
     s = using(session, store, progress)
     path = Path(path)
-    before = read_spec(path, python=python)
+    before = read_spec(path, python=python, channel_config=s.conda)
     beside = beside_lock(before)
     previous = None
     if beside is not None and beside.is_file():
@@ -133,7 +135,7 @@ def add(
     original = path.read_bytes()
     add_to_spec_file(path, requirement, pypi=pypi)
     try:
-        spec = read_spec(path, python=python)
+        spec = read_spec(path, python=python, channel_config=s.conda)
         if previous is not None:
             spec = as_locked(spec, previous)
         result = lock(spec, previous=previous, session=s)

@@ -7,7 +7,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from amber import condarc
 from amber._progress import Progress
+from amber.channels import CondaConfig
 from amber.settings import Settings
 from amber.store import Store
 
@@ -36,6 +38,7 @@ class Session:
         self.progress = progress
         self.remote_url = remote_url or settings.remote_url
         self._remote: Remote | None = None
+        self._conda: CondaConfig | None = None
 
     @classmethod
     def open(
@@ -61,6 +64,14 @@ class Session:
 
             self._remote = Remote.open(self.remote_url)
         return self._remote
+
+    @property
+    def conda(self) -> CondaConfig:
+        """The channel settings (``.condarc`` as conda reads it, Amber's settings file,
+        ``$CONDA_*``), read on first use."""
+        if self._conda is None:
+            self._conda = condarc.load(amber_config=self.settings.config_file)
+        return self._conda
 
     def fetch_hook(
         self, progress: Progress | None = None
@@ -92,10 +103,12 @@ def using(
     if session is not None:
         if store is None and progress is None:
             return session
-        return Session(
+        derived = Session(
             store or session.store, session.settings, progress or session.progress,
             session.remote_url,
         )  # fmt: skip
+        derived._conda = session._conda
+        return derived
     settings = Settings.from_environ()
     return Session(
         store if store is not None else Store(settings.home),

@@ -58,7 +58,7 @@ def lock_cmd(
         raise AmberError("--check, --merge and --update go one at a time")
     request = LockRequest(output, platforms, as_of, update, check, merge, python)
     session = edge(quiet)
-    result = lock_file(spec_file(file), request, session.store, session.progress)
+    result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:
         render.locked(result)
 

@@ -17,24 +17,36 @@ from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
 from amber._urls import redact
-from amber.errors import ResolveError, SourceError
+from amber.channels import FALLBACK_CHANNELS, CondaConfig
+from amber.errors import ResolveError, SourceError, SpecError
 from amber.lock import LockedConda
 from amber.resolve.virtual import to_rattler
 from amber.spec import Spec
 
-__all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
+__all__ = ["CondaSolver", "DEFAULT_CHANNELS", "solver_channels"]
 
-DEFAULT_CHANNELS = ("conda-forge",)
+DEFAULT_CHANNELS = FALLBACK_CHANNELS
+_CHANNEL_KEY = re.compile(r'channel="([^"]+)"')
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+?)-([^/-]+)\.(?:dist-info|egg-info)/")
 
 
 class CondaSolver:
     """Solves one spec's conda part for any platform, sharing one repodata gateway."""
 
-    def __init__(self, spec: Spec, repodata_cache: Path, conda_pkgs: Path) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        repodata_cache: Path,
+        conda_pkgs: Path,
+        channel_config: CondaConfig | None = None,
+    ) -> None:
         self.spec = spec
         self.conda_pkgs = conda_pkgs
-        self.channels = list(spec.channels or DEFAULT_CHANNELS)
+        config = channel_config or CondaConfig()
+        # As written (``${VAR}`` kept) for messages; expanded only in what rattler gets.
+        self.channels, specs = solver_channels(spec, config)
+        self._fetch_channels = [config.expand_vars(c) for c in self.channels]
+        self._specs = [_expand_spec_channel(s, config) for s in specs]
         self.repodata_cache = repodata_cache
         self.gateway = rattler.Gateway(cache_dir=repodata_cache)
 
@@ -61,8 +73,8 @@ class CondaSolver:
     ) -> list[LockedConda]:
         try:
             records = await rattler.solve(
-                self.channels,
-                list(self.spec.conda),
+                self._fetch_channels,
+                self._specs,
                 gateway=self.gateway,
                 platforms=[Subdir(platform), Subdir("noarch")],
                 virtual_packages=to_rattler(virtual),
@@ -129,6 +141,55 @@ class CondaSolver:
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:
             return None  # fall back to the conda name: never fail a resolve over this
+
+
+def solver_channels(spec: Spec, config: CondaConfig) -> tuple[list[str], list[str]]:
+    """(channel URLs in priority order, match specs) for the solver.
+
+    Names still in ``spec.channels`` (a spec made in Python, an older lock) resolve with
+    ``config``; no channel at all means ``FALLBACK_CHANNELS``. A ``channel::pkg`` whose
+    channel is not among them is searched too, after them, as conda's solver does
+    (``conda.core.solve``: "additional_channels"); the spec names it by URL.
+    """
+    platforms = spec.target_platforms
+    channels = list(config.channel_urls(spec.channels, platforms=platforms, add_configured=False))
+    if not channels:
+        channels = list(config.channel_urls(FALLBACK_CHANNELS, add_configured=False))
+    specs = []
+    for text in spec.conda:
+        channel, rest = _split_channel(text)
+        if channel is None:
+            specs.append(text)
+            continue
+        urls = config.expand(channel, platforms=platforms)
+        if len(urls) != 1:
+            raise SpecError(
+                f"{spec}: '{text}' names the multichannel {channel!r} ({', '.join(urls)}); "
+                "a match spec can name only one channel: name one of those"
+            )
+        config.check_allowed(urls)
+        if urls[0] not in channels:
+            channels.append(urls[0])
+        specs.append(f"{urls[0]}::{rest}" if "::" in text else text)
+    return channels, specs
+
+
+def _split_channel(text: str) -> tuple[str | None, str]:
+    """The channel a canonical match spec names (``name::pkg`` or ``pkg[channel="URL"]``)."""
+    if "::" in text:
+        channel, rest = text.split("::", 1)
+        return channel, rest
+    match = _CHANNEL_KEY.search(text)
+    if match:
+        return unquote(match.group(1)).rstrip("/"), text
+    return None, text
+
+
+def _expand_spec_channel(text: str, config: CondaConfig) -> str:
+    if "::" in text:
+        channel, rest = text.split("::", 1)
+        return f"{config.expand_vars(channel)}::{rest}"
+    return _CHANNEL_KEY.sub(lambda m: f'channel="{config.expand_vars(unquote(m.group(1)))}"', text)
 
 
 def _needs_python(package: LockedConda) -> bool:

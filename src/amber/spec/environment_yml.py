@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from amber._urls import channel_url
+from amber.channels import CondaConfig
 from amber.errors import SpecError
 from amber.spec.model import Spec, canonical_conda_spec, from_file
 from amber.spec.requirements import RequirementsReader
@@ -31,8 +31,11 @@ def _yaml_load(path: Path) -> yaml.Node | None:
         raise SpecError(f"cannot read: {exc}", path) from None
 
 
-def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
-    """conda's environment.yml, with its ``pip:`` section, as a ``Spec``."""
+def read_environment_yml(
+    path: Path, *, python: str | None = None, channel_config: CondaConfig | None = None
+) -> Spec:
+    """conda's environment.yml, with its ``pip:`` section, as a ``Spec``; its channels
+    resolved with ``channel_config`` (default: conda's built-in settings)."""
     root = _yaml_load(path)
     if root is None:
         raise SpecError("empty file: expected a mapping with 'dependencies'", path)
@@ -70,7 +73,7 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
         if key == "name":
             name = value.value if isinstance(value, yaml.ScalarNode) else None
         elif key == "channels":
-            channels = [channel_url(c, path.parent) for c, _ in strings(value, "channels")]
+            channels = [c for c, _ in strings(value, "channels")]
         elif key == "platforms":
             extra["platforms"] = [p for p, _ in strings(value, "platforms")]
         elif key == "as-of":
@@ -106,5 +109,6 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
     for text, lineno in pip_lines:
         reqs.line(text.strip(), path, lineno)
     return from_file(
-        path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields()
-    )
+        path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields(),
+        channel_config=channel_config,
+    )  # fmt: skip

@@ -16,12 +16,14 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from amber._platform import host_platform
 from amber._urls import channel_url, redact
+from amber.channels import CondaConfig
 from amber.errors import SpecError
 
 __all__ = [
@@ -342,9 +344,23 @@ def _optional_string(data: Mapping[str, object], key: str) -> str | None:
     return value
 
 
-def from_file(path: Path, name: str | None, **fields: object) -> Spec:
-    """``Spec.create`` for what a reader found in ``path``; its ``SpecError`` names the file."""
+def from_file(
+    path: Path, name: str | None, *, channel_config: CondaConfig | None = None, **fields: Any
+) -> Spec:
+    """``Spec.create`` for what a reader found in ``path``; its ``SpecError`` names the file.
+
+    The channels, as written, are resolved here as conda resolves them (``defaults``,
+    ``nodefaults``, the configured ``channels``, ``channel_alias``...), relative to the file.
+    """
+    written = list(fields.pop("channels", ()))
+    config = channel_config or CondaConfig()
+    fields["channels"] = config.channel_urls(
+        written,
+        base=path.parent,
+        platforms=list(fields.get("platforms") or ()),
+        add_configured=bool(written or fields.get("conda")),
+    )
     try:
-        return Spec.create(name=name, source=path.resolve(), **fields)  # type: ignore[arg-type]
+        return Spec.create(name=name, source=path.resolve(), **fields)
     except SpecError as exc:
         raise SpecError(str(exc), path) from None

@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from amber._urls import channel_url
+from amber.channels import CondaConfig
 from amber.errors import SpecError
 from amber.spec.model import Spec, canonical_conda_spec, canonical_pypi_requirement, from_file
 
@@ -63,8 +63,11 @@ def _entry_line(text: str, entry: str) -> int | None:
     return None
 
 
-def read_pyproject(path: Path, python: str | None = None) -> Spec:
-    """``[project].dependencies`` plus Amber's own ``[tool.amber]`` table."""
+def read_pyproject(
+    path: Path, python: str | None = None, channel_config: CondaConfig | None = None
+) -> Spec:
+    """``[project].dependencies`` plus Amber's own ``[tool.amber]`` table; its channels
+    resolved with ``channel_config`` (default: conda's built-in settings)."""
     text, data = _toml_load(path)
 
     def table(value: object, where: str) -> dict[str, object]:
@@ -140,10 +143,7 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
         name if isinstance(name, str) else None,
         conda=conda,
         pypi=pypi,
-        channels=[
-            channel_url(c, path.parent)
-            for c in strings(tool.get("channels", []), "channels", "tool.amber")
-        ],
+        channels=strings(tool.get("channels", []), "channels", "tool.amber"),
         python=python,
         platforms=strings(tool.get("platforms", []), "platforms", "tool.amber"),
         system_requirements=system,
@@ -153,6 +153,7 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
             tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"
         ),
         files=[path.resolve()],
+        channel_config=channel_config,
     )
 
 

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from amber.errors import SpecError
 from amber.spec.model import Spec, canonical_pypi_requirement, from_file
@@ -32,7 +33,7 @@ class RequirementsReader:
         self.extra_index_urls: list[str] = []
         self.files: list[Path] = []
 
-    def spec_fields(self) -> dict[str, object]:
+    def spec_fields(self) -> dict[str, Any]:
         """What was read, as ``Spec.create`` keyword arguments."""
         return {
             "pypi": self.requirements,
