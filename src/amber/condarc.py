@@ -10,6 +10,7 @@ overridden by any later source.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -22,7 +23,8 @@ from typing import Any
 import yaml
 
 from amber._frozen import FrozenMap
-from amber._urls import is_url
+from amber._fs import write_atomic
+from amber._urls import is_url, redact
 from amber.channels import (
     DEFAULT_CUSTOM_CHANNELS,
     KEYS,
@@ -33,7 +35,10 @@ from amber.channels import (
 )
 from amber.errors import ConfigError
 
-__all__ = ["load", "search_path", "user_config_file", "project_config_file"]
+__all__ = [
+    "load", "search_path", "user_config_file", "project_config_file", "Setting", "settings",
+    "setting", "set_value",
+]  # fmt: skip
 
 _CONDA_SEARCH_PATH = (
     "$CONDA_ROOT/.condarc", "$CONDA_ROOT/condarc", "$CONDA_ROOT/condarc.d/",
@@ -312,3 +317,84 @@ def _merge(layers: Sequence[_Layer], environ: Mapping[str, str]) -> CondaConfig:
         origins=FrozenMap(origins),
         variables=FrozenMap(environ),
     )
+
+
+# -- Amber's settings file -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as ``amber config list`` shows it: value (credentials out) and origin."""
+
+    key: str  # Amber's spelling (dashes)
+    value: object
+    origin: str  # "FILE: key", "$CONDA_KEY", several joined by "; ", or "default"
+
+
+def settings(config: CondaConfig) -> list[Setting]:
+    """Every setting Amber reads, its effective value and where it came from."""
+    return [setting(config, key) for key in KEYS]
+
+
+def setting(config: CondaConfig, key: str) -> Setting:
+    """One setting (conda's or Amber's spelling); ``ConfigError`` for an unknown key."""
+    name = setting_key(key)
+    return Setting(name.replace("_", "-"), _shown(config.value(name)), config.origin(name))
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    return value
+
+
+def set_value(path: Path, key: str, value: str) -> None:
+    """Set ``key`` (``custom-channels.NAME`` for one entry of a table) to ``value`` in the
+    TOML settings file at ``path``; a list is written comma-separated. The file is
+    rewritten atomically (its comments are not kept); nothing is written on bad input."""
+    top, _, sub = key.strip().partition(".")
+    name = setting_key(top)
+    if name not in KEYS:
+        raise ConfigError(
+            f"unknown setting {top!r} (known: "
+            f"{', '.join(sorted(k.replace('_', '-') for k in KEYS))})",
+            key=top,
+        )
+    kind = KEYS[name]
+    data = _toml_layer(path).values if path.is_file() else {}
+    current = {k.replace("_", "-"): v for k, v in data.items()}
+    toml_key = name.replace("_", "-")
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    new: object
+    if kind.startswith("map"):
+        if not sub:
+            raise ConfigError(f"{top} is a table: set one entry with {top}.NAME VALUE", key=top)
+        table = dict(current.get(toml_key, {}))
+        table[sub] = items if kind == "map-of-lists" else value
+        new = table
+    elif sub:
+        raise ConfigError(f"{top} is not a table: set it with {top} VALUE", key=top)
+    else:
+        new = items if kind == "list" else value
+    current[toml_key] = _checked(name, new, f"{path}: {toml_key}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, _toml_text(current))
+
+
+def _toml_text(data: Mapping[str, object]) -> str:
+    def scalar(value: object) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple | list):
+            return "[" + ", ".join(scalar(v) for v in value) + "]"
+        return json.dumps(str(value), ensure_ascii=False)
+
+    lines = [f"{k} = {scalar(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
+    for k, v in data.items():
+        if isinstance(v, Mapping):
+            lines += ["", f"[{k}]", *(f"{json.dumps(s)} = {scalar(x)}" for s, x in v.items())]
+    return "\n".join(lines).lstrip("\n") + "\n"
