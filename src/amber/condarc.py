@@ -214,8 +214,8 @@ def _environment_layer(environ: Mapping[str, str]) -> _Layer:
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
     for name, text in environ.items():
-        if not name.startswith("CONDA_"):
-            continue
+        if not name.startswith("CONDA_") or not text.strip():
+            continue  # an empty variable is an unset one
         key = setting_key(name[len("CONDA_") :].lower())
         if key not in KEYS or KEYS[key].startswith("map") or key == "mirrors":
             continue  # conda reads only flat settings from variables
