@@ -12,6 +12,7 @@ import pytest
 from helpers import assert_secret_nowhere, conda_environ, write
 
 from amber.lock import Lock
+from amber.spec import Spec
 
 
 def _noarch(name: str) -> condapkgs.CondaPackage:
@@ -171,3 +172,23 @@ def test_allowlist_refuses_a_channel_it_does_not_name(amber, tmp_path, served):
     result = amber("lock", "-f", spec, env=conda_environ(home))
     assert result.returncode == 2, result
     assert f"{served}/repo/pkgs/main" in result.stderr and "allowlist_channels" in result.stderr
+
+
+def test_a_lock_that_records_channel_names_stays_current_where_they_mean_the_same(
+    amber, tmp_path, served
+):
+    """A lock made before names were resolved records `conda-forge`: what conda's built-in
+    settings make of it. The spec that now resolves to that URL is the same request; under
+    another `channel_alias` it is not."""
+    home = tmp_path / "home"
+    _condarc(home, served)
+    spec = write(tmp_path / "environment.yml", "channels: [conda-forge]\ndependencies: [alpha]\n")
+    amber("lock", "-f", spec, env=conda_environ(home), check=True)
+    made = Lock.read(tmp_path / "amber.lock")
+    recorded = Spec.from_canonical({**made.spec.canonical(), "channels": ["conda-forge"]})
+    Lock(recorded, recorded.req_id, made.platforms).write(tmp_path / "amber.lock")
+
+    plain = amber("lock", "--check", "-f", spec, env=conda_environ(tmp_path / "nohome"))
+    assert plain.returncode == 0, plain
+    aliased = amber("lock", "--check", "-f", spec, env=conda_environ(home))
+    assert aliased.returncode == 1 and "channels" in aliased.stderr, aliased
