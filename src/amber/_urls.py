@@ -57,7 +57,9 @@ def channel_url(channel: str, base: Path | None = None) -> str:
     return channel
 
 
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"()<>]+")
+# A scheme starts where no scheme character precedes it: the same matches, but linear
+# time on a long run of letters without "://" (a 2 MB line took hours, quadratically).
+_URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"()<>]+")
 
 
 def redact_text(text: str) -> str:

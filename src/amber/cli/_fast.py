@@ -82,7 +82,7 @@ def fast_install(args: Sequence[str]) -> bool:
     from amber.settings import Settings
     from amber.store import Store
 
-    settings = Settings.from_environ(files=False)  # no settings file on the hot path
+    settings = Settings.from_environ()  # no settings file: those wait for a download
     store = Store(settings.home, settings.link_mode)
     try:
         env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None))
@@ -90,11 +90,9 @@ def fast_install(args: Sequence[str]) -> bool:
         env = None  # unreadable: the API says so, naming the file
     if env is None:
         # Something to build: only now is the API (the solver, hydrate) worth importing.
-        from amber._progress import Progress
         from amber.api import Session, env_for_file
 
-        settings = Settings.from_environ()  # with the settings files: downloads to make
-        store = Store(settings.home, settings.link_mode, settings.network)
-        env = env_for_file(file, session=Session(store, settings, Progress(quiet=parsed[1])))
+        # The full session: the settings files are read when its downloads need them.
+        env = env_for_file(file, session=Session.open(quiet=parsed[1], settings=settings))
     print(env.path, flush=True)
     return True

@@ -17,23 +17,26 @@ from rattler.exceptions import GatewayError, SolverError
 from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
+from amber import _auth
 from amber._conda_client import conda_client
 from amber._fs import write_atomic
 from amber._urls import redact, redact_text
-from amber.errors import OutputError, ResolveError, SourceError
+from amber.channels import FALLBACK_CHANNELS, CondaConfig
+from amber.errors import OutputError, ResolveError, SourceError, SpecError
 from amber.lock import LockedConda
 from amber.resolve import priority
 from amber.resolve.virtual import to_rattler
 from amber.settings import Network
 from amber.spec import Spec
 
-__all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
+__all__ = ["CondaSolver", "DEFAULT_CHANNELS", "solver_channels"]
 
-DEFAULT_CHANNELS = ("conda-forge",)
+DEFAULT_CHANNELS = FALLBACK_CHANNELS
 _PRIORITIES = {
     "strict": rattler.ChannelPriority.Strict,
     "disabled": rattler.ChannelPriority.Disabled,
 }
+_CHANNEL_KEY = re.compile(r'channel="([^"]+)"')
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+?)-([^/-]+)\.(?:dist-info|egg-info)/")
 
 
@@ -46,11 +49,19 @@ class CondaSolver:
         repodata_cache: Path,
         conda_pkgs: Path,
         network: Network | None = None,
+        channel_config: CondaConfig | None = None,
     ) -> None:
         self.spec = spec
         self.network = network or Network()
         self.conda_pkgs = conda_pkgs
-        self.channels = list(spec.channels or DEFAULT_CHANNELS)
+        config = channel_config or CondaConfig()
+        # As written (``${VAR}`` kept) for messages. rattler gets them expanded with the
+        # credentials taken out (``_auth.remember``, before the client is built): the
+        # gateway, its repodata cache and the records see only the clean URL, and the
+        # client puts the credentials back into the requests alone.
+        self.channels, specs = solver_channels(spec, config)
+        self._fetch_channels = [_auth.remember(config.expand_vars(c)) for c in self.channels]
+        self._specs = [_expand_spec_channel(s, config) for s in specs]
         self.repodata_cache = repodata_cache
         self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client(self.network))
 
@@ -81,7 +92,7 @@ class CondaSolver:
         async def solve(sources: Sequence[Any], kind: str) -> list[Any]:
             return await rattler.solve(
                 sources,
-                list(self.spec.conda),
+                self._specs,
                 gateway=self.gateway,
                 platforms=platforms,
                 virtual_packages=to_rattler(virtual),
@@ -95,23 +106,23 @@ class CondaSolver:
 
         async def query() -> Any:
             # By name: every record of each name (a spec's own bounds are the solver's).
-            return await self.gateway.query(self.channels, platforms, names)
+            return await self.gateway.query(self._fetch_channels, platforms, names)
 
         try:
             disabled = functools.partial(solve, kind="disabled")
             if self.spec.priority == "flexible":
                 records = await priority.flexible(
-                    lambda: solve(self.channels, "strict"),
+                    lambda: solve(self._fetch_channels, "strict"),
                     disabled,
                     query,
                     names,
                 )
             elif self.spec.priority == "strict":
                 records = await priority.strict(
-                    disabled, query, lambda _: solve(self.channels, "disabled")
+                    disabled, query, lambda _: solve(self._fetch_channels, "disabled")
                 )
             else:
-                records = await solve(self.channels, "disabled")
+                records = await solve(self._fetch_channels, "disabled")
         except SolverError as exc:
             raise ResolveError(
                 f"{self.spec}: cannot satisfy the conda request for {platform} "
@@ -197,6 +208,57 @@ def _read_memo(memo: Path) -> list[tuple[str, str | None]] | None:
 def _conda_name(spec: str) -> str:
     """The package name of a canonical match spec (``chan::name >=1`` -> ``name``)."""
     return str(rattler.MatchSpec(spec).name.normalized) if spec else spec
+
+
+def solver_channels(spec: Spec, config: CondaConfig) -> tuple[list[str], list[str]]:
+    """(channel URLs in priority order, match specs) for the solver.
+
+    Names still in ``spec.channels`` (a spec made in Python, an older lock) resolve with
+    ``config``; no channel at all means ``FALLBACK_CHANNELS``. A ``channel::pkg`` whose
+    channel is not among them is searched too, after them, as conda's solver does
+    (``conda.core.solve``: "additional_channels"); the spec names it by URL.
+    """
+    platforms = spec.target_platforms
+    channels = list(config.channel_urls(spec.channels, platforms=platforms, add_configured=False))
+    if not channels:
+        channels = list(config.channel_urls(FALLBACK_CHANNELS, add_configured=False))
+    specs = []
+    for text in spec.conda:
+        channel, rest = _split_channel(text)
+        if channel is None:
+            specs.append(text)
+            continue
+        urls = config.expand(channel, platforms=platforms)
+        if len(urls) != 1:
+            raise SpecError(
+                f"{spec}: '{text}' names the multichannel {channel!r} ({', '.join(urls)}); "
+                "a match spec can name only one channel: name one of those"
+            )
+        config.check_allowed(urls)
+        if urls[0] not in channels:
+            channels.append(urls[0])
+        specs.append(f"{urls[0]}::{rest}" if "::" in text else text)
+    return channels, specs
+
+
+def _split_channel(text: str) -> tuple[str | None, str]:
+    """The channel a canonical match spec names (``name::pkg`` or ``pkg[channel="URL"]``)."""
+    if "::" in text:
+        channel, rest = text.split("::", 1)
+        return channel, rest
+    match = _CHANNEL_KEY.search(text)
+    if match:
+        return unquote(match.group(1)).rstrip("/"), text
+    return None, text
+
+
+def _expand_spec_channel(text: str, config: CondaConfig) -> str:
+    if "::" in text:
+        channel, rest = text.split("::", 1)
+        return f"{_auth.remember(config.expand_vars(channel))}::{rest}"
+    return _CHANNEL_KEY.sub(
+        lambda m: f'channel="{_auth.remember(config.expand_vars(unquote(m.group(1))))}"', text
+    )
 
 
 def _needs_python(package: LockedConda) -> bool:

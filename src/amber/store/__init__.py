@@ -97,14 +97,15 @@ class Store:
         self,
         home: Path | None = None,
         link_mode: str = "hardlink",
-        network: Network | None = None,
+        network: Network | Callable[[], Network] | None = None,
     ) -> None:
         # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
         self.link_mode = link_mode  # how envs get files from the caches: Settings.link_mode
-        # How downloads into this store reach the channels: Settings.network (mirrors,
-        # TLS, proxies). Like link_mode, a setting of the edge carried with the store.
-        self.network = network if network is not None else Network()
+        # How downloads into this store reach the channels (mirrors, TLS, proxies): a
+        # setting of the edge carried with the store, like link_mode. The session passes
+        # how to get it, so that the settings files are read only when a download needs it.
+        self._network = network if network is not None else Network()
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
         self.uv_cache = self.home / "pkgs" / "uv"
@@ -114,6 +115,13 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._read_only = False  # the index read as it was, on a full disk
         self._freeing = False  # removing things: the reserve may be spent
+
+    @property
+    def network(self) -> Network:
+        """The network settings downloads into this store use (``amber.condarc.network_of``)."""
+        if not isinstance(self._network, Network):
+            self._network = self._network()
+        return self._network
 
     # -- index -----------------------------------------------------------------
 
