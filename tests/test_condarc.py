@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import conda_environ, write
+from helpers import conda_environ, conda_spec, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amber import condarc
+from amber.api import Session
+from amber.api.locking import configured_priority
 from amber.channels import DEFAULT_CHANNEL_ALIAS, DEFAULT_CHANNELS, CondaConfig
 from amber.errors import ConfigError
+from amber.spec import Spec
 
 
 def _load(home: Path, **extra: str) -> CondaConfig:
@@ -209,3 +212,52 @@ def test_lists_concatenate_higher_precedence_first_without_repeats(tmp_path_fact
         write(home / name, f"channels: [{', '.join(items)}]\n")
     expected = list(dict.fromkeys(i for items in reversed(layers) for i in items))
     assert list(_load(home, CONDA_PREFIX=str(home / "prefix")).channels) == expected
+
+
+def test_the_settings_files_give_the_network_and_accept_both_spellings(tmp_path):
+    """conda's `channel_priority: true`, pixi-style `ssl-verify`, mirrors as one URL."""
+    ca = write(tmp_path / "ca.pem", "not checked here\n")
+    write(tmp_path / ".condarc", f"channel_priority: true\nssl_verify: {ca}\n")
+    write(
+        tmp_path / ".config" / "amber" / "config.toml",
+        '[mirrors]\n"https://conda.anaconda.org/conda-forge" = "https://mirror.example/cf"\n',
+    )
+    config = _load(tmp_path)
+    assert config.channel_priority == "flexible"
+    network = condarc.network_of(config)
+    assert network.ssl_verify == str(ca.resolve())
+    assert network.mirrored("https://conda.anaconda.org/conda-forge/noarch/a") == (
+        "https://mirror.example/cf/noarch/a"
+    )
+    assert _load(tmp_path, CONDA_CHANNEL_PRIORITY="false").channel_priority == "disabled"
+    write(tmp_path / ".condarc", "ssl_verify: /no/such/ca.pem\n")
+    with pytest.raises(ConfigError, match=r"\.condarc: ssl_verify.*ssl_verify is"):
+        condarc.network_of(_load(tmp_path))
+
+
+def test_the_configured_channel_priority_yields_to_the_specs(tmp_path, monkeypatch):
+    """conda's default < the settings < the spec (< `amber lock --channel-priority`)."""
+    for key, value in conda_environ(tmp_path, CONDA_CHANNEL_PRIORITY="strict").items():
+        monkeypatch.setenv(key, value)
+    session = Session.open(tmp_path / "store", quiet=True)
+    spec = Spec.create(conda=["libfoo"], channels=["conda-forge"])
+    assert configured_priority(spec, session).channel_priority == "strict"
+    disabled = spec.with_channel_priority("disabled")
+    assert configured_priority(disabled, session).channel_priority == "disabled"
+
+
+def test_amber_run_of_an_existing_env_reads_no_settings_file(amber, conda_channel, tmp_path):
+    spec = conda_spec(tmp_path / "project", conda_channel, "python", "greetlib")
+    amber("install", "-f", spec, check=True)
+    home = tmp_path / "home"
+    write(home / ".condarc", "channels: [unclosed\n")
+    bad = write(tmp_path / "bad.toml", "mirrors = [\n")
+    environ = conda_environ(home, AMBER_CONFIG=str(bad), AMBER_MIRRORS="{not json")
+    ran = amber("run", "-f", spec, "--", "greet", env=environ, check=True)
+    assert ran.stdout.strip() == "hello from greetlib"
+    # A command that needs the channels reads them, and names the culprit.
+    refused = amber("lock", "-f", spec, env=environ)
+    assert refused.returncode == 2 and "AMBER_MIRRORS" in refused.stderr, refused
+    refused = amber("lock", "-f", spec, env={**environ, "AMBER_MIRRORS": ""})
+    assert refused.returncode == 2 and str(home / ".condarc") in refused.stderr, refused
+    assert "Traceback" not in refused.stderr
