@@ -133,7 +133,7 @@ class CondaSolver:
             raise SourceError(
                 f"{self.spec}: cannot read the channels "
                 f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}",
-                url=_culprit(self.channels, str(exc)),
+                url=_culprit(self.channels, self._fetch_channels, str(exc)),
             ) from None
         return [LockedConda.from_record(r) for r in records]
 
@@ -270,9 +270,14 @@ def _explain(exc: BaseException) -> str:
     return redact_text(str(exc).strip())
 
 
-def _culprit(channels: list[str], said: str) -> str | None:
-    """The channel an error names, else the only one asked for (``SourceError.url``)."""
-    named = [c for c in channels if c.rstrip("/") in said or redact(c).rstrip("/") in said]
+def _culprit(channels: list[str], fetched: list[str], said: str) -> str | None:
+    """The channel an error names (as written: ``fetched`` is what rattler was given for
+    each), else the only one asked for (``SourceError.url``)."""
+    named = [
+        c
+        for c, f in zip(channels, fetched, strict=True)
+        if any(u.rstrip("/") in said for u in (c, f, redact(c)))
+    ]
     if named:
         return named[0]
     return channels[0] if len(channels) == 1 else None
