@@ -26,8 +26,8 @@ from urllib.parse import unquote
 import rattler
 import yaml
 
+from amber.channels import CondaConfig
 from amber.errors import AmberError, SpecWarning
-from amber.resolve.conda import DEFAULT_CHANNELS
 from amber.spec import Spec, canonical_conda_spec, canonical_pypi_requirement, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +36,10 @@ TABLE = ROOT / "docs" / "ENVIRONMENT_YML.md"
 
 CONDA_KEYS = ("name", "dependencies", "prefix", "channels", "variables")  # conda/env/env.py
 AMBER_KEYS = ("platforms", "system-requirements", "as-of")  # Amber's own, beside conda's
-# What the channels work (branch c1-condarc) settles; until then Amber keeps these names.
-CHANNEL_WORK = "channel resolution as conda does it (`defaults`, `nodefaults`, the .condarc " \
-    "channels, `${VAR}`) is pending the .condarc work"  # fmt: skip
+# The settings both readings assume: a .condarc with `channels: [defaults]` (what a
+# miniconda install configures), conda's built-in default_channels and channel_alias.
+CONFIG = CondaConfig(channels=("defaults",))
+_MSYS2 = "https://repo.anaconda.com/pkgs/msys2"
 
 
 @dataclass
@@ -93,7 +94,7 @@ def amber_reading(path: Path) -> AmberReading:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            spec = read_spec(path)
+            spec = read_spec(path, channel_config=CONFIG)
         except AmberError as exc:
             return AmberReading(refused=str(exc).replace(f"{path}:", "line "))
     said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
@@ -152,10 +153,22 @@ def differences(conda: CondaReading, amber: AmberReading, path: Path) -> list[st
     if sorted(set(conda.warned) - set(AMBER_KEYS)) != sorted(amber.warned):
         said.append(f"warned keys differ: conda {conda.warned}, Amber {amber.warned}")
     conda_urls, amber_urls = conda_channel_urls(conda.channels), amber_channel_urls(spec)
-    if conda_urls != amber_urls:
+    if conda_urls != amber_urls and not spec.conda:
         said.append(
-            f"channels: conda searches {', '.join(conda_urls)}; Amber today "
-            f"{', '.join(amber_urls)} ({CHANNEL_WORK})"
+            f"no conda package: conda would search {', '.join(conda_urls)}; Amber searches "
+            "no channel for a spec without conda packages"
+        )
+    elif amber_urls == [*conda_urls, _MSYS2] and any(
+        p.startswith("win-") for p in spec.target_platforms
+    ):
+        said.append(
+            "`defaults` includes pkgs/msys2 for the win-* platforms the file targets (conda "
+            "adds it on a Windows host)"
+        )
+    elif conda_urls != amber_urls:
+        said.append(
+            f"channels: conda searches {', '.join(conda_urls)}; Amber "
+            f"{', '.join(amber_urls) or 'none'}"
         )
     return said
 
@@ -176,8 +189,7 @@ def conda_channel_urls(channels: list[str]) -> list[str]:
 
 def amber_channel_urls(spec: Spec) -> list[str]:
     """The channel URLs Amber's solve uses for ``spec`` (rattler's reading of each)."""
-    channels = list(spec.channels or DEFAULT_CHANNELS)
-    return [unquote(rattler.Channel(c).base_url).rstrip("/") for c in channels]
+    return [unquote(rattler.Channel(c).base_url).rstrip("/") for c in spec.channels]
 
 
 @dataclass
@@ -225,13 +237,10 @@ def rows() -> list[Row]:
 def render(table: list[Row]) -> str:
     counts: dict[str, int] = {}
     for row in table:
-        reasons = row.outcome.removeprefix("reads; ").split("; channels: ")[0]
         if row.outcome == "refuses":
             kind = "refused (the reason named)"
         elif not row.outcome.startswith("reads;"):
             kind = "read as conda"
-        elif reasons.startswith("channels: conda searches"):
-            kind = "read as conda but for the channels (pending the .condarc work)"
         else:
             kind = "read with a difference the table says"
         counts[kind] = counts.get(kind, 0) + 1

@@ -31,7 +31,7 @@ __all__ = [
     "SHARED", "SNAPSHOT", "PIXI", "write", "conda_spec", "env_dirs", "crafted_archive",
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
     "files_containing", "tls_certificates", "serve_tls", "ForwardingProxy",
-    "CliOutcome", "run_cli", "assert_clear_error",
+    "CliOutcome", "run_cli", "assert_clear_error", "conda_environ",
     "activation_packages", "TEST_RECIPES", "recipes_channel",
 ]  # fmt: skip
 
@@ -55,6 +55,16 @@ def conda_spec(directory: Path, channel: object, *deps: str, pip: tuple[str, ...
     if pip:
         lines += ["  - pip:"] + [f"    - {p}" for p in pip]
     return write(directory / "environment.yml", "\n".join(lines) + "\n")
+
+
+def conda_environ(home: Path, **extra: str) -> dict[str, str]:
+    """Variables that keep conda's settings to ``home`` (a temp dir): ``HOME`` and
+    ``XDG_CONFIG_HOME`` there, every ``$CONDA_*`` and ``$CONDARC`` of this process blanked
+    (an empty variable is an unset one), then ``extra``. The real user's files stay unread."""
+    environ = {k: "" for k in os.environ if k.startswith("CONDA") or k == "AMBER_CONFIG"}
+    environ.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), CONDARC="")
+    environ.update(extra)
+    return environ
 
 
 def env_dirs(home: Path) -> list[Path]:

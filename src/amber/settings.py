@@ -17,14 +17,13 @@ from amber._frozen import FrozenMap
 from amber.errors import AmberError, ConfigError
 
 __all__ = [
-    "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS",
-    "CHANNEL_PRIORITIES", "default_home", "config_files", "conda_overrides",
+    "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS", "default_home",
+    "conda_overrides",
 ]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
 LINK_MODES = ("hardlink", "copy", "reflink")  # how envs get files from the package caches
 LINK_SCRIPTS = ("run", "refuse")  # packages' pre-/post-link scripts: conda runs them
-CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")  # conda's channel_priority values
 
 
 @dataclass(frozen=True)
@@ -58,37 +57,46 @@ class Network:
         ssl_verify: object = True,
         proxy_servers: Mapping[str, Any] | None = None,
         *,
-        where: str = "the settings",
+        where: str | Mapping[str, str] = "the settings",
     ) -> Network:
         """The network settings from raw values (a settings file's, ``.condarc``'s), checked:
-        a malformed one is a ``ConfigError`` naming ``where`` and the key."""
+        a malformed one is a ``ConfigError`` naming where it came from (``where``, or
+        ``where[key]``) and the key."""
+
+        def origin(key: str) -> str:
+            return where if isinstance(where, str) else where.get(key, "the settings")
+
         return cls(
-            mirrors=_mirrors(mirrors or {}, where),
-            ssl_verify=_ssl_verify(ssl_verify, where),
-            proxy_servers=_proxies(proxy_servers or {}, where),
+            mirrors=_mirrors(mirrors or {}, origin("mirrors")),
+            ssl_verify=_ssl_verify(ssl_verify, origin("ssl_verify")),
+            proxy_servers=_proxies(proxy_servers or {}, origin("proxy_servers")),
         )
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What Amber reads from its environment variables (``AMBER_*``)."""
+    """What Amber reads from its environment variables (``AMBER_*``).
+
+    Amber's settings files and ``.condarc`` are read by ``amber.condarc`` alone (at the
+    edge, ``amber.api.Session``): the network settings and the channel priority come from
+    there (``amber.condarc.network_of``), with ``mirrors()`` of ``$AMBER_MIRRORS`` over
+    the files'.
+    """
 
     home: Path  # $AMBER_HOME, else the user data directory
     remote_url: str | None = None  # $AMBER_REMOTE
     mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS  # $AMBER_MUTABLE_TAGS, comma-separated
     link_mode: str = "hardlink"  # $AMBER_LINK_MODE: one of LINK_MODES
     link_scripts: str = "run"  # $AMBER_LINK_SCRIPTS: one of LINK_SCRIPTS
-    # Read from the settings files (``config_files``), $AMBER_MIRRORS and $CONDA_* only when
-    # ``from_environ(files=True)``: the hot path of `amber run` needs none of them.
-    network: Network = field(default_factory=Network)
-    channel_priority: str | None = None  # strict / flexible / disabled; None: not set
+    # $AMBER_CONFIG: a settings file (TOML) over the user's and the project's (amber.condarc)
+    config_file: Path | None = None
+    # $AMBER_MIRRORS as written (JSON), parsed by ``mirrors()`` where downloads need it: the
+    # hot path of `amber run` never does.
+    mirrors_json: str | None = None
 
     @classmethod
-    def from_environ(
-        cls, environ: Mapping[str, str] | None = None, *, files: bool = True
-    ) -> Settings:
-        """The settings ``environ`` (default: this process's environment) gives; with
-        ``files``, also the network settings and channel priority of the settings files."""
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings ``environ`` (default: this process's environment) gives."""
         environ = os.environ if environ is None else environ
         tags = environ.get("AMBER_MUTABLE_TAGS")
         link_mode = (environ.get("AMBER_LINK_MODE") or "hardlink").strip().lower()
@@ -112,8 +120,31 @@ class Settings:
             else tuple(t.strip() for t in tags.split(",") if t.strip()),
             link_mode=link_mode,
             link_scripts=link_scripts,
-            **(_file_settings(environ) if files else {}),
+            config_file=Path(environ["AMBER_CONFIG"]).expanduser()
+            if environ.get("AMBER_CONFIG")
+            else None,
+            mirrors_json=environ.get("AMBER_MIRRORS") or None,
         )
+
+    def mirrors(self) -> FrozenMap[str, tuple[str, ...]]:
+        """``$AMBER_MIRRORS``: channel URL prefix -> mirror URLs; ``ConfigError`` when it is
+        not such a JSON object."""
+        if not self.mirrors_json:
+            return FrozenMap()
+        try:
+            raw = json.loads(self.mirrors_json)
+        except ValueError as exc:
+            raise ConfigError(
+                f"AMBER_MIRRORS is not JSON ({exc}): write it as "
+                '{"https://conda.anaconda.org/conda-forge": ["https://mirror/conda-forge"]}',
+                key="AMBER_MIRRORS",
+            ) from None
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                "AMBER_MIRRORS must be a JSON object of channel URL: [mirror URLs]",
+                key="AMBER_MIRRORS",
+            )
+        return _mirrors(raw, "AMBER_MIRRORS")
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -127,104 +158,6 @@ def default_home(environ: Mapping[str, str] | None = None) -> Path:
     return Path(user_data_dir("amber", appauthor=False))
 
 
-def config_files(environ: Mapping[str, str] | None = None) -> list[Path]:
-    """Amber's settings files (TOML) that exist, lowest precedence first: the user's
-    (``$XDG_CONFIG_HOME/amber/config.toml``, else ``~/.config/amber/config.toml``), then
-    the one ``$AMBER_CONFIG`` names."""
-    environ = os.environ if environ is None else environ
-    found = []
-    xdg = environ.get("XDG_CONFIG_HOME")
-    home = environ.get("HOME")
-    user = Path(xdg) if xdg else (Path(home) / ".config" if home else None)
-    if user is not None:
-        found.append(user / "amber" / "config.toml")
-    if environ.get("AMBER_CONFIG"):
-        found.append(Path(environ["AMBER_CONFIG"]).expanduser())
-    return [p for p in found if p.is_file()]
-
-
-def _file_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``network`` and ``channel_priority`` from the settings files, then $AMBER_MIRRORS,
-    $CONDA_SSL_VERIFY and $CONDA_CHANNEL_PRIORITY (a later source wins per key; mirrors
-    merge prefix by prefix)."""
-    mirrors: dict[str, Any] = {}
-    values: dict[str, tuple[object, str]] = {}
-    for path in config_files(environ):
-        data = _read_toml(path)
-        for key, value in data.items():
-            name = key.replace("-", "_")
-            if name == "mirrors":
-                if not isinstance(value, dict):
-                    raise ConfigError(
-                        f"{path}: `mirrors` must be a table of channel URL = [mirror URLs]",
-                        path=path, key="mirrors",
-                    )  # fmt: skip
-                mirrors.update(_mirrors(value, str(path)))
-            elif name in ("ssl_verify", "proxy_servers", "channel_priority"):
-                values[name] = (value, str(path))
-    if environ.get("AMBER_MIRRORS"):
-        try:
-            raw = json.loads(environ["AMBER_MIRRORS"])
-        except ValueError as exc:
-            raise ConfigError(
-                f"AMBER_MIRRORS is not JSON ({exc}): write it as "
-                '{"https://conda.anaconda.org/conda-forge": ["https://mirror/conda-forge"]}',
-                key="AMBER_MIRRORS",
-            ) from None
-        mirrors.update(_mirrors(raw, "AMBER_MIRRORS"))
-    for name in ("ssl_verify", "channel_priority"):
-        variable = f"CONDA_{name.upper()}"
-        if environ.get(variable):
-            values[name] = (environ[variable], variable)
-    ssl_verify, ssl_where = values.get("ssl_verify", (True, ""))
-    proxies, proxy_where = values.get("proxy_servers", ({}, ""))
-    if not isinstance(proxies, dict):
-        raise ConfigError(
-            f"{proxy_where}: `proxy_servers` must be a table of scheme = proxy URL "
-            '(http = "http://proxy:3128")', key="proxy_servers",
-        )  # fmt: skip
-    priority, priority_where = values.get("channel_priority", (None, ""))
-    return {
-        "network": Network(
-            mirrors=FrozenMap(mirrors),
-            ssl_verify=_ssl_verify(ssl_verify, ssl_where),
-            proxy_servers=_proxies(proxies, proxy_where),
-        ),
-        "channel_priority": None
-        if priority is None
-        else check_channel_priority(priority, priority_where),
-    }
-
-
-def check_channel_priority(value: object, where: str) -> str:
-    """``value`` as one of ``CHANNEL_PRIORITIES`` (conda also reads a boolean: true is
-    flexible, false disabled), else a ``ConfigError`` naming ``where``."""
-    if isinstance(value, bool):
-        return "flexible" if value else "disabled"
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on"):
-        return "flexible"
-    if text in ("false", "no", "off"):
-        return "disabled"
-    if text not in CHANNEL_PRIORITIES:
-        raise ConfigError(
-            f"{where}: channel_priority {value!r} is not one of "
-            f"{', '.join(CHANNEL_PRIORITIES)} (as conda reads it)",
-            key="channel_priority",
-        )
-    return text
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    # Imported here: `amber run` reads no settings file (from_environ(files=False)).
-    import tomllib  # noqa: PLC0415 - keeps the hot path's imports what they were
-
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the settings file {path}: {exc}", path=path) from None
-
-
 def _is_url(text: object) -> bool:
     return isinstance(text, str) and "://" in text and not text.startswith("://")
 
@@ -235,7 +168,7 @@ def _mirrors(raw: Mapping[str, Any], where: str) -> FrozenMap[str, tuple[str, ..
         listed = [targets] if isinstance(targets, str) else targets
         if (
             not _is_url(channel)
-            or not isinstance(listed, list)
+            or not isinstance(listed, list | tuple)
             or not listed
             or not all(_is_url(t) for t in listed)
         ):

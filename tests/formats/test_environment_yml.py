@@ -25,7 +25,9 @@ def test_spec_text_reads_back_and_keeps_secrets_out(tmp_path: Path):
     back = read_spec(path)
     assert (back.name, back.conda, back.pypi) == (spec.name, spec.conda, spec.pypi)
     assert back.extra_index_urls == spec.extra_index_urls
-    assert len(back.channels) == 2 and back.channels[0] == spec.channels[0]
+    # A name reads back as the URL conda resolves it to (channel_alias/name).
+    assert back.channels[0] == "https://conda.anaconda.org/" + spec.channels[0]
+    assert len(back.channels) == 2
 
 
 def test_spec_text_without_pypi_has_no_pip_section():

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-from helpers import ForwardingProxy, conda_spec, serve_tls, tls_certificates, write
+from helpers import ForwardingProxy, conda_environ, conda_spec, serve_tls, tls_certificates, write
 
+from amber import condarc
 from amber.errors import ConfigError
 from amber.settings import Network, Settings
 
@@ -94,21 +95,29 @@ def test_settings_read_network_and_priority_from_the_file_and_conda_variables(
         "https://conda.anaconda.org/conda-forge/" = ["https://mirror.example/cf/"]
         """,
     )
-    environ = {"AMBER_HOME": str(tmp_path), "AMBER_CONFIG": str(config)}
-    settings = Settings.from_environ(environ)
-    assert settings.channel_priority == "strict"
-    assert settings.network.ssl_verify == str(ca.resolve())
-    assert dict(settings.network.proxy_servers) == {"https": "http://proxy.example:3128"}
+    environ = conda_environ(tmp_path / "home", AMBER_HOME=str(tmp_path), AMBER_CONFIG=str(config))
+
+    def read(environ: dict[str, str]) -> tuple[Network, str | None]:
+        # The edge: Amber's variables, then the one reader of the settings files.
+        conda = condarc.load_for(Settings.from_environ(environ), environ)
+        return condarc.network_of(conda), conda.channel_priority
+
+    network, priority = read(environ)
+    assert priority == "strict"
+    assert network.ssl_verify == str(ca.resolve())
+    assert dict(network.proxy_servers) == {"https": "http://proxy.example:3128"}
     url = "https://conda.anaconda.org/conda-forge/noarch/x-1-0.conda"
-    assert settings.network.mirrored(url) == "https://mirror.example/cf/noarch/x-1-0.conda"
-    assert settings.network.mirrored("https://conda.anaconda.org/conda-forge-x/a") == (
+    assert network.mirrored(url) == "https://mirror.example/cf/noarch/x-1-0.conda"
+    assert network.mirrored("https://conda.anaconda.org/conda-forge-x/a") == (
         "https://conda.anaconda.org/conda-forge-x/a"
     )
-    over = Settings.from_environ(
-        {**environ, "CONDA_SSL_VERIFY": "false", "CONDA_CHANNEL_PRIORITY": "disabled"}
-    )
-    assert (over.network.ssl_verify, over.channel_priority) == (False, "disabled")
-    assert Settings.from_environ(environ, files=False).network == Network()
+    over = {**environ, "CONDA_SSL_VERIFY": "false", "CONDA_CHANNEL_PRIORITY": "disabled"}
+    network, priority = read(over)
+    assert (network.ssl_verify, priority) == (False, "disabled")
+    # $AMBER_MIRRORS over the file's, prefix by prefix.
+    mirrors = {"https://conda.anaconda.org/conda-forge": ["https://env.example/cf"]}
+    network, _ = read({**environ, "AMBER_MIRRORS": json.dumps(mirrors)})
+    assert network.mirrored(url) == "https://env.example/cf/noarch/x-1-0.conda"
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,10 @@ def test_same_req_id_as_the_equivalent_environment_yml(tmp_path: Path) -> None:
     )
     a, b = read_spec(pyproject), read_spec(environment)
     assert a.conda == ("numpy >=1.26", "python 3.11.*")
-    assert a.channels == ("conda-forge", "bioconda")
+    assert a.channels == (
+        "https://conda.anaconda.org/conda-forge",
+        "https://conda.anaconda.org/bioconda",
+    )
     assert a.req_id == b.req_id
     assert a.name == b.name == "analysis"
 

@@ -23,7 +23,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "envyml_table.py"
 EXPLAINED = (
     "conda adds `pip` to the conda packages",
     "conda ignores `platforms`",
-    "channels: conda searches",
+    "no conda package: conda would search",
+    "`defaults` includes pkgs/msys2",
     "conda creates the env at `prefix:`",
 )
 # The only refusals: what Amber cannot lock yet, each named with its reason.

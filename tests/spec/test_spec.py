@@ -29,7 +29,11 @@ def test_environment_yml_and_its_canonical_form(tmp_path: Path) -> None:
         )
     )
     assert spec.name == "demo"
-    assert spec.channels == ("conda-forge", "bioconda")
+    # Channel names resolve as conda resolves them (channel_alias, default: conda.anaconda.org).
+    assert spec.channels == (
+        "https://conda.anaconda.org/conda-forge",
+        "https://conda.anaconda.org/bioconda",
+    )
     assert spec.conda == ("numpy >=1.26", "conda-forge::pandas", "python 3.11.*")
     assert spec.pypi == ("requests[security,socks]>=2",)
     assert spec.is_conda and spec.canonical()["python"] is None

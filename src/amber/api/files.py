@@ -18,6 +18,8 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
+from amber.api.locking import configured_priority
+from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
 from amber.lock import Lock, is_amber_lock
@@ -42,7 +44,7 @@ class LockRequest:
     check: bool = False
     merge: bool = False
     python: str | None = None
-    channel_priority: str | None = None  # --channel-priority, else the settings'
+    channel_priority: str | None = None  # --channel-priority: over the spec's and the settings'
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,16 @@ class Locked:
     held_back: tuple[str, ...] = ()
 
 
-def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
+def lock_file(
+    path: Path,
+    request: LockRequest,
+    store: Store,
+    progress: Progress,
+    *,
+    session: Session | None = None,
+) -> Locked:
     """Resolve (or check, update, merge) the spec at ``path``, or import a resolved file as-is."""
+    s = using(session, store, progress)
     kind = formats.detect(path)
     if kind is not None:
         # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
@@ -70,25 +80,26 @@ def lock_file(path: Path, request: LockRequest, store: Store, progress: Progress
         result.write(target)
         return Locked(result, target, path, imported=kind)
     if is_amber_lock(path):
-        return _lock_from_lock(path, request, store, progress)
-    spec = _with_options(read_spec(path, python=request.python), request)
+        return _lock_from_lock(path, request, s)
+    spec = read_spec(path, python=request.python, channel_config=s.conda)
+    spec = _with_options(configured_priority(spec, s), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
     if request.check:
         return Locked(check_lock(spec, target), target, spec.source, checked=True)
     previous = None
     if request.merge:
-        previous, result = merge_lock(spec, target, store, progress)
+        previous, result = merge_lock(spec, target, session=s)
     else:
         if request.update:
             previous = Lock.read(target) if os.path.isfile(target) else None
             spec = as_locked(spec, previous) if previous else spec
-        result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
+        result = resolve_lock(spec, previous=previous, update=request.update, session=s)
     result.write(target)
-    held = _held_back(spec, previous, result, request, store) if request.update else ()
+    held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, spec.source, previous=previous, held_back=held)
 
 
-def _lock_from_lock(path: Path, request: LockRequest, store: Store, progress: Progress) -> Locked:
+def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
     """``amber lock -f X.lock``: check, re-resolve or update from the spec the lock records."""
     if request.merge:
         raise AmberError(
@@ -103,26 +114,29 @@ def _lock_from_lock(path: Path, request: LockRequest, store: Store, progress: Pr
         if problems:
             raise LockCheckFailed(f"{path} is inconsistent: " + "; ".join(problems), path=path)
         return Locked(existing, path, path, checked=True)
-    spec = _with_options(existing.spec, request)
+    spec = _with_options(configured_priority(existing.spec, s), request)
     if request.python and not spec.is_conda:
         spec = replace(spec, python=Spec.create(python=request.python).python)  # validated
     previous = existing if request.update else None
-    result = resolve_lock(spec, store, progress, previous=previous, update=request.update)
+    result = resolve_lock(spec, previous=previous, update=request.update, session=s)
     target = request.output or path
     result.write(target)
-    held = _held_back(spec, previous, result, request, store) if request.update else ()
+    held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, path, previous=previous, held_back=held)
 
 
 def _held_back(
-    spec: Spec, previous: Lock | None, result: Lock, request: LockRequest, store: Store
+    spec: Spec, previous: Lock | None, result: Lock, request: LockRequest, s: Session
 ) -> tuple[str, ...]:
     """The packages named in ``--update`` that did not move only because of the recorded
     as-of date: what a resolve without it would move (one more solve, only in that case)."""
     if previous is None or not spec.as_of or request.as_of or result.full_id != previous.full_id:
         return ()
-    caches = ResolveCaches(store.repodata, store.uv_cache, store.conda_pkgs, store.network)
-    free = resolve(replace(spec, as_of=None), caches, previous=previous, update=request.update)
+    caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs, s.store.network)
+    free = resolve(
+        replace(spec, as_of=None), caches, previous=previous, update=request.update,
+        channel_config=s.conda,
+    )  # fmt: skip
     moved = {c.name for c in diff_locks(previous, free)}
     return tuple(sorted(moved))
 

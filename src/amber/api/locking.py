@@ -23,7 +23,16 @@ from amber.spec.edit import add_to_spec_file
 from amber.store import Store
 from amber.store.inuse import exclusive
 
-__all__ = ["load", "lock", "ensure_lock", "beside_lock", "add", "merge_lock", "merge_driver"]
+__all__ = [
+    "load",
+    "configured_priority",
+    "lock",
+    "ensure_lock",
+    "beside_lock",
+    "add",
+    "merge_lock",
+    "merge_driver",
+]
 
 
 def load(path: Path, *, python: str | None = None, session: Session | None = None) -> Spec | Lock:
@@ -40,9 +49,18 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
         return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
     if is_lock_file(path):
         return Lock.read(path)
-    spec = read_spec(path, python=python)
-    configured = using(session).settings.channel_priority  # `amber lock` applies it too
-    return spec.with_channel_priority(configured) if configured else spec
+    s = using(session)
+    return configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
+
+
+def configured_priority(spec: Spec, session: Session) -> Spec:
+    """``spec`` under the configured ``channel_priority`` (``.condarc``, Amber's settings
+    files, ``$CONDA_CHANNEL_PRIORITY``) unless it sets its own: conda's default (flexible)
+    < the settings < the spec < ``amber lock --channel-priority``."""
+    configured = session.conda.channel_priority
+    if configured and not spec.channel_priority:
+        return spec.with_channel_priority(configured)
+    return spec
 
 
 def lock(
@@ -64,7 +82,9 @@ def lock(
     if update:
         _check_update_names(previous, update)
     caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs, s.store.network)
-    result = resolve(spec, caches, s.progress, previous=previous, update=update)
+    result = resolve(
+        spec, caches, s.progress, previous=previous, update=update, channel_config=s.conda
+    )
     s.store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result
 
@@ -132,7 +152,7 @@ def add(
     # One edit at a time per folder (the spec files there share one amber.lock): each reads
     # the spec and the lock the previous one left, and a rollback undoes only its own edit.
     with exclusive(s.store.edit_lock_path(path)):
-        before = read_spec(path, python=python)
+        before = read_spec(path, python=python, channel_config=s.conda)
         beside = beside_lock(before)
         previous = None
         if beside is not None and os.path.isfile(beside):
@@ -140,7 +160,7 @@ def add(
         original = path.read_bytes()
         add_to_spec_file(path, requirement, pypi=pypi)
         try:
-            spec = read_spec(path, python=python)
+            spec = read_spec(path, python=python, channel_config=s.conda)
             if previous is not None:
                 spec = as_locked(spec, previous)
             result = lock(spec, previous=previous, session=s)

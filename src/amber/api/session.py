@@ -7,8 +7,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from amber import condarc
 from amber._progress import Progress
-from amber.settings import Settings
+from amber.channels import CondaConfig
+from amber.settings import Network, Settings
 from amber.store import Store
 
 if TYPE_CHECKING:
@@ -21,7 +23,8 @@ __all__ = ["Session", "using"]
 class Session:
     """What every API call works with; lower packages get the parts they need as arguments.
 
-    The remote store is opened on first use, so a session without one costs nothing.
+    The remote store is opened, and the settings files (``.condarc``, Amber's TOML files)
+    read, on first use, so a session that needs neither costs nothing.
     """
 
     def __init__(
@@ -36,6 +39,7 @@ class Session:
         self.progress = progress
         self.remote_url = remote_url or settings.remote_url
         self._remote: Remote | None = None
+        self._conda: CondaConfig | None = None
 
     @classmethod
     def open(
@@ -48,9 +52,7 @@ class Session:
     ) -> Session:
         """A session over ``home`` (default: the settings') and ``remote`` (default:
         ``$AMBER_REMOTE``), reading the environment once."""
-        settings = settings or Settings.from_environ()
-        store = Store.of(settings, Path(home) if home else None)
-        return cls(store, settings, Progress(quiet=quiet), remote)
+        return _over(settings or Settings.from_environ(), Progress(quiet=quiet), home, remote)
 
     @property
     def remote(self) -> Remote | None:
@@ -61,6 +63,20 @@ class Session:
 
             self._remote = Remote.open(self.remote_url)
         return self._remote
+
+    @property
+    def conda(self) -> CondaConfig:
+        """The settings of the files (``.condarc`` as conda reads it, Amber's settings
+        files, ``$CONDA_*``, ``$AMBER_MIRRORS``), read on first use: the one reader of them."""
+        if self._conda is None:
+            self._conda = condarc.load_for(self.settings)
+        return self._conda
+
+    @property
+    def network(self) -> Network:
+        """How downloads reach the channels (mirrors, ``ssl_verify``, ``proxy_servers``),
+        from ``conda``: what the store this session opens carries."""
+        return condarc.network_of(self.conda)
 
     def fetch_hook(
         self, progress: Progress | None = None
@@ -92,13 +108,33 @@ def using(
     if session is not None:
         if store is None and progress is None:
             return session
-        return Session(
+        derived = Session(
             store or session.store, session.settings, progress or session.progress,
             session.remote_url,
         )  # fmt: skip
-    settings = Settings.from_environ()
-    return Session(
-        store if store is not None else Store.of(settings),
-        settings,
-        progress if progress is not None else Progress(quiet=True),
-    )
+        derived._conda = session._conda
+        return derived
+    return _over(Settings.from_environ(), progress or Progress(quiet=True), store=store)
+
+
+def _over(
+    settings: Settings,
+    progress: Progress,
+    home: Path | None = None,
+    remote: str | None = None,
+    store: Store | None = None,
+) -> Session:
+    """A session over ``store``, else over the settings' store (or ``home``), whose
+    network settings come from the session's settings files when a download needs them."""
+    session: Session
+    if store is None:
+        # The session, made below, reads the files when the store first needs the network.
+        network = lambda: session.network  # noqa: E731 - bound to the session made below
+        store = Store(
+            home or settings.home,
+            settings.link_mode,
+            network,
+            link_scripts=settings.link_scripts,
+        )
+    session = Session(store, settings, progress, remote)
+    return session

@@ -82,19 +82,17 @@ def fast_install(args: Sequence[str]) -> bool:
     from amber.settings import Settings
     from amber.store import Store
 
-    settings = Settings.from_environ(files=False)  # no settings file on the hot path
-    store = Store.of(settings)
+    settings = Settings.from_environ()  # no settings file: those wait for a download
+    store = Store(settings.home, settings.link_mode, link_scripts=settings.link_scripts)
     try:
         env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None))
     except OSError:
         env = None  # unreadable: the API says so, naming the file
     if env is None:
         # Something to build: only now is the API (the solver, hydrate) worth importing.
-        from amber._progress import Progress
         from amber.api import Session, env_for_file
 
-        settings = Settings.from_environ()  # with the settings files: downloads to make
-        store = Store.of(settings)
-        env = env_for_file(file, session=Session(store, settings, Progress(quiet=parsed[1])))
+        # The full session: the settings files are read when its downloads need them.
+        env = env_for_file(file, session=Session.open(quiet=parsed[1], settings=settings))
     print(env.path, flush=True)
     return True

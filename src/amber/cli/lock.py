@@ -63,9 +63,8 @@ def lock_cmd(
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
     session = edge(quiet)
-    priority = channel_priority or session.settings.channel_priority
-    request = LockRequest(output, platforms, as_of, update, check, merge, python, priority)
-    result = lock_file(spec_file(file), request, session.store, session.progress)
+    request = LockRequest(output, platforms, as_of, update, check, merge, python, channel_priority)
+    result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:
         render.locked(result)
 

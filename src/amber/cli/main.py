@@ -40,6 +40,7 @@ _COMMANDS = {
     "runs": "runs:runs_group",
     "steps": "runs:steps_cmd",
     "kernel": "kernel:kernel_group",
+    "config": "config:config_group",
 }
 
 

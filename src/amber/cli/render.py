@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from amber.api.runs import Runs
     from amber.api.share import Pushed
     from amber.api.show import EnvDetails, Verified
+    from amber.condarc import Setting
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
     from amber.remote import GcResult, TagInfo
@@ -583,3 +584,21 @@ def print_changes(
         table.add_row(*(Text(c) for c in cells), Text(action, style=_STYLES[action]))
     console.print(table)
     console.print(summary(changes), highlight=False)
+
+
+# -- config ---------------------------------------------------------------------------
+
+
+def settings(rows: Sequence[Setting], as_json: bool) -> None:
+    """``amber config list/get``: each setting, its value and where it came from."""
+    if as_json:
+        _json([{"key": r.key, "value": r.value, "origin": r.origin} for r in rows])
+        return
+    for r in rows:
+        value = "(not set)" if r.value is None else json.dumps(r.value)
+        click.echo(f"{r.key} = {value}")
+        click.echo(f"    from {r.origin}")
+
+
+def setting_written(path: Path, key: str) -> None:
+    _note(f"set {key} in {path}")

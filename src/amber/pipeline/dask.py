@@ -210,8 +210,7 @@ def _run_on_worker(
     """A task: the step's env hydrated from the remote store, then the step called in it."""
 
     step = _pickle.loads(blob)
-    settings = Settings.from_environ()  # the worker's (its sqlite connection is this thread's)
-    store = Store.of(settings)
+    store = api.Session.open(quiet=True).store  # the worker's: its sqlite is this thread's
     try:
         env = _worker_env(full_id, lock_text, remote_url, store)
         return _call(step, env, args, kwargs, store)

@@ -26,9 +26,10 @@ from typing import Any
 
 import cloudpickle
 
-from amber import _uv, api
+from amber import _uv, api, condarc
 from amber._fs import scratch_dir
 from amber._progress import Progress
+from amber.channels import CondaConfig
 from amber.errors import AmberError, RemoteTraceback, StepCrashedError, StepError
 from amber.lock import Lock
 from amber.pipeline import _pickle
@@ -58,7 +59,7 @@ def Env(  # noqa: N802 - a constructor to users: amber.Env(python=..., pypi=[...
         index_url=index_url, extra_index_urls=extra_index_urls, name=name)  # fmt: skip
     if file is None:
         return inline
-    return read_spec(Path(file)).merge(inline)
+    return read_spec(Path(file), channel_config=_channel_config()).merge(inline)
 
 
 # -- steps ---------------------------------------------------------------------
@@ -143,7 +144,7 @@ def step(
             if not path.is_absolute():
                 module_file = getattr(sys.modules.get(func.__module__), "__file__", None)
                 path = (Path(module_file).parent if module_file else Path.cwd()) / path
-            spec = spec.merge(read_spec(path))
+            spec = spec.merge(read_spec(path, channel_config=_channel_config()))
         spec = spec.merge(Spec.create(conda=conda, pypi=pypi, channels=channels, python=python))
         return Step(func, _with_step_needs(spec), None)
 
@@ -172,10 +173,15 @@ def _env_for(s: Step, store: Store, progress: Progress | None) -> HydratedEnv:
     return api.install(s._spec, store, progress)
 
 
+def _channel_config() -> CondaConfig:
+    """The channel settings a spec file read here resolves with (``.condarc``, Amber's
+    settings file, ``$CONDA_*``): user code is the edge."""
+    return condarc.load_for(Settings.from_environ())
+
+
 def _default_store() -> Store:
     """The settings' store: a step is called from user code, which is the edge."""
-    settings = Settings.from_environ()
-    return Store.of(settings)
+    return api.Session.open(quiet=True).store
 
 
 def prepare(

@@ -10,6 +10,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from amber._progress import Progress
+from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.conda import CondaSolver
@@ -38,6 +39,7 @@ def resolve(
     *,
     previous: Lock | None = None,
     update: Collection[str] = (),
+    channel_config: CondaConfig | None = None,
 ) -> Lock:
     """Resolve every target platform of ``spec`` concurrently into one ``Lock``.
 
@@ -46,7 +48,7 @@ def resolve(
     """
     progress = progress or Progress(quiet=True)
     keep = _Previous(previous, {_normal(n) for n in update})
-    return asyncio.run(_resolve(spec, caches, progress, keep))
+    return asyncio.run(_resolve(spec, caches, progress, keep, channel_config))
 
 
 def _normal(name: str) -> str:
@@ -73,9 +75,15 @@ class _Previous:
         return list(self.lock.platforms[platform].pypi)
 
 
-async def _resolve(spec: Spec, caches: ResolveCaches, progress: Progress, keep: _Previous) -> Lock:
+async def _resolve(
+    spec: Spec,
+    caches: ResolveCaches,
+    progress: Progress,
+    keep: _Previous,
+    channel_config: CondaConfig | None = None,
+) -> Lock:
     solver = (
-        CondaSolver(spec, caches.repodata, caches.conda_pkgs, caches.network)
+        CondaSolver(spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config)
         if spec.is_conda
         else None
     )

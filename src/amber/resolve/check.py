@@ -10,6 +10,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
+from amber._urls import is_url, redact
+from amber.channels import CondaConfig
 from amber.errors import LockCheckFailed, LockFileError
 from amber.lock import Lock
 from amber.spec import Spec
@@ -70,15 +72,25 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
 
 
 def as_locked(spec: Spec, existing: Lock) -> Spec:
-    """``spec`` with the lock's platforms, as-of and interpreter where the spec file leaves
-    them open (they may come from `amber lock --platform/--as-of/--python`, or from the
-    Python a colleague's Amber ran on, all recorded in the lock)."""
+    """``spec`` with the lock's platforms, as-of, interpreter and channel spelling where the
+    spec file leaves them open (they may come from `amber lock --platform/--as-of/--python`,
+    or from the Python a colleague's Amber ran on, all recorded in the lock)."""
     if not spec.is_conda and spec.python is None and not existing.spec.is_conda:
         if existing.spec.python:
             # A PyPI-only env runs on the lock's interpreter, not on the one running Amber.
             spec = replace(spec, python=existing.spec.python)
     if not spec.platforms and existing.spec.platforms:
         spec = spec.with_platforms(existing.spec.platforms)
+    names = existing.spec.channels
+    if spec.channels != names and not all(is_url(c) for c in names):
+        # A lock made before Amber resolved channel names records them as written
+        # (`conda-forge`, `defaults`), meaning what conda's built-in settings make of them:
+        # the same request when they mean the channels the spec now resolves to.
+        meant = CondaConfig().channel_urls(
+            names, platforms=spec.target_platforms, add_configured=False
+        )
+        if [redact(c) for c in meant] == [redact(c) for c in spec.channels]:
+            spec = replace(spec, channels=names)
     if not spec.as_of and existing.spec.as_of:
         spec = spec.with_as_of(existing.spec.as_of)
     return spec

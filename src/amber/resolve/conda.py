@@ -17,23 +17,26 @@ from rattler.exceptions import GatewayError, SolverError
 from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
 
+from amber import _auth
 from amber._conda_client import conda_client
 from amber._fs import write_atomic
 from amber._urls import redact, redact_text
-from amber.errors import OutputError, ResolveError, SourceError
+from amber.channels import FALLBACK_CHANNELS, CondaConfig
+from amber.errors import OutputError, ResolveError, SourceError, SpecError
 from amber.lock import LockedConda
 from amber.resolve import priority
 from amber.resolve.virtual import missing_virtual_hint, to_rattler
 from amber.settings import Network
 from amber.spec import Spec
 
-__all__ = ["CondaSolver", "DEFAULT_CHANNELS"]
+__all__ = ["CondaSolver", "DEFAULT_CHANNELS", "solver_channels"]
 
-DEFAULT_CHANNELS = ("conda-forge",)
+DEFAULT_CHANNELS = FALLBACK_CHANNELS
 _PRIORITIES = {
     "strict": rattler.ChannelPriority.Strict,
     "disabled": rattler.ChannelPriority.Disabled,
 }
+_CHANNEL_KEY = re.compile(r'channel="([^"]+)"')
 _DIST_DIR = re.compile(r"(?:^|/)site-packages/([^/]+?)-([^/-]+)\.(?:dist-info|egg-info)/")
 
 
@@ -46,11 +49,21 @@ class CondaSolver:
         repodata_cache: Path,
         conda_pkgs: Path,
         network: Network | None = None,
+        channel_config: CondaConfig | None = None,
     ) -> None:
         self.spec = spec
         self.network = network or Network()
         self.conda_pkgs = conda_pkgs
-        self.channels = list(spec.channels or DEFAULT_CHANNELS)
+        config = channel_config or CondaConfig()
+        # As written (``${VAR}`` kept) for messages. rattler gets them expanded with the
+        # credentials taken out (``_auth.remember``, before the client is built): the
+        # gateway, its repodata cache and the records see only the clean URL, and the
+        # client puts the credentials back into the requests alone.
+        self.channels, specs = solver_channels(spec, config)
+        self._fetch_channels = [_auth.remember(config.expand_vars(c)) for c in self.channels]
+        self._specs, self._files = _pinned_files(
+            spec, [_expand_spec_channel(s, config) for s in specs]
+        )
         self.repodata_cache = repodata_cache
         self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client(self.network))
 
@@ -77,12 +90,11 @@ class CondaSolver:
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda]
     ) -> list[LockedConda]:
         platforms = [Subdir(platform), Subdir("noarch")]
-        specs, files = _pinned_files(self.spec)
 
         async def solve(sources: Sequence[Any], kind: str) -> list[Any]:
             return await rattler.solve(
                 sources,
-                specs,
+                self._specs,
                 gateway=self.gateway,
                 platforms=platforms,
                 virtual_packages=to_rattler(virtual),
@@ -96,23 +108,23 @@ class CondaSolver:
 
         async def query() -> Any:
             # By name: every record of each name (a spec's own bounds are the solver's).
-            return await self.gateway.query(self.channels, platforms, names)
+            return await self.gateway.query(self._fetch_channels, platforms, names)
 
         try:
             disabled = functools.partial(solve, kind="disabled")
             if self.spec.priority == "flexible":
                 records = await priority.flexible(
-                    lambda: solve(self.channels, "strict"),
+                    lambda: solve(self._fetch_channels, "strict"),
                     disabled,
                     query,
                     names,
                 )
             elif self.spec.priority == "strict":
                 records = await priority.strict(
-                    disabled, query, lambda _: solve(self.channels, "disabled")
+                    disabled, query, lambda _: solve(self._fetch_channels, "disabled")
                 )
             else:
-                records = await solve(self.channels, "disabled")
+                records = await solve(self._fetch_channels, "disabled")
         except SolverError as exc:
             hint = missing_virtual_hint(_explain(exc), platform)
             raise ResolveError(
@@ -125,10 +137,10 @@ class CondaSolver:
             raise SourceError(
                 f"{self.spec}: cannot read the channels "
                 f"{', '.join(redact(c) for c in self.channels)}: {_explain(exc)}",
-                url=_culprit(self.channels, str(exc)),
+                url=_culprit(self.channels, self._fetch_channels, str(exc)),
             ) from None
         locked = [LockedConda.from_record(r) for r in records]
-        _check_files(self.spec, platform, locked, files)
+        _check_files(self.spec, platform, locked, self._files)
         return locked
 
     async def provided_dists(
@@ -204,13 +216,13 @@ def _conda_name(spec: str) -> str:
     return str(rattler.MatchSpec(spec).name.normalized) if spec else spec
 
 
-def _pinned_files(spec: Spec) -> tuple[list[str], dict[str, str]]:
-    """The specs for rattler, and {name: file} of those with ``fn=``: rattler 0.28 ignores
-    ``fn``, so the version and build the file name spells are added to the spec (and the
-    solved file is checked against it afterwards)."""
+def _pinned_files(spec: Spec, texts: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The match specs ``texts`` for rattler, and {name: file} of those with ``fn=``:
+    rattler 0.28 ignores ``fn``, so the version and build the file name spells are added
+    (and the solved file is checked against it afterwards)."""
     specs: list[str] = []
     files: dict[str, str] = {}
-    for text in spec.conda:
+    for text in texts:
         match = rattler.MatchSpec(text)
         file_name = match.file_name
         if not file_name:
@@ -247,6 +259,57 @@ def _check_files(
             )
 
 
+def solver_channels(spec: Spec, config: CondaConfig) -> tuple[list[str], list[str]]:
+    """(channel URLs in priority order, match specs) for the solver.
+
+    Names still in ``spec.channels`` (a spec made in Python, an older lock) resolve with
+    ``config``; no channel at all means ``FALLBACK_CHANNELS``. A ``channel::pkg`` whose
+    channel is not among them is searched too, after them, as conda's solver does
+    (``conda.core.solve``: "additional_channels"); the spec names it by URL.
+    """
+    platforms = spec.target_platforms
+    channels = list(config.channel_urls(spec.channels, platforms=platforms, add_configured=False))
+    if not channels:
+        channels = list(config.channel_urls(FALLBACK_CHANNELS, add_configured=False))
+    specs = []
+    for text in spec.conda:
+        channel, rest = _split_channel(text)
+        if channel is None:
+            specs.append(text)
+            continue
+        urls = config.expand(channel, platforms=platforms)
+        if len(urls) != 1:
+            raise SpecError(
+                f"{spec}: '{text}' names the multichannel {channel!r} ({', '.join(urls)}); "
+                "a match spec can name only one channel: name one of those"
+            )
+        config.check_allowed(urls)
+        if urls[0] not in channels:
+            channels.append(urls[0])
+        specs.append(f"{urls[0]}::{rest}" if "::" in text else text)
+    return channels, specs
+
+
+def _split_channel(text: str) -> tuple[str | None, str]:
+    """The channel a canonical match spec names (``name::pkg`` or ``pkg[channel="URL"]``)."""
+    if "::" in text:
+        channel, rest = text.split("::", 1)
+        return channel, rest
+    match = _CHANNEL_KEY.search(text)
+    if match:
+        return unquote(match.group(1)).rstrip("/"), text
+    return None, text
+
+
+def _expand_spec_channel(text: str, config: CondaConfig) -> str:
+    if "::" in text:
+        channel, rest = text.split("::", 1)
+        return f"{_auth.remember(config.expand_vars(channel))}::{rest}"
+    return _CHANNEL_KEY.sub(
+        lambda m: f'channel="{_auth.remember(config.expand_vars(unquote(m.group(1))))}"', text
+    )
+
+
 def _needs_python(package: LockedConda) -> bool:
     return any(dep.split()[0] == "python" for dep in package.depends)
 
@@ -256,9 +319,14 @@ def _explain(exc: BaseException) -> str:
     return redact_text(str(exc).strip())
 
 
-def _culprit(channels: list[str], said: str) -> str | None:
-    """The channel an error names, else the only one asked for (``SourceError.url``)."""
-    named = [c for c in channels if c.rstrip("/") in said or redact(c).rstrip("/") in said]
+def _culprit(channels: list[str], fetched: list[str], said: str) -> str | None:
+    """The channel an error names (as written: ``fetched`` is what rattler was given for
+    each), else the only one asked for (``SourceError.url``)."""
+    named = [
+        c
+        for c, f in zip(channels, fetched, strict=True)
+        if any(u.rstrip("/") in said for u in (c, f, redact(c)))
+    ]
     if named:
         return named[0]
     return channels[0] if len(channels) == 1 else None

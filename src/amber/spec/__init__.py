@@ -12,6 +12,7 @@ from pathlib import Path
 
 from amber._input import regular_stat
 from amber._platform import host_platform
+from amber.channels import CondaConfig
 from amber.errors import SpecError
 from amber.settings import conda_overrides
 from amber.spec.model import (
@@ -56,9 +57,12 @@ def _kind(path: Path) -> str:
     return "unknown"
 
 
-def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
+def read_spec(
+    path: Path | str, *, python: str | None = None, channel_config: CondaConfig | None = None
+) -> Spec:
     """Read environment.yml, requirements.txt or pyproject.toml into a ``Spec``; ``SpecError``
-    on bad input."""
+    on bad input. Channels are resolved with ``channel_config`` (the session's ``conda``
+    settings; default: conda's built-in ones)."""
     path = Path(path)
     if not os.path.isfile(path):
         if os.path.lexists(path):  # a FIFO, a device, a directory, a dangling link or a loop
@@ -70,7 +74,9 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     if kind == "environment":
         from amber.spec.environment_yml import read_environment_yml  # noqa: PLC0415 - above
 
-        return read_environment_yml(path, python=python).with_overrides(conda_overrides())
+        return read_environment_yml(
+            path, python=python, channel_config=channel_config
+        ).with_overrides(conda_overrides())
     if kind == "requirements":
         from amber.spec.requirements import read_requirements  # noqa: PLC0415 - above
 
@@ -78,7 +84,7 @@ def read_spec(path: Path | str, *, python: str | None = None) -> Spec:
     if kind == "pyproject":
         from amber.spec.pyproject import read_pyproject  # noqa: PLC0415 - above
 
-        return read_pyproject(path, python).with_overrides(conda_overrides())
+        return read_pyproject(path, python, channel_config).with_overrides(conda_overrides())
     raise SpecError(
         "unknown spec format: expected environment.yml (.yml/.yaml), "
         "requirements.txt (.txt), pyproject.toml or an amber lock (.lock)",

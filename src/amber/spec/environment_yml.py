@@ -10,6 +10,7 @@ import yaml
 
 from amber import _yaml
 from amber._input import MAX_ENTRIES, read_input, shorten
+from amber.channels import CondaConfig
 from amber.errors import SpecError, SpecWarning
 from amber.spec.model import Spec, canonical_conda_spec, checked_channel, from_file
 from amber.spec.requirements import RequirementsReader
@@ -38,8 +39,11 @@ def _yaml_load(path: Path) -> yaml.Node | None:
         raise SpecError(f"malformed YAML: {what}", path, line) from None
 
 
-def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
-    """conda's environment.yml, with its ``pip:`` section, as a ``Spec``."""
+def read_environment_yml(
+    path: Path, *, python: str | None = None, channel_config: CondaConfig | None = None
+) -> Spec:
+    """conda's environment.yml, with its ``pip:`` section, as a ``Spec``; its channels
+    resolved with ``channel_config`` (default: conda's built-in settings)."""
     root = _yaml_load(path)
     if root is None:
         raise SpecError("empty file: expected a mapping with 'dependencies'", path)
@@ -157,8 +161,9 @@ def read_environment_yml(path: Path, *, python: str | None = None) -> Spec:
     for text, lineno in pip_lines:
         reqs.line(text.strip(), path, lineno)
     return from_file(
-        path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields()
-    )
+        path, name, conda=conda, channels=channels, python=python, **extra, **reqs.spec_fields(),
+        channel_config=channel_config,
+    )  # fmt: skip
 
 
 def _unknown_key(key: str, path: Path, line: int) -> None:

@@ -7,6 +7,7 @@ same thing have the same canonical form and so the same ``req_id``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -25,7 +27,8 @@ from amber._auth import remember
 from amber._input import MAX_ENTRIES, shorten
 from amber._platform import host_platform
 from amber._urls import channel_url, redact, redact_text
-from amber.errors import SpecError
+from amber.channels import VARIABLE, CondaConfig
+from amber.errors import ConfigError, SpecError
 
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
@@ -296,7 +299,11 @@ class Spec:
             if len(entries) > MAX_ENTRIES:
                 raise SpecError(f"{len(entries):,} {what} entries: at most {MAX_ENTRIES:,}")
         conda = [canonical_conda_spec(s) for s in conda]
-        channels = [remember(checked_channel(c)) for c in channels]
+        # Credentials written into a URL go to memory; a ``${VAR}`` stays as written, to
+        # be expanded (and its credentials taken out) only where a channel is fetched.
+        channels = [
+            url if VARIABLE.search(url) else remember(url) for url in map(checked_channel, channels)
+        ]
         if python is not None:
             python = str(python).strip()
             if not _PYTHON_VERSION.match(python):
@@ -541,9 +548,29 @@ def _optional_string(data: Mapping[str, object], key: str) -> str | None:
     return value
 
 
-def from_file(path: Path, name: str | None, **fields: object) -> Spec:
-    """``Spec.create`` for what a reader found in ``path``; its ``SpecError`` names the file."""
+def from_file(
+    path: Path, name: str | None, *, channel_config: CondaConfig | None = None, **fields: Any
+) -> Spec:
+    """``Spec.create`` for what a reader found in ``path``; its ``SpecError`` names the file.
+
+    The channels, as written, are resolved here as conda resolves them (``defaults``,
+    ``nodefaults``, the configured ``channels``, ``channel_alias``...), relative to the file.
+    """
+    written = list(fields.pop("channels", ()))
+    config = channel_config or CondaConfig()
+    fields["channels"] = config.channel_urls(
+        written,
+        base=path.parent,
+        platforms=list(fields.get("platforms") or ()),
+        add_configured=bool(written or fields.get("conda")),
+    )
+    for url in fields["channels"]:
+        if VARIABLE.search(url):
+            # The credentials a ``${VAR}`` brings, in memory for this process's downloads
+            # (an install of the lock); an unset variable is the solver's error to give.
+            with contextlib.suppress(ConfigError):
+                remember(config.expand_vars(url))
     try:
-        return Spec.create(name=name, source=path.resolve(), **fields)  # type: ignore[arg-type]
+        return Spec.create(name=name, source=path.resolve(), **fields)
     except SpecError as exc:
         raise SpecError(str(exc), path) from None

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 from amber._input import MAX_ENTRIES, read_input, shorten
+from amber.channels import CondaConfig
 from amber.errors import SpecError
 from amber.spec.model import (
     Spec,
@@ -69,8 +70,11 @@ def _entry_line(text: str, entry: str) -> int | None:
     return None
 
 
-def read_pyproject(path: Path, python: str | None = None) -> Spec:
-    """``[project].dependencies`` plus Amber's own ``[tool.amber]`` table."""
+def read_pyproject(
+    path: Path, python: str | None = None, channel_config: CondaConfig | None = None
+) -> Spec:
+    """``[project].dependencies`` plus Amber's own ``[tool.amber]`` table; its channels
+    resolved with ``channel_config`` (default: conda's built-in settings)."""
     text, data = _toml_load(path)
 
     def table(value: object, where: str) -> dict[str, object]:
@@ -167,6 +171,7 @@ def read_pyproject(path: Path, python: str | None = None) -> Spec:
             tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"
         ),
         files=[path.resolve()],
+        channel_config=channel_config,
     )
 
 

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from amber._input import MAX_ENTRIES, ErrorFactory, read_input, regular_stat, shorten
 from amber._urls import redact_text
@@ -36,7 +37,7 @@ class RequirementsReader:
         self.hashes: dict[str, list[str]] = {}
         self.files: list[Path] = []
 
-    def spec_fields(self) -> dict[str, object]:
+    def spec_fields(self) -> dict[str, Any]:
         """What was read, as ``Spec.create`` keyword arguments."""
         return {
             "pypi": self.requirements,

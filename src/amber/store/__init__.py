@@ -26,7 +26,7 @@ from pathlib import Path
 
 from amber._fs import temp_beside, write_atomic
 from amber.errors import DiskFullError
-from amber.settings import Network, Settings, default_home
+from amber.settings import Network, default_home
 
 __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
@@ -97,15 +97,16 @@ class Store:
         self,
         home: Path | None = None,
         link_mode: str = "hardlink",
-        network: Network | None = None,
+        network: Network | Callable[[], Network] | None = None,
         link_scripts: str = "run",
     ) -> None:
         # Without a home: $AMBER_HOME as the settings read it (tests and the edge pass one).
         self.home = Path(home) if home else default_home()
         self.link_mode = link_mode  # how envs get files from the caches: Settings.link_mode
-        # How downloads into this store reach the channels: Settings.network (mirrors,
-        # TLS, proxies). Like link_mode, a setting of the edge carried with the store.
-        self.network = network if network is not None else Network()
+        # How downloads into this store reach the channels (mirrors, TLS, proxies): a
+        # setting of the edge carried with the store, like link_mode. The session passes
+        # how to get it, so that the settings files are read only when a download needs it.
+        self._network = network if network is not None else Network()
         self.link_scripts = link_scripts  # run or refuse packages' link scripts: Settings'
         self.conda_pkgs = self.home / "pkgs" / "conda"
         self.archives = self.home / "pkgs" / "archives"
@@ -117,19 +118,18 @@ class Store:
         self._read_only = False  # the index read as it was, on a full disk
         self._freeing = False  # removing things: the reserve may be spent
 
-    @classmethod
-    def of(cls, settings: Settings, home: Path | None = None) -> Store:
-        """The store the settings describe (``home`` instead of theirs, if given)."""
-        return cls(
-            Path(home) if home else settings.home,
-            settings.link_mode,
-            settings.network,
-            link_scripts=settings.link_scripts,
-        )
+    @property
+    def network(self) -> Network:
+        """The network settings downloads into this store use (``amber.condarc.network_of``)."""
+        if not isinstance(self._network, Network):
+            self._network = self._network()
+        return self._network
 
     def again(self) -> Store:
         """A new Store of the same home and settings (its own sqlite connection)."""
-        return Store(self.home, self.link_mode, self.network, link_scripts=self.link_scripts)
+        return Store(
+            self.home, self.link_mode, lambda: self.network, link_scripts=self.link_scripts
+        )
 
     # -- index -----------------------------------------------------------------
 
