@@ -118,18 +118,8 @@ def read_environment_yml(
         elif key == "prefix":
             if not isinstance(value, yaml.ScalarNode) or not value.value:
                 raise SpecError("'prefix' must be a path", path, line(value))
+            # Where `amber install -f FILE` builds the env (as conda does), relative to the file.
             extra["prefix"] = (path.parent / Path(value.value).expanduser()).absolute()
-            warnings.warn(
-                SpecWarning(
-                    f"prefix: {extra['prefix']} is not where Amber builds this env: Amber "
-                    "keeps envs in its store (by full_id) and cannot build one at a chosen "
-                    "path yet; to place it there, `amber pack ENV -o env.tar.zst` then "
-                    f"`amber unpack env.tar.zst {extra['prefix']}`",
-                    path,
-                    line(key_node),
-                ),
-                stacklevel=2,
-            )
         elif key == "dependencies":
             if isinstance(value, yaml.ScalarNode) and value.value in ("", "null", "~"):
                 continue  # `dependencies:` with nothing under it: none, as in conda
