@@ -25,7 +25,7 @@ def test_prefix_in_environment_yml_builds_tracks_updates_and_removes_the_env_the
     tmp_path: Path, amber, amber_home: Path, conda_channel_url: str
 ) -> None:
     spec = conda_spec(tmp_path, conda_channel_url, "python", "footool")
-    spec.write_text(spec.read_text() + "prefix: ./env\n")
+    spec.write_text(spec.read_text().replace("name: demo\n", "") + "prefix: ./env\n")
     prefix = tmp_path / "env"
     done = amber("install", "-f", spec, cwd=tmp_path, check=True)
     assert done.stdout.strip() == str(prefix)
@@ -59,6 +59,17 @@ def test_prefix_in_environment_yml_builds_tracks_updates_and_removes_the_env_the
 
     amber("env", "rm", prefix, check=True)
     assert not prefix.exists() and str(prefix) not in _listed(amber)
+
+
+def test_a_named_file_goes_where_conda_puts_it_not_to_its_prefix(
+    tmp_path: Path, amber, amber_home: Path, conda_channel_url: str
+) -> None:
+    # conda's `env create -f`: the file's `name:` wins over its `prefix:` (conda/cli/main_create.py)
+    spec = conda_spec(tmp_path, conda_channel_url, "python")
+    spec.write_text(spec.read_text() + "prefix: ./env\n")
+    done = amber("install", "-f", spec, cwd=tmp_path, check=True)
+    assert Path(done.stdout.strip()).parent == amber_home / "envs"
+    assert not (tmp_path / "env").exists()
 
 
 def test_prefix_flag_builds_beside_the_store_env(

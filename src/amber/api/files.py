@@ -161,7 +161,8 @@ def install_file(
     prefix: Path | None = None,
 ) -> list[Env]:
     """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle; at
-    ``prefix`` (``--prefix``, else environment.yml's ``prefix:``) when there is one."""
+    ``prefix`` (``--prefix``, else environment.yml's ``prefix:`` in a file without ``name:``,
+    as conda reads it) when there is one."""
     if _hotpath.is_bundle(path):
         if prefix is not None:
             raise AmberError(
@@ -173,7 +174,9 @@ def install_file(
     if not os.path.isfile(path):  # missing, a FIFO, a device: env_for_file says which
         return [env_for_file(path, python=python, session=s)]
     loaded = load(path, python=python, session=s)
-    target = prefix or (loaded.prefix if isinstance(loaded, Spec) else None)
+    # conda's `env create -f`: `-p`, else the file's `name:` (here: the store), else `prefix:`.
+    named = isinstance(loaded, Spec) and bool(loaded.name)
+    target = prefix or (loaded.prefix if isinstance(loaded, Spec) and not named else None)
     if target is not None:
         return [install(loaded, session=s, prefix=target)]
     return [env_for_file(path, python=python, session=s, loaded=loaded)]

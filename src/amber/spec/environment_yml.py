@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import warnings
 from pathlib import Path
 
@@ -118,8 +119,11 @@ def read_environment_yml(
         elif key == "prefix":
             if not isinstance(value, yaml.ScalarNode) or not value.value:
                 raise SpecError("'prefix' must be a path", path, line(value))
-            # Where `amber install -f FILE` builds the env (as conda does), relative to the file.
-            extra["prefix"] = (path.parent / Path(value.value).expanduser()).absolute()
+            # Where `amber install -f FILE` builds the env when the file has no `name:`, as
+            # conda's `env create` does; conda expands it as a `-p` (`$VAR`, `~`, from the
+            # current directory: conda/base/context.py `expand`).
+            given = os.path.expanduser(os.path.expandvars(value.value))
+            extra["prefix"] = Path(os.path.abspath(given))
         elif key == "dependencies":
             if isinstance(value, yaml.ScalarNode) and value.value in ("", "null", "~"):
                 continue  # `dependencies:` with nothing under it: none, as in conda
