@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def test_prefix_in_environment_yml_builds_tracks_updates_and_removes_the_env_the
     amber("verify", prefix, check=True)
     amber("verify", "--prefix", prefix, check=True)
     gc = json.loads(amber("gc", "--older-than", "0s", "--json", check=True).stdout)
-    assert not any(e["path"] == str(prefix) for e in gc.get("removed_envs", []))
+    assert not any(e["path"] == str(prefix) for e in gc["removed_envs"])
+    assert {"path": str(prefix), "reason": "prefix"}.items() <= gc["kept_envs"][0].items()
+    # The caches it was built from stay (verify --repair restores from them).
+    assert not gc["removed_cache"]
     assert Env.at(prefix) == first and str(prefix) in _listed(amber)
 
     # The spec changes: the same prefix now holds the new lock's env, nothing of the old.
@@ -134,3 +138,25 @@ def test_a_prefix_in_use_is_not_replaced(tmp_path: Path, conda_channel_url: str)
     assert hydrate(new, store, prefix=prefix).full_id == new.full_id
     assert [r.full_id for r in store.prefix_envs()] == [new.full_id]
     store.close()
+
+    # Two processes (here threads, each with its own store handle) installing the same lock
+    # into a new prefix: one builds, the other waits for it and uses it.
+    shared = tmp_path / "shared"
+    results: list[object] = []
+
+    def install() -> None:
+        mine = Store(tmp_path / "home")
+        try:
+            results.append(hydrate(old, mine, prefix=shared))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            results.append(exc)
+        finally:
+            mine.close()
+
+    threads = [threading.Thread(target=install) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [getattr(r, "full_id", r) for r in results] == [old.full_id, old.full_id]
+    assert Env.at(shared).is_complete()

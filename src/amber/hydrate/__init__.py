@@ -120,16 +120,21 @@ def _hydrate_prefix(
     prefix = _checked_prefix(prefix, store)
     env = Env(lock.full_id, prefix)
     tracked = {r.path for r in store.prefix_envs()}
+    if env.is_complete():  # nothing to do; processes may be running in it
+        store.record_prefix(prefix, lock.full_id, name, _size(prefix))
+        return env
     lock_file = store.in_use_lock(prefix, lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with inuse.exclusive(lock_file, wait=False) as got:
+    # Another env there may be in use: refused at once. Nothing complete there: a build
+    # by another process may be under way, and this one waits for it.
+    with inuse.exclusive(lock_file, wait=Env.at(prefix) is None) as got:
         if not got:
             raise HydrateError(
                 f"the env at {prefix} is in use by a running process: it cannot be updated "
                 "to another lock now; try again when it has finished",
                 prefix=prefix,
             )
-        if env.is_complete():
+        if env.is_complete():  # built by the process this one waited for
             store.record_prefix(prefix, lock.full_id, name, _size(prefix))
             return env
         if prefix.exists():
