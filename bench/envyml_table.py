@@ -139,11 +139,7 @@ def differences(conda: CondaReading, amber: AmberReading, path: Path) -> list[st
         said.append(f"pip entries differ: {sorted(spec.pypi)} vs {_pypi(conda.pip)}")
     if dict(spec.variables) != conda.variables:
         said.append(f"variables differ: {dict(spec.variables)} vs {conda.variables}")
-    if spec.prefix:
-        said.append(
-            "conda creates the env at `prefix:`; Amber builds it in its store and says so "
-            "(with `amber pack`/`amber unpack` to place it there)"
-        )
+    # `prefix:` is read as conda reads it: `amber install -f FILE` builds the env there.
     honoured = [k for k in conda.warned if k in AMBER_KEYS]
     if honoured:
         said.append(

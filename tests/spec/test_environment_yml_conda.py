@@ -92,13 +92,19 @@ def test_bad_variables_are_refused(tmp_path: Path, text: str, fragment: str, lin
     assert str(info.value).startswith(f"{path}:{line}:" if line else f"{path}:")
 
 
-def test_prefix_is_read_relative_to_the_file_and_said_unused(tmp_path: Path) -> None:
-    path = write(tmp_path / "environment.yml", "dependencies: [six]\nprefix: ./envs/demo\n")
+def test_prefix_is_read_as_conda_expands_a_prefix_without_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # conda expands `prefix:` as it expands `-p`: `$VAR`, `~`, from the current directory.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENVS_ROOT", str(tmp_path / "root"))
+    path = write(tmp_path / "sub" / "environment.yml", "dependencies: [six]\nprefix: ./envs/demo\n")
     spec, said = _read(path)
     assert spec.prefix == tmp_path / "envs" / "demo"
-    # Not built there (yet): said, with the way to place the env at that path.
-    assert len(said) == 1 and said[0].startswith(f"{path}:2: prefix: {spec.prefix} is not")
-    assert f"amber unpack env.tar.zst {spec.prefix}" in said[0]
+    expanded, _ = _read(write(tmp_path / "c" / "environment.yml", "prefix: $ENVS_ROOT/x\n"))
+    assert expanded.prefix == tmp_path / "root" / "x"
+    # Built there by `amber install -f` (tests/hydrate/test_prefix.py): nothing to warn about.
+    assert said == []
     plain, _ = _read(write(tmp_path / "b" / "environment.yml", "dependencies: [six]\n"))
     assert spec.req_id == plain.req_id  # where, not what
 

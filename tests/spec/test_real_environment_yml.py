@@ -25,7 +25,6 @@ EXPLAINED = (
     "conda ignores `platforms`",
     "no conda package: conda would search",
     "`defaults` includes pkgs/msys2",
-    "conda creates the env at `prefix:`",
 )
 # The only refusals: what Amber cannot lock yet, each named with its reason.
 REFUSALS = ("editable requirement", "VCS requirement")

@@ -50,8 +50,10 @@ def install(
     progress: Progress | None = None,
     *,
     session: Session | None = None,
+    prefix: Path | None = None,
 ) -> Env:
-    """Hydrate (or reuse) the env of a spec, a lock or a file holding either."""
+    """Hydrate (or reuse) the env of a spec, a lock or a file holding either; with
+    ``prefix`` (conda's ``-p``, environment.yml's ``prefix:``), at that path."""
     from amber.api.locking import ensure_lock, load  # noqa: PLC0415 - see the top
     from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
 
@@ -65,7 +67,12 @@ def install(
     _keep(the_lock, s.store)  # a committed lock: push, pack and gc need it in the store
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
     return hydrate(
-        the_lock, s.store, name=name, progress=s.progress, fetch=s.fetch_hook(s.progress)
+        the_lock,
+        s.store,
+        name=name,
+        progress=s.progress,
+        fetch=s.fetch_hook(s.progress),
+        prefix=prefix,
     )
 
 
@@ -135,8 +142,10 @@ def env_for_file(
     *,
     python: str | None = None,
     session: Session | None = None,
+    loaded: Spec | Lock | None = None,
 ) -> Env:
-    """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else."""
+    """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else
+    (``loaded``: the file, already read)."""
     from amber.api.locking import load  # noqa: PLC0415 - see the top
 
     path = Path(path)
@@ -157,7 +166,8 @@ def env_for_file(
             )
         s.store.remember_spec_file(key, Lock.read(envs[0].lock_file).req_id, envs[0].full_id, {})
         return envs[0]
-    loaded = load(path, python=python, session=s)
+    if loaded is None:
+        loaded = load(path, python=python, session=s)
     env = install(loaded, session=s)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
     s.store.remember_spec_file(

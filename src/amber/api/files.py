@@ -14,11 +14,12 @@ from amber.api import (
     check_lock,
     env_for_file,
     find_env,
+    install,
     install_bundle,
     merge_lock,
 )
 from amber.api import lock as resolve_lock
-from amber.api.locking import configured_priority
+from amber.api.locking import configured_priority, load
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
@@ -152,12 +153,33 @@ def _with_options(spec: Spec, request: LockRequest) -> Spec:
 
 
 def install_file(
-    path: Path, store: Store, progress: Progress, *, python: str | None = None
+    path: Path,
+    store: Store,
+    progress: Progress,
+    *,
+    python: str | None = None,
+    prefix: Path | None = None,
 ) -> list[Env]:
-    """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle."""
+    """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle; at
+    ``prefix`` (``--prefix``, else environment.yml's ``prefix:`` in a file without ``name:``,
+    as conda reads it) when there is one."""
     if _hotpath.is_bundle(path):
+        if prefix is not None:
+            raise AmberError(
+                f"--prefix places one env, and {path} is a bundle (of one env or more): "
+                f"`amber install {path}` hydrates them in the store"
+            )
         return install_bundle(path, store, progress)
-    return [env_for_file(path, store, progress, python=python)]
+    s = using(None, store, progress)
+    if not os.path.isfile(path):  # missing, a FIFO, a device: env_for_file says which
+        return [env_for_file(path, python=python, session=s)]
+    loaded = load(path, python=python, session=s)
+    # conda's `env create -f`: `-p`, else the file's `name:` (here: the store), else `prefix:`.
+    named = isinstance(loaded, Spec) and bool(loaded.name)
+    target = prefix or (loaded.prefix if isinstance(loaded, Spec) and not named else None)
+    if target is not None:
+        return [install(loaded, session=s, prefix=target)]
+    return [env_for_file(path, python=python, session=s, loaded=loaded)]
 
 
 def env_to_run(

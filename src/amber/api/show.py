@@ -37,8 +37,11 @@ class Verified:
 
 
 def list_envs(store: Store) -> list[EnvRecord]:
-    """The complete envs in the store, most recently used first."""
-    return [e for e in store.envs() if Env(e.full_id, e.path).is_complete()]
+    """The complete envs in the store, most recently used first, then the envs at chosen
+    paths (``--prefix``) that it tracks."""
+    return [
+        e for e in [*store.envs(), *store.prefix_envs()] if Env(e.full_id, e.path).is_complete()
+    ]
 
 
 def show_env(ref: str, store: Store) -> EnvDetails:
@@ -48,7 +51,12 @@ def show_env(ref: str, store: Store) -> EnvDetails:
     # when the store holds the env it was packed from (same full_id, another path).
     here = env.path.resolve()
     record = next(
-        (e for e in store.envs() if e.full_id == env.full_id and e.path.resolve() == here), None
+        (
+            e
+            for e in [*store.envs(), *store.prefix_envs()]
+            if e.full_id == env.full_id and e.path.resolve() == here
+        ),
+        None,
     )
     return EnvDetails(env, Lock.read(env.lock_file), env.activation(), record)
 

@@ -76,8 +76,10 @@ def fast_install(args: Sequence[str]) -> bool:
     from amber.run import _hotpath
 
     file = parsed[0] or _hotpath.default_file()
-    if file is None or _hotpath.is_bundle(file):
-        return False  # a bundle may hold several envs: the full CLI prints them all
+    if file is None or _hotpath.is_bundle(file) or _names_a_prefix(file):
+        # A bundle may hold several envs: the full CLI prints them all. An environment.yml
+        # with `prefix:` is built there: the full CLI reads it.
+        return False
     from amber._platform import host_platform
     from amber.settings import Settings
     from amber.store import Store
@@ -96,3 +98,15 @@ def fast_install(args: Sequence[str]) -> bool:
         env = env_for_file(file, session=Session.open(quiet=parsed[1], settings=settings))
     print(env.path, flush=True)
     return True
+
+
+def _names_a_prefix(file: Path) -> bool:
+    """Whether an environment.yml may say ``prefix:`` (a top-level key; a false positive
+    only costs the full CLI)."""
+    if file.suffix.lower() not in (".yml", ".yaml") or not file.is_file():
+        return False  # a FIFO or a device is never read here: the API refuses it
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return False  # the API says so, naming the file
+    return data.startswith(b"prefix:") or b"\nprefix:" in data

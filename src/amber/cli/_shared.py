@@ -10,8 +10,17 @@ import click
 from amber.api import Session
 from amber.errors import AmberError
 from amber.run._hotpath import DEFAULT_FILES, default_file
+from amber.store.env import Env
 
-__all__ = ["PathType", "edge", "spec_file", "file_option", "quiet_option", "python_option"]
+__all__ = [
+    "PathType",
+    "edge",
+    "spec_file",
+    "file_option",
+    "quiet_option",
+    "python_option",
+    "prefix_ref",
+]
 
 _FILE_HELP = (
     "environment.yml, requirements.txt, pyproject.toml or an amber lock "
@@ -61,3 +70,17 @@ def spec_file(given: Path | None) -> Path:
     raise AmberError(
         f"no spec file given and none found here ({', '.join(DEFAULT_FILES)}): pass -f FILE"
     )
+
+
+def prefix_ref(env_ref: str | None, prefix: Path | None) -> str | None:
+    """``--prefix DIR`` as the env reference it stands for (the env at that path)."""
+    if prefix is None:
+        return env_ref
+    if env_ref:
+        raise click.UsageError("give the env once: ENV (or --env) or --prefix DIR")
+    if not Env.at(prefix):
+        raise AmberError(
+            f"{prefix} is not an env Amber made (no complete env there): "
+            f"`amber install -f FILE --prefix {prefix}` builds one"
+        )
+    return os.path.abspath(prefix)

@@ -29,19 +29,31 @@ __all__ = ["install_cmd", "env_group"]
 @click.argument("source", required=False, type=PathType(path_type=Path), metavar="[FILE]")
 @file_option
 @python_option
+@click.option("-p", "--prefix", type=click.Path(path_type=Path),
+              help="Build the env at this path (as conda's -p), tracked by the store; "
+                   "default: the file's prefix:, else the store.")  # fmt: skip
 @quiet_option
-def install_cmd(source: Path | None, file: Path | None, python: str | None, quiet: bool) -> None:
+def install_cmd(
+    source: Path | None, file: Path | None, python: str | None, prefix: Path | None, quiet: bool
+) -> None:
     """Hydrate the env of a spec, a lock or a bundle (or reuse it); prints its path.
 
     \b
       amber install -f environment.yml
+      amber install -f environment.yml --prefix ./env   # as `conda env create -p ./env`
       amber install bundle.tar        # made by `amber pack --packages`: no network needed
     """
     if source is not None and file is not None:
         raise click.UsageError("give the file once: FILE or -f FILE")
     session = edge(quiet)
     render.paths(
-        install_file(spec_file(source or file), session.store, session.progress, python=python)
+        install_file(
+            spec_file(source or file),
+            session.store,
+            session.progress,
+            python=python,
+            prefix=prefix,
+        )
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 
 from amber import api
 from amber.api.show import Verified, verify
 from amber.cli import VerifyFailed, render
-from amber.cli._shared import edge, json_option
+from amber.cli._shared import edge, json_option, prefix_ref
 from amber.errors import AmberError
 from amber.inspect.diff import diff_locks
 from amber.store.du import disk_usage
@@ -30,12 +31,17 @@ def verify_or_fail(done: Verified, as_json: bool) -> None:
 
 
 @click.command("verify")
-@click.argument("env_ref", metavar="ENV")
+@click.argument("env_ref", metavar="ENV", required=False)
+@click.option("-p", "--prefix", type=click.Path(path_type=Path),
+              help="The env at this path (`amber install --prefix`).")  # fmt: skip
 @click.option("--repair", is_flag=True,
               help="Restore what differs: link damaged packages again, remove strays.")  # fmt: skip
 @json_option
-def verify_cmd(env_ref: str, repair: bool, as_json: bool) -> None:
+def verify_cmd(env_ref: str | None, prefix: Path | None, repair: bool, as_json: bool) -> None:
     """Check every file of ENV against its packages' records; exit 1 listing differences."""
+    env_ref = prefix_ref(env_ref, prefix)
+    if env_ref is None:
+        raise click.UsageError("name the env: ENV or --prefix DIR")
     session = edge()
     verify_or_fail(
         verify(env_ref, session.store, repair_env=repair, progress=session.progress), as_json

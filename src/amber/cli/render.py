@@ -305,8 +305,9 @@ def gc(report: GcReport, dry_run: bool, as_json: bool) -> None:
     verb = "Would remove" if dry_run else "Removed"
     for env in report.removed_envs:
         _note(f"{verb} env {env.full_id[:12]} ({env.path}): {human_bytes(env.bytes_freed)} freed")
-    reasons = ("tagged", "in use", "recent", "kept")
-    kept = ", ".join(f"{len(report.kept(r))} {r}" for r in reasons if report.kept(r))
+    reasons = {"tagged": "tagged", "in use": "in use", "recent": "recent", "kept": "kept",
+               "prefix": "at a chosen path (--prefix; `amber env rm` removes them)"}  # fmt: skip
+    kept = ", ".join(f"{len(report.kept(r))} {w}" for r, w in reasons.items() if report.kept(r))
     if kept:
         _note(f"Kept {kept}")
     if report.removed_cache:

@@ -8,7 +8,14 @@ import click
 
 from amber.api.files import env_to_run
 from amber.api.show import verify
-from amber.cli._shared import edge, file_option, python_option, quiet_option, spec_file
+from amber.cli._shared import (
+    edge,
+    file_option,
+    prefix_ref,
+    python_option,
+    quiet_option,
+    spec_file,
+)
 from amber.cli.inspect import verify_or_fail
 from amber.errors import EnvNotFoundError
 from amber.run import exec_in_env
@@ -24,6 +31,8 @@ _ATTEMPTS = 3  # an env removed under `amber run` this many times in a row: an e
 )
 @file_option
 @click.option("--env", "env_ref", help="An existing env: full_id, a unique prefix of one, or name.")
+@click.option("-p", "--prefix", type=click.Path(path_type=Path),
+              help="The env at this path (`amber install --prefix`).")  # fmt: skip
 @click.option("--verify", "verify_first", is_flag=True,
               help="Check the env's files first (see verify).")  # fmt: skip
 @python_option
@@ -32,6 +41,7 @@ _ATTEMPTS = 3  # an env removed under `amber run` this many times in a row: an e
 def run_cmd(
     file: Path | None,
     env_ref: str | None,
+    prefix: Path | None,
     verify_first: bool,
     python: str | None,
     quiet: bool,
@@ -42,7 +52,9 @@ def run_cmd(
     \b
       amber run -f environment.yml -- python train.py
       amber run --env 3f2a9c -- pytest
+      amber run --prefix ./env -- python -V
     """
+    env_ref = prefix_ref(env_ref, prefix)
     session = edge(quiet)
     store = session.store
     given = file if env_ref else spec_file(file)
@@ -53,7 +65,7 @@ def run_cmd(
         store.touch_env(env.full_id)
         store.close()
         try:
-            exec_in_env(env, list(command), store.env_lock_path(env.full_id))
+            exec_in_env(env, list(command), store.in_use_lock(env.path, env.full_id))
         except EnvNotFoundError:
             # Removed (amber gc, env rm) between the lookup and the lock: build it again.
             if env_ref or attempt == _ATTEMPTS - 1:

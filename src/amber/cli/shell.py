@@ -9,7 +9,7 @@ import click
 
 from amber.api.files import env_to_run
 from amber.cli import render
-from amber.cli._shared import edge, file_option, python_option, spec_file
+from amber.cli._shared import edge, file_option, prefix_ref, python_option, spec_file
 from amber.run import exec_in_env
 from amber.run.shell import SHELLS, shell_hook
 from amber.store.env import Env
@@ -22,7 +22,7 @@ def _env(env_ref: str | None, file: Path | None, python: str | None) -> tuple[En
     given = file if env_ref else spec_file(file)
     env = env_to_run(given, env_ref, session.store, session.progress, python=python)
     session.store.touch_env(env.full_id)
-    lock_path = session.store.env_lock_path(env.full_id)
+    lock_path = session.store.in_use_lock(env.path, env.full_id)
     session.store.close()
     return env, lock_path
 
@@ -31,15 +31,20 @@ def _env(env_ref: str | None, file: Path | None, python: str | None) -> tuple[En
 @click.argument("env_ref", required=False, metavar="[ENV]")
 @file_option
 @python_option
-def shell_cmd(env_ref: str | None, file: Path | None, python: str | None) -> None:
+@click.option("-p", "--prefix", type=click.Path(path_type=Path),
+              help="The env at this path (`amber install --prefix`).")  # fmt: skip
+def shell_cmd(
+    env_ref: str | None, file: Path | None, python: str | None, prefix: Path | None
+) -> None:
     """Start an interactive shell ($SHELL, else bash) inside an env; its exit code is ours.
 
     \b
       amber shell                 # the env of the spec file here
       amber shell 3f2a9c          # an existing env: full_id, prefix or name
       amber shell -f environment.yml
+      amber shell --prefix ./env
     """
-    env, lock_path = _env(env_ref, file, python)
+    env, lock_path = _env(prefix_ref(env_ref, prefix), file, python)
     exec_in_env(env, [os.environ.get("SHELL") or "bash"], lock_path)
 
 

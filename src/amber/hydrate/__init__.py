@@ -67,14 +67,18 @@ def hydrate(
     name: str | None = None,
     progress: Progress | None = None,
     fetch: Callable[[list[Package]], None] | None = None,
+    prefix: Path | None = None,
 ) -> Env:
     """The env for ``lock`` on this host, built if needed; concurrent callers share one build.
 
     Packages in the store's archive store are installed from there (sha256 checked);
-    ``fetch`` (e.g. a remote store) is first asked for the ones missing from it.
+    ``fetch`` (e.g. a remote store) is first asked for the ones missing from it. With
+    ``prefix`` (conda's ``-p``), the env is built at that path instead, tracked in the index.
     """
     progress = progress or Progress(quiet=True)
     packages = lock.for_platform(host_platform())
+    if prefix is not None:
+        return _hydrate_prefix(lock, packages, store, Path(prefix), name, progress, fetch)
     env = existing_env(lock, store)
     if env is not None:
         return env
@@ -99,6 +103,100 @@ def hydrate(
             raise
     store.record_env(lock.full_id, env.path, name, _size(env.path))
     return env
+
+
+def _hydrate_prefix(
+    lock: Lock,
+    packages: PlatformLock,
+    store: Store,
+    prefix: Path,
+    name: str | None,
+    progress: Progress,
+    fetch: Callable[[list[Package]], None] | None,
+) -> Env:
+    """The env of ``lock`` at ``prefix``, built in place (conda prefixes embed their path)
+    under the prefix's own in-use lock; an env Amber made there for another lock is replaced,
+    refused while a process uses it; anything else there is refused, never overwritten."""
+    prefix = _checked_prefix(prefix, store)
+    env = Env(lock.full_id, prefix)
+    tracked = {r.path for r in store.prefix_envs()}
+    if env.is_complete():  # nothing to do; processes may be running in it
+        store.record_prefix(prefix, lock.full_id, name, _size(prefix))
+        return env
+    lock_file = store.in_use_lock(prefix, lock.full_id)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    # Another env there may be in use: refused at once. Nothing complete there: a build
+    # by another process may be under way, and this one waits for it.
+    with inuse.exclusive(lock_file, wait=Env.at(prefix) is None) as got:
+        if not got:
+            raise HydrateError(
+                f"the env at {prefix} is in use by a running process: it cannot be updated "
+                "to another lock now; try again when it has finished",
+                prefix=prefix,
+            )
+        if env.is_complete():  # built by the process this one waited for
+            store.record_prefix(prefix, lock.full_id, name, _size(prefix))
+            return env
+        if prefix.exists():
+            old = Env.at(prefix)
+            if old is None and prefix not in tracked and any(prefix.iterdir()):
+                raise HydrateError(
+                    f"{prefix} exists and is not an env Amber made (it is a non-empty "
+                    "directory): Amber will not write over it; choose another prefix or "
+                    "empty it first",
+                    prefix=prefix,
+                )
+            if old is not None or prefix in tracked:
+                what = f"env {old.full_id[:12]}" if old else "incomplete env"
+                progress.message(f"Replacing the {what} at {prefix} with env {lock.full_id[:12]}")
+                # Unmarked first: a crash halfway leaves an incomplete env, rebuilt next time.
+                Env(old.full_id if old else lock.full_id, prefix).marker.unlink(missing_ok=True)
+            store.record_prefix(prefix, lock.full_id, name, None)  # ours from here on
+            _empty(prefix)
+        else:
+            store.record_prefix(prefix, lock.full_id, name, None)
+        try:
+            if fetch is not None:
+                pinned: list[Package] = [*packages.conda, *packages.pypi]
+                missing = [p for p in pinned if not store.find_archive(p.sha256)]
+                if missing:
+                    fetch(missing)
+            _build(env, lock, packages, store, progress)
+        except BaseException:
+            _discard(prefix)
+            store.forget_prefix(prefix)
+            raise
+    store.record_prefix(prefix, lock.full_id, name, _size(prefix))
+    return env
+
+
+def _checked_prefix(prefix: Path, store: Store) -> Path:
+    """``prefix`` made absolute, refused when it is a file or inside the store."""
+    prefix = Path(os.path.abspath(prefix.expanduser()))
+    if prefix.is_file() or (prefix.is_symlink() and not prefix.is_dir()):
+        raise HydrateError(
+            f"the prefix {prefix} is a file, not a directory: choose another path",
+            prefix=prefix,
+        )
+    home = Path(os.path.realpath(store.home))
+    real = Path(os.path.realpath(prefix))
+    if real == home or home in real.parents:
+        raise HydrateError(
+            f"the prefix {prefix} is inside the Amber store ({store.home}), which Amber "
+            "manages itself: choose a path outside it",
+            prefix=prefix,
+        )
+    return prefix
+
+
+def _empty(prefix: Path) -> None:
+    """Remove what is inside ``prefix`` (Amber's own env there), keeping the directory."""
+    for entry in os.scandir(prefix):
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            remove_tree(path)
+        else:
+            path.unlink()
 
 
 def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> None:
@@ -406,7 +504,7 @@ def repair(
     progress = progress or Progress(quiet=True)
     lock = Lock.read(env.lock_file)
     packages = lock.for_platform(host_platform())
-    lock_file = store.env_lock_path(lock.full_id)
+    lock_file = store.in_use_lock(env.path, lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with inuse.exclusive(lock_file):
         for rel in remove:

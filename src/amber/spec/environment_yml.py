@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import warnings
 from pathlib import Path
 
@@ -118,18 +119,11 @@ def read_environment_yml(
         elif key == "prefix":
             if not isinstance(value, yaml.ScalarNode) or not value.value:
                 raise SpecError("'prefix' must be a path", path, line(value))
-            extra["prefix"] = (path.parent / Path(value.value).expanduser()).absolute()
-            warnings.warn(
-                SpecWarning(
-                    f"prefix: {extra['prefix']} is not where Amber builds this env: Amber "
-                    "keeps envs in its store (by full_id) and cannot build one at a chosen "
-                    "path yet; to place it there, `amber pack ENV -o env.tar.zst` then "
-                    f"`amber unpack env.tar.zst {extra['prefix']}`",
-                    path,
-                    line(key_node),
-                ),
-                stacklevel=2,
-            )
+            # Where `amber install -f FILE` builds the env when the file has no `name:`, as
+            # conda's `env create` does; conda expands it as a `-p` (`$VAR`, `~`, from the
+            # current directory: conda/base/context.py `expand`).
+            given = os.path.expanduser(os.path.expandvars(value.value))
+            extra["prefix"] = Path(os.path.abspath(given))
         elif key == "dependencies":
             if isinstance(value, yaml.ScalarNode) and value.value in ("", "null", "~"):
                 continue  # `dependencies:` with nothing under it: none, as in conda

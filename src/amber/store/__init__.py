@@ -9,13 +9,14 @@ Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from cache
     repodata/           repodata cache
     locks/<full_id>.lock
     envs/<full_id[:16]>/   hydrated prefixes (short: conda prefixes embed their path)
-    envs/.locks/        one lock file per env
+    envs/.locks/        one lock file per env (prefix-<digest>.lock for an env at a chosen path)
     edits/<digest>.lock one lock file per folder whose spec files `amber add` edits
     .reserve            1 MiB kept free for the index writes of `env rm` and `gc` on a full disk
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -32,13 +33,16 @@ __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
 ENV_ID_LENGTH = 16
 _RESERVE = 1 << 20
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locks (
     full_id TEXT PRIMARY KEY, req_id TEXT NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS locks_req ON locks (req_id, created);
 CREATE TABLE IF NOT EXISTS envs (
     full_id TEXT PRIMARY KEY, path TEXT NOT NULL, name TEXT, size INTEGER,
+    created REAL NOT NULL, last_used REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS prefixes (
+    path TEXT PRIMARY KEY, full_id TEXT NOT NULL, name TEXT, size INTEGER,
     created REAL NOT NULL, last_used REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS spec_files (
     key TEXT PRIMARY KEY, req_id TEXT NOT NULL, full_id TEXT NOT NULL, files TEXT NOT NULL);
@@ -347,6 +351,39 @@ class Store:
 
     def env_lock_path(self, full_id: str) -> Path:
         return self.envs_dir / ".locks" / f"{full_id[:ENV_ID_LENGTH]}.lock"
+
+    def in_use_lock(self, env_path: Path, full_id: str) -> Path:
+        """The in-use lock of the env at ``env_path``: the store env's, or one per prefix
+        (an env at a chosen path, ``amber install --prefix``, or one ``amber unpack`` made)."""
+        if Path(env_path) == self.env_path(full_id):
+            return self.env_lock_path(full_id)
+        digest = hashlib.sha256(os.fsencode(Path(env_path).absolute())).hexdigest()
+        return self.envs_dir / ".locks" / f"prefix-{digest[:ENV_ID_LENGTH]}.lock"
+
+    def record_prefix(self, path: Path, full_id: str, name: str | None, size: int | None) -> None:
+        """An env at a chosen path (``prefix:``, ``--prefix``): tracked, never gc'd."""
+        now = time.time()
+        db = self._writable()
+        with db:
+            db.execute(
+                "INSERT INTO prefixes VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "full_id = excluded.full_id, name = coalesce(excluded.name, prefixes.name), "
+                "size = excluded.size, last_used = excluded.last_used",
+                (str(Path(path).absolute()), full_id, name, size, now, now),
+            )
+
+    def forget_prefix(self, path: Path) -> None:
+        db = self._writable()
+        with db:
+            db.execute("DELETE FROM prefixes WHERE path = ?", (str(Path(path).absolute()),))
+
+    def prefix_envs(self) -> list[EnvRecord]:
+        """The envs at chosen paths that this store tracks, most recently used first."""
+        rows = self.db.execute(
+            "SELECT full_id, path, name, size, created, last_used FROM prefixes "
+            "ORDER BY last_used DESC"
+        ).fetchall()
+        return [EnvRecord(r[0], Path(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     def record_env(self, full_id: str, path: Path, name: str | None, size: int | None) -> None:
         now = time.time()

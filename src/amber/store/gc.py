@@ -170,6 +170,13 @@ def collect(
                 RemovedEnv(record.full_id, record.path, record.name, record.last_used, freed)
             )
 
+    for record in store.prefix_envs():  # envs at chosen paths: only `amber env rm` removes them
+        report.kept_envs.append(
+            KeptEnv(record.full_id, record.path, record.name, record.last_used, "prefix",
+                    tuple(tags.get(record.full_id, ())))
+        )  # fmt: skip
+        remaining.append(Env(record.full_id, record.path))
+
     if _build_in_progress(store, {e.path.name for e in remaining} | _removed_names(report)):
         report.notes.append(
             "an env is being built right now: the package caches were left alone (run gc again)"

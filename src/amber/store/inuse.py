@@ -108,7 +108,7 @@ def in_use(path: Path) -> bool:
 
 def remove_env(env: Env, store: Store) -> None:
     """Delete an env's directory and its index entry; refused while a process uses it."""
-    with exclusive(store.env_lock_path(env.full_id), wait=False) as got:
+    with exclusive(store.in_use_lock(env.path, env.full_id), wait=False) as got:
         if not got:
             raise AmberError(
                 f"the env {env.full_id[:12]} is in use by a running process; try again later"
@@ -120,3 +120,5 @@ def remove_env(env: Env, store: Store) -> None:
         store.freeing()  # on a full disk, the index write may need the store's reserve
         store.forget_env(env.full_id)
         store.keep_reserve()
+    else:  # an env at a chosen path (`--prefix`): no longer tracked
+        store.forget_prefix(env.path)
