@@ -69,6 +69,8 @@ def test_a_git_reference_is_locked_to_a_commit_and_installed_from_it(
     run = amber("run", "-f", spec, "--", "python", "-c", "import tinyvcs; print(tinyvcs.VALUE)")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "1"
+    verify = amber("run", "--verify", "-f", spec, "--", "python", "-c", "pass")
+    assert verify.returncode == 0, verify.stderr  # the built commit is what its RECORD says
 
     # A new commit on main: the lock stays current (it records the commit), and what runs is
     # that commit, until --update moves it.
@@ -113,3 +115,14 @@ def test_vcs_references_amber_cannot_lock_are_refused_naming_the_line(
     with pytest.raises(SpecError, match=said) as info:
         read_spec(spec)
     assert (info.value.path, info.value.line) == (spec, 2)
+
+
+def test_hash_checking_mode_refuses_a_git_reference(amber, tmp_path: Path, repo: Path) -> None:
+    six = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"  # six 1.16.0
+    spec = write(
+        tmp_path / "requirements.txt",
+        f"six==1.16.0 --hash=sha256:{six}\ntinyvcs @ git+file://{repo}@main\n",
+    )
+    result = amber("lock", "-f", spec, "--python", "3.11")
+    assert result.returncode == 2 and "these have none: tinyvcs==0.1.0" in result.stderr
+    assert not (tmp_path / "amber.lock").exists()
