@@ -126,3 +126,13 @@ def test_hash_checking_mode_refuses_a_git_reference(amber, tmp_path: Path, repo:
     result = amber("lock", "-f", spec, "--python", "3.11")
     assert result.returncode == 2 and "these have none: tinyvcs==0.1.0" in result.stderr
     assert not (tmp_path / "amber.lock").exists()
+
+
+def test_update_of_another_package_keeps_the_commit(amber, tmp_path: Path, repo: Path) -> None:
+    first = _git(repo, "rev-parse", "HEAD")
+    spec = write(tmp_path / "requirements.txt", f"six\ntinyvcs @ git+file://{repo}@main\n")
+    amber("lock", "-f", spec, "--python", "3.11", check=True)
+    _commit_value(repo, 2)
+    amber("lock", "-f", spec, "--python", "3.11", "--update", "six", check=True)
+    pypi = {p.name: p for p in Lock.read(tmp_path / "amber.lock").platforms[HOST].pypi}
+    assert pypi["tinyvcs"].commit == first  # uv keeps file preferences, Amber the commit

@@ -182,9 +182,19 @@ def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collec
     )  # fmt: skip
     for p in prefer:
         if p.commit and p.name == name and name not in upgrade:
-            if p.url == f"{redact(base)}{subdirectory}":
+            if _same_source(p.url, f"{redact(base)}{subdirectory}"):
                 return f"{requirement.partition(' @ ')[0]} @ {base}@{p.commit}{hash_}{fragment}"
     return requirement
+
+
+def _same_source(a: str, b: str) -> bool:
+    """Two ``git+URL`` the same repository: ``file:///x`` is ``file:/x`` (PEP 508 parsing
+    writes the one, uv the other), a trailing ``/`` aside."""
+
+    def norm(url: str) -> str:
+        return url.replace("git+file:///", "git+file:/", 1).rstrip("/")
+
+    return norm(a) == norm(b)
 
 
 def _pylock(packages: Sequence[LockedPypi]) -> str:
