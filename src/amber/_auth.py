@@ -206,7 +206,20 @@ def requirement_with_credentials(requirement: str) -> str:
     if not at:
         return requirement
     url, space, tail = rest.partition(" ")
+    if url.startswith("git+"):
+        repo, revision = git_repository(url)
+        return f"{name} @ git+{with_credentials(repo)}{revision}{space}{tail}"
     return f"{name} @ {with_credentials(url)}{space}{tail}"
+
+
+def git_repository(url: str) -> tuple[str, str]:
+    """``git+URL[@REV][#FRAGMENT]`` split into the repository's URL (no ``git+``) and the
+    rest (``@REV#FRAGMENT``): credentials belong to the repository, whatever the revision."""
+    bare, hash_, fragment = url.removeprefix("git+").partition("#")
+    scheme, sep, after = bare.partition("://")
+    netloc, slash, path = after.partition("/")
+    repo, at, revision = path.rpartition("@") if "@" in path else (path, "", "")
+    return f"{scheme}{sep}{netloc}{slash}{repo}", f"{at}{revision}{hash_}{fragment}"
 
 
 def in_query(url: str) -> bool:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the package stays light: a format's module is imported on u
 
 __all__ = [
     "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
-    "platforms_lost",
+    "platforms_lost", "git_lost",
 ]  # fmt: skip
 
 # --format name -> module (imported on use).
@@ -83,6 +83,17 @@ def platforms_lost(lock: Lock, exported: Iterable[str]) -> list[str]:
     """The ``lost`` line for platforms of ``lock`` that an export leaves out, if any."""
     dropped = sorted(set(lock.platforms) - set(exported))
     return [f"platforms not exported: {', '.join(dropped)}"] if dropped else []
+
+
+def git_lost(lock: Lock, exported: Iterable[str], fmt: str) -> list[str]:
+    """The ``lost`` line for PyPI entries locked to a git commit, which ``fmt`` cannot carry
+    (it pins files by hash): each with the line that installs exactly that commit."""
+    lines = sorted(
+        {p.requirement_line() for n in exported for p in lock.platforms[n].pypi if p.commit}
+    )
+    if not lines:
+        return []
+    return [f"git commits ({fmt} pins files by hash; install these apart): {', '.join(lines)}"]
 
 
 def get(name: str) -> ModuleType:

@@ -24,7 +24,7 @@ from rattler import MatchSpec
 from amber import _yaml
 from amber._input import read_input, shorten
 from amber.errors import AmberError, LockFileError
-from amber.formats import Exported, ExportOptions, platforms_lost
+from amber.formats import Exported, ExportOptions, git_lost, platforms_lost
 from amber.formats._conda_meta import (
     ArchiveRef,
     complete,
@@ -76,7 +76,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         )
     if any(body.provided for body in bodies):
         lost.append("which conda package provides which PyPI distribution is not carried")
-    lost += platforms_lost(lock, names)
+    lost += platforms_lost(lock, names) + git_lost(lock, names, "conda-lock")
     return Exported(text=text, lost=tuple(lost))
 
 
@@ -98,7 +98,7 @@ def _entries(body: PlatformLock) -> list[dict[str, Any]]:
                 "optional": False,
             }
         )
-    for w in body.pypi:
+    for w in (w for w in body.pypi if w.commit is None):
         out.append(
             {
                 "name": w.name,

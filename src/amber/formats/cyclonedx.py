@@ -37,7 +37,8 @@ def pypi_purl(w: LockedPypi) -> str:
     """``pkg:pypi/name@version?file_name=`` (the file selects one distribution of the
     release)."""
     name = w.name.lower().replace("_", "-")
-    return f"pkg:pypi/{_quote(name)}@{_quote(w.version)}?{_qualifiers({'file_name': w.file_name})}"
+    which = {"vcs_url": w.vcs_url} if w.vcs_url else {"file_name": w.file_name}
+    return f"pkg:pypi/{_quote(name)}@{_quote(w.version)}?{_qualifiers(which)}"
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
@@ -130,6 +131,16 @@ def _conda_component(c: LockedConda, p: PlatformLock) -> dict[str, Any]:
 
 
 def _pypi_component(w: LockedPypi, platform: str) -> dict[str, Any]:
+    if w.vcs_url:  # a git commit: no file, no hash; the commit is in the reference
+        return {
+            "type": "library",
+            "bom-ref": _ref(platform, "pypi", w.file_name),
+            "name": w.name,
+            "version": w.version,
+            "purl": pypi_purl(w),
+            "externalReferences": [{"type": "vcs", "url": w.vcs_url}],
+            "properties": [_property("amber:platform", platform)],
+        }
     return {
         "type": "library",
         "bom-ref": _ref(platform, "pypi", w.file_name),

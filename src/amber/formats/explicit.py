@@ -72,7 +72,12 @@ def _text(lock: Lock, body: PlatformLock) -> str:
     ]
     if body.pypi:
         lines.append("# PyPI packages (conda skips these lines):")
-        lines += [f"# pip {w.name} @ {w.url.split('#', 1)[0]}#sha256={w.sha256}" for w in body.pypi]
+        lines += [
+            f"# pip {w.requirement_line()}"
+            if w.commit
+            else f"# pip {w.name} @ {w.url.split('#', 1)[0]}#sha256={w.sha256}"
+            for w in body.pypi
+        ]
     return "\n".join(lines) + "\n"
 
 

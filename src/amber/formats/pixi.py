@@ -19,7 +19,7 @@ from rattler import Channel, LockChannel, LockFile, LockPlatform
 from amber._fs import scratch_dir
 from amber._input import read_input
 from amber.errors import AmberError, LockFileError
-from amber.formats import Exported, ExportOptions, platforms_lost
+from amber.formats import Exported, ExportOptions, git_lost, platforms_lost
 from amber.formats._conda_meta import (
     channel_of,
     imported_lock,
@@ -49,7 +49,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     for body in bodies:
         for c in body.conda:
             lock_file.add_conda_package(ENVIRONMENT, platforms[body.platform], c.to_record())
-        for w in body.pypi:
+        for w in (w for w in body.pypi if w.commit is None):
             url = w.url.split("#", 1)[0]
             lock_file.add_pypi_package(
                 ENVIRONMENT, platforms[body.platform], w.name, w.version, url
@@ -74,7 +74,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         )
     if any(body.provided for body in bodies):
         lost.append("which conda package provides which PyPI distribution is not carried")
-    lost += platforms_lost(lock, names)
+    lost += platforms_lost(lock, names) + git_lost(lock, names, "Amber's pixi.lock export")
     return Exported(text=text, lost=tuple(lost))
 
 

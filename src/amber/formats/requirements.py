@@ -24,7 +24,7 @@ from amber._platform import host_platform
 from amber._urls import redact
 from amber._uv import UvFailed
 from amber.errors import AmberError, LockFileError, SourceError
-from amber.formats import Exported, ExportOptions
+from amber.formats import Exported, ExportOptions, git_lost
 from amber.formats.pylock import evaluate, lock_of_pins
 from amber.lock import Lock, LockedPypi
 from amber.resolve.pypi import release_files
@@ -72,8 +72,9 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         lines.append(f"--index-url {index_url}")
     lines += [f"--extra-index-url {url}" for url in lock.spec.extra_index_urls]
     for w in p.pypi:
-        lines += [f"{w.name}=={w.version} \\", f"    --hash=sha256:{w.sha256}"]
-    lost = []
+        if w.commit is None:
+            lines += [f"{w.name}=={w.version} \\", f"    --hash=sha256:{w.sha256}"]
+    lost = git_lost(lock, [platform], "a hashed requirements.txt")
     if p.conda:
         provided = ""
         if p.provided:

@@ -34,7 +34,7 @@ from amber._urls import redact_text
 from amber._uv import UvFailed, run_uv
 from amber.errors import HydrateError
 from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
-from amber.lock import Lock, LockedConda, PlatformLock
+from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.store import Store, inuse, pkgcache
 from amber.store.env import Activation, Env, capture_activation
 from amber.store.fetch import (
@@ -93,7 +93,7 @@ def hydrate(
             remove_tree(env.path)
         try:
             if fetch is not None:
-                pinned: list[Package] = [*packages.conda, *packages.pypi]
+                pinned: list[Package] = [*packages.conda, *_archived(packages.pypi)]
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
@@ -421,43 +421,64 @@ def _install_pypi(
     """uv installs the lock's PyPI packages; ``reinstall`` ones again, after uv's cache
     forgot them (an in-place edit through a hardlink changed its copy too)."""
     # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
-    download_archives([p for p in packages.pypi if in_query(p.url)], store)
-    local = _local(sorted(packages.pypi, key=lambda p: p.name), store)
+    archived = _archived(packages.pypi)
+    download_archives([p for p in archived if in_query(p.url)], store)
+    local = _local(sorted(archived, key=lambda p: p.name), store)
     for package in local:
         if package.url.startswith("file://") and not store.find_archive(package.sha256):
             open_local_archive(package).close()  # uv reads it: only a regular package file
     # Credentials (kept in memory, or in rattler's storage) reach uv only through this
     # private temporary file.
     lines = [requirement_with_credentials(p.requirement_line()) for p in local]
+    # A git commit has no file to hash: installed apart, from exactly that commit.
+    commits = [p for p in packages.pypi if p.commit is not None]
+    git_lines = [requirement_with_credentials(p.requirement_line()) for p in commits]
+    count = len(lines) + len(git_lines)
+    try:
+        if reinstall:
+            asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
+        with progress.task(f"Installing {count} PyPI packages"):
+            if lines:
+                _uv_install(env, store, lines, ["--require-hashes"], reinstall)
+            if git_lines:
+                _uv_install(env, store, git_lines, [], reinstall)
+    except UvFailed as exc:
+        raise HydrateError(
+            f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
+            prefix=env.path,
+        ) from None
+    if store.link_mode == "hardlink" and not reinstall:
+        edited = _edited_in_uv_cache(env, packages, store, progress)
+        if edited:
+            _install_pypi(env, packages, store, progress, reinstall=edited)
+
+
+def _archived(pypi: Sequence[LockedPypi]) -> list[LockedPypi]:
+    """The PyPI entries that pin a file (not a git commit)."""
+    return [p for p in pypi if p.commit is None]
+
+
+def _uv_install(
+    env: Env, store: Store, lines: Sequence[str], extra: Sequence[str], reinstall: set[str] | None
+) -> None:
+    """``uv pip install`` of exactly ``lines`` (through a private temporary file)."""
     fd, reqs = scratch_file("reqs", ".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
-    base = ["pip", "install", "--python", str(env.python), "--no-deps", "--require-hashes"]
+    base = ["pip", "install", "--python", str(env.python), "--no-deps", *extra]
     base += ["--quiet", "-r", reqs]
     if store.link_mode != "hardlink":
         base += ["--link-mode", "copy" if store.link_mode == "copy" else "clone"]
     for name in sorted(reinstall or ()):
         base += ["--reinstall-package", name]
     try:
-        if reinstall:
-            asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
-        with progress.task(f"Installing {len(lines)} PyPI packages"):
-            try:
-                # Offline first: with every wheel in uv's cache, no network at all.
-                asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
-            except UvFailed:
-                asyncio.run(run_uv(base, cache_dir=store.uv_cache))
-    except UvFailed as exc:
-        raise HydrateError(
-            f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
-            prefix=env.path,
-        ) from None
+        try:
+            # Offline first: with every wheel (or commit) in uv's cache, no network at all.
+            asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
+        except UvFailed:
+            asyncio.run(run_uv(base, cache_dir=store.uv_cache))
     finally:
         os.unlink(reqs)
-    if store.link_mode == "hardlink" and not reinstall:
-        edited = _edited_in_uv_cache(env, packages, store, progress)
-        if edited:
-            _install_pypi(env, packages, store, progress, reinstall=edited)
 
 
 def _edited_in_uv_cache(
@@ -477,7 +498,9 @@ def _edited_in_uv_cache(
             continue
         site = record.parent.parent
         files = [(site / rel, sha) for rel, sha, _ in pkgcache.wheel_files(record) if sha]
-        if not pkgcache.shared_files_clean(store, package.sha256, files):
+        # A git commit's wheel is uv's build: named by the commit where a file has a sha256.
+        key = package.sha256 or hashlib.sha256(package.identity().encode()).hexdigest()
+        if not pkgcache.shared_files_clean(store, key, files):
             progress.message(
                 f"uv's cached copy of {package.name} was edited in place, most likely through a "
                 "hardlink from an env: installing it again from its wheel"

@@ -78,7 +78,7 @@ def _by_name(packages: Iterable[LockedConda | LockedPypi]) -> dict[str, LockedCo
 
 
 def _identity(p: LockedConda | LockedPypi) -> tuple[str, ...]:
-    build = p.build if isinstance(p, LockedConda) else ""
+    build = p.build if isinstance(p, LockedConda) else (p.commit or "")
     return (p.version, build, p.file_name, p.sha256)
 
 
@@ -114,6 +114,8 @@ def _details(a: LockedConda | LockedPypi, b: LockedConda | LockedPypi) -> tuple[
     """What tells two files of the same version apart: the build, else the file, else the hash."""
     if isinstance(a, LockedConda) and isinstance(b, LockedConda) and a.build != b.build:
         return a.build, b.build
+    if isinstance(a, LockedPypi) and isinstance(b, LockedPypi) and a.commit != b.commit:
+        return f"git {(a.commit or a.file_name)[:12]}", f"git {(b.commit or b.file_name)[:12]}"
     if a.file_name != b.file_name:
         return a.file_name, b.file_name
     return f"sha256:{a.sha256[:12]}", f"sha256:{b.sha256[:12]}"

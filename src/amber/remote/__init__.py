@@ -678,7 +678,8 @@ def _packages(lock: Lock) -> list[Package]:
     packages: list[Package] = []
     for body in lock.platforms.values():
         packages += body.conda
-        packages += body.pypi
+        # A git commit has no archive: whoever hydrates the lock fetches that commit.
+        packages += [p for p in body.pypi if p.commit is None]
     return _unique(packages)
 
 

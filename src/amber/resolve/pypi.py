@@ -77,7 +77,8 @@ async def compile_pypi(
         reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
         output = Path(tmp, "pylock.toml")
         # Credentials a user wrote go to uv only, in this private temporary directory.
-        reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in spec.pypi))
+        held = [_held_commit(r, prefer, upgrade) for r in spec.pypi]
+        reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in held))
         cons.write_text("\n".join(constraints) + "\n")
         if prefer:
             output.write_text(_pylock(prefer))
@@ -165,10 +166,48 @@ async def release_files(
     return found
 
 
+def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collection[str]) -> str:
+    """A git requirement pinned to the commit an earlier lock recorded for it (uv keeps
+    preferences for files, not for a branch's commit); others, and ``upgrade``'s, as given."""
+    name, at, rest = requirement.partition(" @ ")
+    if not at or not rest.startswith("git+"):
+        return requirement
+    name = str(canonicalize_name(name.split("[", 1)[0].strip()))
+    url, hash_, fragment = rest.partition("#")
+    base = url.rsplit("@", 1)[0] if "@" in url.split("://", 1)[-1].split("/", 1)[-1] else url
+    subdirectory = next(
+        (f"#subdirectory={v}" for k, _, v in (f.partition("=") for f in fragment.split("&"))
+         if k == "subdirectory" and v not in ("", ".")),
+        "",
+    )  # fmt: skip
+    for p in prefer:
+        if p.commit and p.name == name and name not in upgrade:
+            if _same_source(p.url, f"{redact(base)}{subdirectory}"):
+                return f"{requirement.partition(' @ ')[0]} @ {base}@{p.commit}{hash_}{fragment}"
+    return requirement
+
+
+def _same_source(a: str, b: str) -> bool:
+    """Two ``git+URL`` the same repository: ``file:///x`` is ``file:/x`` (PEP 508 parsing
+    writes the one, uv the other), a trailing ``/`` aside."""
+
+    def norm(url: str) -> str:
+        return url.replace("git+file:///", "git+file:/", 1).rstrip("/")
+
+    return norm(a) == norm(b)
+
+
 def _pylock(packages: Sequence[LockedPypi]) -> str:
     """A minimal pylock.toml of earlier picks: uv keeps them as preferences."""
     lines = ['lock-version = "1.0"', 'created-by = "amber"', ""]
     for p in packages:
+        if p.commit is not None:
+            url, _, subdirectory = p.url.removeprefix("git+").partition("#subdirectory=")
+            sub = f', subdirectory = "{subdirectory}"' if subdirectory else ""
+            lines += ["[[packages]]", f'name = "{p.name}"', f'version = "{p.version}"']
+            lines += [f'vcs = {{ type = "git", url = "{url}", commit-id = "{p.commit}"{sub} }}']
+            lines.append("")
+            continue
         kind = "wheels" if p.file_name.endswith(".whl") else "sdist"
         entry = f'{{ url = "{p.url}", hashes = {{ sha256 = "{p.sha256}" }} }}'
         lines += ["[[packages]]", f'name = "{p.name}"', f'version = "{p.version}"']
@@ -179,6 +218,9 @@ def _pylock(packages: Sequence[LockedPypi]) -> str:
 def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> LockedPypi:
     """The file of a resolved release that ``platform`` installs (as ``uv pip sync`` would)."""
     name = str(canonicalize_name(package["name"]))
+    vcs = package.get("vcs")
+    if vcs:
+        return _vcs_pick(spec, name, package, vcs, platform)
     files = [_dist_file(w) for w in package.get("wheels", [])]
     fallback = package.get("sdist") or package.get("archive")
     if fallback:
@@ -210,6 +252,35 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
         version=str(package.get("version", "")),
         url=redact(chosen.url),
         sha256=chosen.sha256,
+    )
+
+
+def _vcs_pick(
+    spec: Spec, name: str, package: Mapping[str, Any], vcs: Mapping[str, Any], platform: str
+) -> LockedPypi:
+    """A git source uv resolved to a commit: locked as ``git+URL`` at that commit."""
+    commit, url = vcs.get("commit-id"), vcs.get("url")
+    if vcs.get("type") != "git" or not isinstance(commit, str) or not isinstance(url, str):
+        raise ResolveError(
+            f"{spec}: {name}: uv resolved it to a {vcs.get('type')} source without a commit "
+            "that a lock can pin",
+            platform=platform,
+            package=name,
+        )
+    if dict(spec.pypi_hashes).get(name) is not None:
+        raise ResolveError(
+            f"{spec}: {name} is a git reference, which has no file a --hash can name (pip "
+            "refuses VCS requirements in hash-checking mode too): pin a released file instead",
+            platform=platform,
+            package=name,
+        )
+    subdirectory = vcs.get("subdirectory")
+    fragment = f"#subdirectory={subdirectory}" if subdirectory not in (None, "", ".") else ""
+    return LockedPypi(
+        name=name,
+        version=str(package.get("version", "")),
+        url=f"git+{redact(url)}{fragment}",
+        commit=commit,
     )
 
 

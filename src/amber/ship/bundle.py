@@ -83,6 +83,14 @@ def write_bundle(
     for lock in locks:
         for platform in platforms:
             chosen = lock.for_platform(platform)
+            git = [p for p in chosen.pypi if p.commit is not None]
+            if git:
+                raise PackError(
+                    f"{lock.full_id}: {git[0].name} is locked to a git commit "
+                    f"({git[0].vcs_url}), which is not a package archive a bundle can carry: "
+                    "the machine that unpacks it would need the repository; ship the env "
+                    "itself (`amber pack ENV`), or lock a built wheel instead"
+                )
             pinned: list[Package] = [*chosen.conda, *chosen.pypi]
             packages.update((package.sha256, package) for package in pinned)
     ordered = sorted(packages.values(), key=lambda p: (p.file_name, p.sha256))

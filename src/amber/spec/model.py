@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from amber._auth import remember
+from amber._auth import git_repository, remember
 from amber._input import MAX_ENTRIES, shorten
 from amber._platform import host_platform
 from amber._urls import channel_url, redact, redact_text
@@ -117,7 +117,11 @@ def canonical_pypi_requirement(text: str) -> str:
     out: str = canonicalize_name(req.name)
     if req.extras:
         out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
-    if req.url:
+    if req.url and req.url.startswith("git+"):
+        # Credentials are the repository's, whatever revision a lock later pins.
+        repo, revision = git_repository(req.url)
+        out += f" @ git+{remember(repo)}{revision}"
+    elif req.url:
         out += f" @ {remember(req.url)}"
     elif req.specifier:
         out += ",".join(sorted(str(s) for s in req.specifier))

@@ -16,6 +16,7 @@ from amber.spec.model import Spec, canonical_pypi_requirement, from_file
 __all__ = ["RequirementsReader", "read_requirements", "logical_lines", "split_option"]
 
 _VCS = re.compile(r"^(?:[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*@\s*)?(?:git|hg|svn|bzr)\+")
+_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -83,13 +84,7 @@ class RequirementsReader:
         if not line.startswith("-"):
             requirement, _, options = line.partition(" --")
             if _VCS.match(requirement):
-                raise SpecError(
-                    f"VCS requirement {shorten(requirement)!r} cannot be locked yet: an Amber "
-                    "lock pins every PyPI file by URL and sha256, and a checkout has neither; "
-                    "build a wheel of it and name that file (`name @ https://.../file.whl`)",
-                    path,
-                    lineno,
-                )
+                requirement = _vcs_requirement(requirement.strip(), path, lineno)
             hashes = []
             for option in filter(None, (o.strip() for o in options.split("--"))):
                 name, _, value = option.replace(" ", "=", 1).partition("=")
@@ -142,6 +137,31 @@ class RequirementsReader:
             pass  # resolver hints; uv's defaults apply
         else:
             raise SpecError(f"unsupported option {shorten(option)!r}", path, lineno)
+
+
+def _vcs_requirement(requirement: str, path: Path, lineno: int) -> str:
+    """A VCS reference as PEP 508 (``name @ git+URL@REV``): pip's bare ``git+URL#egg=name``
+    named by its egg; ``SpecError`` for a VCS uv cannot lock (hg, svn, bzr) or no name."""
+    bare = requirement.startswith(("git+", "hg+", "svn+", "bzr+"))
+    url = requirement if bare else requirement.split("@", 1)[1].strip()
+    if not url.startswith("git+"):
+        raise SpecError(
+            f"VCS requirement {shorten(requirement)!r}: only git references can be locked "
+            "(uv resolves git to a commit; hg, svn and bzr it cannot)",
+            path,
+            lineno,
+        )
+    if not bare:
+        return requirement
+    egg = _EGG.search(url)
+    if egg is None:
+        raise SpecError(
+            f"VCS requirement {shorten(requirement)!r} has no name: write it as "
+            "`name @ git+URL@REV` (or add `#egg=name`)",
+            path,
+            lineno,
+        )
+    return f"{egg.group(1)} @ {url}"
 
 
 def _resolved(path: Path, error: ErrorFactory) -> Path:
