@@ -12,9 +12,11 @@ The Python API::
 
 from __future__ import annotations
 
-from typing import Any
-
 from amber._version import __version__ as __version__
+
+TYPE_CHECKING = False  # typing itself costs the hot path of `amber run` a few ms
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Env", "step", "prepare", "Step", "StepError", "StepCrashedError", "Spec"]
 

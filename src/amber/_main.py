@@ -9,6 +9,10 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        from amber import _hot
+
+        _hot.try_run(argv[1:])  # execs when the memo names a complete env; else returns
     if argv[:1] in (["run"], ["install"]):
         from amber.cli import _fast
         from amber.errors import AmberError, print_spec_warnings

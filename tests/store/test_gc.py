@@ -30,12 +30,17 @@ def _full_id(prefix: Path) -> str:
 
 
 def _age(home: Path, prefix: Path, days: float) -> None:
+    """As if ``prefix`` was last used ``days`` ago: in the index and on its in-use lock file
+    (whose mtime `amber run` moves)."""
     store = Store(home)
+    then = time.time() - days * DAY
     with store.db:
         store.db.execute(
-            "UPDATE envs SET last_used = ? WHERE full_id = ?",
-            (time.time() - days * DAY, _full_id(prefix)),
+            "UPDATE envs SET last_used = ? WHERE full_id = ?", (then, _full_id(prefix))
         )
+    lock = store.env_lock_path(_full_id(prefix))
+    if lock.exists():
+        os.utime(lock, (then, then))
     store.close()
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from amber import _hot
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
@@ -150,12 +151,14 @@ def env_for_file(
 
     path = Path(path)
     s = using(session, store, progress)
+    seen = _hotpath.before_reading(path)  # for `amber run`'s next lookup (amber._hot)
     try:
         key = _hotpath.file_key(path, host_platform(), python)
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
-    env = _hotpath.recall(s.store, key)
+    env = _hotpath.recall(s.store, key, seen)
     if env is not None:
+        _hotpath.remember_hot(s.store, path, python, env, seen)
         return env
     if _hotpath.is_bundle(path):
         envs = install_bundle(path, session=s)
@@ -165,14 +168,17 @@ def env_for_file(
                 "then choose one with `amber run --env ID`"
             )
         s.store.remember_spec_file(key, Lock.read(envs[0].lock_file).req_id, envs[0].full_id, {})
+        _hotpath.remember_hot(s.store, path, python, envs[0], seen)
         return envs[0]
     if loaded is None:
         loaded = load(path, python=python, session=s)
-    env = install(loaded, session=s)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
+    seen += _hot.fingerprints([str(f) for f in includes])
+    env = install(loaded, session=s)
     s.store.remember_spec_file(
         key, loaded.req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes}
     )
+    _hotpath.remember_hot(s.store, path, python, env, seen)
     return env
 
 

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from amber import formats
+from amber import _hot, formats
+from amber._platform import host_platform
 from amber._progress import Progress
 from amber.api import (
     LOCK_NAME,
@@ -194,7 +195,14 @@ def env_to_run(
     if env_ref and file:
         raise AmberError("give either --env or -f, not both")
     if env_ref:
-        return find_env(env_ref, store)
+        generation = _hot.generation(str(store.home))  # before the lookup: see amber._hot
+        env = find_env(env_ref, store)
+        if env.path == store.env_path(env.full_id) and not os.path.isdir(env_ref):
+            key = _hot.ref_key(env_ref, host_platform())
+            lock = str(store.env_lock_path(env.full_id))
+            _hot.remember(str(store.home), key, env.full_id, str(env.path), lock,
+                          generation_token=generation)  # fmt: skip
+        return env
     if file is None:
         raise AmberError("no spec file: pass -f FILE")
     return env_for_file(file, store, progress, python=python)

@@ -50,12 +50,14 @@ def fast_run(args: Sequence[str]) -> bool:
     if file is None:
         return False
     store = Store()
+    seen = _hotpath.before_reading(file)
     try:
-        env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None))
+        env = _hotpath.recall(store, _hotpath.file_key(file, host_platform(), None), seen)
     except OSError:
         return False
     if env is None:
         return False
+    _hotpath.remember_hot(store, file, None, env, seen)  # the next run: amber._hot
     from amber.errors import EnvNotFoundError
     from amber.run import exec_in_env
 

@@ -69,6 +69,7 @@ def exec_in_env(env: Env, argv: Sequence[str], in_use_lock: Path) -> NoReturn:
         )
     try:
         environ = env_environ(env)
+        _backfill(env)
         try:
             executable = _find_command(argv[0], environ)
             os.set_inheritable(fd, True)
@@ -83,6 +84,17 @@ def exec_in_env(env: Env, argv: Sequence[str], in_use_lock: Path) -> NoReturn:
             raise err from None
     finally:
         os.close(fd)  # reached only when the exec failed
+
+
+def _backfill(env: Env) -> None:
+    """An env hydrated before the hot path of `amber run` existed gets its run activation
+    (``amber._hot``) from its first run on the slow path."""
+    if env.has_run_activation():
+        return
+    try:
+        env.write_run_activation(env.activation())
+    except OSError:
+        pass  # a read-only env (unpacked elsewhere): the slow path keeps working
 
 
 def _find_command(command: str, environ: dict[str, str]) -> str:

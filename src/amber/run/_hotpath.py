@@ -15,15 +15,15 @@ import stat
 import sys
 from pathlib import Path
 
+from amber import _hot
+from amber._hot import DEFAULT_FILES, LOCK_NAME
 from amber.store import Store
 from amber.store.env import Env
 
-__all__ = ["digest", "file_key", "recall", "is_bundle", "LOCK_NAME", "DEFAULT_FILES"]
-
-LOCK_NAME = "amber.lock"
-DEFAULT_FILES = (
-    "environment.yml", "environment.yaml", "requirements.txt", "pyproject.toml", LOCK_NAME,
-)  # fmt: skip
+__all__ = [
+    "digest", "file_key", "recall", "is_bundle", "LOCK_NAME", "DEFAULT_FILES", "before_reading",
+    "remember_hot",
+]  # fmt: skip
 
 
 BUNDLE_MANIFEST = "amber-bundle.json"  # the first member of every bundle (see bundle.py)
@@ -78,8 +78,26 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def recall(store: Store, key: str) -> Env | None:
-    """The complete env remembered for ``key`` whose included files are unchanged."""
+def before_reading(path: Path) -> list[tuple[str, str]]:
+    """The fingerprints of a spec file and of the ``amber.lock`` beside it, taken before they
+    are read, for ``remember_hot``."""
+    return _hot.fingerprints([str(path), str(path.parent / LOCK_NAME)])
+
+
+def remember_hot(
+    store: Store, path: Path, python: str | None, env: Env, files: list[tuple[str, str]]
+) -> None:
+    """Let the next ``amber run -f PATH`` exec without reading anything (``amber._hot``)."""
+    from amber._platform import host_platform
+
+    key = _hot.file_key(str(path), host_platform(), python)
+    lock = store.in_use_lock(env.path, env.full_id)
+    _hot.remember(str(store.home), key, env.full_id, str(env.path), str(lock), files=files)
+
+
+def recall(store: Store, key: str, fingerprints: list[tuple[str, str]] | None = None) -> Env | None:
+    """The complete env remembered for ``key`` whose included files are unchanged; their
+    fingerprints, taken before their digests are checked, are added to ``fingerprints``."""
     remembered = store.recall_spec_file(key)
     if remembered is None:
         return None
@@ -87,6 +105,8 @@ def recall(store: Store, key: str) -> Env | None:
     env = Env(full_id, store.env_path(full_id))
     if not env.is_complete():
         return None
+    if fingerprints is not None:
+        fingerprints += _hot.fingerprints(list(files))
     for name, expected in files.items():
         try:
             if digest(Path(name)) != expected:

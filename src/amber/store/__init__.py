@@ -9,7 +9,10 @@ Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from cache
     repodata/           repodata cache
     locks/<full_id>.lock
     envs/<full_id[:16]>/   hydrated prefixes (short: conda prefixes embed their path)
-    envs/.locks/        one lock file per env (prefix-<digest>.lock for an env at a chosen path)
+    envs/.locks/        one lock file per env (prefix-<digest>.lock for an env at a chosen path);
+                        its mtime is when the env was last used (`amber run` touches it)
+    run-memo/           what `amber run` looks up before anything else (amber._hot); its
+                        `generation` changes whenever a tag or an env is added or removed
     edits/<digest>.lock one lock file per folder whose spec files `amber add` edits
     .reserve            1 MiB kept free for the index writes of `env rm` and `gc` on a full disk
 """
@@ -25,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from amber._fs import temp_beside, write_atomic
+from amber import _hot
+from amber._fs import remove_tree, temp_beside, write_atomic
 from amber.errors import DiskFullError
 from amber.settings import Network, default_home
 
@@ -266,17 +270,28 @@ class Store:
 
     # -- tags --------------------------------------------------------------------
 
+    def changed(self) -> None:
+        """A tag or an env was added or removed: what `amber run --env REF` remembered is void."""
+        try:
+            _hot.new_generation(str(self.home))
+        except OSError:
+            # A memo must never outlive what it names: with the generation unwritable, the
+            # memos go instead (gone, every lookup takes the slow path).
+            remove_tree(self.home / "run-memo")
+
     def tag(self, name: str, tag: str, full_id: str) -> None:
         db = self._writable()
         with db:
             db.execute(
                 "INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)", (name, tag, full_id, time.time())
             )
+        self.changed()
 
     def untag(self, name: str, tag: str) -> bool:
         db = self._writable()
         with db:
             cursor = db.execute("DELETE FROM tags WHERE name = ? AND tag = ?", (name, tag))
+        self.changed()
         return cursor.rowcount > 0
 
     def tags(self, name: str | None = None) -> list[tuple[str, str, str, float]]:
@@ -371,11 +386,13 @@ class Store:
                 "size = excluded.size, last_used = excluded.last_used",
                 (str(Path(path).absolute()), full_id, name, size, now, now),
             )
+        self.changed()
 
     def forget_prefix(self, path: Path) -> None:
         db = self._writable()
         with db:
             db.execute("DELETE FROM prefixes WHERE path = ?", (str(Path(path).absolute()),))
+        self.changed()
 
     def prefix_envs(self) -> list[EnvRecord]:
         """The envs at chosen paths that this store tracks, most recently used first."""
@@ -395,32 +412,40 @@ class Store:
                 "size = excluded.size, last_used = excluded.last_used",
                 (full_id, str(path), name, size, now, now),
             )
+        self.changed()
         self.keep_reserve()  # stores made before there was one get it here
 
     def touch_env(self, full_id: str) -> None:
+        """``full_id`` is used now: its in-use lock file's mtime says so (no index write, as
+        on the hot path of `amber run`; ``envs`` reads it)."""
+        lock = self.env_lock_path(full_id)
         try:
-            db = self._writable()
-            with db:
-                db.execute(
-                    "UPDATE envs SET last_used = ? WHERE full_id = ?", (time.time(), full_id)
-                )
-        except (sqlite3.OperationalError, DiskFullError) as exc:
-            # Bookkeeping only (gc never removes an env in use anyway): a full disk must not
-            # keep a command from running in an env that exists.
-            if isinstance(exc, sqlite3.OperationalError) and not _no_room(exc, self.home):
-                raise
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            lock.touch()
+        except OSError:
+            pass  # bookkeeping only (gc never removes an env in use anyway)
+
+    def _last_used(self, full_id: str, recorded: float) -> float:
+        try:
+            return max(recorded, self.env_lock_path(full_id).stat().st_mtime)
+        except OSError:
+            return recorded
 
     def forget_env(self, full_id: str) -> None:
         db = self._writable()
         with db:
             db.execute("DELETE FROM envs WHERE full_id = ?", (full_id,))
             db.execute("DELETE FROM spec_files WHERE full_id = ?", (full_id,))
+        self.changed()
 
     def envs(self) -> list[EnvRecord]:
         rows = self.db.execute(
-            "SELECT full_id, path, name, size, created, last_used FROM envs ORDER BY last_used DESC"
+            "SELECT full_id, path, name, size, created, last_used FROM envs"
         ).fetchall()
-        return [EnvRecord(r[0], Path(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        records = [
+            EnvRecord(r[0], Path(r[1]), r[2], r[3], r[4], self._last_used(r[0], r[5])) for r in rows
+        ]
+        return sorted(records, key=lambda e: e.last_used, reverse=True)
 
     def envs_matching(self, prefix: str) -> list[EnvRecord]:
         """Envs whose full_id starts with ``prefix`` or whose name is ``prefix``."""

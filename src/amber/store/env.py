@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amber import _hot
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
 from amber.errors import AmberError
@@ -121,6 +122,16 @@ class Env:
 
     def write_activation(self, activation: Activation) -> None:
         write_atomic(self.meta / "activation.json", activation.to_json())
+        self.write_run_activation(activation)
+
+    def write_run_activation(self, activation: Activation) -> None:
+        """What the hot path of `amber run` applies (``amber._hot``): none when the env has
+        ``activate.d`` scripts, which need a shell."""
+        variables = None if activation.scripts else dict(activation.set)
+        _hot.write_run_activation(str(self.meta), variables, activation.path_prepend)
+
+    def has_run_activation(self) -> bool:
+        return (self.meta / _hot.RUN_ACTIVATION).is_file()
 
     @property
     def python(self) -> Path:

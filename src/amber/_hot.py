@@ -1,0 +1,367 @@
+"""The hot path of ``amber run``: a memo lookup, a shared lock and an exec, on ``os`` and ``sys``.
+
+``amber run [-f FILE | --env REF] -- CMD`` on an env that exists is the command users type
+most; its floor is one interpreter start, a few ``stat`` calls and an exec. This module
+imports nothing but ``os`` and ``sys`` (``fcntl`` and ``zlib`` when it gets that far,
+both C modules) and reads two small flat files:
+
+- a **run memo** (``$AMBER_HOME/run-memo/``), written by the slow path once it has found
+  the env: for a spec file, the stat fingerprints (size, mtime, ctime, inode) of the file,
+  of the ``amber.lock`` beside it (or its absence) and of the files it includes; for an
+  ``--env`` reference, the store's *generation* (a token the store renews whenever a tag or
+  an env is added or removed). A memo whose conditions still hold names the same env the
+  slow path would find; anything else (a changed file, a moved tag, an unknown flag, an env
+  with ``activate.d`` scripts, a command not on the env's PATH) returns, and the full
+  machinery takes over and reports.
+- the env's **run activation** (``<env>/.amber/activation.run``), the variables its
+  activation sets, written by hydrate next to ``activation.json`` when the env has no
+  ``activate.d`` scripts (those need a shell: the slow path runs them).
+
+This module owns both formats: the writers are here too, called by the store, hydrate,
+the API and the CLI. It must never import the rest of Amber (``amber._platform`` only).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = [
+    "try_run", "home", "file_key", "ref_key", "fingerprints", "remember", "generation",
+    "new_generation", "write_run_activation", "RUN_ACTIVATION", "DEFAULT_FILES", "LOCK_NAME",
+]  # fmt: skip
+
+_MEMO = "amber-run-memo-1"
+_ACTIVATION = "amber-run-activation-1"
+RUN_ACTIVATION = "activation.run"  # in the env's .amber/
+LOCK_NAME = "amber.lock"
+DEFAULT_FILES = (
+    "environment.yml", "environment.yaml", "requirements.txt", "pyproject.toml", LOCK_NAME,
+)  # fmt: skip
+_ENV_ID_LENGTH = 16  # amber.store.ENV_ID_LENGTH (test_hot checks they agree)
+_MAX_MEMO = 1 << 20  # a memo is a few hundred bytes: anything larger is not ours
+
+
+# -- where things are ------------------------------------------------------------------------
+
+
+def home(environ: dict[str, str] | os._Environ[str] | None = None) -> str | None:
+    """The store's directory as ``amber.settings.default_home`` finds it (platformdirs'
+    ``user_data_dir``), or ``None`` where this module doesn't know (the slow path does)."""
+    env = os.environ if environ is None else environ
+    given = env.get("AMBER_HOME")
+    if given:
+        return os.path.expanduser(given)
+    if sys.platform.startswith("linux"):
+        base = env.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
+        return os.path.join(base, "amber")
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~/Library/Application Support"), "amber")
+    return None
+
+
+def _memo_dir(home_dir: str) -> str:
+    return os.path.join(home_dir, "run-memo")
+
+
+def _python() -> str:
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def file_key(path: str, platform: str, python: str | None) -> str:
+    """The memo key of a spec file: where it is (symlinks resolved), for which platform and
+    Python (default: this interpreter's, as the slow path's)."""
+    return "\x1f".join(("file", os.path.realpath(path), platform, python or _python()))
+
+
+def ref_key(ref: str, platform: str) -> str:
+    return "\x1f".join(("ref", ref, platform))
+
+
+def _memo_path(home_dir: str, key: str) -> str:
+    import zlib  # a C module, cheap; only once the lookup has got this far
+
+    data = key.encode("utf-8", "surrogateescape")
+    return os.path.join(_memo_dir(home_dir), f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}")
+
+
+# -- fingerprints and the store's generation -------------------------------------------------
+
+
+def _fingerprint(path: str) -> str:
+    """What a file's identity is here: size, mtime, ctime, inode, device; ``-`` if absent."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return "-"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def fingerprints(paths: list[str]) -> list[tuple[str, str]]:
+    """``(path, fingerprint)`` of each path, to take *before* the slow path reads them: a file
+    changed after that is seen as changed by the next run."""
+    return [(os.path.abspath(p), _fingerprint(p)) for p in paths]
+
+
+def _generation_path(home_dir: str) -> str:
+    return os.path.join(_memo_dir(home_dir), "generation")
+
+
+def generation(home_dir: str) -> str:
+    """The store's current generation token (``-`` before the first change)."""
+    try:
+        with open(_generation_path(home_dir), "rb") as f:
+            return f.read(64).decode("ascii", "replace").strip() or "-"
+    except OSError:
+        return "-"
+
+
+def new_generation(home_dir: str) -> None:
+    """A tag or an env was added or removed: every ``--env`` memo taken before is void."""
+    _write(_generation_path(home_dir), os.urandom(16).hex().encode())
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def _write(path: str, data: bytes) -> None:
+    """``data`` into ``path`` atomically (a unique temporary file renamed over it)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.part"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _pack(fields: list[str]) -> bytes:
+    return "\0".join(fields).encode("utf-8", "surrogateescape")
+
+
+def remember(
+    home_dir: str,
+    key: str,
+    full_id: str,
+    env_path: str,
+    lock_path: str,
+    *,
+    files: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
+    generation_token: str | None = None,
+) -> None:
+    """Write the memo: ``key`` names the env at ``env_path`` (in-use lock ``lock_path``)
+    while ``files`` keep their fingerprints and, for a reference, while the store's
+    generation is still ``generation_token``. Best effort: a memo is only a shortcut."""
+    fields = [_MEMO, key, full_id, os.path.abspath(env_path), os.path.abspath(lock_path),
+              generation_token or "", str(len(files))]  # fmt: skip
+    for path, fingerprint in files:
+        fields += [path, fingerprint]
+    if any("\0" in f for f in fields):
+        return
+    try:
+        _write(_memo_path(home_dir, key), _pack(fields))
+    except OSError:
+        pass  # a read-only or full store: the slow path still works
+
+
+def write_run_activation(
+    meta_dir: str, variables: dict[str, str] | None, path_prepend: tuple[str, ...] | list[str]
+) -> None:
+    """The env's activation for the hot path (``None`` variables: it has ``activate.d``
+    scripts, so none is written and any old one removed)."""
+    path = os.path.join(meta_dir, RUN_ACTIVATION)
+    if variables is None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
+    fields = [_ACTIVATION, str(len(path_prepend)), *path_prepend]
+    for name, value in sorted(variables.items()):
+        fields += [name, value]
+    if any("\0" in f for f in fields):
+        return
+    _write(path, _pack(fields))
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _read_fields(path: str) -> list[str] | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_MAX_MEMO + 1)
+    except (OSError, ValueError):
+        return None
+    if len(data) > _MAX_MEMO:
+        return None
+    return data.decode("utf-8", "surrogateescape").split("\0")
+
+
+def read_memo(home_dir: str, key: str) -> tuple[str, str, str, str, list[tuple[str, str]]] | None:
+    """``(full_id, env path, lock path, generation, [(file, fingerprint)])`` of ``key``'s
+    memo, or ``None`` (none, another key's, or not one of ours)."""
+    fields = _read_fields(_memo_path(home_dir, key))
+    if fields is None or len(fields) < 7 or fields[0] != _MEMO or fields[1] != key:
+        return None
+    full_id, env_path, lock_path, token, count = fields[2:7]
+    if (
+        not (count.isascii() and count.isdigit())
+        or len(fields) != 7 + 2 * int(count)
+        or not full_id
+    ):
+        return None
+    files = [(fields[i], fields[i + 1]) for i in range(7, len(fields), 2)]
+    return full_id, env_path, lock_path, token, files
+
+
+def read_run_activation(meta_dir: str) -> tuple[list[str], dict[str, str]] | None:
+    """``(path_prepend, variables)`` of an env, or ``None`` when it has none to read."""
+    fields = _read_fields(os.path.join(meta_dir, RUN_ACTIVATION))
+    if (
+        fields is None
+        or len(fields) < 2
+        or fields[0] != _ACTIVATION
+        or not (fields[1].isascii() and fields[1].isdigit())
+    ):
+        return None
+    count = int(fields[1])
+    rest = fields[2 + count :]
+    if len(fields) < 2 + count or len(rest) % 2:
+        return None
+    return fields[2 : 2 + count], dict(zip(rest[::2], rest[1::2], strict=True))
+
+
+def apply_activation(
+    environ: dict[str, str], path_prepend: list[str], variables: dict[str, str]
+) -> dict[str, str]:
+    """``environ`` with the env active (and any other conda env or venv off); the same as
+    ``amber.store.env.Activation.apply`` (test_hot checks they agree)."""
+    out = dict(environ)
+    path = out.get("PATH", "").split(os.pathsep) if out.get("PATH") else []
+    for key in ("CONDA_PREFIX", "VIRTUAL_ENV"):
+        other = out.pop(key, None)
+        if other:
+            path = [p for p in path if not p.startswith(other.rstrip("/") + "/")]
+    out.pop("PYTHONHOME", None)
+    out.update(variables)
+    out["PATH"] = os.pathsep.join([*path_prepend, *path])
+    return out
+
+
+def _complete(env_path: str, full_id: str) -> bool:
+    try:
+        with open(os.path.join(env_path, ".amber", "complete"), "rb") as f:
+            return f.read(200).decode("ascii", "replace").strip() == full_id
+    except OSError:
+        return False
+
+
+def _find(command: str, environ: dict[str, str]) -> str | None:
+    if os.sep in command or (os.altsep and os.altsep in command):
+        return command
+    # os.get_exec_path's search, without the `warnings` import it makes
+    for directory in environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory, command)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None  # not found, or not executable: the slow path says which
+
+
+# -- the hot path ------------------------------------------------------------------------------
+
+
+def _parse(args: list[str]) -> tuple[str | None, str | None, list[str]] | None:
+    """``[-f FILE | --env REF] [-q] -- CMD...`` (or CMD without ``--``) -> (file, ref, CMD);
+    ``None`` for anything else (the full CLI parses it)."""
+    file = ref = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return file, ref, args[i + 1 :]
+        if arg in ("-f", "--file", "--env") and i + 1 < len(args):
+            if arg == "--env":
+                ref = args[i + 1]
+            else:
+                file = args[i + 1]
+            i += 2
+        elif arg.startswith("--file="):
+            file, i = arg.split("=", 1)[1], i + 1
+        elif arg.startswith("--env="):
+            ref, i = arg.split("=", 1)[1], i + 1
+        elif arg in ("-q", "--quiet"):
+            i += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return file, ref, args[i:]
+    return None
+
+
+def _lookup(home_dir: str, file: str | None, ref: str | None) -> tuple[str, str, str] | None:
+    """``(full_id, env path, lock path)`` the memo gives, its conditions checked."""
+    from amber._platform import host_platform
+
+    platform = host_platform()
+    if ref is not None:
+        if file is not None or not ref or os.path.isdir(ref):
+            return None  # a directory is a path reference: the slow path resolves those
+        memo = read_memo(home_dir, ref_key(ref, platform))
+        if memo is None or not memo[3] or memo[3] != generation(home_dir):
+            return None
+    else:
+        if file is None:
+            file = next((n for n in DEFAULT_FILES if os.path.isfile(n)), None)
+            if file is None:
+                return None
+        memo = read_memo(home_dir, file_key(file, platform, None))
+        if memo is None or not memo[4]:
+            return None
+        if any(_fingerprint(path) != fingerprint for path, fingerprint in memo[4]):
+            return None
+    return memo[0], memo[1], memo[2]
+
+
+def try_run(args: list[str]) -> None:
+    """Exec ``amber run ARGS`` when the memo names a complete env; return when it can't."""
+    parsed = _parse(args)
+    home_dir = home()
+    if parsed is None or not parsed[2] or home_dir is None:
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: the slow path's byte-range locks
+        return
+    found = _lookup(home_dir, parsed[0], parsed[1])
+    if found is None or not _complete(found[1], found[0]):
+        return
+    full_id, env_path, lock_path = found
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits out a build or a removal, as the slow path
+        activation = read_run_activation(os.path.join(env_path, ".amber"))
+        if activation is None or not _complete(env_path, full_id):
+            return
+        environ = apply_activation(dict(os.environ), *activation)
+        executable = _find(parsed[2][0], environ)
+        if executable is None:
+            return
+        try:
+            os.utime(fd)  # last used: `amber gc` and `amber env list` read it
+        except OSError:
+            pass
+        os.set_inheritable(fd, True)  # held until the command ends: in use, never removed
+        os.execve(executable, parsed[2], environ)
+    except OSError:
+        return  # the slow path tries again and says what is wrong
+    finally:
+        os.close(fd)  # reached only when the exec did not happen
