@@ -14,8 +14,9 @@ both C modules) and reads two small flat files:
   with ``activate.d`` scripts, a command not on the env's PATH) returns, and the full
   machinery takes over and reports.
 - the env's **run activation** (``<env>/.amber/activation.run``), the variables its
-  activation sets, written by hydrate next to ``activation.json`` when the env has no
-  ``activate.d`` scripts (those need a shell: the slow path runs them).
+  activation sets and its ``activate.d`` scripts, written by hydrate next to
+  ``activation.json``. An env with scripts execs ``bash``, which sources them over the
+  caller's environment (as ``conda run`` and the slow path do) and execs the command.
 
 This module owns both formats: the writers are here too, called by the store, hydrate,
 the API and the CLI. It must never import the rest of Amber (``amber._platform`` only).
@@ -32,7 +33,7 @@ __all__ = [
 ]  # fmt: skip
 
 _MEMO = "amber-run-memo-1"
-_ACTIVATION = "amber-run-activation-1"
+_ACTIVATION = "amber-run-activation-2"
 RUN_ACTIVATION = "activation.run"  # in the env's .amber/
 LOCK_NAME = "amber.lock"
 DEFAULT_FILES = (
@@ -170,18 +171,15 @@ def remember(
 
 
 def write_run_activation(
-    meta_dir: str, variables: dict[str, str] | None, path_prepend: tuple[str, ...] | list[str]
+    meta_dir: str,
+    variables: dict[str, str],
+    path_prepend: tuple[str, ...] | list[str],
+    scripts: tuple[str, ...] | list[str] = (),
 ) -> None:
-    """The env's activation for the hot path (``None`` variables: it has ``activate.d``
-    scripts, so none is written and any old one removed)."""
+    """The env's activation for the hot path: what it sets, what it puts first on PATH and
+    the ``activate.d`` scripts to source at each run."""
     path = os.path.join(meta_dir, RUN_ACTIVATION)
-    if variables is None:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        return
-    fields = [_ACTIVATION, str(len(path_prepend)), *path_prepend]
+    fields = [_ACTIVATION, str(len(path_prepend)), *path_prepend, str(len(scripts)), *scripts]
     for name, value in sorted(variables.items()):
         fields += [name, value]
     if any("\0" in f for f in fields):
@@ -209,32 +207,36 @@ def read_memo(home_dir: str, key: str) -> tuple[str, str, str, str, list[tuple[s
     fields = _read_fields(_memo_path(home_dir, key))
     if fields is None or len(fields) < 7 or fields[0] != _MEMO or fields[1] != key:
         return None
-    full_id, env_path, lock_path, token, count = fields[2:7]
-    if (
-        not (count.isascii() and count.isdigit())
-        or len(fields) != 7 + 2 * int(count)
-        or not full_id
-    ):
+    full_id, env_path, lock_path, token = fields[2:6]
+    files_count = _count(fields, 6)
+    if files_count is None or len(fields) != 7 + 2 * files_count or not full_id:
         return None
     files = [(fields[i], fields[i + 1]) for i in range(7, len(fields), 2)]
     return full_id, env_path, lock_path, token, files
 
 
-def read_run_activation(meta_dir: str) -> tuple[list[str], dict[str, str]] | None:
-    """``(path_prepend, variables)`` of an env, or ``None`` when it has none to read."""
+def _count(fields: list[str], at: int) -> int | None:
+    text = fields[at] if at < len(fields) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else None
+
+
+def read_run_activation(meta_dir: str) -> tuple[list[str], dict[str, str], list[str]] | None:
+    """``(path_prepend, variables, scripts)`` of an env, or ``None`` when it has none."""
     fields = _read_fields(os.path.join(meta_dir, RUN_ACTIVATION))
-    if (
-        fields is None
-        or len(fields) < 2
-        or fields[0] != _ACTIVATION
-        or not (fields[1].isascii() and fields[1].isdigit())
-    ):
+    if fields is None or fields[0] != _ACTIVATION:
         return None
-    count = int(fields[1])
-    rest = fields[2 + count :]
-    if len(fields) < 2 + count or len(rest) % 2:
+    prepends = _count(fields, 1)
+    if prepends is None:
         return None
-    return fields[2 : 2 + count], dict(zip(rest[::2], rest[1::2], strict=True))
+    scripts_at = 2 + prepends
+    scripts = _count(fields, scripts_at)
+    if scripts is None:
+        return None
+    rest = fields[scripts_at + 1 + scripts :]
+    if len(fields) < scripts_at + 1 + scripts or len(rest) % 2:
+        return None
+    variables = dict(zip(rest[::2], rest[1::2], strict=True))
+    return fields[2:scripts_at], variables, fields[scripts_at + 1 : scripts_at + 1 + scripts]
 
 
 def apply_activation(
@@ -252,6 +254,50 @@ def apply_activation(
     out.update(variables)
     out["PATH"] = os.pathsep.join([*path_prepend, *path])
     return out
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _through_bash(
+    env_path: str,
+    scripts: list[str],
+    command: list[str],
+    caller: dict[str, str] | os._Environ[str],
+    env_tool: str | None,
+) -> list[str] | None:
+    """``bash -c`` that sources ``scripts`` (their output on stderr) and execs ``command``,
+    as ``amber.store.env.run_activation_scripts`` then ``exec`` do: a script that exits
+    fails the run with the same message, exit code 2. The variables bash sets itself
+    (``SHLVL``, ``PWD``, ``OLDPWD``) are the caller's, as there (``_SHELL_OWN``). ``None``
+    when that can't be done here."""
+    before = f"error: the activation scripts of the env {env_path} failed (exit code "
+    after = f"): {', '.join(scripts)}; their output is above"
+    lines = [  # shell variables, not exported: the command never sees them
+        f"amber_before={_quote(before)}",
+        f"amber_after={_quote(after)}",
+        """trap 's=$?; printf "%s%s%s\\n" "$amber_before" "$s" "$amber_after" >&2; exit 2' EXIT""",
+        "{",
+    ]
+    lines.insert(0, 'amber_argv=("$@"); set --')  # the scripts see no arguments, as there
+    lines += [f". {_quote(script)}" for script in scripts]
+    lines += ["} >&2", "trap - EXIT"]
+    for name in ("PWD", "OLDPWD"):
+        value = caller.get(name)
+        lines.append(f"export {name}={_quote(value)}" if value is not None else f"unset {name}")
+    # bash's `exec` takes one from a numeric SHLVL, and sets 0 for any other or none: give it
+    # one more to take, or leave the command's SHLVL to `env` (when there is no `=` in the
+    # command's name for `env` to take for a variable).
+    level = caller.get("SHLVL")
+    if level is not None and level.isascii() and level.isdigit() and len(level) < 6:
+        lines += [f"export SHLVL={int(level) + 1}", 'exec "${amber_argv[@]}"']
+    elif env_tool is not None and "=" not in command[0]:
+        keep = f"SHLVL={_quote(level)} " if level is not None else ""
+        lines.append(f'exec {_quote(env_tool)} -u SHLVL {keep}"${{amber_argv[@]}}"')
+    else:
+        return None
+    return ["--noprofile", "--norc", "-c", "\n".join(lines), "bash", *command]
 
 
 def _complete(env_path: str, full_id: str) -> bool:
@@ -351,16 +397,24 @@ def try_run(args: list[str]) -> None:
         activation = read_run_activation(os.path.join(env_path, ".amber"))
         if activation is None or not _complete(env_path, full_id):
             return
-        environ = apply_activation(dict(os.environ), *activation)
-        executable = _find(parsed[2][0], environ)
+        prepend, variables, scripts = activation
+        environ = apply_activation(dict(os.environ), prepend, variables)
+        command = parsed[2]
+        executable = _find(command[0], environ)
         if executable is None:
             return
+        if scripts:
+            bash = _find("bash", environ)
+            through = _through_bash(env_path, scripts, command, os.environ, _find("env", environ))
+            if bash is None or through is None:
+                return
+            command, executable = [bash, *through], bash
         try:
             os.utime(fd)  # last used: `amber gc` and `amber env list` read it
         except OSError:
             pass
         os.set_inheritable(fd, True)  # held until the command ends: in use, never removed
-        os.execve(executable, parsed[2], environ)
+        os.execve(executable, command, environ)
     except OSError:
         return  # the slow path tries again and says what is wrong
     finally:

@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import condapkgs
 import pytest
-from helpers import conda_spec, write
+from helpers import activation_packages, conda_spec, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +26,18 @@ HEAVY = {
     "click", "sqlite3", "json", "re", "typing", "dataclasses", "hashlib", "pathlib", "enum",
     "amber.cli", "amber.errors", "amber.store", "amber.settings", "amber.run", "rattler",
 }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def script_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """flagtool and plaintool (tests/helpers.py) and failtool, whose activation exits 3."""
+    failing = condapkgs.CondaPackage(
+        name="failtool", version="1.0",
+        files={"etc/conda/activate.d/fail.sh": b"echo about to fail\nexit 3\n"},
+    )  # fmt: skip
+    return condapkgs.build_channel(
+        tmp_path_factory.mktemp("scripts"), [*activation_packages(), failing]
+    )
 
 
 def _imports(amber_home: Path, cwd: Path, *args: object) -> tuple[set[str], str]:
@@ -75,9 +88,33 @@ def test_hot_and_full_paths_give_the_same_environment(amber, conda_channel, tmp_
         return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
     hot, full = environment(), environment("--verify")  # --verify: the full path
+    hot.pop("_", None), full.pop("_", None)  # bash's own: the command's path, when it ran it
     assert hot == full
     assert hot["MYVAR"] == "kept" and "VIRTUAL_ENV" not in hot
     assert str(outside) not in hot["PATH"].split(os.pathsep)
+
+
+def test_activation_scripts_run_on_the_hot_path_as_on_the_full_one(
+    amber, amber_home, script_channel, tmp_path
+):
+    spec = conda_spec(tmp_path, script_channel, "flagtool")
+    show = ("--", "sh", "-c", 'echo "[$MYFLAGS] $FLAGTOOL_ON $# $0"', "a b", "c")
+    amber("install", "-f", spec, check=True)
+    full = amber("run", "--verify", "-f", spec, *show, env={"MYFLAGS": "-O2"}, check=True)
+    hot = amber("run", "-f", spec, *show, env={"MYFLAGS": "-O2"}, check=True)
+    assert hot.stdout == full.stdout and hot.stdout.startswith("[-O2 -I")
+    assert hot.stdout.endswith("] 1 1 a b\n")
+    assert hot.stderr == "activating flagtool\n" and full.stderr.endswith(hot.stderr)
+    modules, _ = _imports(amber_home, tmp_path, "-f", spec, "--", "true")
+    assert not modules & HEAVY, sorted(modules & HEAVY)
+    # A script that exits: the same error, exit 2, and the command never runs.
+    failing = conda_spec(tmp_path / "fail", script_channel, "failtool")
+    amber("install", "-f", failing, check=True)
+    ran = tmp_path / "ran"
+    runs = [amber("run", *extra, "-f", failing, "--", "touch", ran) for extra in (["--verify"], [])]
+    assert [r.returncode for r in runs] == [2, 2] and not ran.exists()
+    assert runs[0].stderr.endswith(runs[1].stderr)  # after verify's own line
+    assert "about to fail" in runs[1].stderr and "failed (exit code 3)" in runs[1].stderr
 
 
 def test_a_changed_spec_or_lock_beside_it_is_never_taken_for_the_old_one(

@@ -125,10 +125,10 @@ class Env:
         self.write_run_activation(activation)
 
     def write_run_activation(self, activation: Activation) -> None:
-        """What the hot path of `amber run` applies (``amber._hot``): none when the env has
-        ``activate.d`` scripts, which need a shell."""
-        variables = None if activation.scripts else dict(activation.set)
-        _hot.write_run_activation(str(self.meta), variables, activation.path_prepend)
+        """What the hot path of `amber run` applies (``amber._hot``)."""
+        _hot.write_run_activation(
+            str(self.meta), dict(activation.set), activation.path_prepend, activation.scripts
+        )
 
     def has_run_activation(self) -> bool:
         return (self.meta / _hot.RUN_ACTIVATION).is_file()
