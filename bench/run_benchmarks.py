@@ -10,7 +10,8 @@ What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which
 head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks 1-3 are here,
 4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
 bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
-conda-pack, gc) in bench_pack.py. By default all eleven run and docs/BENCHMARKS.md is
+conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
+bench_hot.py. By default all thirteen run and docs/BENCHMARKS.md is
 rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
 import bench_remote  # noqa: E402  (benchmarks 8 and 9)
 import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
@@ -243,11 +245,11 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 11
+N_BENCHMARKS = 13
 
 
 def parse_only(text: str | None) -> set[int]:
-    """``--only 2,8-9`` -> {2, 8, 9}; all eleven by default. 3 reuses 2's env, so brings 2."""
+    """``--only 2,8-9`` -> {2, 8, 9}; all thirteen by default. 3 reuses 2's env, so brings 2."""
     if not text:
         return set(range(1, N_BENCHMARKS + 1))
     only: set[int] = set()
@@ -314,6 +316,8 @@ def main() -> None:
             figures += bench_pack.bench_pack(work, args.pack_reps)
         if 11 in only:
             figures.append(bench_pack.bench_gc(work))
+        if only & {12, 13}:
+            figures += bench_hot.bench_run_hot(work, args.run_reps)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -334,7 +338,7 @@ def main() -> None:
             pack_conda=", ".join(bench_pack.PACK_CONDA), pack_reps=args.pack_reps,
             pack_wheels=", ".join(req for req, _ in bench_pack.WHEELS.values()),
             gc_envs=bench_pack.N_GC_ENVS, gc_old=bench_pack.N_GC_OLD,
-            gc_tagged=bench_pack.N_GC_TAGGED,
+            gc_tagged=bench_pack.N_GC_TAGGED, hot_packages=", ".join(bench_hot.PACKAGES),
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)
