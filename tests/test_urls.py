@@ -16,6 +16,10 @@ from amber._urls import redact, redact_text
         ("https://host/t/tk-123/chan/linux-64", "https://host/chan/linux-64"),
         ("https://host/t/tk-123/t/linux-64/x.conda", "https://host/t/linux-64/x.conda"),  # once
         ("https://host/t/tk-123", "https://host"),
+        # A git repository under a user or group named t keeps its path (not a conda token).
+        ("git+https://u:pw@git.example/t/repo.git@v1", "git+https://git.example/t/repo.git@v1"),
+        ("git+ssh://git@host/t/tools.git", "git+ssh://git@host/t/tools.git"),  # ssh's user
+        ("ssh://git:pw@host/repo.git", "ssh://host/repo.git"),
         ("https://host/tools/t2/chan", "https://host/tools/t2/chan"),  # no token there
         ("https://[2001:db8::1]/t/tk/chan", "https://[2001:db8::1]/chan"),
         ("https://host/chan/x.conda?token=s3cret&v=1", "https://host/chan/x.conda?v=1"),

@@ -34,9 +34,14 @@ def redact(url: str) -> str:
         return url.split("://", 1)[0] + "://<malformed>"
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
+    if parts.scheme in ("ssh", "git+ssh") and parts.username and parts.password is None:
+        netloc = f"{parts.username}@{netloc}"  # ssh's user (git@) is who, not a secret
     if port:
         netloc = f"{netloc}:{port}"
-    path = CONDA_TOKEN.sub("", parts.path, count=1)
+    # A conda token segment belongs to channel URLs; a git repository may well live under
+    # /t/ (a user or group named t): VCS URLs keep their path (their secrets are userinfo).
+    vcs = parts.scheme.startswith(("git+", "hg+", "svn+", "bzr+")) or parts.scheme in ("git", "ssh")
+    path = parts.path if vcs else CONDA_TOKEN.sub("", parts.path, count=1)
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
