@@ -30,6 +30,7 @@ import sys
 __all__ = [
     "try_run", "home", "file_key", "ref_key", "fingerprints", "remember", "generation",
     "new_generation", "write_run_activation", "RUN_ACTIVATION", "DEFAULT_FILES", "LOCK_NAME",
+    "stale_memos",
 ]  # fmt: skip
 
 _MEMO = "amber-run-memo-1"
@@ -218,6 +219,33 @@ def read_memo(home_dir: str, key: str) -> tuple[str, str, str, str, list[tuple[s
 def _count(fields: list[str], at: int) -> int | None:
     text = fields[at] if at < len(fields) else ""
     return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else None
+
+
+def memo_env(path: str) -> tuple[str, str] | None:
+    """``(full_id, env path)`` a memo file names, or ``None`` when it is not a memo."""
+    fields = _read_fields(path)
+    if fields is None or len(fields) < 7 or fields[0] != _MEMO:
+        return None
+    return fields[2], fields[3]
+
+
+def stale_memos(home_dir: str) -> list[str]:
+    """The memo files whose env is no longer complete (or that are not memos): `amber gc`
+    removes them."""
+    folder = _memo_dir(home_dir)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    stale = []
+    for name in names:
+        if name == "generation" or name.endswith(".part"):
+            continue
+        path = os.path.join(folder, name)
+        target = memo_env(path)
+        if target is None or not _complete(target[1], target[0]):
+            stale.append(path)
+    return stale
 
 
 def read_run_activation(meta_dir: str) -> tuple[list[str], dict[str, str], list[str]] | None:

@@ -197,3 +197,66 @@ def test_gc_cli(amber, conda_channel: Path, tmp_path: Path) -> None:
     assert __import__("json").loads(amber("env", "list", "--json").stdout) == []
     bad = amber("gc", "--older-than", "soon")
     assert bad.returncode == 2 and "invalid duration" in bad.stderr
+
+
+def test_gc_removes_stale_edit_locks_and_run_memos(amber, amber_home, conda_channel, tmp_path):
+    """`amber add`'s edit locks nobody holds and `amber run`'s memos of removed envs go; a
+    held lock stays, and a memo of a live env keeps working."""
+    kept = write(tmp_path / "kept" / "environment.yml", f"channels: ['{conda_channel}']\n"
+                 "dependencies: [python]\n")  # fmt: skip
+    gone = write(tmp_path / "gone" / "environment.yml", f"channels: ['{conda_channel}']\n"
+                 "dependencies: [python, libfoo]\n")  # fmt: skip
+    for spec in (kept, gone):
+        amber("run", "-f", spec, "--", "true", check=True)
+    memos = amber_home / "run-memo"
+    assert len([p for p in memos.iterdir() if p.name != "generation"]) == 2
+    amber("env", "rm", _full_id(Path(amber("install", "-f", gone, check=True).stdout.strip())),
+          check=True)  # fmt: skip
+    store = Store(amber_home)
+    idle, held = store.edit_lock_path(kept), store.edit_lock_path(gone)
+    for path in (idle, held):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    with open(held) as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        done = amber("gc", "--older-than", "30d", check=True)
+    assert "stale lock or memo" in done.stderr
+    assert not idle.exists() and held.exists()
+    assert [p.name for p in memos.iterdir() if p.name != "generation"] != []
+    assert len([p for p in memos.iterdir() if p.name != "generation"]) == 1
+    assert amber("run", "-f", kept, "--", "true").returncode == 0
+
+
+def test_a_lock_removed_while_waited_for_is_taken_anew(tmp_path: Path) -> None:
+    """Whoever waits on a lock file that gc removes locks the file made anew, never the
+    removed one: two holders at once would be no lock at all."""
+    import threading
+
+    from amber.store.inuse import exclusive
+
+    path = tmp_path / "edit.lock"
+    path.touch()
+    first = os.open(path, os.O_RDWR)
+    fcntl.flock(first, fcntl.LOCK_EX)
+    got = threading.Event()
+
+    def wait_for_it() -> None:
+        with exclusive(path):
+            got.set()
+
+    waiter = threading.Thread(target=wait_for_it)
+    waiter.start()
+    inode = f":{os.fstat(first).st_ino} "
+    for _ in range(3000):  # until the waiter blocks on the file (a bound, not a timing)
+        with open("/proc/locks") as locks:
+            if any("->" in line and inode in line for line in locks):
+                break
+        time.sleep(0.01)
+    path.unlink()  # as gc's remove_unheld would, had it won the race
+    second = os.open(path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(second, fcntl.LOCK_EX)  # a newcomer holds the new file
+    os.close(first)  # the waiter now gets the removed file's lock, and must not stop there
+    assert not got.wait(2), "the waiter took the lock of a removed file"
+    os.close(second)
+    waiter.join(30)
+    assert got.is_set()

@@ -22,9 +22,11 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amber import _hot
 from amber._fs import remove_tree, sweep_scratch
 from amber._uv import uv_bin, uv_env
 from amber.errors import AmberError
@@ -32,7 +34,7 @@ from amber.lock import Lock
 from amber.store import Store
 from amber.store.du import inodes
 from amber.store.env import Env
-from amber.store.inuse import in_use, remove_env
+from amber.store.inuse import in_use, remove_env, remove_unheld
 
 __all__ = ["collect", "GcReport", "RemovedEnv", "KeptEnv", "RemovedCacheEntry", "DEFAULT_AGE"]
 
@@ -185,6 +187,7 @@ def collect(
         _collect_caches(store, report, links, remaining, tags, dry_run)
 
     if not dry_run:
+        _sweep_bookkeeping(store, report)
         swept = sweep_scratch()
         if swept:
             report.notes.append(
@@ -197,6 +200,19 @@ def collect(
     elif store.uv_cache.is_dir():
         report.notes.append("uv's cache is pruned by `uv cache prune` (not in a dry run)")
     return report
+
+
+def _sweep_bookkeeping(store: Store, report: GcReport) -> None:
+    """What commands leave behind that outlives its use: the edit locks of `amber add` that
+    nobody holds, and `amber run`'s memos of envs that are gone."""
+    edits = sorted((store.home / "edits").glob("*.lock"))
+    removed = sum(1 for path in edits if remove_unheld(path))
+    for memo in _hot.stale_memos(str(store.home)):
+        with suppress(OSError):
+            os.unlink(memo)
+            removed += 1
+    if removed:
+        report.notes.append(f"removed {removed} stale lock or memo file(s) of earlier commands")
 
 
 # -- envs ------------------------------------------------------------------------------

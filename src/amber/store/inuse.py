@@ -28,7 +28,7 @@ except ImportError:  # Windows
 if TYPE_CHECKING:
     from amber.store import Store
 
-__all__ = ["hold_shared", "exclusive", "in_use", "remove_env"]
+__all__ = ["hold_shared", "exclusive", "in_use", "remove_env", "remove_unheld"]
 
 _ALL = 2**31 - 1  # the byte range an exclusive holder locks where there is no flock
 _POLL = 0.05
@@ -67,31 +67,56 @@ def _lock(fd: int, shared: bool) -> None:
         time.sleep(_POLL)
 
 
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether the locked descriptor is still the file at ``path``: `amber gc` removes lock
+    files nobody holds, and a lock taken on a removed file guards nothing."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
+
+
+def _locked(path: Path, shared: bool) -> int:
+    """A descriptor holding ``path`` (waiting for the lock), on the file that is there."""
+    while True:
+        fd = _open(path)
+        try:
+            _lock(fd, shared)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _still_there(fd, path):
+            return fd
+        os.close(fd)  # removed while we waited: lock the new one
+
+
 def hold_shared(path: Path) -> int:
     """A descriptor holding ``path`` shared (waits for an exclusive holder); closing it
     releases the lock. Make it inheritable to keep the lock across exec."""
-    fd = _open(path)
-    try:
-        _lock(fd, shared=True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return _locked(path, shared=True)
 
 
 @contextmanager
 def exclusive(path: Path, *, wait: bool = True) -> Iterator[bool]:
     """Hold ``path`` exclusively; yields False (holding nothing) when ``wait`` is False and
     another process holds it."""
-    fd = _open(path)
+    fd = _locked(path, shared=False) if wait else _open(path)
     try:
         if wait:
-            _lock(fd, shared=False)
             yield True
         else:
-            yield _try_lock(fd, shared=False)
+            yield _try_lock(fd, shared=False) and _still_there(fd, path)
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def remove_unheld(path: Path) -> bool:
+    """Remove the lock file ``path`` if nobody holds it (whoever waits for it then locks
+    the file made anew: ``_locked``)."""
+    with exclusive(path, wait=False) as got:
+        if got:
+            path.unlink(missing_ok=True)
+        return got
 
 
 def in_use(path: Path) -> bool:
