@@ -74,3 +74,29 @@ def test_du_empty_store(amber_home: Path):
     usage = disk_usage(Store(amber_home))
     assert usage.envs == [] and usage.total == 0 and usage.caches_total == 0
     assert human(0) == "0 B" and human(1536) == "1.5 KiB"
+
+
+def test_du_counts_envs_at_chosen_paths(amber, amber_home: Path, conda_channel: Path, tmp_path):
+    """An env at a chosen path (`--prefix`) is on the store's books: du counts it, once,
+    beside the store's own env of the same lock."""
+    spec = conda_spec(tmp_path / "c", conda_channel, "python", "greetlib")
+    stored = Path(amber("install", "-f", spec, check=True).stdout.strip())
+    chosen = tmp_path / "here" / "env"
+    amber("install", "-f", spec, "--prefix", chosen, check=True)
+    usage = disk_usage(Store(amber_home))
+    by_path = {Path(e.path): e for e in usage.envs}
+    assert set(by_path) == {stored, chosen.absolute()}
+    assert by_path[chosen.absolute()].prefix and not by_path[stored].prefix
+    assert by_path[chosen.absolute()].full_id == by_path[stored].full_id
+    links = [
+        os.lstat(os.path.join(folder, n))
+        for folder, dirs, names in os.walk(chosen)
+        for n in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+    ]
+    entry = by_path[chosen.absolute()]
+    assert (entry.files, entry.apparent) == (len(links), sum(st.st_size for st in links))
+    store = Store(amber_home)
+    everything = _inodes(stored, chosen, store.conda_pkgs, store.uv_cache, store.archives)
+    assert usage.total == sum(st.st_size for st in everything.values())
+    shown = amber("du", check=True).stdout
+    assert f"(at {chosen.absolute()})" in shown

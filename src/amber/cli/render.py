@@ -290,7 +290,7 @@ def du(usage: Usage, as_json: bool) -> None:
     for e in usage.envs:
         click.echo(
             f"{e.full_id[:12]:<13} {(e.name or '-'):<20} {human_bytes(e.apparent):>10} "
-            f"{human_bytes(e.unique):>10}"
+            f"{human_bytes(e.unique):>10}" + (f"  (at {e.path})" if e.prefix else "")
         )
     caches = ", ".join(f"{k} {human_bytes(v)}" for k, v in usage.caches.items())
     click.echo(f"caches: {caches} ({human_bytes(usage.caches_total)})")

@@ -68,6 +68,7 @@ class EnvUsage:
     apparent: int  # bytes, every file and symlink counted
     unique: int  # bytes of inodes linked from this env only
     files: int
+    prefix: bool = False  # an env at a chosen path (`amber install --prefix`, `prefix:`)
 
 
 @dataclass
@@ -90,14 +91,15 @@ class Usage:
 
 
 def disk_usage(store: Store) -> Usage:
-    """Walk every env in the index and the package caches once."""
+    """Walk every env in the index (in the store and at chosen paths) and the package caches
+    once."""
     trees: list[tuple[str, Path]] = [
         ("cache:conda", store.conda_pkgs),
         ("cache:uv", store.uv_cache),
         ("cache:archives", store.archives),
     ]
-    records = store.envs()
-    trees += [(f"env:{r.full_id}", r.path) for r in records]
+    records = [(r, False) for r in store.envs()] + [(r, True) for r in store.prefix_envs()]
+    trees += [(f"env:{r.path}", r.path) for r, _ in records]
 
     table: dict[tuple[int, int], list] = {}  # (dev, ino) -> [size, nlink, links seen, owners]
     apparent: dict[str, int] = {}
@@ -136,12 +138,13 @@ def disk_usage(store: Store) -> Usage:
             unique[owner] = unique.get(owner, 0) + size
 
     usage = Usage(caches=caches, total=grand)
-    for r in records:
-        owner = f"env:{r.full_id}"
+    for r, prefix in records:
+        owner = f"env:{r.path}"
         usage.envs.append(
             EnvUsage(
-                r.full_id, r.name, str(r.path), apparent[owner], unique.get(owner, 0), files[owner]
+                r.full_id, r.name, str(r.path), apparent.get(owner, 0), unique.get(owner, 0),
+                files.get(owner, 0), prefix,
             )
-        )
+        )  # fmt: skip
     usage.envs.sort(key=lambda e: (-e.unique, -e.apparent, e.full_id))
     return usage
