@@ -12,7 +12,9 @@ from amber._progress import Progress
 from amber.api import lock_of
 from amber.errors import AmberError
 from amber.inspect.adopt import Adopted, adopt_prefix, write_adopted
+from amber.lock import Lock
 from amber.store import Store
+from amber.store.env import Env
 
 __all__ = ["Written", "AdoptedFiles", "export", "adopt"]
 
@@ -42,6 +44,8 @@ def export(
     beside it when the format holds one platform), or return its text without ``output``."""
     module = formats.get(fmt)
     lock = lock_of(ref, store)
+    if fmt == "cyclonedx" and not options.metadata_dirs:
+        options = dataclasses.replace(options, metadata_dirs=_metadata_dirs(lock, store))
     exported = module.export(lock, options)
     if lock.spec.variables and not getattr(module, "CARRIES_VARIABLES", False):
         names = ", ".join(name for name, _ in lock.spec.variables)
@@ -67,6 +71,18 @@ def export(
         write_atomic(output, exported.text)
         return Written("", (output,), exported.lost)
     return Written(exported.text, (), exported.lost)
+
+
+def _metadata_dirs(lock: Lock, store: Store) -> tuple[Path, ...]:
+    """Where the wheels of ``lock`` are unpacked: its env's site-packages when the env
+    exists here, then uv's cache of unpacked wheels."""
+    env = Env(lock.full_id, store.env_path(lock.full_id))
+    dirs = []
+    if env.is_complete():
+        dirs += sorted(env.path.glob("lib/python*/site-packages"))
+        dirs += [d for d in (env.path / "Lib" / "site-packages",) if d.is_dir()]
+    archives = store.uv_cache / "archive-v0"
+    return (*dirs, archives) if archives.is_dir() else tuple(dirs)
 
 
 def adopt(
