@@ -8,6 +8,11 @@ lists the platforms the file was made for, so an installer elsewhere refuses it.
 Read back, the file is selected per platform the way PEP 751 tells installers to: the
 package markers evaluated for the platform, then the best wheel for its tags (or the
 sdist). Markers of the platforms are also what the requirements format evaluates.
+
+``packaging.pylock`` parses, validates and builds the file (``Pylock``), ``tomli-w`` writes
+it: Amber adds no keys of its own. What stays here is what packaging does not do: turning
+conda subdirs into marker environments, and choosing each platform's file (with Amber's
+one wheel ranking, ``amber.resolve.wheels``) for platforms other than the running one.
 """
 
 from __future__ import annotations
