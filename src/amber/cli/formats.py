@@ -25,6 +25,8 @@ __all__ = ["export_cmd", "import_cmd"]
               help="Only this platform (repeatable).")  # fmt: skip
 @click.option("--no-builds", is_flag=True, help="environment.yml: pins without build strings.")
 @click.option("--from-history", is_flag=True, help="environment.yml: your own spec, not the pins.")
+@click.option("-n", "--name", metavar="NAME",
+              help="environment.yml name: (default: the env name, else amber-ID).")  # fmt: skip
 def export_cmd(
     ref: str,
     fmt: str,
@@ -32,6 +34,7 @@ def export_cmd(
     platforms: tuple[str, ...],
     no_builds: bool,
     from_history: bool,
+    name: str | None,
 ) -> None:
     """Write an env or lock in another tool's format; say on stderr what it cannot carry.
 
@@ -40,7 +43,9 @@ def export_cmd(
       amber export 3f2a9c1d --format explicit -p linux-64 -o linux-64.txt
       amber export amber.lock --format cyclonedx -o sbom.cdx.json
     """
-    options = ExportOptions(platforms=platforms, no_builds=no_builds, from_history=from_history)
+    options = ExportOptions(
+        platforms=platforms, no_builds=no_builds, from_history=from_history, name=name
+    )
     render.exported(export(ref, fmt, options, output, edge().store), fmt)
 
 

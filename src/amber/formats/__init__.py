@@ -53,7 +53,10 @@ class ExportOptions:
     platforms: tuple[str, ...] = ()  # empty: every platform the format can hold / the host's
     no_builds: bool = False  # environment.yml: name=version without builds
     from_history: bool = False  # environment.yml: the user's own spec (with its pip section)
-    name: str | None = None  # environment.yml `name:`
+    name: str | None = None  # environment.yml `name:`, the SBOM's root component
+    # CycloneDX: where installed wheels' ``*.dist-info`` are (the env's site-packages, uv's
+    # unpacked wheels), for the PyPI packages' licenses.
+    metadata_dirs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

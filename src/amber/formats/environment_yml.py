@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -18,10 +20,10 @@ from amber._urls import redact
 from amber.errors import AmberError
 from amber.formats import Exported, ExportOptions
 from amber.formats._conda_meta import lock_channels
-from amber.lock import Lock
+from amber.lock import Lock, LockedPypi
 from amber.spec import Spec
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "spec_text"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "env_name", "spec_text"]
 
 NAME = "environment.yml"
 SUFFIX = ".yml"
@@ -29,7 +31,27 @@ WHOLE = False
 CARRIES_VARIABLES = True  # conda's variables: section
 
 
+# conda refuses these in an env name (conda.base.constants.PREFIX_NAME_DISALLOWED_CHARS).
+_DISALLOWED = ("/", " ", ":", "#")
+# Where PyPI serves its files: a pin by version alone finds them again on the default index.
+_PYPI_HOSTS = ("files.pythonhosted.org", "pypi.org", "pypi.python.org")
+
+
+def env_name(lock: Lock, options: ExportOptions) -> str:
+    """``name:``, which ``conda env create -f`` needs: the one asked for (the env's name),
+    else ``amber-<full_id[:12]>``; ``AmberError`` for one conda refuses."""
+    name = options.name if options.name is not None else f"amber-{lock.full_id[:12]}"
+    bad = [c for c in _DISALLOWED if c in name]
+    if not name.strip() or bad:
+        raise AmberError(
+            f"invalid environment name {name!r}: conda refuses names that are empty or contain "
+            f"{' '.join(repr(c) for c in _DISALLOWED)}; choose another with --name"
+        )
+    return name
+
+
 def export(lock: Lock, options: ExportOptions) -> Exported:
+    options = replace(options, name=env_name(lock, options))
     if options.from_history:
         return _from_history(lock, options)
     body = lock.for_platform(_platform(lock, options))
@@ -38,7 +60,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         f"{c.name}={c.version}" if options.no_builds else f"{c.name}={c.version}={c.build}"
         for c in body.conda
     ]
-    pip = [*_index_lines(lock.spec), *(f"{w.name}=={w.version}" for w in body.pypi)]
+    pip = [*_index_lines(lock.spec), *(_pip_line(w, lock.spec) for w in body.pypi)]
     if body.pypi and not body.conda:
         conda.append(f"python={body.python}")  # a PyPI-only env: conda must bring the interpreter
     lost = [
@@ -113,6 +135,16 @@ def spec_text(spec: Spec, *, header: str = "") -> str:
 def _variables(spec: Spec) -> dict[str, Any]:
     """conda's ``variables:`` section (set in the env when conda creates it)."""
     return {"variables": dict(spec.variables)} if spec.variables else {}
+
+
+def _pip_line(w: LockedPypi, spec: Spec) -> str:
+    """``name==version``, found again on the spec's index; a file from another host when the
+    spec names no index (an imported lock's private index) is pinned by its URL."""
+    if w.commit is not None:
+        return w.requirement_line()
+    if spec.index_url is None and urlsplit(w.url).hostname not in _PYPI_HOSTS:
+        return f"{w.name} @ {redact(w.url)}"
+    return f"{w.name}=={w.version}"
 
 
 def _index_lines(spec: Spec) -> list[str]:
