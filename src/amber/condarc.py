@@ -385,7 +385,10 @@ def uv_settings(config: CondaConfig, environ: Mapping[str, str]) -> list[Setting
     value a setting gives it and where that came from, else the user's own variable (left
     as it is), else not set. ``ssl_verify: false`` adds the hosts of each index and file
     uv is sent to, which only the request knows."""
-    network = network_of(config)
+    try:
+        network = network_of(config)
+    except ConfigError as exc:  # the list is where a user looks for what is wrong
+        return [Setting(f"uv.{name}", None, f"not applied: {exc}") for name in UV_VARIABLES]
     given = network.uv_environment(("https://<each-index-host>",), {})
     rows = []
     for name, key in UV_VARIABLES.items():
