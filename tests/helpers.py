@@ -7,6 +7,8 @@ import functools
 import hashlib
 import http.server
 import io
+import itertools
+import json
 import os
 import select
 import signal
@@ -32,7 +34,8 @@ __all__ = [
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
     "files_containing", "tls_certificates", "serve_tls", "ForwardingProxy",
     "CliOutcome", "run_cli", "assert_clear_error", "conda_environ",
-    "activation_packages", "TEST_RECIPES", "recipes_channel",
+    "activation_packages", "TEST_RECIPES", "recipes_channel", "CONDA_FLEXIBLE",
+    "snapshot_channels",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -40,6 +43,9 @@ __all__ = [
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SNAPSHOT = SHARED / "repodata" / "defaults-2018"
 PIXI = SHARED / "channels" / "pixi"
+# conda's own answers (classic solver, flexible and strict priority) on channels made from
+# the snapshots: cases.json says how, answers.json what conda picked (README.md there).
+CONDA_FLEXIBLE = Path(__file__).resolve().parent / "data" / "conda-flexible"
 
 
 def write(path: Path, text: str) -> Path:
@@ -449,3 +455,35 @@ def recipes_channel(dest: Path) -> Path:
         shutil.copy2(archive, dest / "noarch" / archive.name)
     condapkgs.index_channel(dest)
     return dest
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def snapshot_channels(root: Path, recipe: dict) -> dict[str, Path]:
+    """Metadata-only ``file://`` channels under ``root`` made from the shared repodata
+    snapshots as ``recipe["channels"]`` says: label -> {"from": snapshot dir (under
+    ``SHARED``), "without": {name: first version dropped}} (every record of ``name`` at that
+    version or later is left out)."""
+    made = {}
+    for label, how in recipe["channels"].items():
+        source = SHARED / how["from"]
+        drop = {name: _version_key(v) for name, v in how["without"].items()}
+        for subdir in ("linux-64", "noarch"):
+            data = json.loads((source / subdir / "repodata.json").read_text())
+            for key in ("packages", "packages.conda"):
+                if key in data:
+                    data[key] = {
+                        f: r
+                        for f, r in data[key].items()
+                        if not (r["name"] in drop and _version_key(r["version"]) >= drop[r["name"]])
+                    }
+            (root / label / subdir).mkdir(parents=True, exist_ok=True)
+            (root / label / subdir / "repodata.json").write_text(json.dumps(data, sort_keys=True))
+        made[label] = root / label
+    return made

@@ -14,6 +14,7 @@ from pathlib import Path
 from uv import find_uv_bin
 
 from amber.errors import UvFailed
+from amber.settings import Network
 
 __all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
 
@@ -71,9 +72,14 @@ async def run_uv(
     cache_dir: Path,
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
+    network: Network | None = None,
+    urls: Sequence[str] = (),
 ) -> str:
-    """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr."""
+    """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr. ``network``: the
+    settings uv's requests to ``urls`` go through (``Network.uv_environment``)."""
     extra = dict(env or {})
+    if network is not None:
+        extra.update(network.uv_environment(urls))
     if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
         extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
     proc = await asyncio.create_subprocess_exec(

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from amber._frozen import FrozenMap
 from amber.errors import AmberError, ConfigError
 
 __all__ = [
     "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS", "default_home",
-    "conda_overrides",
+    "conda_overrides", "insecure_hosts", "PYPI_INDEX",
 ]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
 LINK_MODES = ("hardlink", "copy", "reflink")  # how envs get files from the package caches
+PYPI_INDEX = "https://pypi.org/simple"  # uv's default index
 LINK_SCRIPTS = ("run", "refuse")  # packages' pre-/post-link scripts: conda runs them
 
 
@@ -49,6 +51,26 @@ class Network:
             if url == base or url.startswith(base + "/"):
                 return self.mirrors[prefix][0].rstrip("/") + url[len(base) :]
         return url
+
+    def uv_environment(
+        self, urls: Iterable[str] = (), environ: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """What these settings put in uv's environment, for a uv call that reaches ``urls``
+        (its indexes, find-links, direct references and files): ``proxy_servers`` as
+        ``HTTP_PROXY``/``HTTPS_PROXY``, a CA bundle as ``SSL_CERT_FILE``, and with
+        ``ssl_verify: false`` the hosts of ``urls`` (PyPI's file host too when PyPI is one)
+        added to ``UV_INSECURE_HOST`` (uv's ``--allow-insecure-host``, as pixi passes its
+        ``tls-no-verify``). Variables no setting names are left as the user set them."""
+        environ = os.environ if environ is None else environ
+        out = {f"{scheme.upper()}_PROXY": url for scheme, url in self.proxy_servers.items()}
+        if isinstance(self.ssl_verify, str):
+            out["SSL_CERT_FILE"] = self.ssl_verify
+        elif self.ssl_verify is False:
+            hosts = insecure_hosts(urls)
+            if hosts:
+                mine = environ.get("UV_INSECURE_HOST", "").split()
+                out["UV_INSECURE_HOST"] = " ".join(dict.fromkeys([*mine, *hosts]))
+        return out
 
     @classmethod
     def of(
@@ -145,6 +167,20 @@ class Settings:
                 key="AMBER_MIRRORS",
             )
         return _mirrors(raw, "AMBER_MIRRORS")
+
+
+def insecure_hosts(urls: Iterable[str]) -> list[str]:
+    """The ``host[:port]`` of each http(s) URL (PyPI's file host with PyPI's index), sorted;
+    credentials never part of it."""
+    hosts = set()
+    for url in urls:
+        parts = urlsplit(url.strip())
+        if parts.scheme.removeprefix("git+") in ("http", "https") and parts.hostname:
+            host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            hosts.add(f"{host}:{parts.port}" if parts.port else host)
+    if "pypi.org" in hosts:
+        hosts.add("files.pythonhosted.org")
+    return sorted(hosts)
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:

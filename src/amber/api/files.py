@@ -76,7 +76,7 @@ def lock_file(
     kind = formats.detect(path)
     if kind is not None:
         # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
-        result = formats.read_resolved(path, kind, uv_cache=store.uv_cache)
+        result = formats.read_resolved(path, kind, uv_cache=store.uv_cache, network=store.network)
         target = request.output or path.parent / LOCK_NAME
         store.save_lock(result.dumps(), result.req_id, result.full_id)
         result.write(target)

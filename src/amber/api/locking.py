@@ -46,7 +46,8 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
         return Lock.read(path)
     resolved = formats.detect(path)
     if resolved is not None:
-        return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
+        store = using(session).store
+        return formats.read_resolved(path, resolved, uv_cache=store.uv_cache, network=store.network)
     if is_lock_file(path):
         return Lock.read(path)
     s = using(session)

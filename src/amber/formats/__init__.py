@@ -8,7 +8,8 @@ Each format is a module here with:
 - optionally ``detect(path: Path, head: str) -> bool`` and ``read(path: Path) -> Lock``
   for formats that are also already-resolved input to ``amber lock -f`` (no solve);
   ``read(path, uv_cache=...)`` when the module sets ``READ_NEEDS_UV_CACHE`` (it asks uv
-  for the files of pinned releases).
+  for the files of pinned releases), ``read(path, network=...)`` when it sets
+  ``READ_NEEDS_NETWORK`` (its downloads go through the session's network settings).
 
 Exports report what the format cannot carry in ``Exported.lost`` (one line each),
 which the CLI prints on stderr.
@@ -21,13 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from amber._input import read_head
 from amber.errors import AmberError
 
 if TYPE_CHECKING:  # the package stays light: a format's module is imported on use
     from amber.lock import Lock
+    from amber.settings import Network
 
 __all__ = [
     "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
@@ -130,13 +132,19 @@ _LOOKS = {
 }
 
 
-def read_resolved(path: Path, name: str | None = None, *, uv_cache: Path) -> Lock:
+def read_resolved(
+    path: Path, name: str | None = None, *, uv_cache: Path, network: Network | None = None
+) -> Lock:
     """A ``Lock`` holding exactly the packages of an already-resolved file; ``uv_cache`` is
-    uv's cache, for the formats that look their files up on an index."""
+    uv's cache, for the formats that look their files up on an index; ``network`` the
+    settings (mirrors, proxies, CA bundle) every download of the import goes through."""
     name = name or detect(path)
     if name is None:
         raise AmberError(f"{path}: not a format Amber imports")
     module = get(name)
+    kwargs: dict[str, Any] = {}
     if getattr(module, "READ_NEEDS_UV_CACHE", False):
-        return module.read(path, uv_cache=uv_cache)
-    return module.read(path)
+        kwargs["uv_cache"] = uv_cache
+    if getattr(module, "READ_NEEDS_NETWORK", False):
+        kwargs["network"] = network
+    return module.read(path, **kwargs)

@@ -27,6 +27,7 @@ from amber._fs import scratch_dir
 from amber._urls import redact, redact_text
 from amber.errors import LockFileError, SourceError, SpecError
 from amber.lock import Lock, LockedConda, PlatformLock
+from amber.settings import Network
 from amber.spec import Spec
 
 __all__ = [
@@ -74,20 +75,25 @@ def depends_names(depends: Iterable[str]) -> list[str]:
     return [re.split(r"[\s=<>!~\[]", d.strip(), maxsplit=1)[0] for d in depends]
 
 
-def complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
+def complete(
+    refs: Sequence[ArchiveRef], source: object, network: Network | None = None
+) -> list[LockedConda]:
     """A ``LockedConda`` per archive, metadata from its ``info/index.json``; a missing sha256
     is computed from the archive, and a given hash that the archive does not match is an
-    error naming ``source``."""
+    error naming ``source``. Downloads go through ``network`` (mirrors, proxies, CA bundle)
+    as resolve's and hydrate's do; the locked URL stays the one the file gives."""
     if not refs:
         return []
-    return asyncio.run(_complete(refs, source))
+    return asyncio.run(_complete(refs, source, network or Network()))
 
 
-async def _complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
+async def _complete(
+    refs: Sequence[ArchiveRef], source: object, network: Network
+) -> list[LockedConda]:
     for ref in refs:  # credentials in the URLs: kept in memory, handed to the client
         if "://" in ref.url and not ref.url.startswith("file://"):
             remember(channel_of(ref.url.split("#", 1)[0]))
-    client = conda_client()
+    client = conda_client(network)
     limit = asyncio.Semaphore(_PARALLEL)
     with scratch_dir("archives") as tmp:
 

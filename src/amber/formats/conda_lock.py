@@ -33,10 +33,12 @@ from amber.formats._conda_meta import (
     python_of,
 )
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.settings import Network
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "detect", "read"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_NETWORK", "export", "detect", "read"]
 
 NAME = "conda-lock"
+READ_NEEDS_NETWORK = True  # read() downloads archives without hashes (settings.Network)
 SUFFIX = ".yml"
 WHOLE = True
 
@@ -149,8 +151,9 @@ def detect(path: Path, head: str) -> bool:
 _CATEGORIES = ("main", "dev")  # what `conda-lock install` installs by default
 
 
-def read(path: Path) -> Lock:
-    """Every conda and pip package of the main and dev categories, on every platform."""
+def read(path: Path, *, network: Network | None = None) -> Lock:
+    """Every conda and pip package of the main and dev categories, on every platform (archives
+    without hashes downloaded through ``network``)."""
     path = Path(path)
     text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
     try:
@@ -193,7 +196,7 @@ def read(path: Path) -> Lock:
         for e in conda_entries
     ]
     conda: dict[str, list[LockedConda]] = {p: [] for p in platforms}
-    for entry, package in zip(conda_entries, complete(refs, path), strict=True):
+    for entry, package in zip(conda_entries, complete(refs, path, network), strict=True):
         conda.setdefault(str(entry["platform"]), []).append(package)
     pypi: dict[str, list[LockedPypi]] = {p: [] for p in platforms}
     for entry in entries.values():

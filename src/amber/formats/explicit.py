@@ -28,10 +28,12 @@ from amber.formats._conda_meta import (
     python_of,
 )
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.settings import Network
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "detect", "read"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_NETWORK", "export", "detect", "read"]
 
 NAME = "explicit"
+READ_NEEDS_NETWORK = True  # read() downloads archives without hashes (settings.Network)
 SUFFIX = ".txt"
 WHOLE = False
 
@@ -113,8 +115,9 @@ def detect(path: Path, head: str) -> bool:
     return bool(_MARKER.search(head))
 
 
-def read(path: Path) -> Lock:
-    """The packages of an explicit file, their metadata read from each archive."""
+def read(path: Path, *, network: Network | None = None) -> Lock:
+    """The packages of an explicit file, their metadata read from each archive (downloaded
+    through ``network`` when needed)."""
     path = Path(path)
     text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
     try:
@@ -123,7 +126,7 @@ def read(path: Path) -> Lock:
         message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise LockFileError(f"{path}: not a valid explicit file: {message}", path=path) from None
     refs = [_ref(entry.url, path) for entry in parsed.packages]
-    conda = complete(refs, path)
+    conda = complete(refs, path, network)
     pypi = [
         _pip(line.strip(), path, number)
         for number, line in enumerate(text.splitlines(), start=1)

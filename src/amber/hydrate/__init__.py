@@ -439,9 +439,11 @@ def _install_pypi(
             asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
         with progress.task(f"Installing {count} PyPI packages"):
             if lines:
-                _uv_install(env, store, lines, ["--require-hashes"], reinstall)
+                urls = [p.url for p in local]
+                _uv_install(env, store, lines, ["--require-hashes"], reinstall, urls)
             if git_lines:
-                _uv_install(env, store, git_lines, [], reinstall)
+                urls = [p.url for p in commits]
+                _uv_install(env, store, git_lines, [], reinstall, urls)
     except UvFailed as exc:
         raise HydrateError(
             f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
@@ -459,9 +461,15 @@ def _archived(pypi: Sequence[LockedPypi]) -> list[LockedPypi]:
 
 
 def _uv_install(
-    env: Env, store: Store, lines: Sequence[str], extra: Sequence[str], reinstall: set[str] | None
+    env: Env,
+    store: Store,
+    lines: Sequence[str],
+    extra: Sequence[str],
+    reinstall: set[str] | None,
+    urls: Sequence[str],
 ) -> None:
-    """``uv pip install`` of exactly ``lines`` (through a private temporary file)."""
+    """``uv pip install`` of exactly ``lines`` (through a private temporary file), its
+    downloads of ``urls`` through the store's network settings."""
     fd, reqs = scratch_file("reqs", ".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -476,7 +484,7 @@ def _uv_install(
             # Offline first: with every wheel (or commit) in uv's cache, no network at all.
             asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
         except UvFailed:
-            asyncio.run(run_uv(base, cache_dir=store.uv_cache))
+            asyncio.run(run_uv(base, cache_dir=store.uv_cache, network=store.network, urls=urls))
     finally:
         os.unlink(reqs)
 

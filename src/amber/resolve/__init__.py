@@ -103,7 +103,9 @@ async def _resolve_platform(
     prefer, upgrade = keep.pypi(platform), keep.update
     if solver is None:
         python: str | None = spec.python_version
-        pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
+        pypi = await compile_pypi(
+            spec, platform, python, {}, caches.uv, prefer, upgrade, caches.network
+        )
         _check_hashed(spec, platform, pypi)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
     conda = await solver.solve(platform, virtual, keep.conda(platform))
@@ -118,7 +120,9 @@ async def _resolve_platform(
                 provided[dist] = conda_name
                 if version:
                     pins[dist] = version
-        pypi = await compile_pypi(spec, platform, python, pins, caches.uv, prefer, upgrade)
+        pypi = await compile_pypi(
+            spec, platform, python, pins, caches.uv, prefer, upgrade, caches.network
+        )
     pypi = [p for p in pypi if p.name not in provided]
     _check_hashed(spec, platform, pypi)
     return PlatformLock(

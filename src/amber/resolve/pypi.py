@@ -18,6 +18,7 @@ from amber._uv import UvFailed, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
+from amber.settings import PYPI_INDEX, Network
 from amber.spec import Spec
 
 __all__ = ["compile_pypi", "release_files", "uv_python_platform"]
@@ -57,8 +58,10 @@ async def compile_pypi(
     uv_cache: Path,
     prefer: Sequence[LockedPypi] = (),
     upgrade: Collection[str] = (),
+    network: Network | None = None,
 ) -> list[LockedPypi]:
-    """Resolve ``spec.pypi`` for ``platform`` and ``python``.
+    """Resolve ``spec.pypi`` for ``platform`` and ``python``, uv's requests through
+    ``network`` (proxies, CA bundle, ``ssl_verify: false``).
 
     ``pins`` are fixed (what conda provides); ``prefer`` are an earlier lock's picks, kept
     where possible (uv reads them from its existing output file) except ``upgrade``'s names.
@@ -106,7 +109,8 @@ async def compile_pypi(
         try:
             macos = ".".join(map(str, macos_version(requirements)))
             target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
-            await run_uv(args, cache_dir=uv_cache, env=target)
+            reached = [spec.index_url or PYPI_INDEX, *urls[1:]]
+            await run_uv(args, cache_dir=uv_cache, env=target, network=network, urls=reached)
             out = output.read_text()
         except UvFailed as exc:
             message = _clean(exc.stderr, Path(tmp))
@@ -130,9 +134,11 @@ async def release_files(
     extra_index_urls: Sequence[str] = (),
     find_links: Sequence[str] = (),
     no_index: bool = False,
+    network: Network | None = None,
 ) -> dict[str, list[DistFile]]:
     """Canonical name -> every file of its pinned release (``name==version``) that has a
-    URL and a sha256, as uv sees the index; ``UvFailed`` (our temp file named "the pins")."""
+    URL and a sha256, as uv sees the index (through ``network``); ``UvFailed`` (our temp
+    file named "the pins")."""
     with scratch_dir("uv") as tmp:
         source, output = Path(tmp, "pins.in"), Path(tmp, "pylock.toml")
         source.write_text("".join(f"{pin}\n" for pin in pins))
@@ -152,7 +158,8 @@ async def release_files(
         if no_index:
             args.append("--no-index")
         try:
-            await run_uv(args, cache_dir=uv_cache)
+            reached = [index_url or PYPI_INDEX, *extra_index_urls, *find_links]
+            await run_uv(args, cache_dir=uv_cache, network=network, urls=reached)
         except UvFailed as exc:
             stderr = exc.stderr.replace(str(source), "the pins")
             raise UvFailed(exc.args_, exc.returncode, stderr) from None
