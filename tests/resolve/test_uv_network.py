@@ -114,3 +114,29 @@ def test_proxy_servers_carry_uv_requests(amber, index: Path, tmp_path: Path) -> 
             assert str(config) in shown["uv.HTTP_PROXY"]["origin"]
     finally:
         proxy.stop()
+
+
+def test_adopting_an_env_looks_its_pip_packages_up_through_the_proxy(index: Path, tmp_path: Path):
+    """`amber import` of an existing env finds the release files of its pip-installed
+    packages with uv: through the same proxy settings."""
+    import asyncio
+
+    from amber._frozen import FrozenMap
+    from amber.inspect.adopt import _compile_each, _PipDist
+    from amber.settings import Network
+
+    proxy = ForwardingProxy()
+    try:
+        with condapkgs.serve_directory(index) as url:
+            network = Network(proxy_servers=FrozenMap({"http": proxy.url, "https": proxy.url}))
+            dist = _PipDist(NAME, "1.0", tmp_path, frozenset())
+            found = asyncio.run(
+                _compile_each([dist], "3.11", f"{url.url}/simple", (), tmp_path / "uv", network)
+            )
+            assert [f.url.rsplit("/", 1)[-1] for f in found[NAME]] == [
+                f"{NAME}-1.0-py3-none-any.whl"
+            ]
+            forwarded = [target for _, target in proxy.seen]
+            assert any(f"/simple/{NAME}" in t for t in forwarded), forwarded
+    finally:
+        proxy.stop()
