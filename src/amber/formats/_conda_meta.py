@@ -49,6 +49,9 @@ __all__ = [
 _HEX = re.compile(r"^[0-9a-f]+$")
 _PARALLEL = 16  # archives read at once
 _BUILD_NUMBER = re.compile(r"_(\d+)$")
+# What rattler's HTTP client says when the host cannot be reached at all (then its
+# archives cannot be read either, and asking for each would only wait for retries).
+_UNREACHABLE = ("dns error", "client error (Connect)", "Connection refused")
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,14 @@ def complete(refs: Sequence[ArchiveRef], source: object) -> list[LockedConda]:
             done[ref] = package
         else:
             rest.append(ref)
+    for ref in rest:
+        base = ref.url.split("#", 1)[0]
+        if (reason := why.get((channel_of(base), ""))) is not None:
+            raise SourceError(
+                f"{source}: cannot import {_shown(ref)}: {_needs(ref)}, and its channel "
+                f"cannot be reached: {reason}",
+                url=_base(ref.url),
+            )
     if rest:
         done.update(zip(rest, asyncio.run(_from_archives(rest, source, why)), strict=True))
     return [done[ref] for ref in refs]
@@ -162,9 +173,14 @@ def _from_repodata(refs: Sequence[ArchiveRef], cache: Path) -> tuple[dict[str, A
                 recursive=False,
             )  # fmt: skip
         except Exception as exc:  # rattler's GatewayError and friends: unreachable, no index
+            lines = [x.strip() for x in str(exc).strip().splitlines() if x.strip()]
+            lines = lines or [type(exc).__name__]
+            cause = lines[-1].removeprefix("Caused by: ")
             why[(channel, subdir)] = redact_text(
-                (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                lines[0] if len(lines) == 1 else f"{lines[0]}: {cause}"
             )
+            if any(mark in str(exc) for mark in _UNREACHABLE):
+                why[(channel, "")] = why[(channel, subdir)]  # the host: no archive either
             return
         for records in result:
             for record in records:
