@@ -16,6 +16,7 @@ which the CLI prints on stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ if TYPE_CHECKING:  # the package stays light: a format's module is imported on u
     from amber.lock import Lock
 
 __all__ = [
-    "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
+    "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "only_platforms",
+    "chosen_platforms",
     "platforms_lost", "git_lost",
 ]  # fmt: skip
 
@@ -120,20 +122,44 @@ def detect(path: Path) -> str | None:
 
 _LOOKS = {
     "explicit": lambda name, head: "@EXPLICIT" in head,
-    "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "package:" in head,
+    "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "content_hash:" in head,
     "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
     "requirements": lambda name, head: "--hash" in head,
     "pylock": lambda name, head: name.endswith(".toml") and "lock-version" in head,
 }
 
 
-def read_resolved(path: Path, name: str | None = None, *, uv_cache: Path) -> Lock:
+def read_resolved(
+    path: Path, name: str | None = None, *, uv_cache: Path, categories: Iterable[str] = ()
+) -> Lock:
     """A ``Lock`` holding exactly the packages of an already-resolved file; ``uv_cache`` is
-    uv's cache, for the formats that look their files up on an index."""
+    uv's cache, for the formats that look their files up on an index; ``categories`` those
+    of a conda-lock file."""
     name = name or detect(path)
     if name is None:
         raise AmberError(f"{path}: not a format Amber imports")
     module = get(name)
+    categories = tuple(categories)
+    if categories:
+        if name != "conda-lock":
+            raise AmberError(
+                f"--category chooses the categories of a conda-lock file, and {path} is {name}"
+            )
+        return module.read(path, categories=categories)
     if getattr(module, "READ_NEEDS_UV_CACHE", False):
         return module.read(path, uv_cache=uv_cache)
     return module.read(path)
+
+
+def only_platforms(lock: Lock, platforms: Iterable[str], source: object) -> Lock:
+    """``lock`` with only ``platforms`` (``-p``), each of which it must have."""
+    wanted = sorted(set(platforms))
+    missing = [p for p in wanted if p not in lock.platforms]
+    if missing:
+        raise AmberError(
+            f"{source} has no packages for {', '.join(missing)} (it has: "
+            f"{', '.join(sorted(lock.platforms)) or 'none'})"
+        )
+    spec = lock.spec.with_platforms(wanted)
+    kept = {p: lock.platforms[p] for p in wanted}
+    return dataclasses.replace(lock, spec=spec, req_id=spec.req_id, platforms=kept)
