@@ -121,7 +121,7 @@ def detect(path: Path) -> str | None:
 
 
 _LOOKS = {
-    "explicit": lambda name, head: "@EXPLICIT" in head,
+    "explicit": lambda name, head: "@EXPLICIT" in head or ".conda" in head or ".tar.bz2" in head,
     "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "content_hash:" in head,
     "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
     "requirements": lambda name, head: "--hash" in head,

@@ -291,7 +291,10 @@ async def _read(
 
 def _needs(ref: ArchiveRef) -> str:
     if ref.sha256 is None:
-        return "the file gives no sha256 (which Amber locks every package by)"
+        return (
+            "the file gives no sha256 (which Amber locks every package by; the channel's "
+            "repodata or the archive would)"
+        )
     return "the file does not say whether this noarch package is noarch: python"
 
 
