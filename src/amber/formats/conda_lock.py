@@ -168,6 +168,9 @@ def read(path: Path, *, categories: Iterable[str] = ()) -> Lock:
     given, else ``dev`` as ``conda-lock install`` does), on every platform of the file."""
     path = Path(path)
     text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
+    legacy = re.match(r"\s*(?:#[^\n]*\n\s*)*version:\s*([23])\s*$", text, re.MULTILINE)
+    if legacy and not categories:
+        return pixi.read(path)  # rattler's legacy form of conda-lock's file: rattler reads it
     try:
         data = _yaml.load(text)
     except yaml.YAMLError as exc:
@@ -175,8 +178,6 @@ def read(path: Path, *, categories: Iterable[str] = ()) -> Lock:
         where = f"{path}:{line}" if line else f"{path}"
         raise LockFileError(f"{where}: malformed YAML: {what}", path=path, line=line) from None
     version = data.get("version") if isinstance(data, dict) else None
-    if version in (2, 3) and not categories:
-        return pixi.read(path)  # rattler's legacy form of conda-lock's file: rattler reads it
     if not isinstance(data, dict) or version != 1:
         raise LockFileError(
             f"{path}: not a conda-lock file of version 1 (version: {version!r})", path=path
