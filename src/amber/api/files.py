@@ -47,6 +47,7 @@ class LockRequest:
     merge: bool = False
     python: str | None = None
     channel_priority: str | None = None  # --channel-priority: over the spec's and the settings'
+    categories: tuple[str, ...] = ()  # --category: of a conda-lock file
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,11 @@ def lock_file(
     s = using(session, store, progress)
     kind = formats.detect(path)
     if kind is not None:
-        # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
-        result = formats.read_resolved(path, kind, uv_cache=store.uv_cache, network=store.network)
-        target = request.output or path.parent / LOCK_NAME
-        store.save_lock(result.dumps(), result.req_id, result.full_id)
-        result.write(target)
-        return Locked(result, target, path, imported=kind)
+        return _import_resolved(path, kind, request, store)
+    if request.categories:
+        raise AmberError(
+            f"--category chooses the categories of a conda-lock file, and {path} is not one"
+        )
     if is_amber_lock(path):
         return _lock_from_lock(path, request, s)
     spec = read_spec(path, python=request.python, channel_config=s.conda)
@@ -99,6 +99,57 @@ def lock_file(
     result.write(target)
     held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, spec.source, previous=previous, held_back=held)
+
+
+def _import_resolved(path: Path, kind: str, request: LockRequest, store: Store) -> Locked:
+    """conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: taken as they
+    are (no solve). ``-p`` keeps some of its platforms; ``--check`` compares the import with
+    the lock beside it; the flags that ask for a solve are refused."""
+    solving = [
+        flag
+        for flag, given in (
+            ("--update", request.update), ("--as-of", request.as_of), ("--merge", request.merge),
+            ("--python", request.python), ("--channel-priority", request.channel_priority),
+        )
+        if given
+    ]  # fmt: skip
+    if solving:
+        raise AmberError(
+            f"{path} is already resolved ({kind}): {' and '.join(solving)} "
+            f"{'needs' if len(solving) == 1 else 'need'} a spec to solve again. Give the spec "
+            f"file it was made from (`amber lock -f environment.yml {solving[0]} ...`), or "
+            f"import this file as it is (`amber lock -f {path.name}`)"
+        )
+    result = formats.read_resolved(
+        path, kind, uv_cache=store.uv_cache, network=store.network, categories=request.categories
+    )
+    if request.platforms:
+        result = formats.only_platforms(result, request.platforms, path)
+    target = request.output or path.parent / LOCK_NAME
+    if request.check:
+        _check_import(result, target, path)
+        return Locked(result, target, path, imported=kind, checked=True)
+    store.save_lock(result.dumps(), result.req_id, result.full_id)
+    result.write(target)
+    return Locked(result, target, path, imported=kind)
+
+
+def _check_import(result: Lock, target: Path, path: Path) -> None:
+    """``--check`` of an already-resolved file: the lock beside it holds the same packages."""
+    if not os.path.isfile(target):
+        raise LockCheckFailed(
+            f"{target} does not exist: `amber lock -f {path.name}` writes it", path=target
+        )
+    existing = Lock.read(target)
+    if existing.full_id == result.full_id:
+        return
+    changes = diff_locks(existing, result)
+    shown = [f"{c.name} {c.old or '-'} -> {c.new or '-'} ({c.platform})" for c in changes[:8]]
+    more = f" and {len(changes) - 8} more" if len(changes) > 8 else ""
+    raise LockCheckFailed(
+        f"{target} differs from {path}: " + ("; ".join(shown) or "other packages") + more,
+        path=target,
+    )
 
 
 def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:

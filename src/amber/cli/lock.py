@@ -34,6 +34,10 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
 )
 @click.option("--merge", is_flag=True, help="Re-create a lock that has git conflict markers.")
 @click.option(
+    "--category", "categories", multiple=True, metavar="NAME",
+    help="conda-lock file: import main and category NAME (repeatable; default: main and dev).",
+)  # fmt: skip
+@click.option(
     "--channel-priority", "channel_priority",
     type=click.Choice(["strict", "flexible", "disabled"], case_sensitive=False),
     help="As conda's channel_priority (default: the settings', else flexible).",
@@ -49,6 +53,7 @@ def lock_cmd(
     check: bool,
     merge: bool,
     channel_priority: str | None,
+    categories: tuple[str, ...],
     python: str | None,
     quiet: bool,
 ) -> None:
@@ -63,7 +68,9 @@ def lock_cmd(
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
     session = edge(quiet)
-    request = LockRequest(output, platforms, as_of, update, check, merge, python, channel_priority)
+    request = LockRequest(
+        output, platforms, as_of, update, check, merge, python, channel_priority, categories
+    )
     result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:
         render.locked(result)

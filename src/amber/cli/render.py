@@ -99,6 +99,9 @@ def changes(old: Lock, new: Lock) -> None:
 def locked(done: Locked) -> None:
     """What ``amber lock`` did."""
     lock = done.lock
+    if done.imported is not None and done.checked:
+        _note(f"{done.target} holds what {done.source} holds ({done.imported})")
+        return
     if done.imported is not None:
         _note(
             f"Imported {done.imported} {done.source} as-is (no solve) -> {done.target} "

@@ -17,6 +17,7 @@ which the CLI prints on stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ if TYPE_CHECKING:  # the package stays light: a format's module is imported on u
     from amber.settings import Network
 
 __all__ = [
-    "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "chosen_platforms",
+    "ExportOptions", "Exported", "FORMATS", "get", "detect", "read_resolved", "only_platforms",
+    "chosen_platforms",
     "platforms_lost", "git_lost",
 ]  # fmt: skip
 
@@ -124,8 +126,8 @@ def detect(path: Path) -> str | None:
 
 
 _LOOKS = {
-    "explicit": lambda name, head: "@EXPLICIT" in head,
-    "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "package:" in head,
+    "explicit": lambda name, head: "@EXPLICIT" in head or ".conda" in head or ".tar.bz2" in head,
+    "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "content_hash:" in head,
     "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
     "requirements": lambda name, head: "--hash" in head,
     "pylock": lambda name, head: name.endswith(".toml") and "lock-version" in head,
@@ -133,18 +135,45 @@ _LOOKS = {
 
 
 def read_resolved(
-    path: Path, name: str | None = None, *, uv_cache: Path, network: Network | None = None
+    path: Path,
+    name: str | None = None,
+    *,
+    uv_cache: Path,
+    network: Network | None = None,
+    categories: Iterable[str] = (),
 ) -> Lock:
     """A ``Lock`` holding exactly the packages of an already-resolved file; ``uv_cache`` is
     uv's cache, for the formats that look their files up on an index; ``network`` the
-    settings (mirrors, proxies, CA bundle) every download of the import goes through."""
+    settings (mirrors, proxies, CA bundle) every download of the import goes through;
+    ``categories`` those of a conda-lock file."""
     name = name or detect(path)
     if name is None:
         raise AmberError(f"{path}: not a format Amber imports")
     module = get(name)
     kwargs: dict[str, Any] = {}
+    categories = tuple(categories)
+    if categories:
+        if name != "conda-lock":
+            raise AmberError(
+                f"--category chooses the categories of a conda-lock file, and {path} is {name}"
+            )
+        kwargs["categories"] = categories
     if getattr(module, "READ_NEEDS_UV_CACHE", False):
         kwargs["uv_cache"] = uv_cache
     if getattr(module, "READ_NEEDS_NETWORK", False):
         kwargs["network"] = network
     return module.read(path, **kwargs)
+
+
+def only_platforms(lock: Lock, platforms: Iterable[str], source: object) -> Lock:
+    """``lock`` with only ``platforms`` (``-p``), each of which it must have."""
+    wanted = sorted(set(platforms))
+    missing = [p for p in wanted if p not in lock.platforms]
+    if missing:
+        raise AmberError(
+            f"{source} has no packages for {', '.join(missing)} (it has: "
+            f"{', '.join(sorted(lock.platforms)) or 'none'})"
+        )
+    spec = lock.spec.with_platforms(wanted)
+    kept = {p: lock.platforms[p] for p in wanted}
+    return dataclasses.replace(lock, spec=spec, req_id=spec.req_id, platforms=kept)
