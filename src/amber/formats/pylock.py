@@ -42,6 +42,7 @@ __all__ = [
     "marker_environment",
     "evaluate",
     "lock_of_pins",
+    "select",
 ]
 
 NAME = "pylock"
@@ -245,7 +246,7 @@ def read(path: Path) -> Lock:
 
     targets = _targets(pylock, path)
     platforms = {
-        platform: _select(pylock, platform, python, path) for platform, python in targets.items()
+        platform: select(pylock, platform, python, path) for platform, python in targets.items()
     }
     return lock_of_pins(platforms, targets)
 
@@ -292,7 +293,7 @@ def _exact_python(requires: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
+def select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
     """PEP 751's installer steps for one platform: markers, then the file to take."""
     chosen: dict[str, LockedPypi] = {}
     for index, package in enumerate(pylock.packages):
