@@ -140,3 +140,41 @@ def test_crafted_uv_lock_is_read_or_refused_naming_it(tmp_path: Path, amber_home
     assert outcome.crash is None, outcome.crash
     if outcome.code != 0:
         assert_clear_error(outcome, "uv.lock")
+
+
+def six_project(tmp_path: Path, cache: Path) -> Path:
+    """A uv project needing six, locked as of 2020 (six 1.13.0), so that a lock taken from
+    uv.lock and a fresh solve differ."""
+    project = tmp_path / "six-proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "six-proj"\nversion = "0.1"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["six"]\n[tool.uv]\nexclude-newer = "2020-01-01T00:00:00Z"\n'
+    )
+    (project / ".python-version").write_text("3.11\n")
+    uv("lock", "--quiet", cwd=project, cache=cache)
+    return project
+
+
+def test_pyproject_beside_a_matching_uv_lock_takes_its_packages(tmp_path: Path, amber):
+    project = six_project(tmp_path, tmp_path / "uv-cache")
+    outcome = run_cli(["lock", "-f", project / "pyproject.toml"], cwd=project, seconds=120)
+    assert outcome.code == 0 and outcome.crash is None, outcome
+    lock = Lock.read(project / "amber.lock")
+    assert {w.name: w.version for w in lock.platforms["linux-64"].pypi} == {"six": "1.13.0"}
+    # amber run -f pyproject.toml: the env holds what uv.lock says.
+    code = "import six, sys; sys.exit(0 if six.__version__ == '1.13.0' else 3)"
+    for spec in ("pyproject.toml", "uv.lock"):  # the second: the env found, not rebuilt
+        amber("run", "-f", project / spec, "--", "python", "-c", code, cwd=project, check=True)
+
+
+def test_pyproject_beside_a_stale_uv_lock_is_solved_afresh_and_said(tmp_path: Path, amber_home):
+    project = six_project(tmp_path, tmp_path / "uv-cache")
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text.replace('["six"]', '["six", "idna"]'))
+    outcome = run_cli(["lock", "-f", project / "pyproject.toml"], cwd=project, seconds=120)
+    assert outcome.code == 0 and outcome.crash is None, outcome
+    assert "uv.lock does not match pyproject.toml" in outcome.stderr, outcome.stderr
+    lock = Lock.read(project / "amber.lock")
+    names = {w.name: w.version for w in lock.platforms[next(iter(lock.platforms))].pypi}
+    assert "idna" in names and names["six"] != "1.13.0"

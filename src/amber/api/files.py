@@ -19,7 +19,7 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
-from amber.api.locking import configured_priority, load
+from amber.api.locking import configured_priority, load, uv_project_lock
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
@@ -85,6 +85,14 @@ def lock_file(
     spec = read_spec(path, python=request.python, channel_config=s.conda)
     spec = _with_options(configured_priority(spec, s), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
+    # Flags that ask for something else than uv's own lock (a solve honours them).
+    asked = request.platforms or request.as_of or request.python or request.channel_priority
+    if not (request.check or request.merge or request.update or asked):
+        from_uv = uv_project_lock(spec, s)
+        if from_uv is not None:  # a uv project whose uv.lock matches: uv's packages, no solve
+            store.save_lock(from_uv.dumps(), from_uv.req_id, from_uv.full_id)
+            from_uv.write(target)
+            return Locked(from_uv, target, path, imported="uv.lock")
     if request.check:
         return Locked(check_lock(spec, target), target, spec.source, checked=True)
     previous = None

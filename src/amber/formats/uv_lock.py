@@ -33,7 +33,9 @@ from amber.formats import Exported, ExportOptions
 from amber.formats.pylock import evaluate, lock_of_pins, select
 from amber.lock import Lock, LockedPypi
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "export", "detect", "read"]
+__all__ = [
+    "NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "export", "detect", "read", "stale",
+]  # fmt: skip
 
 NAME = "uv.lock"
 SUFFIX = ".lock"
@@ -41,6 +43,10 @@ WHOLE = False
 READ_NEEDS_UV_CACHE = True  # read() runs `uv export` with Amber's uv cache
 
 # The platforms a universal uv.lock is read for (those uv and PyPI publish wheels for).
+# A project's settings (`[tool.uv]`, uv.toml) are part of what its lock means: uv reads
+# them here as it does for the user (Amber's other uv calls read no settings file).
+_AS_UV = {"UV_NO_CONFIG": "0"}
+
 PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 
 
@@ -148,6 +154,20 @@ def _workspace_members(raw: dict[str, Any], path: Path) -> set[str]:
     return names
 
 
+def stale(path: Path, uv_cache: Path) -> str | None:
+    """None when ``path`` (a project's uv.lock) matches its pyproject.toml, as
+    ``uv lock --check`` decides; else uv's reason."""
+    args = ["lock", "--check", "--quiet", "--directory", str(path.parent.resolve())]
+    try:
+        asyncio.run(run_uv(args, cache_dir=uv_cache, env=_AS_UV))
+    except UvFailed as exc:
+        said = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())
+        lines = [line for line in said.splitlines() if line.startswith("error:")]
+        reason = (lines or [said])[0].removeprefix("error: ")
+        return "out of date" if "needs to be updated" in reason or not reason else shorten(reason)
+    return None
+
+
 def _uv_export(path: Path, uv_cache: Path) -> str:
     """``uv export --frozen --format pylock.toml`` of the project ``path`` locks."""
     if path.name != "uv.lock":
@@ -160,7 +180,7 @@ def _uv_export(path: Path, uv_cache: Path) -> str:
         "--directory", str(path.parent.resolve()),
     ]  # fmt: skip
     try:
-        return asyncio.run(run_uv(args, cache_dir=uv_cache))
+        return asyncio.run(run_uv(args, cache_dir=uv_cache, env=_AS_UV))
     except UvFailed as exc:
         said = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())  # no index credentials
         raise LockFileError(
