@@ -10,11 +10,11 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from amber import formats
-from amber.formats import uv_lock
 from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
+from amber.formats import uv_lock
 from amber.lock import Lock, is_amber_lock, is_lock_file
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import as_locked
@@ -76,8 +76,9 @@ def uv_project_lock(spec: Spec, session: Session) -> Lock | None:
     if stale is not None:
         warnings.warn(
             SpecWarning(
-                f"{beside.name} does not match pyproject.toml (`uv lock --check`: {stale}), so "
-                "Amber solves pyproject.toml afresh, as `uv sync` would re-lock (`uv lock` updates it)",
+                f"{beside.name} does not match pyproject.toml (`uv lock --check`: {stale}), "
+                "so Amber solves pyproject.toml afresh, as `uv sync` would re-lock "
+                "(`uv lock` updates it)",
                 beside,
             ),
             stacklevel=2,
