@@ -32,6 +32,7 @@ from amber.errors import AmberError, LockFileError, SpecWarning
 from amber.formats import Exported, ExportOptions
 from amber.formats.pylock import evaluate, lock_of_pins, select
 from amber.lock import Lock, LockedPypi
+from amber.settings import uv_index_environ
 
 __all__ = [
     "NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "export", "detect", "read", "stale",
@@ -159,7 +160,7 @@ def stale(path: Path, uv_cache: Path) -> str | None:
     ``uv lock --check`` decides; else uv's reason."""
     args = ["lock", "--check", "--quiet", "--directory", str(path.parent.resolve())]
     try:
-        asyncio.run(run_uv(args, cache_dir=uv_cache, env=_AS_UV))
+        asyncio.run(run_uv(args, cache_dir=uv_cache, env={**_AS_UV, **uv_index_environ()}))
     except UvFailed as exc:
         said = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())
         lines = [line for line in said.splitlines() if line.startswith("error:")]
@@ -180,7 +181,7 @@ def _uv_export(path: Path, uv_cache: Path) -> str:
         "--directory", str(path.parent.resolve()),
     ]  # fmt: skip
     try:
-        return asyncio.run(run_uv(args, cache_dir=uv_cache, env=_AS_UV))
+        return asyncio.run(run_uv(args, cache_dir=uv_cache, env={**_AS_UV, **uv_index_environ()}))
     except UvFailed as exc:
         said = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())  # no index credentials
         raise LockFileError(

@@ -152,6 +152,9 @@ def read_pyproject(
             _key_line(text, "system-requirements", "tool.amber"),
         )
     index_url = tool.get("index-url")
+    uv_default, uv_extra = _uv_indexes(
+        table(table(data.get("tool", {}), "tool").get("uv", {}), "tool.uv"), path, text
+    )
     name = project.get("name")
     return from_file(
         path,
@@ -166,13 +169,52 @@ def read_pyproject(
         platforms=strings(tool.get("platforms", []), "platforms", "tool.amber"),
         system_requirements=system,
         as_of=tool.get("as-of"),
-        index_url=None if index_url is None else string(index_url, "index-url"),
-        extra_index_urls=strings(
-            tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"
-        ),
+        index_url=uv_default if index_url is None else string(index_url, "index-url"),
+        extra_index_urls=[
+            *strings(tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"),
+            *uv_extra,
+        ],
         files=[path.resolve()],
         channel_config=channel_config,
     )
+
+
+def _uv_indexes(uv: dict[str, object], path: Path, text: str) -> tuple[str | None, list[str]]:
+    """(default index, other indexes) of ``[tool.uv]`` as uv reads them: ``[[tool.uv.index]]``
+    (``default = true`` marks the default, the others come before ``extra-index-url``),
+    ``index-url`` and ``extra-index-url``. An ``explicit`` index serves only the packages
+    ``[tool.uv.sources]`` pins to it, which Amber cannot express: refused by name."""
+
+    def bad(message: str, key: str) -> SpecError:
+        return SpecError(f"[tool.uv] {message}", path, _key_line(text, key, "tool.uv"))
+
+    default: str | None = None
+    extra: list[str] = []
+    indexes = uv.get("index", [])
+    if not isinstance(indexes, list) or not all(isinstance(i, dict) for i in indexes):
+        raise bad("'index' must be an array of tables ([[tool.uv.index]])", "index")
+    for entry in indexes:
+        url, label = entry.get("url"), entry.get("name", entry.get("url"))
+        if not isinstance(url, str) or "://" not in url:
+            raise bad(f"index {shorten(label)!r} needs a url", "index")
+        if entry.get("explicit"):
+            raise bad(
+                f"index {shorten(label)!r} is explicit: it serves only the packages "
+                "[tool.uv.sources] pins to it, and Amber has no per-package index (drop "
+                "`explicit` to search it for every package, or pin those packages by URL)",
+                "index",
+            )
+        if entry.get("default") and default is None:
+            default = url
+        else:
+            extra.append(url)
+    index_url = uv.get("index-url")
+    if index_url is not None and not isinstance(index_url, str):
+        raise bad("'index-url' must be a string", "index-url")
+    more = uv.get("extra-index-url", [])
+    if not isinstance(more, list) or not all(isinstance(u, str) for u in more):
+        raise bad("'extra-index-url' must be a list of strings", "extra-index-url")
+    return default or index_url, [*extra, *more]
 
 
 def _exact_python(requires: object) -> str | None:
