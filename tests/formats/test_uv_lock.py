@@ -7,13 +7,13 @@ import os
 import subprocess
 from pathlib import Path
 
+from helpers import assert_clear_error, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 from uv import find_uv_bin
 
 from amber.lock import Lock
-from tests.helpers import assert_clear_error, run_cli
 
 
 def uv(*args: object, cwd: Path, cache: Path) -> str:

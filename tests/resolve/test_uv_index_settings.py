@@ -9,10 +9,7 @@ from pathlib import Path
 
 import condapkgs
 import pytest
-
-from amber.lock import Lock
-from amber.spec import read_spec
-from tests.helpers import (
+from helpers import (
     assert_clear_error,
     assert_secret_nowhere,
     run_cli,
@@ -20,6 +17,9 @@ from tests.helpers import (
     tiny_wheel,
     write,
 )
+
+from amber.lock import Lock
+from amber.spec import read_spec
 
 SECRET = "s3cr3t-idx"
 

@@ -16,6 +16,7 @@ from amber.spec.model import (
     checked_channel,
     from_file,
 )
+from amber.spec.poetry import Dependencies, flit_dependencies, poetry_dependencies
 
 __all__ = ["read_pyproject"]
 
@@ -116,6 +117,19 @@ def read_pyproject(
                 _key_line(text, key, "tool.amber"),
             )
     dynamic = strings(project.get("dynamic", []), "dynamic", "project")
+    tools = table(data.get("tool", {}), "tool")
+    other = None if "dependencies" in project else _other_tool(tools, path, text)
+    if other is not None:
+        project = {**project, "dependencies": list(other.pypi)}
+        dynamic = [d for d in dynamic if d != "dependencies"]
+        project.setdefault("requires-python", other.python)
+    elif not project and "amber" not in tools and not _others_read(tools):
+        raise SpecError(
+            "no dependencies: expected [project].dependencies, [tool.poetry.dependencies], "
+            "[tool.flit.metadata].requires or [tool.amber] (tables here: "
+            f"{', '.join(sorted(data)) or 'none'})",
+            path,
+        )
     if "dependencies" in dynamic and "pypi" not in tool:
         raise SpecError(
             "[project].dependencies is dynamic, so Amber cannot read it: "
@@ -152,9 +166,10 @@ def read_pyproject(
             _key_line(text, "system-requirements", "tool.amber"),
         )
     index_url = tool.get("index-url")
-    uv_default, uv_extra = _uv_indexes(
-        table(table(data.get("tool", {}), "tool").get("uv", {}), "tool.uv"), path, text
-    )
+    uv_default, uv_extra = _uv_indexes(table(tools.get("uv", {}), "tool.uv"), path, text)
+    if other is not None:
+        uv_default = uv_default or other.index_url
+        uv_extra = [*uv_extra, *other.extra_index_urls]
     name = project.get("name")
     return from_file(
         path,
@@ -177,6 +192,33 @@ def read_pyproject(
         files=[path.resolve()],
         channel_config=channel_config,
     )
+
+
+def _others_read(tools: dict[str, object]) -> bool:
+    """Tables other readers of pyproject.toml take (conda-lock's, pixi's): not an error here."""
+    return "conda-lock" in tools or "pixi" in tools
+
+
+def _other_tool(tools: dict[str, object], path: Path, text: str) -> Dependencies | None:
+    """The dependencies of Poetry's or old flit's table, in a file without
+    ``[project].dependencies``; None when it has neither (or conda-lock reads it: its own
+    reader decides what Poetry's dependencies mean there)."""
+    if "conda-lock" in tools:
+        return None
+
+    def line_of(key: str, where: str) -> int | None:
+        return _key_line(text, key, where)
+
+    poetry = tools.get("poetry")
+    if isinstance(poetry, dict) and any(
+        k in poetry for k in ("dependencies", "group", "dev-dependencies")
+    ):
+        return poetry_dependencies(poetry, path, line_of)
+    flit = tools.get("flit")
+    metadata = flit.get("metadata") if isinstance(flit, dict) else None
+    if isinstance(metadata, dict):
+        return flit_dependencies(metadata, path, line_of("metadata", "tool.flit"))
+    return None
 
 
 def _uv_indexes(uv: dict[str, object], path: Path, text: str) -> tuple[str | None, list[str]]:
