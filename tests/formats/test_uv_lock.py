@@ -178,3 +178,15 @@ def test_pyproject_beside_a_stale_uv_lock_is_solved_afresh_and_said(tmp_path: Pa
     lock = Lock.read(project / "amber.lock")
     names = {w.name: w.version for w in lock.platforms[next(iter(lock.platforms))].pypi}
     assert "idna" in names and names["six"] != "1.13.0"
+
+
+def test_amber_import_of_a_uv_lock(tmp_path: Path, amber_home):
+    project = six_project(tmp_path, tmp_path / "uv-cache")
+    out = tmp_path / "imported"
+    out.mkdir()
+    outcome = run_cli(["import", project / "uv.lock", "-o", out], cwd=tmp_path, seconds=120)
+    assert outcome.code == 0 and outcome.crash is None, outcome
+    lock = Lock.read(out / "amber.lock")
+    assert {w.name: w.version for w in lock.platforms["win-64"].pypi} == {"six": "1.13.0"}
+    refused = run_cli(["import", project / "pyproject.toml"], cwd=tmp_path)
+    assert_clear_error(refused, "not an already-resolved file")

@@ -31,7 +31,7 @@ from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.store.env import Env
 
-__all__ = ["Locked", "LockRequest", "lock_file", "install_file", "env_to_run"]
+__all__ = ["Locked", "LockRequest", "lock_file", "import_file", "install_file", "env_to_run"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,25 @@ def lock_file(
     result.write(target)
     held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, spec.source, previous=previous, held_back=held)
+
+
+def import_file(path: Path, output: Path, *, session: Session | None = None) -> Locked:
+    """``amber import FILE``: an already-resolved file's packages as-is, into
+    ``output/amber.lock``; ``AmberError`` for a file that needs a solve."""
+    kind = formats.detect(path) if os.path.isfile(path) else None
+    if kind is None:
+        raise AmberError(
+            f"{path}: not an already-resolved file (uv.lock, pixi.lock, conda-lock.yml, "
+            "pylock.toml, an explicit file, hashed requirements): `amber lock -f` solves a spec"
+        )
+    target = output / LOCK_NAME if os.path.isdir(output) or output == Path(".") else output
+    return lock_file(
+        path,
+        LockRequest(output=target),
+        using(session).store,
+        using(session).progress,
+        session=session,
+    )
 
 
 def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
