@@ -97,3 +97,15 @@ def test_a_bad_uv_index_variable_is_named(tmp_path: Path, amber_home: Path, monk
     outcome = run_cli(["lock", "-f", spec_file], cwd=tmp_path)
     assert_clear_error(outcome, "UV_EXTRA_INDEX_URL")
     assert "pw@" not in outcome.stderr
+
+
+def test_run_f_does_not_reuse_the_env_of_another_index(tmp_path: Path, monkeypatch):
+    """`amber run -f FILE` remembers envs by the file's bytes: uv's index variables are
+    part of what the file means, so they are part of that key too."""
+    from amber.run._hotpath import file_key
+
+    spec_file = write(tmp_path / "requirements.txt", "six\n")
+    monkeypatch.delenv("UV_INDEX_URL", raising=False)
+    before = file_key(spec_file, "linux-64", "3.11")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    assert file_key(spec_file, "linux-64", "3.11") != before

@@ -15,6 +15,7 @@ import stat
 import sys
 from pathlib import Path
 
+from amber.settings import UV_INDEX_VARIABLES
 from amber.store import Store
 from amber.store.env import Env
 
@@ -74,6 +75,8 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
         digest(beside) if beside.is_file() and beside != path else "-",
         platform,
         python or f"{sys.version_info[0]}.{sys.version_info[1]}",
+        # uv's index variables are part of the spec read from the file (its req_id).
+        *(os.environ.get(variable, "") for variable in UV_INDEX_VARIABLES),
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
