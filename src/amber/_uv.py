@@ -36,7 +36,12 @@ def uv_bin() -> str:
 def uv_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """uv's environment: our cache, no interpreter downloads, no user config files."""
     env = dict(os.environ)
-    for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_SYSTEM_PYTHON"):
+    # The indexes are the spec's, recorded in it and in its lock (`read_spec` takes uv's
+    # index variables in): uv must not add others the lock would not name.
+    for key in (
+        "VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_SYSTEM_PYTHON",
+        "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL",
+    ):  # fmt: skip
         env.pop(key, None)
     env.update(
         {

@@ -19,7 +19,8 @@ from amber.errors import AmberError, ConfigError
 
 __all__ = [
     "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS", "default_home",
-    "conda_overrides", "insecure_hosts", "PYPI_INDEX",
+    "conda_overrides", "insecure_hosts", "PYPI_INDEX", "uv_indexes", "uv_index_environ",
+    "UV_INDEX_VARIABLES",
 ]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
@@ -269,3 +270,39 @@ def conda_overrides(environ: Mapping[str, str] | None = None) -> dict[str, tuple
         for variable, requirement in _CONDA_OVERRIDES.items()
         if variable in environ
     }
+
+
+# uv's settings that choose the indexes it resolves from (uv's own precedence: the default
+# index of UV_DEFAULT_INDEX over UV_INDEX_URL; UV_INDEX's indexes before UV_EXTRA_INDEX_URL's).
+UV_INDEX_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL")
+
+
+def uv_indexes(environ: Mapping[str, str] | None = None) -> tuple[str | None, tuple[str, ...]]:
+    """(the default index, the other indexes) that uv's environment variables set, as uv
+    reads them: ``UV_INDEX`` and ``UV_EXTRA_INDEX_URL`` are space-separated lists, and a
+    ``UV_INDEX`` entry may be ``name=URL``. ``ConfigError`` naming the variable for a value
+    that is no URL."""
+    environ = os.environ if environ is None else environ
+
+    def urls(variable: str) -> list[str]:
+        out = []
+        for entry in environ.get(variable, "").split():
+            name, sep, url = entry.partition("=")
+            url = url if sep and "://" not in name else entry
+            if not _is_url(url):
+                raise ConfigError(
+                    f"${variable}: an entry is not an index URL (expected scheme://host/...)",
+                    key=variable,
+                )
+            out.append(url)
+        return out
+
+    default = [*urls("UV_DEFAULT_INDEX"), *urls("UV_INDEX_URL")]
+    return (default[0] if default else None), (*urls("UV_INDEX"), *urls("UV_EXTRA_INDEX_URL"))
+
+
+def uv_index_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """uv's index variables as set, for a uv command that must see what the user's uv sees
+    (``uv lock --check`` of the user's own project)."""
+    environ = os.environ if environ is None else environ
+    return {k: environ[k] for k in UV_INDEX_VARIABLES if k in environ}

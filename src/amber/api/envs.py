@@ -147,7 +147,7 @@ def env_for_file(
 ) -> Env:
     """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else
     (``loaded``: the file, already read)."""
-    from amber.api.locking import load  # noqa: PLC0415 - see the top
+    from amber.api.locking import load, uv_lock_beside  # noqa: PLC0415 - see the top
 
     path = Path(path)
     s = using(session, store, progress)
@@ -172,7 +172,10 @@ def env_for_file(
         return envs[0]
     if loaded is None:
         loaded = load(path, python=python, session=s)
-    includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
+    includes = list(loaded.files[1:]) if isinstance(loaded, Spec) else []
+    uv_lock = uv_lock_beside(path)
+    if uv_lock is not None:  # whether it matches pyproject.toml decides what the env holds
+        includes.append(uv_lock)
     seen += _hot.fingerprints([str(f) for f in includes])
     env = install(loaded, session=s)
     s.store.remember_spec_file(

@@ -20,7 +20,7 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
-from amber.api.locking import configured_priority, load
+from amber.api.locking import configured_priority, load, uv_project_lock
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
@@ -32,7 +32,7 @@ from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.store.env import Env
 
-__all__ = ["Locked", "LockRequest", "lock_file", "install_file", "env_to_run"]
+__all__ = ["Locked", "LockRequest", "lock_file", "import_file", "install_file", "env_to_run"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,14 @@ def lock_file(
     spec = read_spec(path, python=request.python, channel_config=s.conda)
     spec = _with_options(configured_priority(spec, s), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
+    # Flags that ask for something else than uv's own lock (a solve honours them).
+    asked = request.platforms or request.as_of or request.python or request.channel_priority
+    if not (request.check or request.merge or request.update or asked):
+        from_uv = uv_project_lock(spec, s)
+        if from_uv is not None:  # a uv project whose uv.lock matches: uv's packages, no solve
+            store.save_lock(from_uv.dumps(), from_uv.req_id, from_uv.full_id)
+            from_uv.write(target)
+            return Locked(from_uv, target, path, imported="uv.lock")
     if request.check:
         return Locked(check_lock(spec, target), target, spec.source, checked=True)
     previous = None
@@ -149,6 +157,25 @@ def _check_import(result: Lock, target: Path, path: Path) -> None:
     raise LockCheckFailed(
         f"{target} differs from {path}: " + ("; ".join(shown) or "other packages") + more,
         path=target,
+    )
+
+
+def import_file(path: Path, output: Path, *, session: Session | None = None) -> Locked:
+    """``amber import FILE``: an already-resolved file's packages as-is, into
+    ``output/amber.lock``; ``AmberError`` for a file that needs a solve."""
+    kind = formats.detect(path) if os.path.isfile(path) else None
+    if kind is None:
+        raise AmberError(
+            f"{path}: not an already-resolved file (uv.lock, pixi.lock, conda-lock.yml, "
+            "pylock.toml, an explicit file, hashed requirements): `amber lock -f` solves a spec"
+        )
+    target = output / LOCK_NAME if os.path.isdir(output) or output == Path(".") else output
+    return lock_file(
+        path,
+        LockRequest(output=target),
+        using(session).store,
+        using(session).progress,
+        session=session,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from amber import formats
 from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api.session import Session, using
-from amber.errors import AmberError, LockFileError, SpecError
+from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
+from amber.formats import uv_lock
 from amber.lock import Lock, is_amber_lock, is_lock_file
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import as_locked
@@ -25,6 +27,8 @@ from amber.store.inuse import exclusive
 
 __all__ = [
     "load",
+    "uv_lock_beside",
+    "uv_project_lock",
     "configured_priority",
     "lock",
     "ensure_lock",
@@ -51,7 +55,37 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
     if is_lock_file(path):
         return Lock.read(path)
     s = using(session)
-    return configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
+    spec = configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
+    return uv_project_lock(spec, s) or spec
+
+
+def uv_lock_beside(path: Path) -> Path | None:
+    """The ``uv.lock`` of a uv project whose ``pyproject.toml`` is ``path``, if any."""
+    beside = path.parent / "uv.lock"
+    return beside if path.name == "pyproject.toml" and os.path.isfile(beside) else None
+
+
+def uv_project_lock(spec: Spec, session: Session) -> Lock | None:
+    """The packages of the ``uv.lock`` beside a PyPI-only ``pyproject.toml`` when the lock
+    matches it (``uv lock --check``), as ``uv sync`` takes them; a stale one: a warning, and
+    None (the spec is solved afresh, as ``uv sync`` re-locks)."""
+    beside = uv_lock_beside(spec.source) if spec.source else None
+    if beside is None or spec.is_conda:
+        return None
+    cache = session.store.uv_cache
+    stale = uv_lock.stale(beside, cache)
+    if stale is not None:
+        warnings.warn(
+            SpecWarning(
+                f"{beside.name} does not match pyproject.toml (`uv lock --check`: {stale}), "
+                "so Amber solves pyproject.toml afresh, as `uv sync` would re-lock "
+                "(`uv lock` updates it)",
+                beside,
+            ),
+            stacklevel=2,
+        )
+        return None
+    return uv_lock.read(beside, uv_cache=cache)
 
 
 def configured_priority(spec: Spec, session: Session) -> Spec:

@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from amber.api.convert import adopt, export
+from amber.api.files import import_file
 from amber.cli import render
 from amber.cli._shared import PathType, edge, quiet_option
+from amber.errors import AmberError
 from amber.formats import ExportOptions
 
 __all__ = ["export_cmd", "import_cmd"]
@@ -50,17 +52,40 @@ def export_cmd(
 
 
 @click.command("import")
-@click.option("--prefix", "prefix", required=True, type=PathType(path_type=Path),
+@click.argument("file", required=False, type=PathType(path_type=Path))
+@click.option("--prefix", "prefix", type=PathType(path_type=Path),
               help="An existing conda environment to adopt.")  # fmt: skip
 @click.option("-o", "--output", type=PathType(path_type=Path), default=Path("."),
               show_default=True, help="Where to write environment.yml and amber.lock.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite environment.yml/amber.lock there.")
 @click.option("--index-url", help="Where the env's pip packages come from (default: PyPI).")
 @quiet_option
-def import_cmd(prefix: Path, output: Path, force: bool, index_url: str | None, quiet: bool) -> None:
+def import_cmd(
+    file: Path | None,
+    prefix: Path | None,
+    output: Path,
+    force: bool,
+    index_url: str | None,
+    quiet: bool,
+) -> None:
     """Adopt an existing conda environment: a spec (what was asked for) and a lock (what
-    is installed, conda and pip), so it can be re-created anywhere."""
+    is installed, conda and pip), so it can be re-created anywhere. With FILE (uv.lock,
+    pixi.lock, conda-lock.yml, pylock.toml, an explicit file...): its packages as-is, no
+    solve, into OUTPUT/amber.lock.
+
+    \b
+      amber import --prefix ~/miniforge3/envs/analysis -o analysis/
+      amber import uv.lock
+    """
+    if (file is None) == (prefix is None):
+        raise AmberError("amber import takes either FILE (an already-resolved lock) or --prefix")
     session = edge(quiet)
+    if prefix is None:
+        assert file is not None  # noqa: S101 - checked above, for mypy
+        result = import_file(file, output, session=session)
+        if not quiet:
+            render.locked(result)
+        return
     done = adopt(
         prefix, output, session.store, session.progress, overwrite=force, index_url=index_url
     )

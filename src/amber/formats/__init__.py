@@ -47,6 +47,7 @@ FORMATS = {
     "requirements": "requirements",
     "pylock": "pylock",
     "cyclonedx": "cyclonedx",
+    "uv.lock": "uv_lock",
 }
 
 
@@ -131,6 +132,9 @@ _LOOKS = {
     "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
     "requirements": lambda name, head: "--hash" in head,
     "pylock": lambda name, head: name.endswith(".toml") and "lock-version" in head,
+    "uv.lock": lambda name, head: (
+        name == "uv.lock" or (name.endswith(".lock") and "[[package]]" in head)
+    ),
 }
 
 

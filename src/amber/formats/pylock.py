@@ -59,6 +59,7 @@ __all__ = [
     "marker_environment",
     "evaluate",
     "lock_of_pins",
+    "select",
 ]
 
 NAME = "pylock"
@@ -250,7 +251,7 @@ def read(path: Path) -> Lock:
 
     targets = _targets(pylock, path)
     platforms = {
-        platform: _select(pylock, platform, python, path) for platform, python in targets.items()
+        platform: select(pylock, platform, python, path) for platform, python in targets.items()
     }
     return lock_of_pins(platforms, targets)
 
@@ -297,7 +298,7 @@ def _exact_python(requires: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
+def select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
     """PEP 751's installer steps for one platform: markers, then the file to take."""
     chosen: dict[str, LockedPypi] = {}
     for index, package in enumerate(pylock.packages):

@@ -74,6 +74,9 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
         digest(beside) if beside.is_file() and beside != path else "-",
         platform,
         python or f"{sys.version_info[0]}.{sys.version_info[1]}",
+        # uv's index variables and conda's overrides are part of the spec read from the file
+        # (its req_id).
+        _hot.spec_environment(),
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 

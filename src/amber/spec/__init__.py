@@ -14,7 +14,7 @@ from amber._input import regular_stat
 from amber._platform import host_platform
 from amber.channels import CondaConfig
 from amber.errors import SpecError
-from amber.settings import conda_overrides
+from amber.settings import conda_overrides, uv_indexes
 from amber.spec.model import (
     PLATFORMS,
     PYPI_DEFAULT_INDEX,
@@ -57,6 +57,12 @@ def _kind(path: Path) -> str:
     return "unknown"
 
 
+def _from_environ(spec: Spec) -> Spec:
+    """What the environment adds to a spec file, recorded in it (so in its ``req_id``):
+    conda's ``CONDA_OVERRIDE_*`` and uv's index variables (``UV_DEFAULT_INDEX``...)."""
+    return spec.with_overrides(conda_overrides()).with_default_indexes(*uv_indexes())
+
+
 def read_spec(
     path: Path | str, *, python: str | None = None, channel_config: CondaConfig | None = None
 ) -> Spec:
@@ -74,17 +80,17 @@ def read_spec(
     if kind == "environment":
         from amber.spec.environment_yml import read_environment_yml  # noqa: PLC0415 - above
 
-        return read_environment_yml(
-            path, python=python, channel_config=channel_config
-        ).with_overrides(conda_overrides())
+        return _from_environ(
+            read_environment_yml(path, python=python, channel_config=channel_config)
+        )
     if kind == "requirements":
         from amber.spec.requirements import read_requirements  # noqa: PLC0415 - above
 
-        return read_requirements(path, python=python).with_overrides(conda_overrides())
+        return _from_environ(read_requirements(path, python=python))
     if kind == "pyproject":
         from amber.spec.pyproject import read_pyproject  # noqa: PLC0415 - above
 
-        return read_pyproject(path, python, channel_config).with_overrides(conda_overrides())
+        return _from_environ(read_pyproject(path, python, channel_config))
     raise SpecError(
         "unknown spec format: expected environment.yml (.yml/.yaml), "
         "requirements.txt (.txt), pyproject.toml or an amber lock (.lock)",

@@ -477,6 +477,20 @@ class Spec:
             added=sorted({*self.added, *override.added}),
         ).with_channel_priority(override.channel_priority or self.channel_priority)
 
+    def with_default_indexes(
+        self, index_url: str | None, extra_index_urls: Sequence[str] = ()
+    ) -> Spec:
+        """The indexes set outside the spec file (uv's environment variables) recorded in it:
+        the file's own default index wins over ``index_url``; the other indexes add up."""
+        if index_url is None and not extra_index_urls:
+            return self
+        made = Spec.create(index_url=index_url, extra_index_urls=extra_index_urls)
+        return replace(
+            self,
+            index_url=self.index_url or made.index_url,
+            extra_index_urls=tuple(dict.fromkeys([*self.extra_index_urls, *made.extra_index_urls])),
+        )
+
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
         return replace(self, platforms=tuple(sorted(set(_platform(p) for p in platforms))))
 
