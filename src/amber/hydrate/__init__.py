@@ -24,15 +24,16 @@ from typing import IO, Any
 
 import rattler
 
-from amber._auth import in_query, requirement_with_credentials
+from amber._auth import in_query, remember, requirement_with_credentials
 from amber._conda_client import conda_client
 from amber._fs import remove_tree, scratch_file, walk_tree, write_atomic
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._urls import redact_text
+from amber.channels import VARIABLE, expand_vars
 from amber._uv import UvFailed, run_uv
-from amber.errors import HydrateError
+from amber.errors import ConfigError, HydrateError
 from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.store import Store, inuse, pkgcache
@@ -82,6 +83,7 @@ def hydrate(
     env = existing_env(lock, store)
     if env is not None:
         return env
+    _channel_tokens(lock, packages, store)
     env = Env(lock.full_id, store.env_path(lock.full_id))
     lock_file = store.env_lock_path(lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,34 @@ def hydrate(
     return env
 
 
+_TOKEN_SEGMENT = re.compile(r"/t/[^/]+(?=/|$)")
+
+
+def _channel_tokens(lock: Lock, packages: PlatformLock, store: Store) -> None:
+    """The credentials of the lock's ``https://host/t/${VAR}/chan`` channels, from the
+    environment, in memory for this process's downloads (the lock records the variable,
+    never its value); ``ConfigError`` naming the variable and the entries that need it,
+    when it is unset and a package of that channel is not in the store yet."""
+    for channel in lock.spec.channels:
+        if not VARIABLE.search(channel):
+            continue
+        base = _TOKEN_SEGMENT.sub("", channel, count=1).rstrip("/") + "/"
+        try:
+            remember(expand_vars(channel, store.network.variables))
+        except ConfigError as exc:
+            needed = [
+                p for p in packages.conda
+                if p.url.startswith(base) and not store.find_archive(p.sha256)
+            ]  # fmt: skip
+            if needed:
+                entries = ", ".join(f"{packages.platform} conda {p.name}" for p in needed)
+                raise ConfigError(
+                    f"{exc} The lock {lock.full_id[:12]} needs it to download: {entries}.",
+                    key=exc.key,
+                    channel=exc.channel,
+                ) from None
+
+
 def _hydrate_prefix(
     lock: Lock,
     packages: PlatformLock,
@@ -123,6 +153,7 @@ def _hydrate_prefix(
     if env.is_complete():  # nothing to do; processes may be running in it
         store.record_prefix(prefix, lock.full_id, name, _size(prefix))
         return env
+    _channel_tokens(lock, packages, store)
     lock_file = store.in_use_lock(prefix, lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     # Another env there may be in use: refused at once. Nothing complete there: a build
