@@ -31,8 +31,8 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._urls import redact_text
-from amber.channels import VARIABLE, expand_vars
 from amber._uv import UvFailed, run_uv
+from amber.channels import VARIABLE, expand_vars
 from amber.errors import ConfigError, HydrateError
 from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock

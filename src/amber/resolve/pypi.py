@@ -94,7 +94,7 @@ async def compile_pypi(
         if spec.as_of:
             args += ["--exclude-newer", spec.as_of]
         urls = [spec.index_url or "", *spec.extra_index_urls]
-        urls += [r.partition(" @ ")[2].split(" ")[0] for r in spec.pypi]
+        urls += [(r.partition(" @ ")[2] or r).split(" ")[0] for r in spec.pypi]
         if any(in_query(url) for url in urls):
             args.append("--no-cache")  # uv's cache would keep the ?token= it was given
         for name in sorted(upgrade):
@@ -170,9 +170,12 @@ def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collec
     """A git requirement pinned to the commit an earlier lock recorded for it (uv keeps
     preferences for files, not for a branch's commit); others, and ``upgrade``'s, as given."""
     name, at, rest = requirement.partition(" @ ")
-    if not at or not rest.startswith("git+"):
+    if not at and requirement.startswith("git+"):
+        name, rest = "", requirement  # unnamed: the earlier lock's entry of that repository
+    elif not at or not rest.startswith("git+"):
         return requirement
-    name = str(canonicalize_name(name.split("[", 1)[0].strip()))
+    else:
+        name = str(canonicalize_name(name.split("[", 1)[0].strip()))
     url, hash_, fragment = rest.partition("#")
     base = url.rsplit("@", 1)[0] if "@" in url.split("://", 1)[-1].split("/", 1)[-1] else url
     subdirectory = next(
@@ -181,9 +184,10 @@ def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collec
         "",
     )  # fmt: skip
     for p in prefer:
-        if p.commit and p.name == name and name not in upgrade:
+        if p.commit and p.name == (name or p.name) and p.name not in upgrade:
             if _same_source(p.url, f"{redact(base)}{subdirectory}"):
-                return f"{requirement.partition(' @ ')[0]} @ {base}@{p.commit}{hash_}{fragment}"
+                named = f"{requirement.partition(' @ ')[0]} @ " if name else ""
+                return f"{named}{base}@{p.commit}{hash_}{fragment}"
     return requirement
 
 

@@ -32,7 +32,7 @@ from amber.errors import ConfigError, SpecError
 
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
-    "canonical_pypi_requirement", "checked_channel", "from_file",
+    "canonical_pypi_requirement", "checked_channel", "from_file", "is_unnamed",
 ]  # fmt: skip
 
 SCHEMA = 1
@@ -107,8 +107,31 @@ def checked_channel(channel: str, base: Path | None = None) -> str:
     return url
 
 
+_UNNAMED = re.compile(r"^(?:git\+[a-z][a-z0-9+.-]*|https?|file)://\S+$", re.IGNORECASE)
+
+
+def is_unnamed(requirement: str) -> bool:
+    """Whether a PyPI requirement is an unnamed direct reference (a git URL without
+    ``#egg=``, a bare URL to a wheel or an sdist): uv names it when it resolves."""
+    return bool(_UNNAMED.match(requirement))
+
+
 def canonical_pypi_requirement(text: str) -> str:
-    """A PEP 508 requirement with a normalised name, sorted extras; ``SpecError`` if invalid."""
+    """A PEP 508 requirement with a normalised name, sorted extras, or an unnamed direct
+    reference (its URL, credentials out); ``SpecError`` if invalid."""
+    if is_unnamed(text.strip()):
+        url = text.strip()
+        if url.lower().startswith("git+"):
+            repo, revision = git_repository(url)
+            return f"git+{remember(repo)}{revision}"
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise SpecError(f"invalid URL {shorten(redact(url))!r}: {shorten(exc)}") from None
+        if parts.scheme.lower() != "file" and not parts.hostname:
+            raise SpecError(f"invalid URL {shorten(redact(url))!r}: no host")
+        return remember(url)
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:

@@ -17,6 +17,8 @@ __all__ = ["RequirementsReader", "read_requirements", "logical_lines", "split_op
 
 _VCS = re.compile(r"^(?:[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*@\s*)?(?:git|hg|svn|bzr)\+")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+# A bare URL to a wheel or an sdist (pip's unnamed direct reference): uv names it.
+_BARE_URL = re.compile(r"^(?:https?|file)://\S+$", re.IGNORECASE)
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -85,6 +87,8 @@ class RequirementsReader:
             requirement, _, options = line.partition(" --")
             if _VCS.match(requirement):
                 requirement = _vcs_requirement(requirement.strip(), path, lineno)
+            elif _BARE_URL.match(requirement.strip()):
+                requirement = requirement.strip()
             hashes = []
             for option in filter(None, (o.strip() for o in options.split("--"))):
                 name, _, value = option.replace(" ", "=", 1).partition("=")
@@ -141,7 +145,8 @@ class RequirementsReader:
 
 def _vcs_requirement(requirement: str, path: Path, lineno: int) -> str:
     """A VCS reference as PEP 508 (``name @ git+URL@REV``): pip's bare ``git+URL#egg=name``
-    named by its egg; ``SpecError`` for a VCS uv cannot lock (hg, svn, bzr) or no name."""
+    named by its egg, and one without an egg kept unnamed (uv names it from the metadata it
+    builds, as pip does); ``SpecError`` for a VCS uv cannot lock (hg, svn, bzr)."""
     bare = requirement.startswith(("git+", "hg+", "svn+", "bzr+"))
     url = requirement if bare else requirement.split("@", 1)[1].strip()
     if not url.startswith("git+"):
@@ -155,12 +160,7 @@ def _vcs_requirement(requirement: str, path: Path, lineno: int) -> str:
         return requirement
     egg = _EGG.search(url)
     if egg is None:
-        raise SpecError(
-            f"VCS requirement {shorten(requirement)!r} has no name: write it as "
-            "`name @ git+URL@REV` (or add `#egg=name`)",
-            path,
-            lineno,
-        )
+        return url
     return f"{egg.group(1)} @ {url}"
 
 
