@@ -171,6 +171,9 @@ def _python_xy(p: PlatformLock) -> str | None:
 
 
 def _file_lines(w: LockedPypi) -> list[str]:
+    if w.path is not None:  # PEP 751's directory, relative to the spec's (and lock's) folder
+        editable = "true" if w.editable else "false"
+        return [f"directory = {{ path = {_string(w.path)}, editable = {editable} }}"]
     if w.commit is not None:
         url, _, subdirectory = w.url.removeprefix("git+").partition("#subdirectory=")
         sub = f", subdirectory = {_string(subdirectory)}" if subdirectory else ""

@@ -242,7 +242,7 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
     with ThreadPoolExecutor(max_workers=1) as pool:
         activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
         if packages.pypi:
-            _install_pypi(env, packages, store, progress)
+            _install_pypi(env, packages, store, progress, base=lock.base)
         env.meta.mkdir(parents=True, exist_ok=True)
         captured = activation.result()
         if variables:
@@ -448,9 +448,11 @@ def _install_pypi(
     store: Store,
     progress: Progress,
     reinstall: set[str] | None = None,
+    base: Path | None = None,
 ) -> None:
-    """uv installs the lock's PyPI packages; ``reinstall`` ones again, after uv's cache
-    forgot them (an in-place edit through a hardlink changed its copy too)."""
+    """uv installs the lock's PyPI packages, then its local projects (``-e ./path``, from
+    ``base``); ``reinstall`` ones again, after uv's cache forgot them (an in-place edit
+    through a hardlink changed its copy too)."""
     # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
     archived = _archived(packages.pypi)
     download_archives([p for p in archived if in_query(p.url)], store)
@@ -464,7 +466,11 @@ def _install_pypi(
     # A git commit has no file to hash: installed apart, from exactly that commit.
     commits = [p for p in packages.pypi if p.commit is not None]
     git_lines = [requirement_with_credentials(p.requirement_line()) for p in commits]
-    count = len(lines) + len(git_lines)
+    # Local projects last, as conda runs `pip install -e ./path` after the rest; a repair
+    # leaves them alone (verify does not check their source).
+    local = [] if reinstall else [p for p in packages.pypi if p.path is not None]
+    local_lines = [f"{'-e ' if p.editable else ''}{_project_dir(p, base, env)}" for p in local]
+    count = len(lines) + len(git_lines) + len(local_lines)
     try:
         if reinstall:
             asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
@@ -473,6 +479,8 @@ def _install_pypi(
                 _uv_install(env, store, lines, ["--require-hashes"], reinstall)
             if git_lines:
                 _uv_install(env, store, git_lines, [], reinstall)
+            if local_lines:
+                _uv_install(env, store, local_lines, [], reinstall, offline_first=False)
     except UvFailed as exc:
         raise HydrateError(
             f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
@@ -485,12 +493,38 @@ def _install_pypi(
 
 
 def _archived(pypi: Sequence[LockedPypi]) -> list[LockedPypi]:
-    """The PyPI entries that pin a file (not a git commit)."""
-    return [p for p in pypi if p.commit is None]
+    """The PyPI entries that pin a file (not a git commit, not a local project)."""
+    return [p for p in pypi if p.is_archive]
+
+
+def _project_dir(package: LockedPypi, base: Path | None, env: Env) -> Path:
+    """Where a local project of the lock is: its path under the spec's folder; the
+    ``HydrateError`` names the entry when there is no such folder."""
+    if base is None:
+        raise HydrateError(
+            f"the lock installs {package.name} from the local project {package.path} (relative "
+            "to its spec file), and this lock came without one (from the store, a remote or a "
+            "run record): install it from the spec or lock file in the project's checkout",
+            prefix=env.path,
+        )
+    directory = (base / (package.path or ".")).resolve()
+    if not directory.is_dir():
+        raise HydrateError(
+            f"the lock installs {package.name} from the local project {package.path}, and "
+            f"{directory} is not a directory: check the project out there, or re-lock",
+            prefix=env.path,
+        )
+    return directory
 
 
 def _uv_install(
-    env: Env, store: Store, lines: Sequence[str], extra: Sequence[str], reinstall: set[str] | None
+    env: Env,
+    store: Store,
+    lines: Sequence[str],
+    extra: Sequence[str],
+    reinstall: set[str] | None,
+    *,
+    offline_first: bool = True,
 ) -> None:
     """``uv pip install`` of exactly ``lines`` (through a private temporary file)."""
     fd, reqs = scratch_file("reqs", ".txt")
@@ -503,10 +537,15 @@ def _uv_install(
     for name in sorted(reinstall or ()):
         base += ["--reinstall-package", name]
     try:
-        try:
-            # Offline first: with every wheel (or commit) in uv's cache, no network at all.
-            asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
-        except UvFailed:
+        # Offline first: with every wheel (or commit) in uv's cache, no network at all. A
+        # local project is built each time (its build backend may need the index).
+        offline = True
+        if offline_first:
+            try:
+                asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
+            except UvFailed:
+                offline = False
+        if not offline_first or not offline:
             asyncio.run(run_uv(base, cache_dir=store.uv_cache))
     finally:
         os.unlink(reqs)
@@ -524,6 +563,8 @@ def _edited_in_uv_cache(
             records[_normalise(name)] = found
     edited = set()
     for package in packages.pypi:
+        if package.path is not None:
+            continue  # a local project: its files are the checkout's, not a cache's
         record = records.get(_normalise(package.name))
         if record is None:
             continue

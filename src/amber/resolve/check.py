@@ -16,7 +16,7 @@ from amber.channels import CondaConfig
 from amber.errors import LockCheckFailed, LockFileError
 from amber.lock import Lock, LockedPypi
 from amber.spec import Spec
-from amber.spec.model import is_unnamed
+from amber.spec.model import is_unnamed, local_directory
 
 __all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
 
@@ -61,6 +61,11 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
                 problems.append(f"{platform}: no locked package satisfies '{text}'")
         versions = {p.name: p.version for p in body.pypi}
         for text in spec.pypi:
+            local = local_directory(text)
+            if local is not None:
+                if not any((p.path, p.editable) == local for p in body.pypi):
+                    problems.append(f"{platform}: '{text}' is not locked")
+                continue
             if is_unnamed(text):
                 # Named by uv at lock time: some entry must come from that source.
                 if not any(_from_source(p, text) for p in body.pypi):

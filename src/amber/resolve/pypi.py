@@ -19,6 +19,7 @@ from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
 from amber.spec import Spec
+from amber.spec.model import local_directory
 
 __all__ = ["compile_pypi", "release_files", "uv_python_platform"]
 
@@ -77,7 +78,7 @@ async def compile_pypi(
         reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
         output = Path(tmp, "pylock.toml")
         # Credentials a user wrote go to uv only, in this private temporary directory.
-        held = [_held_commit(r, prefer, upgrade) for r in spec.pypi]
+        held = [_local_line(r, spec) or _held_commit(r, prefer, upgrade) for r in spec.pypi]
         reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in held))
         cons.write_text("\n".join(constraints) + "\n")
         if prefer:
@@ -166,6 +167,40 @@ async def release_files(
     return found
 
 
+def _base(spec: Spec) -> Path:
+    """The folder a spec's local projects are relative to: its file's (else the current)."""
+    return spec.source.parent if spec.source is not None else Path.cwd()
+
+
+def _local_line(requirement: str, spec: Spec) -> str | None:
+    """uv's line for a local project (``-e /abs/dir``), else None."""
+    local = local_directory(requirement)
+    if local is None:
+        return None
+    path, editable = local
+    where = (_base(spec) / path).resolve()
+    return f"-e {where}" if editable else str(where)
+
+
+def _local_pick(spec: Spec, name: str, package: Mapping[str, Any], directory: Any) -> LockedPypi:
+    """A local project uv resolved: locked as the path the spec wrote, with no hash."""
+    found = Path(str(directory.get("path", "")))
+    for requirement in spec.pypi:
+        local = local_directory(requirement)
+        if local is not None and (_base(spec) / local[0]).resolve() == found.resolve():
+            return LockedPypi(
+                name=name,
+                version=str(package.get("version", "")),
+                path=local[0],
+                editable=bool(directory.get("editable", False)),
+            )
+    raise ResolveError(
+        f"{spec}: {name} resolved to the local directory {found}, which the spec does not "
+        "name: write it in the spec (`-e ./path`), relative to the spec file",
+        package=name,
+    )
+
+
 def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collection[str]) -> str:
     """A git requirement pinned to the commit an earlier lock recorded for it (uv keeps
     preferences for files, not for a branch's commit); others, and ``upgrade``'s, as given."""
@@ -205,6 +240,8 @@ def _pylock(packages: Sequence[LockedPypi]) -> str:
     """A minimal pylock.toml of earlier picks: uv keeps them as preferences."""
     lines = ['lock-version = "1.0"', 'created-by = "amber"', ""]
     for p in packages:
+        if p.path is not None:
+            continue  # a local project: read again from its directory
         if p.commit is not None:
             url, _, subdirectory = p.url.removeprefix("git+").partition("#subdirectory=")
             sub = f', subdirectory = "{subdirectory}"' if subdirectory else ""
@@ -225,6 +262,9 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     vcs = package.get("vcs")
     if vcs:
         return _vcs_pick(spec, name, package, vcs, platform)
+    directory = package.get("directory")
+    if directory:
+        return _local_pick(spec, name, package, directory)
     files = [_dist_file(w) for w in package.get("wheels", [])]
     fallback = package.get("sdist") or package.get("archive")
     if fallback:

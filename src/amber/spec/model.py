@@ -33,6 +33,7 @@ from amber.errors import ConfigError, SpecError
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
     "canonical_pypi_requirement", "checked_channel", "from_file", "is_unnamed",
+    "local_directory",
 ]  # fmt: skip
 
 SCHEMA = 1
@@ -116,9 +117,25 @@ def is_unnamed(requirement: str) -> bool:
     return bool(_UNNAMED.match(requirement))
 
 
+_LOCAL = re.compile(r"^(?:-e )?(?:\.|\.\.|\./\S*|\.\./\S*)$")
+
+
+def local_directory(requirement: str) -> tuple[str, bool] | None:
+    """(the path as written, relative to the spec file's folder; editable) of a local
+    project (``-e ./path``, ``./path``), else None."""
+    if not _LOCAL.match(requirement):
+        return None
+    editable = requirement.startswith("-e ")
+    return requirement.removeprefix("-e "), editable
+
+
 def canonical_pypi_requirement(text: str) -> str:
-    """A PEP 508 requirement with a normalised name, sorted extras, or an unnamed direct
-    reference (its URL, credentials out); ``SpecError`` if invalid."""
+    """A PEP 508 requirement with a normalised name, sorted extras, an unnamed direct
+    reference (its URL, credentials out), or a local project (``-e ./path``, ``./path``,
+    relative to the spec file's folder, as the spec readers write it); ``SpecError`` if
+    invalid."""
+    if local_directory(text.strip()) is not None:
+        return text.strip()
     if is_unnamed(text.strip()):
         url = text.strip()
         if url.lower().startswith("git+"):
