@@ -241,7 +241,8 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
         for c in sorted(body.conda, key=lambda c: c.name):
             click.echo(f"  conda  {c.name:<28} {c.version:<14} {c.build}")
         for p in sorted(body.pypi, key=lambda p: p.name):
-            click.echo(f"  pypi   {p.name:<28} {p.version}")
+            where = f" ({'editable ' if p.editable else ''}{p.path})" if p.path else ""
+            click.echo(f"  pypi   {p.name:<28} {p.version}{where}")
         for dist, conda_name in sorted(body.provided.items()):
             if dist != conda_name:
                 click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")

@@ -493,6 +493,8 @@ class Spec:
             return [b for b in base if name(b) not in names] + top
 
         def pypi_name(requirement: str) -> str:
+            if local_directory(requirement) is not None or is_unnamed(requirement):
+                return requirement  # named by uv only: the entry is its own key
             return str(canonicalize_name(_requirement_name(requirement)))
 
         return Spec.create(
