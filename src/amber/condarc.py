@@ -175,6 +175,7 @@ def network_of(config: CondaConfig) -> Network:
         config.ssl_verify,
         config.proxy_servers,
         where={key: config.origin(key) for key in ("mirrors", "ssl_verify", "proxy_servers")},
+        variables=config.variables,
     )
 
 

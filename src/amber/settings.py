@@ -43,6 +43,9 @@ class Network:
     mirrors: FrozenMap[str, tuple[str, ...]] = field(default_factory=FrozenMap)
     ssl_verify: bool | str = True
     proxy_servers: FrozenMap[str, str] = field(default_factory=FrozenMap)
+    # The environment a channel's ``${VAR}`` (a token) is expanded from when a lock recording
+    # it is installed: used for requests only, never written.
+    variables: Mapping[str, str] = field(default_factory=FrozenMap, compare=False, repr=False)
 
     def mirrored(self, url: str) -> str:
         """Where a request for ``url`` goes: its longest mirrored prefix replaced by the
@@ -81,6 +84,7 @@ class Network:
         proxy_servers: Mapping[str, Any] | None = None,
         *,
         where: str | Mapping[str, str] = "the settings",
+        variables: Mapping[str, str] | None = None,
     ) -> Network:
         """The network settings from raw values (a settings file's, ``.condarc``'s), checked:
         a malformed one is a ``ConfigError`` naming where it came from (``where``, or
@@ -93,6 +97,7 @@ class Network:
             mirrors=_mirrors(mirrors or {}, origin("mirrors")),
             ssl_verify=_ssl_verify(ssl_verify, origin("ssl_verify")),
             proxy_servers=_proxies(proxy_servers or {}, origin("proxy_servers")),
+            variables=FrozenMap(variables or {}),
         )
 
 

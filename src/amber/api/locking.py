@@ -47,13 +47,13 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
     if not os.path.isfile(path):
         raise SpecError("no such file", path)
     if is_amber_lock(path):
-        return Lock.read(path)
+        return Lock.read(path).located(path.parent)
     resolved = formats.detect(path)
     if resolved is not None:
         store = using(session).store
         return formats.read_resolved(path, resolved, uv_cache=store.uv_cache, network=store.network)
     if is_lock_file(path):
-        return Lock.read(path)
+        return Lock.read(path).located(path.parent)
     s = using(session)
     spec = configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
     return uv_project_lock(spec, s) or spec
@@ -156,13 +156,16 @@ def ensure_lock(
     s = using(session, store, progress)
     spec = spec_or_lock
     beside = beside_lock(spec)
+    # A local project's path is relative to the spec file's folder.
+    base = spec.source.parent if spec.source is not None else None
     if beside is not None and os.path.isfile(beside):
         existing = Lock.read(beside)
         if as_locked(spec, existing).req_id == existing.req_id:
-            return existing
+            return existing.located(base or beside.parent)
     stored = s.store.latest_lock(spec.req_id)
     if stored is not None:
-        return Lock.read(stored)
+        found = Lock.read(stored)
+        return found.located(base) if base is not None else found
     return lock(spec, session=s)
 
 

@@ -99,9 +99,20 @@ def git_lost(lock: Lock, exported: Iterable[str], fmt: str) -> list[str]:
     lines = sorted(
         {p.requirement_line() for n in exported for p in lock.platforms[n].pypi if p.commit}
     )
-    if not lines:
-        return []
-    return [f"git commits ({fmt} pins files by hash; install these apart): {', '.join(lines)}"]
+    local = sorted(
+        {p.requirement_line() for n in exported for p in lock.platforms[n].pypi if p.path}
+    )
+    out = []
+    if lines:
+        out.append(
+            f"git commits ({fmt} pins files by hash; install these apart): {', '.join(lines)}"
+        )
+    if local:
+        out.append(
+            f"local projects ({fmt} pins files by hash; install these apart, from the spec's "
+            f"folder): {', '.join(local)}"
+        )
+    return out
 
 
 def get(name: str) -> ModuleType:

@@ -107,7 +107,7 @@ def _entries(body: PlatformLock) -> list[dict[str, Any]]:
                 "optional": False,
             }
         )
-    for w in (w for w in body.pypi if w.commit is None):
+    for w in (w for w in body.pypi if w.is_archive):
         out.append(
             {
                 "name": w.name,

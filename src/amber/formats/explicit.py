@@ -75,7 +75,7 @@ def _text(lock: Lock, body: PlatformLock) -> str:
         lines.append("# PyPI packages (conda skips these lines):")
         lines += [
             f"# pip {w.requirement_line()}"
-            if w.commit
+            if not w.is_archive
             else f"# pip {w.name} @ {w.url.split('#', 1)[0]}#sha256={w.sha256}"
             for w in body.pypi
         ]

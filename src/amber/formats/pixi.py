@@ -49,7 +49,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     for body in bodies:
         for c in body.conda:
             lock_file.add_conda_package(ENVIRONMENT, platforms[body.platform], c.to_record())
-        for w in (w for w in body.pypi if w.commit is None):
+        for w in (w for w in body.pypi if w.is_archive):
             url = w.url.split("#", 1)[0]
             lock_file.add_pypi_package(
                 ENVIRONMENT, platforms[body.platform], w.name, w.version, url

@@ -29,6 +29,7 @@ from packaging.markers import Marker
 from packaging.pylock import (
     Package,
     PackageArchive,
+    PackageDirectory,
     PackageSdist,
     PackageVcs,
     PackageWheel,
@@ -190,6 +191,9 @@ def _package(w: LockedPypi, marker: Marker | None) -> Package:
     """The ``[[packages]]`` entry of one locked file."""
     name = canonicalize_name(w.name)
     version = Version(w.version) if w.version else None  # a git entry may have none
+    if w.path is not None:  # PEP 751's directory, relative to the spec's (and lock's) folder
+        directory = PackageDirectory(path=w.path, editable=bool(w.editable))
+        return Package(name=name, version=version, marker=marker, directory=directory)
     if w.commit is not None:
         url, _, subdirectory = w.url.removeprefix("git+").partition("#subdirectory=")
         vcs = PackageVcs(type="git", url=url, commit_id=w.commit, subdirectory=subdirectory or None)

@@ -77,7 +77,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         lines.append(f"--index-url {index_url}")
     lines += [f"--extra-index-url {url}" for url in lock.spec.extra_index_urls]
     for w in p.pypi:
-        if w.commit is None:
+        if w.is_archive:
             lines += [f"{w.name}=={w.version} \\", f"    --hash=sha256:{w.sha256}"]
     lost = git_lost(lock, [platform], "a hashed requirements.txt")
     if p.conda:

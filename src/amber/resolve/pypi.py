@@ -20,6 +20,7 @@ from amber.lock import LockedPypi
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
 from amber.settings import PYPI_INDEX, Network
 from amber.spec import Spec
+from amber.spec.model import local_directory
 
 __all__ = ["compile_pypi", "release_files", "uv_python_platform"]
 
@@ -80,7 +81,7 @@ async def compile_pypi(
         reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
         output = Path(tmp, "pylock.toml")
         # Credentials a user wrote go to uv only, in this private temporary directory.
-        held = [_held_commit(r, prefer, upgrade) for r in spec.pypi]
+        held = [_local_line(r, spec) or _held_commit(r, prefer, upgrade) for r in spec.pypi]
         reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in held))
         cons.write_text("\n".join(constraints) + "\n")
         if prefer:
@@ -97,7 +98,7 @@ async def compile_pypi(
         if spec.as_of:
             args += ["--exclude-newer", spec.as_of]
         urls = [spec.index_url or "", *spec.extra_index_urls]
-        urls += [r.partition(" @ ")[2].split(" ")[0] for r in spec.pypi]
+        urls += [(r.partition(" @ ")[2] or r).split(" ")[0] for r in spec.pypi]
         if any(in_query(url) for url in urls):
             args.append("--no-cache")  # uv's cache would keep the ?token= it was given
         for name in sorted(upgrade):
@@ -173,13 +174,50 @@ async def release_files(
     return found
 
 
+def _base(spec: Spec) -> Path:
+    """The folder a spec's local projects are relative to: its file's (else the current)."""
+    return spec.source.parent if spec.source is not None else Path.cwd()
+
+
+def _local_line(requirement: str, spec: Spec) -> str | None:
+    """uv's line for a local project (``-e /abs/dir``), else None."""
+    local = local_directory(requirement)
+    if local is None:
+        return None
+    path, editable = local
+    where = (_base(spec) / path).resolve()
+    return f"-e {where}" if editable else str(where)
+
+
+def _local_pick(spec: Spec, name: str, package: Mapping[str, Any], directory: Any) -> LockedPypi:
+    """A local project uv resolved: locked as the path the spec wrote, with no hash."""
+    found = Path(str(directory.get("path", "")))
+    for requirement in spec.pypi:
+        local = local_directory(requirement)
+        if local is not None and (_base(spec) / local[0]).resolve() == found.resolve():
+            return LockedPypi(
+                name=name,
+                version=str(package.get("version", "")),
+                path=local[0],
+                editable=bool(directory.get("editable", False)),
+            )
+    raise ResolveError(
+        f"{spec}: {name} resolved to the local directory {found}, which the spec does not "
+        "name: write it in the spec (`-e ./path`), relative to the spec file",
+        package=name,
+    )
+
+
 def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collection[str]) -> str:
     """A git requirement pinned to the commit an earlier lock recorded for it (uv keeps
     preferences for files, not for a branch's commit); others, and ``upgrade``'s, as given."""
     name, at, rest = requirement.partition(" @ ")
-    if not at or not rest.startswith("git+"):
+    if not at and requirement.startswith("git+"):
+        name, rest = "", requirement  # unnamed: the earlier lock's entry of that repository
+    elif not at or not rest.startswith("git+"):
         return requirement
-    name = str(canonicalize_name(name.split("[", 1)[0].strip()))
+    else:
+        name = str(canonicalize_name(name.split("[", 1)[0].strip()))
     url, hash_, fragment = rest.partition("#")
     base = url.rsplit("@", 1)[0] if "@" in url.split("://", 1)[-1].split("/", 1)[-1] else url
     subdirectory = next(
@@ -188,9 +226,10 @@ def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collec
         "",
     )  # fmt: skip
     for p in prefer:
-        if p.commit and p.name == name and name not in upgrade:
+        if p.commit and p.name == (name or p.name) and p.name not in upgrade:
             if _same_source(p.url, f"{redact(base)}{subdirectory}"):
-                return f"{requirement.partition(' @ ')[0]} @ {base}@{p.commit}{hash_}{fragment}"
+                named = f"{requirement.partition(' @ ')[0]} @ " if name else ""
+                return f"{named}{base}@{p.commit}{hash_}{fragment}"
     return requirement
 
 
@@ -208,6 +247,8 @@ def _pylock(packages: Sequence[LockedPypi]) -> str:
     """A minimal pylock.toml of earlier picks: uv keeps them as preferences."""
     lines = ['lock-version = "1.0"', 'created-by = "amber"', ""]
     for p in packages:
+        if p.path is not None:
+            continue  # a local project: read again from its directory
         if p.commit is not None:
             url, _, subdirectory = p.url.removeprefix("git+").partition("#subdirectory=")
             sub = f', subdirectory = "{subdirectory}"' if subdirectory else ""
@@ -228,6 +269,9 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     vcs = package.get("vcs")
     if vcs:
         return _vcs_pick(spec, name, package, vcs, platform)
+    directory = package.get("directory")
+    if directory:
+        return _local_pick(spec, name, package, directory)
     files = [_dist_file(w) for w in package.get("wheels", [])]
     fallback = package.get("sdist") or package.get("archive")
     if fallback:
