@@ -144,8 +144,11 @@ class _Raw:
 
 
 def _raw(path: Path, text: str) -> _Raw:
+    # Only the head: `version`, `platforms` and `environments` come before the (long)
+    # `packages:` list, which rattler reads.
+    head = re.split(r"^packages:", text, maxsplit=1, flags=re.MULTILINE)[0]
     try:
-        data = yaml.load(text, Loader=_LOADER)
+        data = yaml.load(head, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
     if not isinstance(data, dict) or not isinstance(data.get("environments"), dict):
