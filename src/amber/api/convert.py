@@ -41,6 +41,8 @@ def export(
     """Write the lock ``ref`` names in format ``fmt`` to ``output`` (one file per platform
     beside it when the format holds one platform), or return its text without ``output``."""
     module = formats.get(fmt)
+    if options.lock_version is not None and not getattr(module, "LOCK_VERSIONS", ()):
+        raise AmberError(f"--lock-version is a version of pixi.lock; {fmt} has none")
     lock = lock_of(ref, store)
     exported = module.export(lock, options)
     if lock.spec.variables and not getattr(module, "CARRIES_VARIABLES", False):

@@ -143,6 +143,7 @@ def env_for_file(
     python: str | None = None,
     session: Session | None = None,
     loaded: Spec | Lock | None = None,
+    environment: str | None = None,
 ) -> Env:
     """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else
     (``loaded``: the file, already read)."""
@@ -151,7 +152,7 @@ def env_for_file(
     path = Path(path)
     s = using(session, store, progress)
     try:
-        key = _hotpath.file_key(path, host_platform(), python)
+        key = _hotpath.file_key(path, host_platform(), python, environment)
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
     env = _hotpath.recall(s.store, key)
@@ -167,7 +168,7 @@ def env_for_file(
         s.store.remember_spec_file(key, Lock.read(envs[0].lock_file).req_id, envs[0].full_id, {})
         return envs[0]
     if loaded is None:
-        loaded = load(path, python=python, session=s)
+        loaded = load(path, python=python, session=s, environment=environment)
     env = install(loaded, session=s)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
     s.store.remember_spec_file(

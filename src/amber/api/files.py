@@ -46,6 +46,7 @@ class LockRequest:
     merge: bool = False
     python: str | None = None
     channel_priority: str | None = None  # --channel-priority: over the spec's and the settings'
+    environment: str | None = None  # --environment: of a pixi.lock or a pixi manifest
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,18 @@ def lock_file(
     kind = formats.detect(path)
     if kind is not None:
         # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
-        result = formats.read_resolved(path, kind, uv_cache=store.uv_cache)
+        result = formats.read_resolved(
+            path, kind, uv_cache=store.uv_cache, environment=request.environment
+        )
         target = request.output or path.parent / LOCK_NAME
         store.save_lock(result.dumps(), result.req_id, result.full_id)
         result.write(target)
         return Locked(result, target, path, imported=kind)
     if is_amber_lock(path):
         return _lock_from_lock(path, request, s)
-    spec = read_spec(path, python=request.python, channel_config=s.conda)
+    spec = read_spec(
+        path, python=request.python, channel_config=s.conda, environment=request.environment
+    )
     spec = _with_options(configured_priority(spec, s), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
     if request.check:
@@ -159,6 +164,7 @@ def install_file(
     *,
     python: str | None = None,
     prefix: Path | None = None,
+    environment: str | None = None,
 ) -> list[Env]:
     """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle; at
     ``prefix`` (``--prefix``, else environment.yml's ``prefix:`` in a file without ``name:``,
@@ -172,14 +178,16 @@ def install_file(
         return install_bundle(path, store, progress)
     s = using(None, store, progress)
     if not os.path.isfile(path):  # missing, a FIFO, a device: env_for_file says which
-        return [env_for_file(path, python=python, session=s)]
-    loaded = load(path, python=python, session=s)
+        return [env_for_file(path, python=python, session=s, environment=environment)]
+    loaded = load(path, python=python, session=s, environment=environment)
     # conda's `env create -f`: `-p`, else the file's `name:` (here: the store), else `prefix:`.
     named = isinstance(loaded, Spec) and bool(loaded.name)
     target = prefix or (loaded.prefix if isinstance(loaded, Spec) and not named else None)
     if target is not None:
         return [install(loaded, session=s, prefix=target)]
-    return [env_for_file(path, python=python, session=s, loaded=loaded)]
+    return [
+        env_for_file(path, python=python, session=s, loaded=loaded, environment=environment)
+    ]
 
 
 def env_to_run(
@@ -189,6 +197,7 @@ def env_to_run(
     progress: Progress,
     *,
     python: str | None = None,
+    environment: str | None = None,
 ) -> Env:
     """The env ``amber run`` uses: an existing one by reference, or the one of a file."""
     if env_ref and file:
@@ -197,4 +206,4 @@ def env_to_run(
         return find_env(env_ref, store)
     if file is None:
         raise AmberError("no spec file: pass -f FILE")
-    return env_for_file(file, store, progress, python=python)
+    return env_for_file(file, store, progress, python=python, environment=environment)

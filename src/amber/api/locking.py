@@ -35,7 +35,13 @@ __all__ = [
 ]
 
 
-def load(path: Path, *, python: str | None = None, session: Session | None = None) -> Spec | Lock:
+def load(
+    path: Path,
+    *,
+    python: str | None = None,
+    session: Session | None = None,
+    environment: str | None = None,
+) -> Spec | Lock:
     """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
     tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
 
@@ -46,11 +52,14 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
         return Lock.read(path)
     resolved = formats.detect(path)
     if resolved is not None:
-        return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
+        return formats.read_resolved(
+            path, resolved, uv_cache=using(session).store.uv_cache, environment=environment
+        )
     if is_lock_file(path):
         return Lock.read(path)
     s = using(session)
-    return configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
+    spec = read_spec(path, python=python, channel_config=s.conda, environment=environment)
+    return configured_priority(spec, s)
 
 
 def configured_priority(spec: Spec, session: Session) -> Spec:

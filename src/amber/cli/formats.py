@@ -25,6 +25,8 @@ __all__ = ["export_cmd", "import_cmd"]
               help="Only this platform (repeatable).")  # fmt: skip
 @click.option("--no-builds", is_flag=True, help="environment.yml: pins without build strings.")
 @click.option("--from-history", is_flag=True, help="environment.yml: your own spec, not the pins.")
+@click.option("--lock-version", type=int, metavar="N",
+              help="pixi: the pixi.lock version to write, 6 or 7 (default: 7).")  # fmt: skip
 def export_cmd(
     ref: str,
     fmt: str,
@@ -32,6 +34,7 @@ def export_cmd(
     platforms: tuple[str, ...],
     no_builds: bool,
     from_history: bool,
+    lock_version: int | None,
 ) -> None:
     """Write an env or lock in another tool's format; say on stderr what it cannot carry.
 
@@ -40,7 +43,12 @@ def export_cmd(
       amber export 3f2a9c1d --format explicit -p linux-64 -o linux-64.txt
       amber export amber.lock --format cyclonedx -o sbom.cdx.json
     """
-    options = ExportOptions(platforms=platforms, no_builds=no_builds, from_history=from_history)
+    options = ExportOptions(
+        platforms=platforms,
+        no_builds=no_builds,
+        from_history=from_history,
+        lock_version=lock_version,
+    )
     render.exported(export(ref, fmt, options, output, edge().store), fmt)
 
 

@@ -9,7 +9,15 @@ import click
 from amber import api
 from amber.api.files import LockRequest, lock_file
 from amber.cli import render
-from amber.cli._shared import PathType, edge, file_option, python_option, quiet_option, spec_file
+from amber.cli._shared import (
+    PathType,
+    edge,
+    environment_option,
+    file_option,
+    python_option,
+    quiet_option,
+    spec_file,
+)
 from amber.errors import AmberError
 
 __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
@@ -38,6 +46,7 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
     type=click.Choice(["strict", "flexible", "disabled"], case_sensitive=False),
     help="As conda's channel_priority (default: the settings', else flexible).",
 )  # fmt: skip
+@environment_option
 @python_option
 @quiet_option
 def lock_cmd(
@@ -49,6 +58,7 @@ def lock_cmd(
     check: bool,
     merge: bool,
     channel_priority: str | None,
+    environment: str | None,
     python: str | None,
     quiet: bool,
 ) -> None:
@@ -63,7 +73,9 @@ def lock_cmd(
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
     session = edge(quiet)
-    request = LockRequest(output, platforms, as_of, update, check, merge, python, channel_priority)
+    request = LockRequest(
+        output, platforms, as_of, update, check, merge, python, channel_priority, environment
+    )
     result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:
         render.locked(result)

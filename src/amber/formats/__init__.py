@@ -8,7 +8,8 @@ Each format is a module here with:
 - optionally ``detect(path: Path, head: str) -> bool`` and ``read(path: Path) -> Lock``
   for formats that are also already-resolved input to ``amber lock -f`` (no solve);
   ``read(path, uv_cache=...)`` when the module sets ``READ_NEEDS_UV_CACHE`` (it asks uv
-  for the files of pinned releases).
+  for the files of pinned releases); ``read(path, environment)`` when it sets
+  ``READ_ENVIRONMENTS`` (a file of several environments: pixi.lock).
 
 Exports report what the format cannot carry in ``Exported.lost`` (one line each),
 which the CLI prints on stderr.
@@ -54,6 +55,7 @@ class ExportOptions:
     no_builds: bool = False  # environment.yml: name=version without builds
     from_history: bool = False  # environment.yml: the user's own spec (with its pip section)
     name: str | None = None  # environment.yml `name:`
+    lock_version: int | None = None  # pixi.lock: the file format version (default: newest)
 
 
 @dataclass(frozen=True)
@@ -121,19 +123,29 @@ def detect(path: Path) -> str | None:
 _LOOKS = {
     "explicit": lambda name, head: "@EXPLICIT" in head,
     "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "package:" in head,
-    "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
+    "pixi": lambda name, head: "environments:" in head and "version:" in head,
     "requirements": lambda name, head: "--hash" in head,
     "pylock": lambda name, head: name.endswith(".toml") and "lock-version" in head,
 }
 
 
-def read_resolved(path: Path, name: str | None = None, *, uv_cache: Path) -> Lock:
+def read_resolved(
+    path: Path, name: str | None = None, *, uv_cache: Path, environment: str | None = None
+) -> Lock:
     """A ``Lock`` holding exactly the packages of an already-resolved file; ``uv_cache`` is
-    uv's cache, for the formats that look their files up on an index."""
+    uv's cache, for the formats that look their files up on an index; ``environment`` the
+    one to read, for the formats that hold several (``READ_ENVIRONMENTS``: pixi.lock)."""
     name = name or detect(path)
     if name is None:
         raise AmberError(f"{path}: not a format Amber imports")
     module = get(name)
+    if environment is not None:
+        if not getattr(module, "READ_ENVIRONMENTS", False):
+            raise AmberError(
+                f"{path}: --environment chooses an environment of a pixi.lock or a pixi "
+                f"manifest, and this is a {name} file (it has one)"
+            )
+        return module.read(path, environment)
     if getattr(module, "READ_NEEDS_UV_CACHE", False):
         return module.read(path, uv_cache=uv_cache)
     return module.read(path)

@@ -8,6 +8,7 @@ rattler once more, which reads them and writes its canonical form.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, replace
@@ -37,9 +38,19 @@ NAME = "pixi"
 SUFFIX = ".lock"
 WHOLE = True
 ENVIRONMENT = "default"
+READ_ENVIRONMENTS = True  # read(path, environment)
+# What `--lock-version` can write: py-rattler writes 7; 6 is 7 without what 7 added.
+LOCK_VERSIONS = (6, 7)
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
+    version = options.lock_version or LOCK_VERSIONS[-1]
+    if version not in LOCK_VERSIONS:
+        raise AmberError(
+            f"pixi.lock version {version}: Amber writes versions "
+            f"{', '.join(map(str, LOCK_VERSIONS))} (py-rattler writes 7; 6 is what conda's "
+            "lockfile plugin reads)"
+        )
     names = sorted(dict.fromkeys(options.platforms)) or sorted(lock.platforms)
     bodies = [lock.for_platform(name) for name in names]
     platforms = {b.platform: LockPlatform(b.platform, virtual_packages=list(b.virtual_packages))
@@ -66,6 +77,8 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
             _check_hashes(written, hashes)
             written.to_path(path)  # rattler's canonical text
         text = path.read_text(encoding="utf-8")
+        if version == 6:
+            text = _as_v6(text, path)
     lost = [
         "pixi also needs a pixi.toml (the spec): only the lock is written",
     ]
@@ -76,8 +89,40 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         )
     if any(body.provided for body in bodies):
         lost.append("which conda package provides which PyPI distribution is not carried")
+    if version == 6 and any(b.virtual_packages for b in bodies):
+        lost.append("the virtual packages of each platform (pixi.lock 6 has no `platforms:`)")
     lost += platforms_lost(lock, names) + git_lost(lock, names, "Amber's pixi.lock export")
     return Exported(text=text, lost=tuple(lost))
+
+
+def _as_v6(text: str, path: Path) -> str:
+    """Version 7 as version 6: rattler_lock's v6 reader (``parse/deserialize.rs``,
+    ``LegacyEnvironment``) takes the same environments and packages, keyed by subdir, and
+    has no top-level ``platforms:`` table (7 added it, with relative paths and source
+    packages, none of which Amber writes). Read back by rattler: the same packages."""
+    lines = text.splitlines()
+    if not lines or lines[0] != "version: 7":
+        raise AmberError(f"pixi: rattler wrote {lines[:1]!r}, not version 7")
+    out, skipping = ["version: 6"], False
+    for line in lines[1:]:
+        if line and not line[0].isspace() and not line.startswith("- "):
+            skipping = line == "platforms:"
+        if not skipping:
+            out.append(line)
+    v6 = "\n".join(out) + "\n"
+    written = _packages(LockFile.from_path(path))  # the version 7 file, still there
+    path.write_text(v6, encoding="utf-8")
+    if _packages(LockFile.from_path(path)) != written:
+        raise AmberError("pixi: the version 6 file does not read back as written")
+    return v6
+
+
+def _packages(lock_file: Any) -> dict[str, list[str]]:
+    env = lock_file.environment(ENVIRONMENT)
+    return {
+        p.name: sorted(str(x.location) for x in env.packages(p) or [])
+        for p in (env.platforms() if env else [])
+    }
 
 
 def _channel_url(channel: str, bodies: list[PlatformLock]) -> str:
@@ -304,7 +349,11 @@ def _platform(
                     "the archive from a channel"
                 )
             if kind == "CondaLockedBinaryPackage":
-                record = records.get(str(package.location))
+                location = str(package.location)
+                record = records.get(location)
+                if record is None and "://" not in location:  # rattler 7 writes file:// as a path
+                    local = os.path.normpath(path.parent.absolute() / location)
+                    record = records.get(Path(local).as_uri())
                 if record is None:
                     raise LockFileError(f"`{package.name}`: rattler returned no record for it")
                 if record.sha256 is None:

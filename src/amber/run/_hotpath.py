@@ -64,7 +64,7 @@ def default_file() -> Path | None:
     return next((Path(n) for n in DEFAULT_FILES if Path(n).is_file()), None)
 
 
-def file_key(path: Path, platform: str, python: str | None) -> str:
+def file_key(path: Path, platform: str, python: str | None, environment: str | None = None) -> str:
     beside = path.parent / LOCK_NAME
     own = digest(path)  # first: refuses a FIFO, a device, a loop before resolve() sees them
     parts = [
@@ -75,6 +75,8 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
         platform,
         python or f"{sys.version_info[0]}.{sys.version_info[1]}",
     ]
+    if environment is not None:  # a pixi file's --environment: another env of the same file
+        parts.append(f"environment={environment}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
