@@ -38,7 +38,9 @@ def test_lock_dash_f_chooses_the_environment(amber, tmp_path: Path):
     out = amber("lock", "-f", lock_file, "-o", tmp_path / "b.lock")
     assert out.returncode == 0, out
     assert "max-py310" in out.stderr and "--environment" in out.stderr
-    assert "py-rattler" in {c.name for c in Lock.read(tmp_path / "b.lock").platforms["linux-64"].conda}
+    assert "py-rattler" in {
+        c.name for c in Lock.read(tmp_path / "b.lock").platforms["linux-64"].conda
+    }
     # A name it doesn't have: exit 2, listing those it has.
     out = amber("lock", "-f", lock_file, "--environment", "nope", "-o", tmp_path / "c.lock")
     assert out.returncode == 2, out
@@ -55,7 +57,9 @@ def test_custom_platform_names_map_to_their_subdir(tmp_path: Path):
     env = data["environments"]["default"]["packages"]
     del env["win-64"], env["p2"]
     path = tmp_path / "pixi.lock"
-    path.write_text("# written by pixi\n# a second comment\n" + yaml.safe_dump(data, sort_keys=False))
+    path.write_text(
+        "# written by pixi\n# a second comment\n" + yaml.safe_dump(data, sort_keys=False)
+    )
     assert pixi.detect(path, path.read_text()[:4096])  # comments first, still a pixi.lock
     lock = pixi.read(path)
     assert sorted(lock.platforms) == ["linux-64", "osx-arm64", "win-64"]
@@ -96,7 +100,9 @@ def pixi_lock(amber, tmp_path: Path) -> Lock:
     if not PIXI_CHANNELS.is_dir():
         pytest.skip("the shared real data is not here")
     channel = (PIXI_CHANNELS / "dummy_channel_1").as_uri()
-    spec = write(tmp_path / "spec" / "environment.yml", f"channels: ['{channel}']\ndependencies: [dummy-a]\n")
+    spec = write(
+        tmp_path / "spec" / "environment.yml", f"channels: ['{channel}']\ndependencies: [dummy-a]\n"
+    )
     amber("lock", "-f", spec, "-p", "linux-64", "-p", "osx-arm64", check=True)
     return Lock.read(spec.parent / "amber.lock")
 
@@ -119,7 +125,9 @@ def test_pixi_lock_round_trip_keeps_full_id(pixi_lock: Lock, version: int, tmp_p
 
 def test_lock_version_it_cannot_write_is_refused(amber, pixi_lock: Lock, tmp_path: Path):
     lock_path = tmp_path / "spec" / "amber.lock"
-    out = amber("export", lock_path, "--format", "pixi", "--lock-version", "5", "-o", tmp_path / "x")
+    out = amber(
+        "export", lock_path, "--format", "pixi", "--lock-version", "5", "-o", tmp_path / "x"
+    )
     assert out.returncode == 2, out
     assert "6, 7" in out.stderr and not (tmp_path / "x").exists()
     out = amber("export", lock_path, "--format", "explicit", "--lock-version", "6")

@@ -35,7 +35,9 @@ def _cases() -> list[tuple[Path, str]]:
     for f in FILES:
         text = f.read_text(encoding="utf-8")
         head = text.split("\npackages:", 1)[0]
-        cases += [(f, env) for env in sorted(yaml.load(head, Loader=yaml.CSafeLoader)["environments"])]
+        cases += [
+            (f, env) for env in sorted(yaml.load(head, Loader=yaml.CSafeLoader)["environments"])
+        ]
     return cases
 
 

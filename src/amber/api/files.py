@@ -185,9 +185,7 @@ def install_file(
     target = prefix or (loaded.prefix if isinstance(loaded, Spec) and not named else None)
     if target is not None:
         return [install(loaded, session=s, prefix=target)]
-    return [
-        env_for_file(path, python=python, session=s, loaded=loaded, environment=environment)
-    ]
+    return [env_for_file(path, python=python, session=s, loaded=loaded, environment=environment)]
 
 
 def env_to_run(

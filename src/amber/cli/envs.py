@@ -13,9 +13,9 @@ from amber.cli import render
 from amber.cli._shared import (
     PathType,
     edge,
+    environment_option,
     file_option,
     json_option,
-    environment_option,
     python_option,
     quiet_option,
     spec_file,

@@ -10,9 +10,9 @@ from amber.api.files import env_to_run
 from amber.api.show import verify
 from amber.cli._shared import (
     edge,
+    environment_option,
     file_option,
     prefix_ref,
-    environment_option,
     python_option,
     quiet_option,
     spec_file,

@@ -285,8 +285,8 @@ def read(path: Path, environment: str | None = None) -> Lock:
         # The same entry refused on several platforms: said once, with its platforms.
         grouped: dict[str, list[str]] = {}
         for problem in problems:
-            platform, _, reason = problem.partition(": ")
-            grouped.setdefault(reason, []).append(platform)
+            where_, _, reason = problem.partition(": ")
+            grouped.setdefault(reason, []).append(where_)
         problems = [f"{reason} [{', '.join(sorted(p))}]" for reason, p in grouped.items()]
         listed = problems[:_MAX_LISTED]
         more = len(problems) - len(listed)
@@ -417,9 +417,9 @@ def _git(package: Any, url: str, commit: str) -> LockedPypi:
     """pixi's ``git+URL?subdirectory=X&rev=R#COMMIT``: Amber's git entry, at that commit
     (``rev``/``tag``/``branch`` only said how pixi found it)."""
     base, _, query = url.partition("?")
-    subdirectory = dict(
-        part.partition("=")[::2] for part in query.split("&") if part
-    ).get("subdirectory")
+    subdirectory = dict(part.partition("=")[::2] for part in query.split("&") if part).get(
+        "subdirectory"
+    )
     return LockedPypi(
         name=canonicalize_name(package.name),
         version=str(package.version),

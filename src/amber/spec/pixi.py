@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from amber.errors import SpecError, SpecWarning
 from amber.spec.model import Spec, from_file
 from amber.spec.pyproject import _key_line, _toml_load
 
-__all__ = ["read_pixi", "is_pixi_manifest"]
+__all__ = ["read_pixi"]
 
 DEFAULT = "default"
 _SOURCE_KEYS = ("path", "git", "url")  # a conda dependency pixi-build builds from source
@@ -33,12 +32,6 @@ _FAMILIES = {
 }
 
 
-def is_pixi_manifest(data: Mapping[str, Any], path: Path) -> bool:
-    """pixi.toml, or a pyproject.toml with a ``[tool.pixi]`` table."""
-    tool = data.get("tool")
-    return path.name.lower() == "pixi.toml" or (isinstance(tool, dict) and "pixi" in tool)
-
-
 def read_pixi(
     path: Path,
     python: str | None = None,
@@ -46,9 +39,28 @@ def read_pixi(
     environment: str | None = None,
 ) -> Spec:
     """One environment of a pixi manifest as a ``Spec``; ``SpecError`` naming the table."""
-    text, data = _toml_load(path)
+    text, loaded = _toml_load(path)
+    data: Any = loaded
     pyproject = path.name.lower() != "pixi.toml"
-    root: dict[str, Any] = data["tool"]["pixi"] if pyproject else data
+    try:
+        root: Any = data["tool"]["pixi"] if pyproject else data
+        return _read(path, text, data, root, pyproject, python, channel_config, environment)
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:  # a table of the wrong type
+        raise SpecError(
+            f"malformed pixi manifest: a table or value of an unexpected type ({exc})", path
+        ) from None
+
+
+def _read(
+    path: Path,
+    text: str,
+    data: Any,
+    root: Any,
+    pyproject: bool,
+    python: str | None,
+    channel_config: CondaConfig | None,
+    environment: str | None,
+) -> Spec:
     prefix = "tool.pixi." if pyproject else ""
 
     def fail(message: str, key: str, table: str = "") -> SpecError:
