@@ -144,6 +144,7 @@ def env_for_file(
     python: str | None = None,
     session: Session | None = None,
     loaded: Spec | Lock | None = None,
+    environment: str | None = None,
 ) -> Env:
     """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else
     (``loaded``: the file, already read)."""
@@ -153,12 +154,13 @@ def env_for_file(
     s = using(session, store, progress)
     seen = _hotpath.before_reading(path)  # for `amber run`'s next lookup (amber._hot)
     try:
-        key = _hotpath.file_key(path, host_platform(), python)
+        key = _hotpath.file_key(path, host_platform(), python, environment)
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
     env = _hotpath.recall(s.store, key, seen)
     if env is not None:
-        _hotpath.remember_hot(s.store, path, python, env, seen)
+        if environment is None:  # amber._hot knows no --environment: only the default's
+            _hotpath.remember_hot(s.store, path, python, env, seen)
         return env
     if _hotpath.is_bundle(path):
         envs = install_bundle(path, session=s)
@@ -171,7 +173,7 @@ def env_for_file(
         _hotpath.remember_hot(s.store, path, python, envs[0], seen)
         return envs[0]
     if loaded is None:
-        loaded = load(path, python=python, session=s)
+        loaded = load(path, python=python, session=s, environment=environment)
     includes = list(loaded.files[1:]) if isinstance(loaded, Spec) else []
     uv_lock = uv_lock_beside(path)
     if uv_lock is not None:  # whether it matches pyproject.toml decides what the env holds
@@ -181,7 +183,8 @@ def env_for_file(
     s.store.remember_spec_file(
         key, loaded.req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes}
     )
-    _hotpath.remember_hot(s.store, path, python, env, seen)
+    if environment is None:  # amber._hot knows no --environment: only the default's
+        _hotpath.remember_hot(s.store, path, python, env, seen)
     return env
 
 

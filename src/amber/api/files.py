@@ -48,6 +48,7 @@ class LockRequest:
     python: str | None = None
     channel_priority: str | None = None  # --channel-priority: over the spec's and the settings'
     categories: tuple[str, ...] = ()  # --category: of a conda-lock file
+    environment: str | None = None  # --environment: of a pixi.lock or a pixi manifest
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def lock_file(
         )
     if is_amber_lock(path):
         return _lock_from_lock(path, request, s)
-    spec = read_spec(path, python=request.python, channel_config=s.conda)
+    spec = read_spec(
+        path, python=request.python, channel_config=s.conda, environment=request.environment
+    )
     spec = _with_options(configured_priority(spec, s), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
     # Flags that ask for something else than uv's own lock (a solve honours them).
@@ -129,8 +132,9 @@ def _import_resolved(path: Path, kind: str, request: LockRequest, store: Store) 
             f"import this file as it is (`amber lock -f {path.name}`)"
         )
     result = formats.read_resolved(
-        path, kind, uv_cache=store.uv_cache, network=store.network, categories=request.categories
-    )
+        path, kind, uv_cache=store.uv_cache, network=store.network,
+        categories=request.categories, environment=request.environment,
+    )  # fmt: skip
     if request.platforms:
         result = formats.only_platforms(result, request.platforms, path)
     target = request.output or path.parent / LOCK_NAME
@@ -238,6 +242,7 @@ def install_file(
     *,
     python: str | None = None,
     prefix: Path | None = None,
+    environment: str | None = None,
 ) -> list[Env]:
     """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle; at
     ``prefix`` (``--prefix``, else environment.yml's ``prefix:`` in a file without ``name:``,
@@ -251,14 +256,14 @@ def install_file(
         return install_bundle(path, store, progress)
     s = using(None, store, progress)
     if not os.path.isfile(path):  # missing, a FIFO, a device: env_for_file says which
-        return [env_for_file(path, python=python, session=s)]
-    loaded = load(path, python=python, session=s)
+        return [env_for_file(path, python=python, session=s, environment=environment)]
+    loaded = load(path, python=python, session=s, environment=environment)
     # conda's `env create -f`: `-p`, else the file's `name:` (here: the store), else `prefix:`.
     named = isinstance(loaded, Spec) and bool(loaded.name)
     target = prefix or (loaded.prefix if isinstance(loaded, Spec) and not named else None)
     if target is not None:
         return [install(loaded, session=s, prefix=target)]
-    return [env_for_file(path, python=python, session=s, loaded=loaded)]
+    return [env_for_file(path, python=python, session=s, loaded=loaded, environment=environment)]
 
 
 def env_to_run(
@@ -268,6 +273,7 @@ def env_to_run(
     progress: Progress,
     *,
     python: str | None = None,
+    environment: str | None = None,
 ) -> Env:
     """The env ``amber run`` uses: an existing one by reference, or the one of a file."""
     if env_ref and file:
@@ -283,4 +289,4 @@ def env_to_run(
         return env
     if file is None:
         raise AmberError("no spec file: pass -f FILE")
-    return env_for_file(file, store, progress, python=python)
+    return env_for_file(file, store, progress, python=python, environment=environment)

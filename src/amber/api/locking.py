@@ -39,7 +39,13 @@ __all__ = [
 ]
 
 
-def load(path: Path, *, python: str | None = None, session: Session | None = None) -> Spec | Lock:
+def load(
+    path: Path,
+    *,
+    python: str | None = None,
+    session: Session | None = None,
+    environment: str | None = None,
+) -> Spec | Lock:
     """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
     tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
 
@@ -51,11 +57,15 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
     resolved = formats.detect(path)
     if resolved is not None:
         store = using(session).store
-        return formats.read_resolved(path, resolved, uv_cache=store.uv_cache, network=store.network)
+        return formats.read_resolved(
+            path, resolved, uv_cache=store.uv_cache, network=store.network,
+            environment=environment,
+        )  # fmt: skip
     if is_lock_file(path):
         return Lock.read(path).located(path.parent)
     s = using(session)
-    spec = configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
+    spec = read_spec(path, python=python, channel_config=s.conda, environment=environment)
+    spec = configured_priority(spec, s)
     return uv_project_lock(spec, s) or spec
 
 

@@ -13,6 +13,7 @@ from amber.cli import render
 from amber.cli._shared import (
     PathType,
     edge,
+    environment_option,
     file_option,
     json_option,
     python_option,
@@ -28,13 +29,19 @@ __all__ = ["install_cmd", "env_group"]
 @click.command("install")
 @click.argument("source", required=False, type=PathType(path_type=Path), metavar="[FILE]")
 @file_option
+@environment_option
 @python_option
 @click.option("-p", "--prefix", type=click.Path(path_type=Path),
               help="Build the env at this path (as conda's -p), tracked by the store; "
                    "default: the file's prefix:, else the store.")  # fmt: skip
 @quiet_option
 def install_cmd(
-    source: Path | None, file: Path | None, python: str | None, prefix: Path | None, quiet: bool
+    source: Path | None,
+    file: Path | None,
+    environment: str | None,
+    python: str | None,
+    prefix: Path | None,
+    quiet: bool,
 ) -> None:
     """Hydrate the env of a spec, a lock or a bundle (or reuse it); prints its path.
 
@@ -53,6 +60,7 @@ def install_cmd(
             session.progress,
             python=python,
             prefix=prefix,
+            environment=environment,
         )
     )
 

@@ -29,6 +29,8 @@ __all__ = ["export_cmd", "import_cmd"]
 @click.option("--from-history", is_flag=True, help="environment.yml: your own spec, not the pins.")
 @click.option("-n", "--name", metavar="NAME",
               help="environment.yml name: (default: the env name, else amber-ID).")  # fmt: skip
+@click.option("--lock-version", type=int, metavar="N",
+              help="pixi: the pixi.lock version to write, 6 or 7 (default: 7).")  # fmt: skip
 def export_cmd(
     ref: str,
     fmt: str,
@@ -37,6 +39,7 @@ def export_cmd(
     no_builds: bool,
     from_history: bool,
     name: str | None,
+    lock_version: int | None,
 ) -> None:
     """Write an env or lock in another tool's format; say on stderr what it cannot carry.
 
@@ -46,7 +49,11 @@ def export_cmd(
       amber export amber.lock --format cyclonedx -o sbom.cdx.json
     """
     options = ExportOptions(
-        platforms=platforms, no_builds=no_builds, from_history=from_history, name=name
+        platforms=platforms,
+        no_builds=no_builds,
+        from_history=from_history,
+        name=name,
+        lock_version=lock_version,
     )
     render.exported(export(ref, fmt, options, output, edge().store), fmt)
 

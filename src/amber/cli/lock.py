@@ -9,7 +9,15 @@ import click
 from amber import api
 from amber.api.files import LockRequest, lock_file
 from amber.cli import render
-from amber.cli._shared import PathType, edge, file_option, python_option, quiet_option, spec_file
+from amber.cli._shared import (
+    PathType,
+    edge,
+    environment_option,
+    file_option,
+    python_option,
+    quiet_option,
+    spec_file,
+)
 from amber.errors import AmberError
 
 __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
@@ -42,6 +50,7 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
     type=click.Choice(["strict", "flexible", "disabled"], case_sensitive=False),
     help="As conda's channel_priority (default: the settings', else flexible).",
 )  # fmt: skip
+@environment_option
 @python_option
 @quiet_option
 def lock_cmd(
@@ -54,6 +63,7 @@ def lock_cmd(
     merge: bool,
     channel_priority: str | None,
     categories: tuple[str, ...],
+    environment: str | None,
     python: str | None,
     quiet: bool,
 ) -> None:
@@ -69,7 +79,16 @@ def lock_cmd(
         raise AmberError("--check, --merge and --update go one at a time")
     session = edge(quiet)
     request = LockRequest(
-        output, platforms, as_of, update, check, merge, python, channel_priority, categories
+        output,
+        platforms,
+        as_of,
+        update,
+        check,
+        merge,
+        python,
+        channel_priority,
+        categories,
+        environment,
     )
     result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:

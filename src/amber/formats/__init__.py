@@ -9,7 +9,9 @@ Each format is a module here with:
   for formats that are also already-resolved input to ``amber lock -f`` (no solve);
   ``read(path, uv_cache=...)`` when the module sets ``READ_NEEDS_UV_CACHE`` (it asks uv
   for the files of pinned releases), ``read(path, network=...)`` when it sets
-  ``READ_NEEDS_NETWORK`` (its downloads go through the session's network settings).
+  ``READ_NEEDS_NETWORK`` (its downloads go through the session's network settings), and
+  ``read(path, environment=...)`` when it sets ``READ_ENVIRONMENTS`` (a file of several
+  environments: pixi.lock).
 
 Exports report what the format cannot carry in ``Exported.lost`` (one line each),
 which the CLI prints on stderr.
@@ -62,6 +64,7 @@ class ExportOptions:
     # CycloneDX: where installed wheels' ``*.dist-info`` are (the env's site-packages, uv's
     # unpacked wheels), for the PyPI packages' licenses.
     metadata_dirs: tuple[Path, ...] = ()
+    lock_version: int | None = None  # pixi.lock: the file format version (default: newest)
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,12 @@ def detect(path: Path) -> str | None:
 
 _LOOKS = {
     "explicit": lambda name, head: "@EXPLICIT" in head or ".conda" in head or ".tar.bz2" in head,
-    "conda-lock": lambda name, head: name.endswith((".yml", ".yaml")) and "content_hash:" in head,
-    "pixi": lambda name, head: name.endswith(".lock") and "environments:" in head,
+    "conda-lock": lambda name, head: (
+        name.endswith((".yml", ".yaml")) and ("content_hash:" in head or "package:" in head)
+    ),
+    "pixi": lambda name, head: (
+        "environments:" in head and (name.endswith(".lock") or "version:" in head)
+    ),
     "requirements": lambda name, head: "--hash" in head,
     "pylock": lambda name, head: name.endswith(".toml") and "lock-version" in head,
     "uv.lock": lambda name, head: (
@@ -156,11 +163,13 @@ def read_resolved(
     uv_cache: Path,
     network: Network | None = None,
     categories: Iterable[str] = (),
+    environment: str | None = None,
 ) -> Lock:
     """A ``Lock`` holding exactly the packages of an already-resolved file; ``uv_cache`` is
     uv's cache, for the formats that look their files up on an index; ``network`` the
     settings (mirrors, proxies, CA bundle) every download of the import goes through;
-    ``categories`` those of a conda-lock file."""
+    ``categories`` those of a conda-lock file; ``environment`` the one to read, for the
+    formats that hold several (``READ_ENVIRONMENTS``: pixi.lock)."""
     name = name or detect(path)
     if name is None:
         raise AmberError(f"{path}: not a format Amber imports")
@@ -173,6 +182,13 @@ def read_resolved(
                 f"--category chooses the categories of a conda-lock file, and {path} is {name}"
             )
         kwargs["categories"] = categories
+    if environment is not None:
+        if not getattr(module, "READ_ENVIRONMENTS", False):
+            raise AmberError(
+                f"{path}: --environment chooses an environment of a pixi.lock or a pixi "
+                f"manifest, and this is a {name} file (it has one)"
+            )
+        kwargs["environment"] = environment
     if getattr(module, "READ_NEEDS_UV_CACHE", False):
         kwargs["uv_cache"] = uv_cache
     if getattr(module, "READ_NEEDS_NETWORK", False):

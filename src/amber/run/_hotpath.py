@@ -64,7 +64,7 @@ def default_file() -> Path | None:
     return next((Path(n) for n in DEFAULT_FILES if Path(n).is_file()), None)
 
 
-def file_key(path: Path, platform: str, python: str | None) -> str:
+def file_key(path: Path, platform: str, python: str | None, environment: str | None = None) -> str:
     beside = path.parent / LOCK_NAME
     own = digest(path)  # first: refuses a FIFO, a device, a loop before resolve() sees them
     parts = [
@@ -78,6 +78,8 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
         # (its req_id).
         _hot.spec_environment(),
     ]
+    if environment is not None:  # a pixi file's --environment: another env of the same file
+        parts.append(f"environment={environment}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
