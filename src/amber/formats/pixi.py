@@ -196,6 +196,8 @@ def _raw(path: Path, text: str) -> _Raw:
         data = yaml.load(head, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
+    if isinstance(data, dict) and data.get("version") in (1, 2, 3) and "environments" not in data:
+        return _legacy(path, text)
     if not isinstance(data, dict) or not isinstance(data.get("environments"), dict):
         raise LockFileError(f"{path}: not a pixi.lock: no `environments:` mapping", path=path)
     version = data.get("version")
@@ -215,6 +217,24 @@ def _raw(path: Path, text: str) -> _Raw:
         if isinstance(entry, dict) and "name" in entry:
             subdirs[str(entry["name"])] = str(entry.get("subdir") or entry["name"])
     return _Raw(version if isinstance(version, int) else -1, environments, subdirs)
+
+
+def _legacy(path: Path, text: str) -> _Raw:
+    """rattler's legacy form of conda-lock's file (``version: 1``-``3``, one ``package:``
+    list with a ``platform`` and a ``manager`` per entry): rattler reads it as the one
+    environment ``default``; the entries it must return, per platform, counted here."""
+    try:
+        data = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
+    platforms: dict[str, list[tuple[str, str]]] = {}
+    for entry in data.get("package") or []:
+        if isinstance(entry, dict):
+            kind = "pypi" if entry.get("manager") == "pip" else "conda"
+            platforms.setdefault(str(entry.get("platform")), []).append(
+                (kind, str(entry.get("url")))
+            )
+    return _Raw(int(data["version"]), {ENVIRONMENT: platforms}, {})
 
 
 _REF_KEYS = ("conda", "conda_source", "pypi")
