@@ -9,6 +9,7 @@ load the solver for it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import ssl
@@ -16,7 +17,7 @@ import stat
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from amber import _auth
@@ -30,6 +31,7 @@ __all__ = [
     "download_archives",
     "Package",
     "copy_bounded",
+    "local_copies",
     "local_archive_path",
     "open_local_archive",
     "opener",
@@ -187,3 +189,15 @@ def open_local_archive(package: Package) -> IO[bytes]:
         raise problem
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
+
+
+_P = TypeVar("_P", LockedConda, LockedPypi)
+
+
+def local_copies(packages: Sequence[_P], store: Store) -> list[_P]:
+    """The packages, pointing at the store's archive copy where it has one."""
+    out: list[_P] = []
+    for package in packages:
+        archive = store.find_archive(package.sha256)
+        out.append(dataclasses.replace(package, url=archive.as_uri()) if archive else package)
+    return out
