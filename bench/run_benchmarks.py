@@ -287,7 +287,15 @@ def main() -> None:
     started, load = time.perf_counter(), os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="amber-bench-"))
     os.environ["AMBER_HOME"] = str(work / "home")  # every subprocess inherits it
-    for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "AMBER_REMOTE"):
+    # PYTHONDONTWRITEBYTECODE: an installed Amber has its bytecode written (pip compiles it);
+    # without it every `amber` subprocess would compile its modules again.
+    for key in (
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "PYTHONPATH",
+        "AMBER_REMOTE",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
         os.environ.pop(key, None)
     print(f"working in {work}", file=sys.stderr)
     figures: list[Figure] = []

@@ -4,12 +4,20 @@ what is checked is the work done (modules imported, processes started, files rea
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import tiny_wheel
+
+from amber.lock import LockedPypi
+from amber.settings import Network
+from amber.store import Store
+from amber.store.fetch import download_archives
 
 # What hydrating a PyPI-only lock never needs: the solver stack and the conda engine.
 SOLVER = {"rattler", "amber.resolve", "amber.api.locking", "amber.hydrate.conda"}
@@ -48,3 +56,23 @@ def test_a_pypi_only_lock_hydrates_without_the_solver_or_rattler(amber, amber_ho
     modules, out = _install_imports(amber_home, pypi_lock.parent, "-q", "-f", pypi_lock)
     assert not modules & SOLVER, sorted(modules & SOLVER)
     assert Path(out.strip()) == env and (env / ".amber" / "complete").is_file()
+
+
+def test_nothing_to_download_reads_no_network_settings(tmp_path: Path) -> None:
+    """The settings files (behind ``store.network``) and the TLS context (its CA bundle) are
+    for downloads: with every archive in the store, or none asked for, neither is touched."""
+
+    def network() -> Network:
+        raise AssertionError("the network settings were read with nothing to download")
+
+    store = Store(tmp_path / "home", network=network)
+    download_archives([], store)
+    wheel = tiny_wheel(tmp_path, "tinypkg", "1.0", "X = 1\n")
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    stored = store.add_archive(sha256, wheel.name, lambda tmp: shutil.copyfile(wheel, tmp))
+    assert stored == sha256
+    package = LockedPypi(name="tinypkg", version="1.0", url=wheel.as_uri(), sha256=sha256)
+    download_archives([package], store)
+    # A CA bundle that does not exist is only an error once something is downloaded.
+    store = Store(tmp_path / "home", network=Network(ssl_verify=str(tmp_path / "no-ca.pem")))
+    download_archives([package], store)

@@ -45,8 +45,11 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
     (file:// or http(s)), checking its sha256; never more bytes than the lock's size.
     Over the network, through ``store.network``: a mirror of the URL's channel, the CA
     bundle and proxies of the settings."""
+    missing = [p for p in packages if not store.find_archive(p.sha256)]
+    if not missing:
+        return  # the warm path: no settings file read, no TLS context (its CA bundle) loaded
     network = store.network
-    client = opener(network)
+    client = functools.cache(lambda: opener(network))  # only for a download over the network
 
     def fetch(package: Package, tmp: Path) -> None:
         limit = package.size if isinstance(package, LockedConda) else None
@@ -56,13 +59,13 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
             # A mirror's own credentials (remembered under its URL) go to it, not the channel's.
             url, headers = _auth.request(network.mirrored(package.url))
             request = urllib.request.Request(url, headers=headers)
-            source = client.open(request, timeout=120)
+            source = client().open(request, timeout=120)
         with source, open(tmp, "wb") as out:
             copy_bounded(source, out.write, limit, package)
 
-    for package in packages:
+    for package in missing:
         if store.find_archive(package.sha256):
-            continue
+            continue  # the same archive, twice in the list
         mirror = network.mirrored(package.url)
         where = package.url if mirror == package.url else f"{redact(mirror)} (its mirror)"
         try:
