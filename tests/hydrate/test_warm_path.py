@@ -76,3 +76,44 @@ def test_nothing_to_download_reads_no_network_settings(tmp_path: Path) -> None:
     # A CA bundle that does not exist is only an error once something is downloaded.
     store = Store(tmp_path / "home", network=Network(ssl_verify=str(tmp_path / "no-ca.pem")))
     download_archives([package], store)
+
+
+_SEEN: list[tuple[str, str]] = []  # (event, path) while a test listens (audit hooks stay)
+
+
+def _listen(event: str, args: tuple) -> None:
+    if _SEEN and event in ("os.scandir", "os.listdir", "open") and args and args[0] is not None:
+        _SEEN.append((event, os.fsdecode(args[0]) if not isinstance(args[0], int) else ""))
+
+
+sys.addaudithook(_listen)
+
+
+def test_a_warm_hydrate_walks_the_env_once_and_hashes_nothing(amber, amber_home, pypi_lock):
+    """After `amber env rm`, hydrating again lists each directory of the new env once (the
+    walk that gives its size also fingerprints what it shares with uv's cache) and opens
+    none of its files but the wheels' RECORDs and Amber's own."""
+    from amber.hydrate import hydrate
+    from amber.lock import Lock
+
+    lock = Lock.read(pypi_lock)
+    env = hydrate(lock, Store(amber_home))  # every cache warm from here on
+    amber("env", "rm", lock.full_id, check=True)
+    _SEEN.append(("start", ""))
+    try:
+        again = hydrate(lock, Store(amber_home))
+    finally:
+        seen, _SEEN[:] = _SEEN[1:], []
+    assert again.path == env.path and again.is_complete()
+    inside = str(env.path) + os.sep
+    meta = inside + ".amber"  # Amber's own few files, written after the walk
+    listed = [
+        p.rstrip(os.sep)
+        for e, p in seen
+        if e != "open" and p.startswith(inside) and not p.startswith(meta)
+    ]
+    twice = {p for p in listed if listed.count(p) > 1}
+    assert not twice, sorted(twice)
+    opened = {p for e, p in seen if e == "open" and p.startswith(inside)}
+    others = {p for p in opened if not p.endswith("/RECORD") and not p.startswith(meta)}
+    assert not others, sorted(others)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,11 +86,11 @@ def hydrate(
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
-            _build(env, lock, packages, store, progress)
+            size = _build(env, lock, packages, store, progress)
         except BaseException:
             _discard(env.path)
             raise
-    store.record_env(lock.full_id, env.path, name, _size(env.path))
+    store.record_env(lock.full_id, env.path, name, size)
     return env
 
 
@@ -149,12 +150,12 @@ def _hydrate_prefix(
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
-            _build(env, lock, packages, store, progress)
+            size = _build(env, lock, packages, store, progress)
         except BaseException:
             _discard(prefix)
             store.forget_prefix(prefix)
             raise
-    store.record_prefix(prefix, lock.full_id, name, _size(prefix))
+    store.record_prefix(prefix, lock.full_id, name, size)
     return env
 
 
@@ -187,7 +188,9 @@ def _empty(prefix: Path) -> None:
             path.unlink()
 
 
-def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> None:
+def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> int:
+    """Build the env in place and mark it complete; its size (apparent bytes), from the one
+    walk over its files that also checks what it shares with uv's cache."""
     if packages.conda:
         conda_side().install_conda(env.path, lock, packages, store, progress)
     else:
@@ -200,6 +203,12 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
         activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
         if packages.pypi:
             _install_pypi(env, packages, store, progress)
+        tree = _tree(env.path)
+        if packages.pypi and store.link_mode == "hardlink":
+            edited = _edited_in_uv_cache(env, packages, store, progress, tree)
+            if edited:
+                _install_pypi(env, packages, store, progress, reinstall=edited)
+                tree = _tree(env.path)
         env.meta.mkdir(parents=True, exist_ok=True)
         captured = activation.result()
         if variables:
@@ -207,6 +216,13 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
         env.write_activation(captured)
     lock.write(env.lock_file)
     env.mark_complete()
+    size = sum(st.st_size for st in tree.values() if not stat.S_ISDIR(st.st_mode))
+    return size + _size(env.meta)
+
+
+def _tree(root: Path) -> dict[str, os.stat_result]:
+    """Every path under ``root`` (symlinks not followed) and its ``lstat``, in one walk."""
+    return {entry.path: entry.stat for entry in walk_tree(root)}
 
 
 def _write_env_vars(prefix: Path, variables: dict[str, str]) -> None:
@@ -275,10 +291,6 @@ def _install_pypi(
             f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
             prefix=env.path,
         ) from None
-    if store.link_mode == "hardlink" and not reinstall:
-        edited = _edited_in_uv_cache(env, packages, store, progress)
-        if edited:
-            _install_pypi(env, packages, store, progress, reinstall=edited)
 
 
 def _archived(pypi: Sequence[LockedPypi]) -> list[LockedPypi]:
@@ -310,31 +322,49 @@ def _uv_install(
 
 
 def _edited_in_uv_cache(
-    env: Env, packages: PlatformLock, store: Store, progress: Progress
+    env: Env,
+    packages: PlatformLock,
+    store: Store,
+    progress: Progress,
+    tree: dict[str, os.stat_result],
 ) -> set[str]:
     """The PyPI packages whose files, hardlinked from uv's cache, are not what their wheel's
-    RECORD says (edited in place through another env): their cache entries must go."""
-    records: dict[str, Path] = {}
-    for site in env.path.glob("lib/python*/site-packages"):
-        for found in site.glob("*.dist-info/RECORD"):
-            name = found.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0]
-            records[_normalise(name)] = found
+    RECORD says (edited in place through another env): their cache entries must go. The
+    env's ``tree`` (path: lstat) gives the fingerprints: no file is opened but the RECORDs,
+    and a wheel's files are hashed only when that fingerprint moved."""
+    records: dict[str, str] = {}
+    for path in tree:
+        if path.endswith(".dist-info/RECORD") and "/site-packages/" in path:
+            dist_info = os.path.basename(os.path.dirname(path))
+            name = dist_info.removesuffix(".dist-info").rsplit("-", 1)[0]
+            records[_normalise(name)] = path
     edited = set()
     for package in packages.pypi:
         record = records.get(_normalise(package.name))
         if record is None:
             continue
-        site = record.parent.parent
-        files = [(site / rel, sha) for rel, sha, _ in pkgcache.wheel_files(record) if sha]
+        site = os.path.dirname(os.path.dirname(record))
+        rows = pkgcache.wheel_files(Path(record))
+        files = [(os.path.normpath(os.path.join(site, rel)), sha) for rel, sha, _ in rows if sha]
         # A git commit's wheel is uv's build: named by the commit where a file has a sha256.
         key = package.sha256 or hashlib.sha256(package.identity().encode()).hexdigest()
-        if not pkgcache.shared_files_clean(store, key, files):
+        if not pkgcache.shared_files_clean(store, key, files, lstat=_lstat_in(tree)):
             progress.message(
                 f"uv's cached copy of {package.name} was edited in place, most likely through a "
                 "hardlink from an env: installing it again from its wheel"
             )
             edited.add(_normalise(package.name))
     return edited
+
+
+def _lstat_in(tree: dict[str, os.stat_result]) -> Callable[[str], os.stat_result]:
+    """``os.lstat``, answered from ``tree`` where it has the path."""
+
+    def lstat(path: str) -> os.stat_result:
+        found = tree.get(path)
+        return found if found is not None else os.lstat(path)
+
+    return lstat
 
 
 def _normalise(name: str) -> str:
