@@ -19,8 +19,12 @@ from amber.settings import Network
 from amber.store import Store
 from amber.store.fetch import download_archives
 
-# What hydrating a PyPI-only lock never needs: the solver stack and the conda engine.
-SOLVER = {"rattler", "amber.resolve", "amber.api.locking", "amber.hydrate.conda"}
+# What hydrating a PyPI-only lock never needs: the solver stack and the conda engine, the
+# settings files' reader (nothing is downloaded), HTTP and TLS, an event loop.
+SOLVER = {
+    "rattler", "amber.resolve", "amber.api.locking", "amber.hydrate.conda", "amber.condarc",
+    "urllib.request", "ssl", "asyncio",
+}  # fmt: skip
 
 
 def _install_imports(amber_home: Path, cwd: Path, *args: object) -> tuple[set[str], str]:

@@ -8,7 +8,6 @@ it is removed and built again.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._urls import redact_text
-from amber._uv import UvFailed, run_uv
+from amber._uv import UvFailed, call_uv
 from amber.errors import HydrateError
 from amber.lock import Lock, LockedPypi, PlatformLock
 from amber.store import Store, inuse, pkgcache
@@ -243,11 +242,9 @@ def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: P
     interpreter = find_interpreter(packages.python or "3")
     with progress.task(f"Creating a Python {packages.python} env"):
         try:
-            asyncio.run(
-                run_uv(
-                    ["venv", "--quiet", "--python", str(interpreter), str(prefix)],
-                    cache_dir=store.uv_cache,
-                )
+            call_uv(
+                ["venv", "--quiet", "--python", str(interpreter), str(prefix)],
+                cache_dir=store.uv_cache,
             )
         except UvFailed as exc:
             raise HydrateError(
@@ -280,7 +277,7 @@ def _install_pypi(
     count = len(lines) + len(git_lines)
     try:
         if reinstall:
-            asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
+            call_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache)
         with progress.task(f"Installing {count} PyPI packages"):
             if lines:
                 _uv_install(env, store, lines, ["--require-hashes"], reinstall)
@@ -314,9 +311,9 @@ def _uv_install(
     try:
         try:
             # Offline first: with every wheel (or commit) in uv's cache, no network at all.
-            asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
+            call_uv([*base, "--offline"], cache_dir=store.uv_cache)
         except UvFailed:
-            asyncio.run(run_uv(base, cache_dir=store.uv_cache))
+            call_uv(base, cache_dir=store.uv_cache)
     finally:
         os.unlink(reqs)
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import ssl
 import stat
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from amber import _auth
@@ -26,6 +24,9 @@ from amber.errors import HydrateError
 from amber.lock import LockedConda, LockedPypi
 from amber.settings import Network
 from amber.store import Store
+
+if TYPE_CHECKING:
+    import urllib.request
 
 __all__ = [
     "download_archives",
@@ -58,6 +59,8 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
         else:
             # A mirror's own credentials (remembered under its URL) go to it, not the channel's.
             url, headers = _auth.request(network.mirrored(package.url))
+            import urllib.request  # noqa: PLC0415 - see `opener`
+
             request = urllib.request.Request(url, headers=headers)
             source = client().open(request, timeout=120)
         with source, open(tmp, "wb") as out:
@@ -95,6 +98,11 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
 def opener(network: Network) -> urllib.request.OpenerDirector:
     """urllib's opener for ``network``: its proxies (else the environment's, as urllib reads
     them) and its TLS verification (a CA bundle, or none with ``ssl_verify: false``)."""
+    # urllib.request and ssl (http.client, email, socket...) only load for a download: a warm
+    # hydrate, with every archive in the store, never needs them.
+    import ssl  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     if network.ssl_verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False
