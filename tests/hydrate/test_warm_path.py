@@ -121,3 +121,20 @@ def test_a_warm_hydrate_walks_the_env_once_and_hashes_nothing(amber, amber_home,
     opened = {p for e, p in seen if e == "open" and p.startswith(inside)}
     others = {p for p in opened if not p.endswith("/RECORD") and not p.startswith(meta)}
     assert not others, sorted(others)
+
+
+def test_settling_clobbers_reads_no_conda_meta_when_nothing_was_clobbered(tmp_path: Path):
+    """rattler moves a clobbered file under ``__clobbers__/``: without that directory there
+    is nothing to settle, and the env's ``conda-meta/*.json`` are not read again."""
+    from amber._progress import Progress
+    from amber.hydrate.scripts import settle_clobbers
+
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    (meta / "pkg-1.0-0.json").write_text('{"name": "pkg", "files": ["bin/pkg"]}')
+    _SEEN.append(("start", ""))
+    try:
+        assert settle_clobbers(tmp_path / "env", [], Progress(quiet=True)) == []
+    finally:
+        seen, _SEEN[:] = _SEEN[1:], []
+    assert not [p for e, p in seen if e == "open" and p.startswith(str(meta))]
