@@ -11,7 +11,8 @@ head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks
 4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
 bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
-bench_hot.py. By default all thirteen run and docs/BENCHMARKS.md is
+bench_hot.py, 15 (warm hydrate vs `uv venv` + `uv pip sync`) in bench_uvsync.py. By default
+all of them run and docs/BENCHMARKS.md is
 rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
@@ -39,6 +40,7 @@ import bench_pack  # noqa: E402  (benchmarks 10 and 11)
 import bench_remote  # noqa: E402  (benchmarks 8 and 9)
 import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
 import bench_steps  # noqa: E402  (benchmarks 4 and 5)
+import bench_uvsync  # noqa: E402  (benchmark 15)
 import condapkgs  # noqa: E402  (the tests' builder of real conda packages)
 from common import Figure, ms, run, spread, timed  # noqa: E402
 
@@ -245,11 +247,11 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 13
+N_BENCHMARKS = 15
 
 
 def parse_only(text: str | None) -> set[int]:
-    """``--only 2,8-9`` -> {2, 8, 9}; all thirteen by default. 3 reuses 2's env, so brings 2."""
+    """``--only 2,8-9`` -> {2, 8, 9}; all of them by default. 3 reuses 2's env, so brings 2."""
     if not text:
         return set(range(1, N_BENCHMARKS + 1))
     only: set[int] = set()
@@ -285,7 +287,15 @@ def main() -> None:
     started, load = time.perf_counter(), os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="amber-bench-"))
     os.environ["AMBER_HOME"] = str(work / "home")  # every subprocess inherits it
-    for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "AMBER_REMOTE"):
+    # PYTHONDONTWRITEBYTECODE: an installed Amber has its bytecode written (pip compiles it);
+    # without it every `amber` subprocess would compile its modules again.
+    for key in (
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "PYTHONPATH",
+        "AMBER_REMOTE",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
         os.environ.pop(key, None)
     print(f"working in {work}", file=sys.stderr)
     figures: list[Figure] = []
@@ -318,6 +328,8 @@ def main() -> None:
             figures.append(bench_pack.bench_gc(work))
         if only & {12, 13}:
             figures += bench_hot.bench_run_hot(work, args.run_reps)
+        if 15 in only:
+            figures += bench_uvsync.bench_hydrate_pypi(work, args.hydrate_reps)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import threading
@@ -16,7 +15,7 @@ from uv import find_uv_bin
 from amber.errors import UvFailed
 from amber.settings import Network
 
-__all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
+__all__ = ["uv_bin", "uv_env", "run_uv", "call_uv", "parallel", "UvFailed"]
 
 
 _BIN_LOCK = threading.Lock()
@@ -82,20 +81,55 @@ async def run_uv(
 ) -> str:
     """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr. ``network``: the
     settings uv's requests to ``urls`` go through (``Network.uv_environment``)."""
-    extra = dict(env or {})
-    if network is not None:
-        extra.update(network.uv_environment(urls))
-    if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
-        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
+    # Only a caller inside an event loop gets here, so asyncio is loaded already.
+    import asyncio  # noqa: PLC0415 - `call_uv`'s callers (a warm hydrate) never load it
+
     proc = await asyncio.create_subprocess_exec(
         uv_bin(),
         *args,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=uv_env(cache_dir, extra),
+        env=_env_of(cache_dir, env, network, urls),
     )
     out, err = await proc.communicate(input)
     if proc.returncode != 0:
         raise UvFailed(args, proc.returncode or 1, err.decode(errors="replace"))
     return out.decode()
+
+
+def call_uv(
+    args: Sequence[str],
+    *,
+    cache_dir: Path,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    network: Network | None = None,
+    urls: Sequence[str] = (),
+) -> str:
+    """``run_uv`` for a caller with one uv call at a time and no event loop (a hydrate)."""
+    proc = subprocess.run(
+        [uv_bin(), *args],
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True,
+        env=_env_of(cache_dir, env, network, urls),
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise UvFailed(args, proc.returncode or 1, proc.stderr.decode(errors="replace"))
+    return proc.stdout.decode()
+
+
+def _env_of(
+    cache_dir: Path,
+    env: Mapping[str, str] | None,
+    network: Network | None = None,
+    urls: Sequence[str] = (),
+) -> dict[str, str]:
+    extra = dict(env or {})
+    if network is not None:
+        extra.update(network.uv_environment(urls))
+    if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
+        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
+    return uv_env(cache_dir, extra)

@@ -13,7 +13,7 @@ from amber._progress import Progress
 from amber._python import find_interpreter
 from amber.api.session import Session, using
 from amber.errors import AmberError, EnvNotFoundError, InterpreterNotFoundError, SpecError
-from amber.lock import Lock
+from amber.lock import Lock, is_amber_lock
 from amber.run import _hotpath
 from amber.settings import Settings
 from amber.spec import Spec
@@ -55,15 +55,19 @@ def install(
 ) -> Env:
     """Hydrate (or reuse) the env of a spec, a lock or a file holding either; with
     ``prefix`` (conda's ``-p``, environment.yml's ``prefix:``), at that path."""
-    from amber.api.locking import ensure_lock, load  # noqa: PLC0415 - see the top
     from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
     if isinstance(spec_or_lock, (str, Path)):
-        spec_or_lock = load(Path(spec_or_lock), session=s)
-    if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda and spec_or_lock.python:
-        find_interpreter(spec_or_lock.python)  # say so before resolving anything
-    the_lock = ensure_lock(spec_or_lock, session=s)
+        spec_or_lock = _load(Path(spec_or_lock), s)
+    if isinstance(spec_or_lock, Lock):
+        the_lock = spec_or_lock  # nothing to resolve: the solver stack is never imported
+    else:
+        from amber.api.locking import ensure_lock  # noqa: PLC0415 - see the top
+
+        if not spec_or_lock.is_conda and spec_or_lock.python:
+            find_interpreter(spec_or_lock.python)  # say so before resolving anything
+        the_lock = ensure_lock(spec_or_lock, session=s)
     _check_interpreter(the_lock, spec_or_lock)
     _keep(the_lock, s.store)  # a committed lock: push, pack and gc need it in the store
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
@@ -75,6 +79,17 @@ def install(
         fetch=s.fetch_hook(s.progress),
         prefix=prefix,
     )
+
+
+def _load(
+    path: Path, session: Session, python: str | None = None, environment: str | None = None
+) -> Spec | Lock:
+    """``api.locking.load``, but an amber lock is read without importing the solver stack."""
+    if os.path.isfile(path) and is_amber_lock(path):
+        return Lock.read(path).located(path.parent)
+    from amber.api.locking import load  # noqa: PLC0415 - see the top
+
+    return load(path, python=python, session=session, environment=environment)
 
 
 def _check_interpreter(lock: Lock, asked: Spec | Lock) -> None:
@@ -148,8 +163,6 @@ def env_for_file(
 ) -> Env:
     """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else
     (``loaded``: the file, already read)."""
-    from amber.api.locking import load, uv_lock_beside  # noqa: PLC0415 - see the top
-
     path = Path(path)
     s = using(session, store, progress)
     seen = _hotpath.before_reading(path)  # for `amber run`'s next lookup (amber._hot)
@@ -173,11 +186,14 @@ def env_for_file(
         _hotpath.remember_hot(s.store, path, python, envs[0], seen)
         return envs[0]
     if loaded is None:
-        loaded = load(path, python=python, session=s, environment=environment)
+        loaded = _load(path, s, python, environment)
     includes = list(loaded.files[1:]) if isinstance(loaded, Spec) else []
-    uv_lock = uv_lock_beside(path)
-    if uv_lock is not None:  # whether it matches pyproject.toml decides what the env holds
-        includes.append(uv_lock)
+    if path.name == "pyproject.toml":  # a uv project: its uv.lock decides what the env holds
+        from amber.api.locking import uv_lock_beside  # noqa: PLC0415 - see the top
+
+        uv_lock = uv_lock_beside(path)
+        if uv_lock is not None:
+            includes.append(uv_lock)
     seen += _hot.fingerprints([str(f) for f in includes])
     env = install(loaded, session=s)
     s.store.remember_spec_file(

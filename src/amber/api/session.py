@@ -7,13 +7,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from amber import condarc
 from amber._progress import Progress
-from amber.channels import CondaConfig
 from amber.settings import Network, Settings
 from amber.store import Store
 
 if TYPE_CHECKING:
+    from amber.channels import CondaConfig
     from amber.remote import Remote
     from amber.store.fetch import Package
 
@@ -69,6 +68,10 @@ class Session:
         """The settings of the files (``.condarc`` as conda reads it, Amber's settings
         files, ``$CONDA_*``, ``$AMBER_MIRRORS``), read on first use: the one reader of them."""
         if self._conda is None:
+            # Read (and its reader loaded) only when a command needs them: a warm hydrate
+            # of a lock downloads nothing and never does.
+            from amber import condarc  # noqa: PLC0415 - see above
+
             self._conda = condarc.load_for(self.settings)
         return self._conda
 
@@ -76,6 +79,8 @@ class Session:
     def network(self) -> Network:
         """How downloads reach the channels (mirrors, ``ssl_verify``, ``proxy_servers``),
         from ``conda``: what the store this session opens carries."""
+        from amber import condarc  # noqa: PLC0415 - see `conda`
+
         return condarc.network_of(self.conda)
 
     def fetch_hook(

@@ -8,51 +8,39 @@ it is removed and built again.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import hashlib
 import json
 import os
 import re
-import sys
-import tempfile
+import stat
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
-
-import rattler
+from types import ModuleType
 
 from amber._auth import in_query, remember, requirement_with_credentials
-from amber._conda_client import conda_client
 from amber._fs import remove_tree, scratch_file, walk_tree, write_atomic
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._urls import redact_text
-from amber._uv import UvFailed, run_uv
+from amber._uv import UvFailed, call_uv
 from amber.channels import VARIABLE, expand_vars
 from amber.errors import ConfigError, HydrateError
-from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
-from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.lock import Lock, LockedPypi, PlatformLock
 from amber.store import Store, inuse, pkgcache
 from amber.store.env import Activation, Env, capture_activation
-from amber.store.fetch import (
-    Package,
-    copy_bounded,
-    download_archives,
-    open_local_archive,
-)
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
+from amber.store.fetch import Package, download_archives, local_copies, open_local_archive
 
 __all__ = ["hydrate", "existing_env", "repair"]
 
-_FICLONE = 0x40049409  # Linux: make the destination a reflink (copy on write) of the source
+
+def conda_side() -> ModuleType:
+    """``amber.hydrate.conda`` (py-rattler), loaded only for a lock with conda packages."""
+    from amber.hydrate import conda  # noqa: PLC0415 - rattler is not a PyPI-only hydrate's cost
+
+    return conda
 
 
 def existing_env(lock: Lock, store: Store) -> Env | None:
@@ -99,11 +87,11 @@ def hydrate(
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
-            _build(env, lock, packages, store, progress)
+            size = _build(env, lock, packages, store, progress)
         except BaseException:
             _discard(env.path)
             raise
-    store.record_env(lock.full_id, env.path, name, _size(env.path))
+    store.record_env(lock.full_id, env.path, name, size)
     return env
 
 
@@ -192,12 +180,12 @@ def _hydrate_prefix(
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
-            _build(env, lock, packages, store, progress)
+            size = _build(env, lock, packages, store, progress)
         except BaseException:
             _discard(prefix)
             store.forget_prefix(prefix)
             raise
-    store.record_prefix(prefix, lock.full_id, name, _size(prefix))
+    store.record_prefix(prefix, lock.full_id, name, size)
     return env
 
 
@@ -230,9 +218,11 @@ def _empty(prefix: Path) -> None:
             path.unlink()
 
 
-def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> None:
+def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> int:
+    """Build the env in place and mark it complete; its size (apparent bytes), from the one
+    walk over its files that also checks what it shares with uv's cache."""
     if packages.conda:
-        _install_conda(env.path, lock, packages, store, progress)
+        conda_side().install_conda(env.path, lock, packages, store, progress)
     else:
         _create_venv(env.path, packages, store, progress)
     variables = dict(lock.spec.variables)
@@ -243,6 +233,12 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
         activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
         if packages.pypi:
             _install_pypi(env, packages, store, progress, base=lock.base)
+        tree = _tree(env.path)
+        if packages.pypi and store.link_mode == "hardlink":
+            edited = _edited_in_uv_cache(env, packages, store, progress, tree)
+            if edited:
+                _install_pypi(env, packages, store, progress, reinstall=edited)
+                tree = _tree(env.path)
         env.meta.mkdir(parents=True, exist_ok=True)
         captured = activation.result()
         if variables:
@@ -250,6 +246,13 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
         env.write_activation(captured)
     lock.write(env.lock_file)
     env.mark_complete()
+    size = sum(st.st_size for st in tree.values() if not stat.S_ISDIR(st.st_mode))
+    return size + _size(env.meta)
+
+
+def _tree(root: Path) -> dict[str, os.stat_result]:
+    """Every path under ``root`` (symlinks not followed) and its ``lstat``, in one walk."""
+    return {entry.path: entry.stat for entry in walk_tree(root)}
 
 
 def _write_env_vars(prefix: Path, variables: dict[str, str]) -> None:
@@ -266,175 +269,13 @@ def _write_env_vars(prefix: Path, variables: dict[str, str]) -> None:
     write_atomic(state, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _install_conda(
-    prefix: Path,
-    lock: Lock,
-    packages: PlatformLock,
-    store: Store,
-    progress: Progress,
-    reinstall: set[str] | None = None,
-) -> None:
-    """Link the lock's conda packages into ``prefix``; with ``reinstall``, into an existing
-    env, linking those packages again (from cache entries checked byte for byte)."""
-    local = _local(packages.conda, store)
-    fresh = _check_cache(local, store, progress, suspect=reinstall or set())
-    _verify_local_archives(local, store)
-    records = [p.to_record() for p in local]
-    requested = []
-    for text in lock.spec.conda:
-        try:
-            requested.append(rattler.MatchSpec(text)._match_spec)
-        except Exception:
-            continue  # only decorates conda-meta; never fail an install over it
-    description = f"Installing {len(records)} conda packages"
-    with progress.installer(description, len(records)) as reporter:
-        try:
-            asyncio.run(
-                rattler.install(
-                    records,
-                    target_prefix=prefix,
-                    cache_dir=store.conda_pkgs,
-                    installed_packages=None if reinstall else [],
-                    reinstall_packages=reinstall or None,
-                    execute_link_scripts=False,
-                    show_progress=False,
-                    client=conda_client(store.network),
-                    reporter=reporter,
-                    requested_specs=requested or None,
-                    config=_link_config(store, prefix, progress),
-                )
-            )
-        except Exception as exc:
-            raise HydrateError(
-                f"cannot install the conda packages into {prefix}: {redact_text(str(exc))}",
-                prefix=prefix,
-            ) from None
-    if not reinstall:  # a repair links files again; conda runs no scripts for that either
-        show_prelink_messages(records, store.conda_pkgs, progress)
-        settle_clobbers(prefix, records, progress)
-        run_link_scripts(prefix, records, store.conda_pkgs, store.link_scripts, progress)
-    for package in fresh:  # extracted just now from an archive of the lock's sha256
-        if pkgcache.cached_sha256(store, package.file_name) == package.sha256:
-            pkgcache.record_clean(store, package.file_name, package.sha256)
-
-
-def _check_cache(
-    packages: Sequence[LockedConda], store: Store, progress: Progress, suspect: set[str]
-) -> list[LockedConda]:
-    """The packages rattler will extract afresh. A cache entry whose stat fingerprint moved
-    since it was last found clean (or one of a ``suspect`` package) is hashed against its
-    ``paths.json``; an edited one (through a hardlink, in an env) is removed."""
-    fresh = []
-    for package in packages:
-        name, sha256 = package.file_name, package.sha256
-        if pkgcache.cached_sha256(store, name) != sha256:
-            fresh.append(package)
-            continue
-        if package.name not in suspect and pkgcache.is_clean(store, name, sha256):
-            continue
-        entry = pkgcache.entry_of(store, name)
-        damaged = pkgcache.damaged_files(entry)
-        if not damaged:
-            pkgcache.record_clean(store, name, sha256)
-            continue
-        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
-        progress.message(
-            f"The package cache's copy of {entry.name} was edited in place ({damaged[0]}{more}), "
-            "most likely through a hardlink from an env: extracting it again from its archive"
-        )
-        pkgcache.discard(store, name)
-        fresh.append(package)
-    return fresh
-
-
-def _link_config(store: Store, prefix: Path, progress: Progress) -> rattler.Config | None:
-    """rattler's link preferences for the store's link mode (``None``: hardlinks, its default)."""
-    if store.link_mode == "hardlink":
-        return None
-    reflink = store.link_mode == "reflink"
-    if reflink and not _can_reflink(store.conda_pkgs, prefix.parent):
-        progress.message(
-            f"Note: AMBER_LINK_MODE=reflink, but {prefix.parent} cannot hold reflinks of the "
-            f"package cache {store.conda_pkgs} (no copy-on-write filesystem there): the env's "
-            "files are copies instead."
-        )
-    return rattler.Config.from_toml(
-        "allow-hard-links = false\nallow-symbolic-links = false\n"
-        f"allow-ref-links = {'true' if reflink else 'false'}\n"
-    )
-
-
-def _can_reflink(source_dir: Path, target_dir: Path) -> bool:
-    """Whether a file in ``source_dir`` can be reflinked into ``target_dir`` (Linux's FICLONE;
-    elsewhere rattler finds out on its own)."""
-    if fcntl is None or not sys.platform.startswith("linux"):
-        return True
-    source_dir.mkdir(parents=True, exist_ok=True)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryFile(dir=source_dir) as source,
-        tempfile.TemporaryFile(dir=target_dir) as target,
-    ):
-        source.write(b"amber")
-        source.flush()
-        try:
-            fcntl.ioctl(target.fileno(), _FICLONE, source.fileno())
-        except OSError:
-            return False
-    return True
-
-
-def _local(packages: Sequence[Package], store: Store) -> list[Any]:
-    """The packages, pointing at the store's archive copy where it has one."""
-    out = []
-    for package in packages:
-        archive = store.find_archive(package.sha256)
-        out.append(dataclasses.replace(package, url=archive.as_uri()) if archive else package)
-    return out
-
-
-def _verify_local_archives(packages: Sequence[LockedConda], store: Store) -> None:
-    """Check the sha256 of every ``file://`` archive rattler would extract: rattler checks
-    downloads only, and reuses its cache entry only when that records the lock's sha256."""
-    for package in packages:
-        if (
-            not package.url.startswith("file://")
-            or pkgcache.cached_sha256(store, package.file_name) == package.sha256
-        ):
-            continue
-        archive = store.find_archive(package.sha256)
-        if archive is not None and package.url == archive.as_uri():
-            source: IO[bytes] = open(archive, "rb")  # written by Amber, named by its sha256
-        else:
-            source = open_local_archive(package)
-        digest = hashlib.sha256()
-        with source:
-            try:
-                copy_bounded(source, digest.update, package.size, package)
-            except OSError as exc:
-                raise HydrateError(
-                    f"cannot read {package.file_name} at {package.url}: {exc.strerror}",
-                    package=package.file_name,
-                ) from None
-        if digest.hexdigest() != package.sha256:
-            raise HydrateError(
-                f"hash mismatch for {package.file_name}: the lock expects sha256 "
-                f"{package.sha256}, the file at {package.url} has {digest.hexdigest()}. The "
-                "channel changed since the lock was made: restore the package, or re-lock with "
-                "`amber lock`.",
-                package=package.file_name,
-            )
-
-
 def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
     interpreter = find_interpreter(packages.python or "3")
     with progress.task(f"Creating a Python {packages.python} env"):
         try:
-            asyncio.run(
-                run_uv(
-                    ["venv", "--quiet", "--python", str(interpreter), str(prefix)],
-                    cache_dir=store.uv_cache,
-                )
+            call_uv(
+                ["venv", "--quiet", "--python", str(interpreter), str(prefix)],
+                cache_dir=store.uv_cache,
             )
         except UvFailed as exc:
             raise HydrateError(
@@ -456,7 +297,7 @@ def _install_pypi(
     # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
     archived = _archived(packages.pypi)
     download_archives([p for p in archived if in_query(p.url)], store)
-    local = _local(sorted(archived, key=lambda p: p.name), store)
+    local = local_copies(sorted(archived, key=lambda p: p.name), store)
     for package in local:
         if package.url.startswith("file://") and not store.find_archive(package.sha256):
             open_local_archive(package).close()  # uv reads it: only a regular package file
@@ -468,12 +309,12 @@ def _install_pypi(
     git_lines = [requirement_with_credentials(p.requirement_line()) for p in commits]
     # Local projects last, as conda runs `pip install -e ./path` after the rest; a repair
     # leaves them alone (verify does not check their source).
-    local = [] if reinstall else [p for p in packages.pypi if p.path is not None]
-    local_lines = [f"{'-e ' if p.editable else ''}{_project_dir(p, base, env)}" for p in local]
-    count = len(lines) + len(git_lines) + len(local_lines)
+    projects = [] if reinstall else [p for p in packages.pypi if p.path is not None]
+    project_lines = [f"{'-e ' if p.editable else ''}{_project_dir(p, base, env)}" for p in projects]
+    count = len(lines) + len(git_lines) + len(project_lines)
     try:
         if reinstall:
-            asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
+            call_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache)
         with progress.task(f"Installing {count} PyPI packages"):
             if lines:
                 urls = [p.url for p in local]
@@ -481,17 +322,13 @@ def _install_pypi(
             if git_lines:
                 urls = [p.url for p in commits]
                 _uv_install(env, store, git_lines, [], reinstall, urls)
-            if local_lines:
-                _uv_install(env, store, local_lines, [], reinstall, [], offline_first=False)
+            if project_lines:
+                _uv_install(env, store, project_lines, [], reinstall, [], offline_first=False)
     except UvFailed as exc:
         raise HydrateError(
             f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
             prefix=env.path,
         ) from None
-    if store.link_mode == "hardlink" and not reinstall:
-        edited = _edited_in_uv_cache(env, packages, store, progress)
-        if edited:
-            _install_pypi(env, packages, store, progress, reinstall=edited)
 
 
 def _archived(pypi: Sequence[LockedPypi]) -> list[LockedPypi]:
@@ -546,25 +383,32 @@ def _uv_install(
         offline = True
         if offline_first:
             try:
-                asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
+                call_uv([*base, "--offline"], cache_dir=store.uv_cache)
             except UvFailed:
                 offline = False
         if not offline_first or not offline:
-            asyncio.run(run_uv(base, cache_dir=store.uv_cache, network=store.network, urls=urls))
+            call_uv(base, cache_dir=store.uv_cache, network=store.network, urls=urls)
     finally:
         os.unlink(reqs)
 
 
 def _edited_in_uv_cache(
-    env: Env, packages: PlatformLock, store: Store, progress: Progress
+    env: Env,
+    packages: PlatformLock,
+    store: Store,
+    progress: Progress,
+    tree: dict[str, os.stat_result],
 ) -> set[str]:
     """The PyPI packages whose files, hardlinked from uv's cache, are not what their wheel's
-    RECORD says (edited in place through another env): their cache entries must go."""
-    records: dict[str, Path] = {}
-    for site in env.path.glob("lib/python*/site-packages"):
-        for found in site.glob("*.dist-info/RECORD"):
-            name = found.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0]
-            records[_normalise(name)] = found
+    RECORD says (edited in place through another env): their cache entries must go. The
+    env's ``tree`` (path: lstat) gives the fingerprints: no file is opened but the RECORDs,
+    and a wheel's files are hashed only when that fingerprint moved."""
+    records: dict[str, str] = {}
+    for path in tree:
+        if path.endswith(".dist-info/RECORD") and "/site-packages/" in path:
+            dist_info = os.path.basename(os.path.dirname(path))
+            name = dist_info.removesuffix(".dist-info").rsplit("-", 1)[0]
+            records[_normalise(name)] = path
     edited = set()
     for package in packages.pypi:
         if package.path is not None:
@@ -572,17 +416,28 @@ def _edited_in_uv_cache(
         record = records.get(_normalise(package.name))
         if record is None:
             continue
-        site = record.parent.parent
-        files = [(site / rel, sha) for rel, sha, _ in pkgcache.wheel_files(record) if sha]
+        site = os.path.dirname(os.path.dirname(record))
+        rows = pkgcache.wheel_files(Path(record))
+        files = [(os.path.normpath(os.path.join(site, rel)), sha) for rel, sha, _ in rows if sha]
         # A git commit's wheel is uv's build: named by the commit where a file has a sha256.
         key = package.sha256 or hashlib.sha256(package.identity().encode()).hexdigest()
-        if not pkgcache.shared_files_clean(store, key, files):
+        if not pkgcache.shared_files_clean(store, key, files, lstat=_lstat_in(tree)):
             progress.message(
                 f"uv's cached copy of {package.name} was edited in place, most likely through a "
                 "hardlink from an env: installing it again from its wheel"
             )
             edited.add(_normalise(package.name))
     return edited
+
+
+def _lstat_in(tree: dict[str, os.stat_result]) -> Callable[[str], os.stat_result]:
+    """``os.lstat``, answered from ``tree`` where it has the path."""
+
+    def lstat(path: str) -> os.stat_result:
+        found = tree.get(path)
+        return found if found is not None else os.lstat(path)
+
+    return lstat
 
 
 def _normalise(name: str) -> str:
@@ -613,7 +468,7 @@ def repair(
             elif path.exists():
                 remove_tree(path)
         if conda:
-            _install_conda(env.path, lock, packages, store, progress, reinstall=conda)
+            conda_side().install_conda(env.path, lock, packages, store, progress, reinstall=conda)
         if pypi:
             _install_pypi(env, packages, store, progress, reinstall=pypi)
 

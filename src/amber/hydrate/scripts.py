@@ -187,6 +187,8 @@ def _messages(prefix: Path) -> str:
 def settle_clobbers(prefix: Path, records: Sequence[Any], progress: Progress) -> list[Clobber]:
     """Give each path shipped by two packages to the one linked later (conda's rule), keep
     the other's file under ``__clobbers__/``, and warn naming the path and both packages."""
+    if not (prefix / _CLOBBERS).is_dir():
+        return []  # rattler moved no file aside: nothing to settle, no conda-meta to read
     order = {_name(r): i for i, r in enumerate(link_order(records))}
     metas: dict[str, tuple[Path, dict[str, Any]]] = {}
     for file in (prefix / "conda-meta").glob("*.json"):

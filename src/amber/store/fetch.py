@@ -9,14 +9,13 @@ load the solver for it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-import ssl
 import stat
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from amber import _auth
@@ -26,10 +25,14 @@ from amber.lock import LockedConda, LockedPypi
 from amber.settings import Network
 from amber.store import Store
 
+if TYPE_CHECKING:
+    import urllib.request
+
 __all__ = [
     "download_archives",
     "Package",
     "copy_bounded",
+    "local_copies",
     "local_archive_path",
     "open_local_archive",
     "opener",
@@ -43,8 +46,11 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
     (file:// or http(s)), checking its sha256; never more bytes than the lock's size.
     Over the network, through ``store.network``: a mirror of the URL's channel, the CA
     bundle and proxies of the settings."""
+    missing = [p for p in packages if not store.find_archive(p.sha256)]
+    if not missing:
+        return  # the warm path: no settings file read, no TLS context (its CA bundle) loaded
     network = store.network
-    client = opener(network)
+    client = functools.cache(lambda: opener(network))  # only for a download over the network
 
     def fetch(package: Package, tmp: Path) -> None:
         limit = package.size if isinstance(package, LockedConda) else None
@@ -53,14 +59,16 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
         else:
             # A mirror's own credentials (remembered under its URL) go to it, not the channel's.
             url, headers = _auth.request(network.mirrored(package.url))
+            import urllib.request  # noqa: PLC0415 - see `opener`
+
             request = urllib.request.Request(url, headers=headers)
-            source = client.open(request, timeout=120)
+            source = client().open(request, timeout=120)
         with source, open(tmp, "wb") as out:
             copy_bounded(source, out.write, limit, package)
 
-    for package in packages:
+    for package in missing:
         if store.find_archive(package.sha256):
-            continue
+            continue  # the same archive, twice in the list
         mirror = network.mirrored(package.url)
         where = package.url if mirror == package.url else f"{redact(mirror)} (its mirror)"
         try:
@@ -90,6 +98,11 @@ def download_archives(packages: Sequence[Package], store: Store) -> None:
 def opener(network: Network) -> urllib.request.OpenerDirector:
     """urllib's opener for ``network``: its proxies (else the environment's, as urllib reads
     them) and its TLS verification (a CA bundle, or none with ``ssl_verify: false``)."""
+    # urllib.request and ssl (http.client, email, socket...) only load for a download: a warm
+    # hydrate, with every archive in the store, never needs them.
+    import ssl  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     if network.ssl_verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -187,3 +200,15 @@ def open_local_archive(package: Package) -> IO[bytes]:
         raise problem
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
+
+
+_P = TypeVar("_P", LockedConda, LockedPypi)
+
+
+def local_copies(packages: Sequence[_P], store: Store) -> list[_P]:
+    """The packages, pointing at the store's archive copy where it has one."""
+    out: list[_P] = []
+    for package in packages:
+        archive = store.find_archive(package.sha256)
+        out.append(dataclasses.replace(package, url=archive.as_uri()) if archive else package)
+    return out

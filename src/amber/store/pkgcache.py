@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from amber._fs import remove_tree, write_atomic
@@ -165,25 +165,33 @@ def wheel_files(record: Path) -> list[tuple[str, str | None, int | None]]:
     return out
 
 
-def _shared(files: Iterable[tuple[Path, str]]) -> tuple[str, list[tuple[Path, str]]]:
+def _shared(
+    files: Iterable[tuple[str, str]], lstat: Callable[[str], os.stat_result]
+) -> tuple[str, list[tuple[str, str]]]:
     """The fingerprint of the files that are hardlinks (the ones a cache shares) and them."""
     rows, shared = [], []
     for path, sha256 in files:
         try:
-            st = path.lstat()
+            st = lstat(path)
         except OSError:
             continue
         if st.st_nlink > 1 and stat.S_ISREG(st.st_mode):
-            rows.append(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
+            rows.append(f"{os.path.basename(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
             shared.append((path, sha256))
     rows.sort()
     return hashlib.sha256("\n".join(rows).encode()).hexdigest(), shared
 
 
-def shared_files_clean(store: Store, sha256: str, files: Iterable[tuple[Path, str]]) -> bool:
+def shared_files_clean(
+    store: Store,
+    sha256: str,
+    files: Iterable[tuple[str, str]],
+    lstat: Callable[[str], os.stat_result] = os.lstat,
+) -> bool:
     """Whether the hardlinked ones of ``files`` (path, expected sha256) of the wheel
-    ``sha256`` are unchanged since last found clean, or hash as expected (then recorded)."""
-    fingerprint_now, shared = _shared(files)
+    ``sha256`` are unchanged since last found clean, or hash as expected (then recorded).
+    ``lstat``: where the files' ``lstat`` come from (a walk of the env already made)."""
+    fingerprint_now, shared = _shared(files, lstat)
     state = store.home / "pkgs" / "uv-state" / sha256
     try:
         if state.read_text().strip() == fingerprint_now:
@@ -202,8 +210,8 @@ def shared_files_clean(store: Store, sha256: str, files: Iterable[tuple[Path, st
     return True
 
 
-def record_shared_files(store: Store, sha256: str, files: Iterable[tuple[Path, str]]) -> None:
+def record_shared_files(store: Store, sha256: str, files: Iterable[tuple[str, str]]) -> None:
     """Remember the hardlinked ones of ``files`` as clean (just installed from a fresh cache)."""
     state = store.home / "pkgs" / "uv-state" / sha256
     state.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(state, _shared(files)[0] + "\n")
+    write_atomic(state, _shared(files, os.lstat)[0] + "\n")
