@@ -1,4 +1,8 @@
-"""Resolve a ``Spec`` into a ``Lock``: conda with rattler, PyPI with uv, per platform."""
+"""Resolve a ``Spec`` into a ``Lock``: conda with rattler, PyPI with uv, per platform.
+
+A PyPI-only spec never loads rattler (benchmark 14: `amber lock` of a PyPI env against uv):
+the conda solver and virtual packages are imported where a conda part needs them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -13,11 +18,13 @@ from amber._progress import Progress
 from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
-from amber.resolve.conda import CondaSolver
 from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
 from amber.settings import Network
 from amber.spec import Spec
+
+if TYPE_CHECKING:
+    from amber.resolve.conda import CondaSolver
 
 __all__ = ["resolve", "ResolveCaches"]
 
@@ -82,11 +89,13 @@ async def _resolve(
     keep: _Previous,
     channel_config: CondaConfig | None = None,
 ) -> Lock:
-    solver = (
-        CondaSolver(spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config)
-        if spec.is_conda
-        else None
-    )
+    solver = None
+    if spec.is_conda:
+        from amber.resolve.conda import CondaSolver  # rattler: only for a conda part
+
+        solver = CondaSolver(
+            spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config
+        )
     platforms = spec.target_platforms
     label = ", ".join(platforms)
     with progress.task(f"Resolving {spec} for {label}"):
@@ -99,13 +108,13 @@ async def _resolve(
 async def _resolve_platform(
     spec: Spec, platform: str, solver: CondaSolver | None, caches: ResolveCaches, keep: _Previous
 ) -> PlatformLock:
-    virtual = virtual_packages(platform, dict(spec.system_requirements))
     prefer, upgrade = keep.pypi(platform), keep.update
     if solver is None:
         python: str | None = spec.python_version
         pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
         _check_hashed(spec, platform, pypi)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
+    virtual = virtual_packages(platform, dict(spec.system_requirements))
     conda = await solver.solve(platform, virtual, keep.conda(platform))
     python = next((c.version for c in conda if c.name == "python"), None)
     provided: dict[str, str] = {}
