@@ -1,8 +1,11 @@
-"""Calling the uv binary: one place that knows its flags and its environment."""
+"""Calling the uv binary: one place that knows its flags and its environment.
+
+``call_uv`` blocks (a PyPI-only `amber lock` needs nothing more, and so never loads
+asyncio); ``run_uv`` is its coroutine twin for the callers that run several things at once.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import threading
@@ -15,7 +18,7 @@ from uv import find_uv_bin
 
 from amber.errors import UvFailed
 
-__all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
+__all__ = ["uv_bin", "uv_env", "call_uv", "run_uv", "parallel", "UvFailed"]
 
 
 _BIN_LOCK = threading.Lock()
@@ -65,6 +68,33 @@ def parallel(n: int) -> Iterator[None]:
         _PARALLEL[0] = previous
 
 
+def _extra(env: Mapping[str, str] | None) -> dict[str, str]:
+    extra = dict(env or {})
+    if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
+        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
+    return extra
+
+
+def call_uv(
+    args: Sequence[str],
+    *,
+    cache_dir: Path,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run ``uv ARGS`` and wait; return stdout, raise ``UvFailed`` with uv's stderr."""
+    proc = subprocess.run(
+        [uv_bin(), *args],
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        env=uv_env(cache_dir, _extra(env)),
+    )
+    if proc.returncode != 0:
+        raise UvFailed(args, proc.returncode or 1, proc.stderr.decode(errors="replace"))
+    return proc.stdout.decode()
+
+
 async def run_uv(
     args: Sequence[str],
     *,
@@ -73,16 +103,15 @@ async def run_uv(
     env: Mapping[str, str] | None = None,
 ) -> str:
     """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr."""
-    extra = dict(env or {})
-    if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
-        extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
+    import asyncio  # only a coroutine's caller has loaded it already
+
     proc = await asyncio.create_subprocess_exec(
         uv_bin(),
         *args,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=uv_env(cache_dir, extra),
+        env=uv_env(cache_dir, _extra(env)),
     )
     out, err = await proc.communicate(input)
     if proc.returncode != 0:

@@ -1,5 +1,5 @@
 """`amber lock` of a PyPI-only spec costs what uv does plus a small start: it never loads the
-conda side (rattler), the progress display's rich, or the remote store's fsspec."""
+conda side (rattler), asyncio, the progress display's rich, or the remote store's fsspec."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from helpers import write
 
 from amber.lock import Lock
 
-# What a PyPI-only `amber lock` must not import: the conda solver and what only other
-# commands need.
-NOT_FOR_PYPI = {"rattler", "rich", "fsspec"}
+# What a PyPI-only `amber lock` must not import: the conda solver, an event loop for its one
+# uv call, and what only other commands need.
+NOT_FOR_PYPI = {"rattler", "rich", "fsspec", "asyncio"}
 
 
 def _lock_imports(amber_home: Path, cwd: Path, *args: object) -> set[str]:

@@ -1,13 +1,14 @@
 """Resolve a ``Spec`` into a ``Lock``: conda with rattler, PyPI with uv, per platform.
 
-A PyPI-only spec never loads rattler (benchmark 14: `amber lock` of a PyPI env against uv):
-the conda solver and virtual packages are imported where a conda part needs them.
+A PyPI-only spec never loads rattler or asyncio (benchmark 14: `amber lock` of a PyPI env
+against uv): its platforms are uv calls in threads; a conda part brings the solver and an
+event loop, where uv runs in a thread beside rattler's solves.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +56,23 @@ def resolve(
     """
     progress = progress or Progress(quiet=True)
     keep = _Previous(previous, {_normal(n) for n in update})
-    return asyncio.run(_resolve(spec, caches, progress, keep, channel_config))
+    platforms = spec.target_platforms
+    with progress.task(f"Resolving {spec} for {', '.join(platforms)}"):
+        if spec.is_conda:
+            import asyncio  # with the solver: only for a conda part
+
+            from amber.resolve.conda import CondaSolver
+
+            solver = CondaSolver(
+                spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config
+            )
+            results = asyncio.run(_resolve_conda(spec, platforms, solver, caches, keep))
+        elif len(platforms) == 1:
+            results = [_resolve_pypi(spec, platforms[0], caches, keep)]
+        else:
+            with ThreadPoolExecutor(len(platforms)) as pool:
+                results = list(pool.map(lambda p: _resolve_pypi(spec, p, caches, keep), platforms))
+    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
 
 
 def _normal(name: str) -> str:
@@ -82,38 +99,36 @@ class _Previous:
         return list(self.lock.platforms[platform].pypi)
 
 
-async def _resolve(
+async def _resolve_conda(
     spec: Spec,
+    platforms: Sequence[str],
+    solver: CondaSolver,
     caches: ResolveCaches,
-    progress: Progress,
     keep: _Previous,
-    channel_config: CondaConfig | None = None,
-) -> Lock:
-    solver = None
-    if spec.is_conda:
-        from amber.resolve.conda import CondaSolver  # rattler: only for a conda part
+) -> list[PlatformLock]:
+    import asyncio  # loaded by ``resolve`` already, for a conda part only
 
-        solver = CondaSolver(
-            spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config
-        )
-    platforms = spec.target_platforms
-    label = ", ".join(platforms)
-    with progress.task(f"Resolving {spec} for {label}"):
-        results = await asyncio.gather(
-            *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
-        )
-    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
+    return await asyncio.gather(
+        *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
+    )
+
+
+def _resolve_pypi(
+    spec: Spec, platform: str, caches: ResolveCaches, keep: _Previous
+) -> PlatformLock:
+    """A platform of a spec without a conda part: one uv call."""
+    python = spec.python_version
+    pypi = compile_pypi(spec, platform, python, {}, caches.uv, keep.pypi(platform), keep.update)
+    _check_hashed(spec, platform, pypi)
+    return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
 
 
 async def _resolve_platform(
-    spec: Spec, platform: str, solver: CondaSolver | None, caches: ResolveCaches, keep: _Previous
+    spec: Spec, platform: str, solver: CondaSolver, caches: ResolveCaches, keep: _Previous
 ) -> PlatformLock:
+    import asyncio  # loaded by ``resolve`` already, for a conda part only
+
     prefer, upgrade = keep.pypi(platform), keep.update
-    if solver is None:
-        python: str | None = spec.python_version
-        pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
-        _check_hashed(spec, platform, pypi)
-        return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
     virtual = virtual_packages(platform, dict(spec.system_requirements))
     conda = await solver.solve(platform, virtual, keep.conda(platform))
     python = next((c.version for c in conda if c.name == "python"), None)
@@ -127,7 +142,9 @@ async def _resolve_platform(
                 provided[dist] = conda_name
                 if version:
                     pins[dist] = version
-        pypi = await compile_pypi(spec, platform, python, pins, caches.uv, prefer, upgrade)
+        pypi = await asyncio.to_thread(
+            compile_pypi, spec, platform, python, pins, caches.uv, prefer, upgrade
+        )
     pypi = [p for p in pypi if p.name not in provided]
     _check_hashed(spec, platform, pypi)
     return PlatformLock(
