@@ -16,6 +16,7 @@ from __future__ import annotations
 import compileall
 import json
 import os
+import resource
 import statistics
 import sys
 from pathlib import Path
@@ -52,12 +53,15 @@ def bench_lock_pypi(work: Path, reps: int) -> Figure:
     os.environ["UV_CACHE_DIR"] = str(uv_cache)  # timed() passes os.environ on; Amber sets its own
     os.environ["UV_NO_PROGRESS"] = "1"
     samples: dict[str, list[float]] = {"amber": [], "uv": []}
+    cpu: dict[str, list[float]] = {"amber": [], "uv": []}
     try:
         timed(amber_cmd(), project), timed(uv_cmd(), project)  # warm both caches
         for n in range(reps):
             sides = [("amber", amber_cmd), ("uv", uv_cmd)]
             for name, cmd in sides[:: -1 if n % 2 else 1]:  # the order flips every round
+                before = _children_cpu()
                 samples[name].append(timed(cmd(), project))
+                cpu[name].append(_children_cpu() - before)
         phases = [json.loads(run([sys.executable, PHASES, "requirements.txt",
                                   f"{outputs}/p{i}"], project).strip().splitlines()[-1])
                   for i in range(max(3, reps // 3))]  # fmt: skip
@@ -83,9 +87,19 @@ def bench_lock_pypi(work: Path, reps: int) -> Figure:
             f"Inside Amber ({len(phases)} more runs, medians): imports {imports:.0f} ms; "
             f"uv calls per lock {min(calls)}-{max(calls)}, {uv_in:.0f} ms in uv (`uv {args}`); "
             f"the rest of the command {command - uv_in:.0f} ms. Heavy modules loaded: {loaded}.",
+            f"CPU time (user + sys, the command and its uv), medians: Amber "
+            f"{statistics.median(cpu['amber']) * 1000:.0f} ms, uv "
+            f"{statistics.median(cpu['uv']) * 1000:.0f} ms (less moved by the machine's load "
+            "than wall time: on a busy machine Amber's CPU-bound start waits for a core, while "
+            "most of uv's time is the network). "
             f"Both pin the same versions: {'yes' if same else '**NO**'}.",
         ],
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pins(lock: Path) -> set[str]:
