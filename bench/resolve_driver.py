@@ -58,6 +58,18 @@ def logged(what: str, func):
     return wrapper
 
 
+def logged_sync(what: str, func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter() - T0
+        try:
+            return func(*args, **kwargs)
+        finally:
+            LOG.append((what, start, time.perf_counter() - T0))
+
+    return wrapper
+
+
 def amber_side() -> tuple[list[dict], float, float, float]:
     import amber.resolve.conda
     import amber.resolve.pypi
@@ -67,7 +79,7 @@ def amber_side() -> tuple[list[dict], float, float, float]:
     solver = amber.resolve.conda.CondaSolver
     solver.solve = logged("solve", solver.solve)
     solver.provided_dists = logged("dists", solver.provided_dists)
-    amber.resolve.pypi.run_uv = logged("uv", amber.resolve.pypi.run_uv)
+    amber.resolve.pypi.call_uv = logged_sync("uv", amber.resolve.pypi.call_uv)
     caches = ResolveCaches(*(Path(CONFIG[k]) for k in ("repodata", "uv", "pkgs")))
     start = time.perf_counter()
     groups = [CONFIG["platforms"]] if MODE == "amber" else [[p] for p in CONFIG["platforms"]]

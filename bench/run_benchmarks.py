@@ -3,7 +3,8 @@
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
-                                   [--push-reps 5] [--pack-reps 5] [--only 8,9] [--keep]
+                                   [--push-reps 5] [--pack-reps 5] [--lock-reps 9]
+                                   [--only 8,9] [--keep]
                                    [--no-doc]
 
 What is measured, against what, and the targets: bench/BENCHMARKS.head.md, which becomes the
@@ -11,9 +12,10 @@ head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks
 4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
 bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
-bench_hot.py, 15 (warm hydrate vs `uv venv` + `uv pip sync`) in bench_uvsync.py. By default
-all of them run and docs/BENCHMARKS.md is
-rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
+bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm hydrate vs
+`uv venv` + `uv pip sync`) in bench_uvsync.py. By default all of them run and
+docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and
+leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
 
@@ -36,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
+import bench_lock  # noqa: E402  (benchmark 14)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
 import bench_remote  # noqa: E402  (benchmarks 8 and 9)
 import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
@@ -279,6 +282,7 @@ def main() -> None:
     parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
     parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
     parser.add_argument("--pack-reps", type=int, default=5, help="rounds of 10")
+    parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -328,6 +332,8 @@ def main() -> None:
             figures.append(bench_pack.bench_gc(work))
         if only & {12, 13}:
             figures += bench_hot.bench_run_hot(work, args.run_reps)
+        if 14 in only:
+            figures.append(bench_lock.bench_lock_pypi(work, args.lock_reps))
         if 15 in only:
             figures += bench_uvsync.bench_hydrate_pypi(work, args.hydrate_reps)
     finally:
@@ -351,6 +357,7 @@ def main() -> None:
             pack_wheels=", ".join(req for req, _ in bench_pack.WHEELS.values()),
             gc_envs=bench_pack.N_GC_ENVS, gc_old=bench_pack.N_GC_OLD,
             gc_tagged=bench_pack.N_GC_TAGGED, hot_packages=", ".join(bench_hot.PACKAGES),
+            lock_reps=args.lock_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

@@ -1,4 +1,8 @@
-"""Calling the uv binary: one place that knows its flags and its environment."""
+"""Calling the uv binary: one place that knows its flags and its environment.
+
+``call_uv`` blocks (a PyPI-only `amber lock` needs nothing more, and so never loads
+asyncio); ``run_uv`` is its coroutine twin for the callers that run several things at once.
+"""
 
 from __future__ import annotations
 

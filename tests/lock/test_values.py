@@ -170,3 +170,11 @@ def test_frozen_map() -> None:
         m["c"] = 3  # type: ignore[index]
     with pytest.raises(AttributeError):
         m.extra = 1  # type: ignore[attr-defined]
+
+
+def test_a_lock_makes_its_text_once(amber_home, tmp_path):
+    # `amber lock` stores the lock and writes it: one YAML dump serves both.
+    lock = Lock(spec=Spec.create(pypi=["six"]), req_id="r", platforms={})
+    assert lock.dumps() is lock.dumps()
+    lock.write(tmp_path / "a.lock")
+    assert (tmp_path / "a.lock").read_text() == lock.dumps()

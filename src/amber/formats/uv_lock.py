@@ -12,7 +12,6 @@ The project itself and the workspace members are the user's own source trees, wh
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import re
@@ -27,7 +26,7 @@ from packaging.pylock import Pylock, PylockValidationError
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from amber._input import read_input, shorten
-from amber._uv import UvFailed, run_uv
+from amber._uv import UvFailed, call_uv
 from amber.errors import AmberError, LockFileError, SpecWarning
 from amber.formats import Exported, ExportOptions
 from amber.formats.pylock import evaluate, lock_of_pins, select
@@ -160,7 +159,7 @@ def stale(path: Path, uv_cache: Path) -> str | None:
     ``uv lock --check`` decides; else uv's reason."""
     args = ["lock", "--check", "--quiet", "--directory", str(path.parent.resolve())]
     try:
-        asyncio.run(run_uv(args, cache_dir=uv_cache, env={**_AS_UV, **uv_index_environ()}))
+        call_uv(args, cache_dir=uv_cache, env={**_AS_UV, **uv_index_environ()})
     except UvFailed as exc:
         said = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())
         lines = [line for line in said.splitlines() if line.startswith("error:")]
@@ -181,7 +180,7 @@ def _uv_export(path: Path, uv_cache: Path) -> str:
         "--directory", str(path.parent.resolve()),
     ]  # fmt: skip
     try:
-        return asyncio.run(run_uv(args, cache_dir=uv_cache, env={**_AS_UV, **uv_index_environ()}))
+        return call_uv(args, cache_dir=uv_cache, env={**_AS_UV, **uv_index_environ()})
     except UvFailed as exc:
         said = re.sub(r"://[^/\s@]+@", "://", exc.stderr.strip())  # no index credentials
         raise LockFileError(

@@ -302,6 +302,11 @@ class Lock:
         }
 
     def dumps(self) -> str:
+        """The lock file's text (made once: `amber lock` both stores and writes it)."""
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         body = yaml.dump(
             self.to_dict(), Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096

@@ -1,11 +1,17 @@
-"""Resolve a ``Spec`` into a ``Lock``: conda with rattler, PyPI with uv, per platform."""
+"""Resolve a ``Spec`` into a ``Lock``: conda with rattler, PyPI with uv, per platform.
+
+A PyPI-only spec never loads rattler or asyncio (benchmark 14: `amber lock` of a PyPI env
+against uv): its platforms are uv calls in threads; a conda part brings the solver and an
+event loop, where uv runs in a thread beside rattler's solves.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -13,11 +19,13 @@ from amber._progress import Progress
 from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
-from amber.resolve.conda import CondaSolver
 from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
 from amber.settings import Network
 from amber.spec import Spec
+
+if TYPE_CHECKING:
+    from amber.resolve.conda import CondaSolver
 
 __all__ = ["resolve", "ResolveCaches"]
 
@@ -48,7 +56,23 @@ def resolve(
     """
     progress = progress or Progress(quiet=True)
     keep = _Previous(previous, {_normal(n) for n in update})
-    return asyncio.run(_resolve(spec, caches, progress, keep, channel_config))
+    platforms = spec.target_platforms
+    with progress.task(f"Resolving {spec} for {', '.join(platforms)}"):
+        if spec.is_conda:
+            import asyncio  # with the solver: only for a conda part
+
+            from amber.resolve.conda import CondaSolver
+
+            solver = CondaSolver(
+                spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config
+            )
+            results = asyncio.run(_resolve_conda(spec, platforms, solver, caches, keep))
+        elif len(platforms) == 1:
+            results = [_resolve_pypi(spec, platforms[0], caches, keep)]
+        else:
+            with ThreadPoolExecutor(len(platforms)) as pool:
+                results = list(pool.map(lambda p: _resolve_pypi(spec, p, caches, keep), platforms))
+    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
 
 
 def _normal(name: str) -> str:
@@ -75,39 +99,39 @@ class _Previous:
         return list(self.lock.platforms[platform].pypi)
 
 
-async def _resolve(
+async def _resolve_conda(
     spec: Spec,
+    platforms: Sequence[str],
+    solver: CondaSolver,
     caches: ResolveCaches,
-    progress: Progress,
     keep: _Previous,
-    channel_config: CondaConfig | None = None,
-) -> Lock:
-    solver = (
-        CondaSolver(spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config)
-        if spec.is_conda
-        else None
+) -> list[PlatformLock]:
+    import asyncio  # loaded by ``resolve`` already, for a conda part only
+
+    return await asyncio.gather(
+        *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
     )
-    platforms = spec.target_platforms
-    label = ", ".join(platforms)
-    with progress.task(f"Resolving {spec} for {label}"):
-        results = await asyncio.gather(
-            *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
-        )
-    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
+
+
+def _resolve_pypi(
+    spec: Spec, platform: str, caches: ResolveCaches, keep: _Previous
+) -> PlatformLock:
+    """A platform of a spec without a conda part: one uv call."""
+    python = spec.python_version
+    pypi = compile_pypi(
+        spec, platform, python, {}, caches.uv, keep.pypi(platform), keep.update, caches.network
+    )
+    _check_hashed(spec, platform, pypi)
+    return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
 
 
 async def _resolve_platform(
-    spec: Spec, platform: str, solver: CondaSolver | None, caches: ResolveCaches, keep: _Previous
+    spec: Spec, platform: str, solver: CondaSolver, caches: ResolveCaches, keep: _Previous
 ) -> PlatformLock:
-    virtual = virtual_packages(platform, dict(spec.system_requirements))
+    import asyncio  # loaded by ``resolve`` already, for a conda part only
+
     prefer, upgrade = keep.pypi(platform), keep.update
-    if solver is None:
-        python: str | None = spec.python_version
-        pypi = await compile_pypi(
-            spec, platform, python, {}, caches.uv, prefer, upgrade, caches.network
-        )
-        _check_hashed(spec, platform, pypi)
-        return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
+    virtual = virtual_packages(platform, dict(spec.system_requirements))
     conda = await solver.solve(platform, virtual, keep.conda(platform))
     python = next((c.version for c in conda if c.name == "python"), None)
     provided: dict[str, str] = {}
@@ -120,8 +144,8 @@ async def _resolve_platform(
                 provided[dist] = conda_name
                 if version:
                     pins[dist] = version
-        pypi = await compile_pypi(
-            spec, platform, python, pins, caches.uv, prefer, upgrade, caches.network
+        pypi = await asyncio.to_thread(
+            compile_pypi, spec, platform, python, pins, caches.uv, prefer, upgrade, caches.network
         )
     pypi = [p for p in pypi if p.name not in provided]
     _check_hashed(spec, platform, pypi)

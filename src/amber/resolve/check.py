@@ -8,7 +8,6 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from rattler import MatchSpec
 
 from amber._auth import git_repository
 from amber._urls import is_url, redact
@@ -54,8 +53,10 @@ def check_lock(spec: Spec, lock_path: Path) -> Lock:
 def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
     """Requests that the locked packages do not satisfy, per platform."""
     problems = []
+    if spec.conda:
+        from rattler import MatchSpec  # only for a conda part: a PyPI-only check needs none
     for platform, body in sorted(existing.platforms.items()):
-        records = [c.to_record() for c in body.conda]
+        records = [c.to_record() for c in body.conda] if spec.conda else []
         for text in spec.conda:
             if not any(r.matches(MatchSpec(text)) for r in records):
                 problems.append(f"{platform}: no locked package satisfies '{text}'")

@@ -25,7 +25,7 @@ from amber.channels import FALLBACK_CHANNELS, CondaConfig
 from amber.errors import OutputError, ResolveError, SourceError, SpecError
 from amber.lock import LockedConda
 from amber.resolve import priority
-from amber.resolve.virtual import missing_virtual_hint, to_rattler
+from amber.resolve.virtual import missing_virtual_hint
 from amber.settings import Network
 from amber.spec import Spec
 
@@ -330,3 +330,16 @@ def _culprit(channels: list[str], fetched: list[str], said: str) -> str | None:
     if named:
         return named[0]
     return channels[0] if len(channels) == 1 else None
+
+
+def to_rattler(packages: list[str]) -> list[rattler.GenericVirtualPackage]:
+    """``name=version=build`` strings (``virtual_packages``) as rattler's virtual packages."""
+    out = []
+    for text in packages:
+        name, version, build = text.split("=")
+        out.append(
+            rattler.GenericVirtualPackage(
+                rattler.PackageName(name), rattler.Version(version), rattler.BuildString(build)
+            )
+        )
+    return out

@@ -1,4 +1,8 @@
-"""The PyPI half of resolution: ``uv pip compile`` for one platform and interpreter."""
+"""The PyPI half of resolution: ``uv pip compile`` for one platform and interpreter.
+
+``compile_pypi`` blocks on its one uv call: the resolver runs it in a thread per platform
+(beside rattler's solves when there is a conda part), so a PyPI-only lock needs no asyncio.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 from amber._auth import in_query, requirement_with_credentials, with_credentials
 from amber._fs import scratch_dir
 from amber._urls import redact, redact_text
-from amber._uv import UvFailed, run_uv
+from amber._uv import UvFailed, call_uv, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
@@ -51,7 +55,7 @@ def uv_python_platform(platform: str, requirements: Mapping[str, str]) -> str:
     return _UV_PLATFORMS[platform]
 
 
-async def compile_pypi(
+def compile_pypi(
     spec: Spec,
     platform: str,
     python: str | None,
@@ -111,7 +115,7 @@ async def compile_pypi(
             macos = ".".join(map(str, macos_version(requirements)))
             target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
             reached = [spec.index_url or PYPI_INDEX, *urls[1:]]
-            await run_uv(args, cache_dir=uv_cache, env=target, network=network, urls=reached)
+            call_uv(args, cache_dir=uv_cache, env=target, network=network, urls=reached)
             out = output.read_text()
         except UvFailed as exc:
             message = _clean(exc.stderr, Path(tmp))

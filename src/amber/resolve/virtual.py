@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
-from rattler import BuildString, GenericVirtualPackage, PackageName, Version
-
-__all__ = ["virtual_packages", "to_rattler", "missing_virtual_hint", "DEFAULTS"]
+__all__ = ["virtual_packages", "missing_virtual_hint", "DEFAULTS"]
 
 DEFAULTS = {"libc": "2.28", "linux": "4.18", "macos": "13.0"}
 _ARCH = {
@@ -56,14 +53,6 @@ def virtual_packages(platform: str, requirements: Mapping[str, str]) -> list[str
     if "cuda" in req and not platform.startswith("osx-"):
         out.append(f"__cuda={req['cuda']}=0")
     return sorted(out)
-
-
-def to_rattler(packages: list[str]) -> list[Any]:
-    out = []
-    for text in packages:
-        name, version, build = text.split("=")
-        out.append(GenericVirtualPackage(PackageName(name), Version(version), BuildString(build)))
-    return out
 
 
 def missing_virtual_hint(solver_message: str, platform: str) -> str:
