@@ -172,8 +172,10 @@ def unpack(archive: Path, dest: Path, progress: Progress | None = None) -> int:
 def _entries(prefix: Path) -> list[tuple[str, str, os.stat_result]]:
     """(relative path, 'dir' | 'link' | 'file', lstat) for everything to pack, parents
     first, in a stable order; bytecode and an earlier pack's own files left out."""
-    # An earlier pack's own files; the installers' cache tag and lock file at the root.
-    own = {_relocate.MANIFEST, UNPACK_SCRIPT, "CACHEDIR.TAG", ".lock"}
+    # An earlier pack's own files; the installers' cache tag and lock file at the root;
+    # the hot path's run activation (amber._hot), NUL-separated so no text file to rewrite:
+    # the first `amber run` in the unpacked env writes it anew.
+    own = {_relocate.MANIFEST, UNPACK_SCRIPT, "CACHEDIR.TAG", ".lock", ".amber/activation.run"}
 
     def skip(e: TreeEntry) -> bool:
         if e.kind == "dir":
