@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amber.errors import PolicyError
-from amber.policy import Candidate, check_lock, evaluate_license, read_policy, refusal
 from amber.lock import Lock, LockedConda, PlatformLock
+from amber.policy import Candidate, check_lock, evaluate_license, read_policy, refusal
 from amber.spec import Spec
 
 TODAY = datetime.date(2026, 6, 1)
@@ -120,7 +120,10 @@ def test_errors_name_file_and_line(text: str, line: int, says: str) -> None:
 
 
 def test_extends_adds_rules_and_refuses_cycles() -> None:
-    org = '[[bans]]\nid = "no-telnet"\nname = "telnetlib3"\nreason = "plain text"\n[cooldown]\ndays = 3\n'
+    org = (
+        '[[bans]]\nid = "no-telnet"\nname = "telnetlib3"\nreason = "plain text"\n'
+        "[cooldown]\ndays = 3\n"
+    )
     texts = {"s3://org/policy.toml": org}
     project = 'extends = ["s3://org/policy.toml"]\n[cooldown]\ndays = 2\n'
     policy = read_policy(project, "p.toml", fetch=lambda ref, _: (texts[ref], ref), today=TODAY)
