@@ -90,7 +90,8 @@ def test_full_example_reads() -> None:
         ('[[bans]]\nname = "x"\n', 1, "'reason' is required"),
         ('\n[[bans]]\nname = "x"\nreason = "r"\nkind = "npm"\n', 2, "neither 'conda' nor 'pypi'"),
         (
-            '[[bans]]\nname = "a"\nreason = "r"\n[[bans]]\nname = "b"\nversion = "~~1"\nreason = "r"\nkind = "pypi"\n',
+            '[[bans]]\nname = "a"\nreason = "r"\n[[bans]]\nname = "b"\nversion = "~~1"\n'
+            + 'reason = "r"\nkind = "pypi"\n',
             4,
             "not a version spec",
         ),
@@ -98,7 +99,8 @@ def test_full_example_reads() -> None:
         ("x = 1\n", 1, "unknown key 'x'"),
         ('[vulnerabilities]\nfail-on = "severe"\n', 2, "fail-on"),
         (
-            'max-waiver-days = 30\n[[waivers]]\nrule = "license"\npackage = "gpl-thing"\nreason = "r"\nexpires = 2027-01-01\n',
+            'max-waiver-days = 30\n[[waivers]]\nrule = "license"\npackage = "gpl-thing"\n'
+            + 'reason = "r"\nexpires = 2027-01-01\n',
             2,
             "more than max-waiver-days",
         ),
