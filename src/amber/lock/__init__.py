@@ -228,6 +228,9 @@ class Lock:
     spec: Spec
     req_id: str
     platforms: Mapping[str, PlatformLock]
+    # The sha256 of the policy (amber-policy.toml and what it extends) it was resolved
+    # under; not part of ``full_id``: the same files are the same env, whatever allowed them.
+    policy: str | None = None
 
     def __post_init__(self) -> None:
         # The spec as the file records it (no secrets, explicit platforms), so a lock read back
@@ -266,6 +269,7 @@ class Lock:
             "req_id": self.req_id,
             "full_id": self.full_id,
             "spec": self.spec.canonical(),
+            **({"policy": self.policy} if self.policy else {}),
             "platforms": {
                 name: _platform_to_dict(self.platforms[name]) for name in sorted(self.platforms)
             },
@@ -324,7 +328,10 @@ class Lock:
             spec = Spec.from_canonical(data["spec"])
             if not isinstance(data["req_id"], str):
                 raise TypeError(f"'req_id' is {shorten(repr(data['req_id']), 40)}, not text")
-            lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms)
+            policy = data.get("policy")
+            if policy is not None and not isinstance(policy, str):
+                raise TypeError(f"'policy' is {shorten(repr(policy), 40)}, not text")
+            lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms, policy=policy)
         except SpecError as exc:
             raise LockFileError(
                 f"{source}: malformed 'spec' table in the lock file: {shorten(exc)}",

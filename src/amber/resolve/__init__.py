@@ -13,6 +13,7 @@ from amber._progress import Progress
 from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.policy import Policy
 from amber.resolve.conda import CondaSolver
 from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
@@ -40,15 +41,18 @@ def resolve(
     previous: Lock | None = None,
     update: Collection[str] = (),
     channel_config: CondaConfig | None = None,
+    policy: Policy | None = None,
 ) -> Lock:
     """Resolve every target platform of ``spec`` concurrently into one ``Lock``.
 
     With ``previous``, its packages are kept wherever the request allows, except the
-    ones named in ``update`` (conda or PyPI names), which may move to their newest.
+    ones named in ``update`` (conda or PyPI names), which may move to their newest. With
+    ``policy``, what it refuses (sources, bans, cooldown) is invisible to the solvers, and
+    the lock records the policy's digest.
     """
     progress = progress or Progress(quiet=True)
     keep = _Previous(previous, {_normal(n) for n in update})
-    return asyncio.run(_resolve(spec, caches, progress, keep, channel_config))
+    return asyncio.run(_resolve(spec, caches, progress, keep, channel_config, policy))
 
 
 def _normal(name: str) -> str:
@@ -81,9 +85,12 @@ async def _resolve(
     progress: Progress,
     keep: _Previous,
     channel_config: CondaConfig | None = None,
+    policy: Policy | None = None,
 ) -> Lock:
     solver = (
-        CondaSolver(spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config)
+        CondaSolver(
+            spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config, policy
+        )
         if spec.is_conda
         else None
     )
@@ -91,19 +98,31 @@ async def _resolve(
     label = ", ".join(platforms)
     with progress.task(f"Resolving {spec} for {label}"):
         results = await asyncio.gather(
-            *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
+            *(_resolve_platform(spec, p, solver, caches, keep, policy) for p in platforms)
         )
-    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
+    return Lock(
+        spec=spec,
+        req_id=spec.req_id,
+        platforms={p.platform: p for p in results},
+        policy=policy.digest if policy is not None else None,
+    )
 
 
 async def _resolve_platform(
-    spec: Spec, platform: str, solver: CondaSolver | None, caches: ResolveCaches, keep: _Previous
+    spec: Spec,
+    platform: str,
+    solver: CondaSolver | None,
+    caches: ResolveCaches,
+    keep: _Previous,
+    policy: Policy | None = None,
 ) -> PlatformLock:
     virtual = virtual_packages(platform, dict(spec.system_requirements))
     prefer, upgrade = keep.pypi(platform), keep.update
     if solver is None:
         python: str | None = spec.python_version
-        pypi = await compile_pypi(spec, platform, python, {}, caches.uv, prefer, upgrade)
+        pypi = await compile_pypi(
+            spec, platform, python, {}, caches.uv, prefer, upgrade, policy=policy
+        )
         _check_hashed(spec, platform, pypi)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
     conda = await solver.solve(platform, virtual, keep.conda(platform))
@@ -118,7 +137,9 @@ async def _resolve_platform(
                 provided[dist] = conda_name
                 if version:
                     pins[dist] = version
-        pypi = await compile_pypi(spec, platform, python, pins, caches.uv, prefer, upgrade)
+        pypi = await compile_pypi(
+            spec, platform, python, pins, caches.uv, prefer, upgrade, policy=policy
+        )
     pypi = [p for p in pypi if p.name not in provided]
     _check_hashed(spec, platform, pypi)
     return PlatformLock(
