@@ -11,6 +11,7 @@ from amber import _hot
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
+from amber.api.policy import enforce, policy_for
 from amber.api.session import Session, using
 from amber.errors import AmberError, EnvNotFoundError, InterpreterNotFoundError, SpecError
 from amber.lock import Lock
@@ -59,11 +60,15 @@ def install(
     from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
+    near = Path(spec_or_lock) if isinstance(spec_or_lock, (str, Path)) else None
     if isinstance(spec_or_lock, (str, Path)):
         spec_or_lock = load(Path(spec_or_lock), session=s)
+    if near is None and isinstance(spec_or_lock, Spec):
+        near = spec_or_lock.source
     if isinstance(spec_or_lock, Spec) and not spec_or_lock.is_conda and spec_or_lock.python:
         find_interpreter(spec_or_lock.python)  # say so before resolving anything
     the_lock = ensure_lock(spec_or_lock, session=s)
+    enforce(s, the_lock, near)  # a lock the policy forbids is refused, with every finding
     _check_interpreter(the_lock, spec_or_lock)
     _keep(the_lock, s.store)  # a committed lock: push, pack and gc need it in the store
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
@@ -157,6 +162,8 @@ def env_for_file(
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
     env = _hotpath.recall(s.store, key, seen)
+    if env is not None and policy_for(s, path) is not None:
+        enforce(s, Lock.read(env.lock_file), path)
     if env is not None:
         _hotpath.remember_hot(s.store, path, python, env, seen)
         return env
@@ -172,6 +179,8 @@ def env_for_file(
         return envs[0]
     if loaded is None:
         loaded = load(path, python=python, session=s)
+    if isinstance(loaded, Lock):
+        enforce(s, loaded, path)
     includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
     seen += _hot.fingerprints([str(f) for f in includes])
     env = install(loaded, session=s)

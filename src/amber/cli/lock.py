@@ -9,7 +9,15 @@ import click
 from amber import api
 from amber.api.files import LockRequest, lock_file
 from amber.cli import render
-from amber.cli._shared import PathType, edge, file_option, python_option, quiet_option, spec_file
+from amber.cli._shared import (
+    PathType,
+    edge,
+    file_option,
+    policy_option,
+    python_option,
+    quiet_option,
+    spec_file,
+)
 from amber.errors import AmberError
 
 __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
@@ -39,6 +47,7 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
     help="As conda's channel_priority (default: the settings', else flexible).",
 )  # fmt: skip
 @python_option
+@policy_option
 @quiet_option
 def lock_cmd(
     file: Path | None,
@@ -50,6 +59,7 @@ def lock_cmd(
     merge: bool,
     channel_priority: str | None,
     python: str | None,
+    policy: str | None,
     quiet: bool,
 ) -> None:
     """Resolve a spec into a lock file (or check, update or merge one).
@@ -62,7 +72,7 @@ def lock_cmd(
     """
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
-    session = edge(quiet)
+    session = edge(quiet, policy)
     request = LockRequest(output, platforms, as_of, update, check, merge, python, channel_priority)
     result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:
@@ -74,9 +84,15 @@ def lock_cmd(
 @file_option
 @click.option("--pypi", is_flag=True, help="A PyPI requirement (default: a conda match spec).")
 @python_option
+@policy_option
 @quiet_option
 def add_cmd(
-    requirement: str, file: Path | None, pypi: bool, python: str | None, quiet: bool
+    requirement: str,
+    file: Path | None,
+    pypi: bool,
+    python: str | None,
+    policy: str | None,
+    quiet: bool,
 ) -> None:
     """Add REQUIREMENT to the spec file and its lock, moving as little as possible.
 
@@ -86,7 +102,7 @@ def add_cmd(
     """
     path = spec_file(file)
     previous, result, target = api.add(
-        path, requirement, pypi=pypi, python=python, session=edge(quiet)
+        path, requirement, pypi=pypi, python=python, session=edge(quiet, policy)
     )
     if not quiet:
         render.added(requirement, path, target, previous, result)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from amber.condarc import Setting
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
+    from amber.policy import Finding
     from amber.remote import GcResult, TagInfo
     from amber.run.kernel import Kernel
     from amber.ship.bundle import BundleInfo
@@ -40,6 +41,7 @@ __all__ = [
     "when",
     "changes",
     "locked",
+    "findings",
     "added",
     "diff",
     "paths",
@@ -106,6 +108,7 @@ def locked(done: Locked) -> None:
         )
         return
     if done.checked:
+        findings(done.findings)
         _note(f"{done.target} is up to date with {done.source}")
         return
     if done.previous is not None:
@@ -123,6 +126,17 @@ def locked(done: Locked) -> None:
         for p, pl in sorted(lock.platforms.items())
     )
     _note(f"Locked {counts} -> {done.target} (full_id {lock.full_id[:12]})")
+
+
+def findings(found: Sequence[Finding], *, as_json: bool = False) -> None:
+    """The policy's findings: one line each (waived ones marked), or JSON."""
+    if as_json:
+        click.echo(json.dumps([f.to_json() for f in found], indent=2, sort_keys=True))
+        return
+    for f in found:
+        label = "waived" if f.waived_by is not None else f.severity
+        extra = f" (waived: {f.waived_by})" if f.waived_by is not None else ""
+        click.echo(f"{label}: [{f.rule}] {f.message}{extra}", err=True)
 
 
 def added(requirement: str, path: Path, target: Path, previous: Lock | None, lock: Lock) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "VulnerabilityIgnore",
     "Waiver",
     "read_policy",
+    "merged",
     "POLICY_NAME",
 ]
 
@@ -260,6 +261,12 @@ _TOP_KEYS = {
     "extends", "sources", "bans", "licenses", "vulnerabilities", "cooldown", "waivers",
     "max-waiver-days", "reason",
 }  # fmt: skip
+
+
+def merged(base: Policy, own: Policy) -> Policy:
+    """``own`` over ``base`` (an organisation's policy under a project's), as ``extends``."""
+    digest = hashlib.sha256(f"{base.digest}\n{own.digest}".encode()).hexdigest()
+    return replace(_merge(base, own), source=own.source, digest=digest)
 
 
 def _merge(base: Policy, own: Policy) -> Policy:
