@@ -75,7 +75,7 @@ def test_install_and_run_refuse_then_a_waiver_lets_it_pass(
     assert amber("install", "-f", spec).returncode == 0
     report = amber("policy", "check", tmp_path / "amber.lock")
     assert report.returncode == 0, report
-    assert "waived: [license] gpltool 1.0" in report.stderr and "LEGAL-7" in report.stderr
+    assert "waived: [license] gpltool 1.0" in report.stdout and "LEGAL-7" in report.stdout
     policy.write_text(DENY_GPL + waiver + "expires = 2020-01-01\n")
     expired = amber("install", "-f", spec)
     assert expired.returncode == 2 and "expired on 2020-01-01" in expired.stderr, expired
@@ -105,3 +105,13 @@ def test_a_malformed_policy_is_named_with_its_line(tmp_path: Path, channel: str,
     assert result.returncode == 2, result
     assert f"{tmp_path / 'amber-policy.toml'}:4: [[bans]] #1: 'reason' is required" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "amber.lock").exists()
+
+
+def test_add_resolves_within_the_policy(tmp_path: Path, channel: str, amber) -> None:
+    spec = _project(tmp_path, channel, amber, "mittool")
+    before = spec.read_bytes()
+    write(tmp_path / "amber-policy.toml", '[[bans]]\nname = "gpltool"\nreason = "copyleft"\n')
+    refused = amber("add", "gpltool", "-f", spec)
+    assert refused.returncode == 2, refused
+    assert "the spec asks for gpltool" in refused.stderr and "ban `gpltool`" in refused.stderr
+    assert spec.read_bytes() == before  # nothing half-done

@@ -44,7 +44,7 @@ def check_cmd(lock: Path | None, fmt: str, policy: str | None) -> None:
             "none given (--policy), none set ($AMBER_POLICY, the settings' policy)"
         )
     findings = check(Lock.read(path), the_policy)
-    render.findings(findings, as_json=fmt == "json")
+    render.findings(findings, as_json=fmt == "json", err=False)
     blocking = [f for f in findings if f.blocking]
     if blocking:
         raise PolicyViolation(

@@ -128,15 +128,16 @@ def locked(done: Locked) -> None:
     _note(f"Locked {counts} -> {done.target} (full_id {lock.full_id[:12]})")
 
 
-def findings(found: Sequence[Finding], *, as_json: bool = False) -> None:
-    """The policy's findings: one line each (waived ones marked), or JSON."""
+def findings(found: Sequence[Finding], *, as_json: bool = False, err: bool = True) -> None:
+    """The policy's findings: one line each (waived ones marked; on stderr beside another
+    command's result, ``err``), or JSON."""
     if as_json:
         click.echo(json.dumps([f.to_json() for f in found], indent=2, sort_keys=True))
         return
     for f in found:
         label = "waived" if f.waived_by is not None else f.severity
         extra = f" (waived: {f.waived_by})" if f.waived_by is not None else ""
-        click.echo(f"{label}: [{f.rule}] {f.message}{extra}", err=True)
+        click.echo(f"{label}: [{f.rule}] {f.message}{extra}", err=err)
 
 
 def added(requirement: str, path: Path, target: Path, previous: Lock | None, lock: Lock) -> None:
