@@ -197,13 +197,28 @@ class Row:
     outcome: str
 
 
-def rows() -> list[Row]:
+def sources() -> dict[str, str]:
+    """``folder/file`` of ``real/`` -> where it comes from (``repo: `path```)."""
     manifest = json.loads((REAL / "MANIFEST.json").read_text())
-    sources = {m["file"]: f"{m['repo']}: `{m['path']}`" for m in manifest}
+    return {m["file"]: f"{m['repo']}: `{m['path']}`" for m in manifest}
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table, ``|`` and newlines in cells escaped."""
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    for cells in rows:
+        lines.append(
+            "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+        )
+    return lines
+
+
+def rows() -> list[Row]:
+    origin = sources()
     out = []
     for path in sorted((REAL / "environment-yml").iterdir()):
         conda, amber = conda_reading(path), amber_reading(path)
-        source = sources.get(f"environment-yml/{path.name}", "?")
+        source = origin.get(f"environment-yml/{path.name}", "?")
         if conda.refused:
             conda_text = f"refuses: {conda.refused}"
         else:
@@ -251,14 +266,11 @@ def render(table: list[Row]) -> str:
         "",
         "Totals: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".",
         "",
-        "| file | source | conda | Amber | outcome |",
-        "| --- | --- | --- | --- | --- |",
     ]
-    for r in table:
-        cells = [f"`{r.file}`", r.source, r.conda, r.amber, r.outcome]
-        lines.append(
-            "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-        )
+    lines += markdown_table(
+        ["file", "source", "conda", "Amber", "outcome"],
+        [[f"`{r.file}`", r.source, r.conda, r.amber, r.outcome] for r in table],
+    )
     return "\n".join(lines) + "\n"
 
 

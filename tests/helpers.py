@@ -7,6 +7,8 @@ import functools
 import hashlib
 import http.server
 import io
+import itertools
+import json
 import os
 import select
 import signal
@@ -32,7 +34,8 @@ __all__ = [
     "tree_snapshot", "outside_snapshot", "assert_secret_nowhere", "bounded", "tiny_wheel",
     "files_containing", "tls_certificates", "serve_tls", "ForwardingProxy",
     "CliOutcome", "run_cli", "assert_clear_error", "conda_environ",
-    "activation_packages", "TEST_RECIPES", "recipes_channel",
+    "activation_packages", "TEST_RECIPES", "recipes_channel", "CONDA_FLEXIBLE",
+    "snapshot_channels", "serve_simple_index",
 ]  # fmt: skip
 
 # Real data made by others, beside the checkout (../shared/data); tests that need it skip
@@ -40,6 +43,9 @@ __all__ = [
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SNAPSHOT = SHARED / "repodata" / "defaults-2018"
 PIXI = SHARED / "channels" / "pixi"
+# conda's own answers (classic solver, flexible and strict priority) on channels made from
+# the snapshots: cases.json says how, answers.json what conda picked (README.md there).
+CONDA_FLEXIBLE = Path(__file__).resolve().parent / "data" / "conda-flexible"
 
 
 def write(path: Path, text: str) -> Path:
@@ -190,6 +196,68 @@ def tiny_wheel(directory: Path, name: str, version: str, source: str) -> Path:
         for path, data in files.items():
             zf.writestr(path, data)
     return wheel
+
+
+@contextmanager
+def serve_simple_index(wheels: list[Path], basic_auth: str | None = None) -> Iterator[str]:
+    """A PEP 503 index on 127.0.0.1 serving ``wheels`` (``/simple/<name>/`` pages with
+    ``#sha256=`` links, the files under ``/files/``); with ``basic_auth`` ("user:password")
+    every request without those credentials gets 401. Yields the index URL (no credentials)."""
+    import base64
+    import re
+
+    by_project: dict[str, list[Path]] = {}
+    for wheel in wheels:
+        project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        by_project.setdefault(project, []).append(wheel)
+    files = {w.name: w for w in wheels}
+    expected = "Basic " + base64.b64encode(basic_auth.encode()).decode() if basic_auth else None
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if expected and self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="index"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            parts = [p for p in self.path.split("?")[0].split("/") if p]
+            body: bytes | None = None
+            if len(parts) == 2 and parts[0] == "simple" and parts[1] in by_project:
+                links = "".join(
+                    f'<a href="/files/{w.name}#sha256={hashlib.sha256(w.read_bytes()).hexdigest()}"'
+                    f">{w.name}</a>\n"
+                    for w in by_project[parts[1]]
+                )
+                body = f"<!DOCTYPE html><html><body>{links}</body></html>".encode()
+                kind = "text/html"
+            elif len(parts) == 2 and parts[0] == "files" and parts[1] in files:
+                body, kind = files[parts[1]].read_bytes(), "application/octet-stream"
+            if body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_HEAD = do_GET
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _b64_digest(data: bytes) -> str:
@@ -449,3 +517,35 @@ def recipes_channel(dest: Path) -> Path:
         shutil.copy2(archive, dest / "noarch" / archive.name)
     condapkgs.index_channel(dest)
     return dest
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def snapshot_channels(root: Path, recipe: dict) -> dict[str, Path]:
+    """Metadata-only ``file://`` channels under ``root`` made from the shared repodata
+    snapshots as ``recipe["channels"]`` says: label -> {"from": snapshot dir (under
+    ``SHARED``), "without": {name: first version dropped}} (every record of ``name`` at that
+    version or later is left out)."""
+    made = {}
+    for label, how in recipe["channels"].items():
+        source = SHARED / how["from"]
+        drop = {name: _version_key(v) for name, v in how["without"].items()}
+        for subdir in ("linux-64", "noarch"):
+            data = json.loads((source / subdir / "repodata.json").read_text())
+            for key in ("packages", "packages.conda"):
+                if key in data:
+                    data[key] = {
+                        f: r
+                        for f, r in data[key].items()
+                        if not (r["name"] in drop and _version_key(r["version"]) >= drop[r["name"]])
+                    }
+            (root / label / subdir).mkdir(parents=True, exist_ok=True)
+            (root / label / subdir / "repodata.json").write_text(json.dumps(data, sort_keys=True))
+        made[label] = root / label
+    return made

@@ -21,6 +21,10 @@ from amber._urls import redact, redact_text
         ("git+ssh://git@host/t/tools.git", "git+ssh://git@host/t/tools.git"),  # ssh's user
         ("ssh://git:pw@host/repo.git", "ssh://host/repo.git"),
         ("https://host/tools/t2/chan", "https://host/tools/t2/chan"),  # no token there
+        # A variable names where the token comes from: kept, so a lock can be installed.
+        ("https://host/t/${TK}/chan", "https://host/t/${TK}/chan"),
+        ("https://host/t/$TK/chan", "https://host/t/$TK/chan"),
+        ("https://host/t/${TK}x/chan", "https://host/chan"),  # not only a variable
         ("https://[2001:db8::1]/t/tk/chan", "https://[2001:db8::1]/chan"),
         ("https://host/chan/x.conda?token=s3cret&v=1", "https://host/chan/x.conda?v=1"),
         ("https://h/x?access_token=a&X-Amz-Signature=b&X-Amz-Credential=c&versionId=3",

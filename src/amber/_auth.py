@@ -201,10 +201,17 @@ def with_credentials(url: str) -> str:
 
 
 def requirement_with_credentials(requirement: str) -> str:
-    """A PEP 508 line whose ``@ URL`` gets its credentials back (``with_credentials``)."""
+    """A PEP 508 line whose ``@ URL`` (or an unnamed one's URL) gets its credentials back
+    (``with_credentials``)."""
     name, at, rest = requirement.partition(" @ ")
     if not at:
-        return requirement
+        if "://" not in requirement.split(" ", 1)[0]:
+            return requirement
+        url, space, tail = requirement.partition(" ")
+        if url.startswith("git+"):
+            repo, revision = git_repository(url)
+            return f"git+{with_credentials(repo)}{revision}{space}{tail}"
+        return f"{with_credentials(url)}{space}{tail}"
     url, space, tail = rest.partition(" ")
     if url.startswith("git+"):
         repo, revision = git_repository(url)

@@ -30,7 +30,7 @@ import sys
 __all__ = [
     "try_run", "home", "file_key", "ref_key", "fingerprints", "remember", "generation",
     "new_generation", "write_run_activation", "RUN_ACTIVATION", "DEFAULT_FILES", "LOCK_NAME",
-    "stale_memos",
+    "stale_memos", "SPEC_VARIABLES", "spec_environment",
 ]  # fmt: skip
 
 _MEMO = "amber-run-memo-1"
@@ -40,6 +40,14 @@ LOCK_NAME = "amber.lock"
 POLICY_NAME = "amber-policy.toml"  # amber.policy.POLICY_NAME: its change voids a memo
 DEFAULT_FILES = (
     "environment.yml", "environment.yaml", "requirements.txt", "pyproject.toml", LOCK_NAME,
+)  # fmt: skip
+# Variables that change what a spec file means (its req_id), so part of every file memo's
+# key: uv's index settings and conda's virtual-package overrides (amber.settings reads them:
+# UV_INDEX_VARIABLES, conda_overrides; test_hot checks the lists agree).
+SPEC_VARIABLES = (
+    "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL",
+    "CONDA_OVERRIDE_CUDA", "CONDA_OVERRIDE_GLIBC", "CONDA_OVERRIDE_OSX", "CONDA_OVERRIDE_LINUX",
+    "CONDA_OVERRIDE_ARCHSPEC",
 )  # fmt: skip
 _ENV_ID_LENGTH = 16  # amber.store.ENV_ID_LENGTH (test_hot checks they agree)
 _MAX_MEMO = 1 << 20  # a memo is a few hundred bytes: anything larger is not ours
@@ -71,10 +79,16 @@ def _python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+def spec_environment() -> str:
+    """The values of ``SPEC_VARIABLES`` in this process (set, even empty, or not set)."""
+    return "\x1e".join(f"{v}={os.environ[v]}" for v in SPEC_VARIABLES if v in os.environ)
+
+
 def file_key(path: str, platform: str, python: str | None) -> str:
     """The memo key of a spec file: where it is (symlinks resolved), for which platform and
-    Python (default: this interpreter's, as the slow path's)."""
-    return "\x1f".join(("file", os.path.realpath(path), platform, python or _python()))
+    Python (default: this interpreter's, as the slow path's), under which variables."""
+    parts = ("file", os.path.realpath(path), platform, python or _python(), spec_environment())
+    return "\x1f".join(parts)
 
 
 def ref_key(ref: str, platform: str) -> str:

@@ -8,8 +8,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = ["redact", "channel_url", "is_url", "CONDA_TOKEN", "SECRET_PARAM", "redact_text"]
 
-# conda's token segment: /t/<token>/ (anaconda.org, quetz).
-CONDA_TOKEN = re.compile(r"/t/[^/]+(?=/|$)")
+# conda's token segment: /t/<token>/ (anaconda.org, quetz). ``/t/${VAR}/`` names where the
+# token comes from, not the token: it stays (expanded only for a request, ``amber.channels``).
+CONDA_TOKEN = re.compile(r"/t/(?!\$\{?[A-Za-z_][A-Za-z0-9_]*\}?(?:/|$))[^/]+(?=/|$)")
 # Query parameters that carry a credential (``?token=``, signed-URL signatures...).
 SECRET_PARAM = re.compile(
     r"(.*[-_.])?(token|access[-_]?token|auth|password|passwd|secret|key|api[-_]?key|sig|"
@@ -23,8 +24,9 @@ def is_url(text: str) -> bool:
 
 
 def redact(url: str) -> str:
-    """``url`` without user, password, conda ``/t/<token>`` segment or query parameters
-    that carry a credential (``?token=``); IPv6 hosts keep their brackets."""
+    """``url`` without user, password, conda ``/t/<token>`` segment (a ``/t/${VAR}/`` stays:
+    it names a variable, holds no secret) or query parameters that carry a credential
+    (``?token=``); IPv6 hosts keep their brackets."""
     if not is_url(url):
         return url
     try:

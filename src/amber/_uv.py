@@ -14,6 +14,7 @@ from pathlib import Path
 from uv import find_uv_bin
 
 from amber.errors import UvFailed
+from amber.settings import Network
 
 __all__ = ["uv_bin", "uv_env", "run_uv", "parallel", "UvFailed"]
 
@@ -35,7 +36,12 @@ def uv_bin() -> str:
 def uv_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """uv's environment: our cache, no interpreter downloads, no user config files."""
     env = dict(os.environ)
-    for key in ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_SYSTEM_PYTHON"):
+    # The indexes are the spec's, recorded in it and in its lock (`read_spec` takes uv's
+    # index variables in): uv must not add others the lock would not name.
+    for key in (
+        "VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_SYSTEM_PYTHON",
+        "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL",
+    ):  # fmt: skip
         env.pop(key, None)
     env.update(
         {
@@ -71,9 +77,14 @@ async def run_uv(
     cache_dir: Path,
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
+    network: Network | None = None,
+    urls: Sequence[str] = (),
 ) -> str:
-    """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr."""
+    """Run ``uv ARGS``; return stdout, raise ``UvFailed`` with uv's stderr. ``network``: the
+    settings uv's requests to ``urls`` go through (``Network.uv_environment``)."""
     extra = dict(env or {})
+    if network is not None:
+        extra.update(network.uv_environment(urls))
     if _PARALLEL[0] > 1 and "UV_CONCURRENT_DOWNLOADS" not in os.environ:
         extra["UV_CONCURRENT_DOWNLOADS"] = str(max(2, 10 // _PARALLEL[0]))
     proc = await asyncio.create_subprocess_exec(

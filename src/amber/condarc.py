@@ -38,7 +38,7 @@ from amber.settings import Network, Settings
 
 __all__ = [
     "load", "load_for", "network_of", "search_path", "user_config_file", "project_config_file",
-    "Setting", "settings", "setting", "set_value",
+    "Setting", "settings", "setting", "set_value", "uv_settings", "UV_VARIABLES",
 ]  # fmt: skip
 
 _CONDA_SEARCH_PATH = (
@@ -175,6 +175,7 @@ def network_of(config: CondaConfig) -> Network:
         config.ssl_verify,
         config.proxy_servers,
         where={key: config.origin(key) for key in ("mirrors", "ssl_verify", "proxy_servers")},
+        variables=config.variables,
     )
 
 
@@ -372,6 +373,41 @@ def setting(config: CondaConfig, key: str) -> Setting:
     """One setting (conda's or Amber's spelling); ``ConfigError`` for an unknown key."""
     name = setting_key(key)
     return Setting(name.replace("_", "-"), _shown(config.value(name)), config.origin(name))
+
+
+# What uv's environment gets from the settings (``Network.uv_environment``), as shown.
+UV_VARIABLES = {
+    "HTTP_PROXY": "proxy_servers",
+    "HTTPS_PROXY": "proxy_servers",
+    "SSL_CERT_FILE": "ssl_verify",
+    "UV_INSECURE_HOST": "ssl_verify",
+}
+
+
+def uv_settings(config: CondaConfig, environ: Mapping[str, str]) -> list[Setting]:
+    """What uv gets from the network settings, one row per variable (``uv.NAME``): the
+    value a setting gives it and where that came from, else the user's own variable (left
+    as it is), else not set. ``ssl_verify: false`` adds the hosts of each index and file
+    uv is sent to, which only the request knows."""
+    try:
+        network = network_of(config)
+    except ConfigError as exc:  # the list is where a user looks for what is wrong
+        return [Setting(f"uv.{name}", None, f"not applied: {exc}") for name in UV_VARIABLES]
+    given = network.uv_environment(("https://<each-index-host>",), {})
+    rows = []
+    for name, key in UV_VARIABLES.items():
+        if name in given:
+            value: object = given[name]
+            if name == "UV_INSECURE_HOST":
+                mine = environ.get(name, "").split()
+                value = " ".join([*mine, "<the host of each index and file uv is sent to>"])
+            origin = f"{key.replace('_', '-')}: {config.origin(key)}"
+        elif environ.get(name):
+            value, origin = environ[name], f"${name}"
+        else:
+            value, origin = None, "default"
+        rows.append(Setting(f"uv.{name}", _shown(value), origin))
+    return rows
 
 
 def _shown(value: object) -> object:

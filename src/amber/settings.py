@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from amber._frozen import FrozenMap
 from amber.errors import AmberError, ConfigError
 
 __all__ = [
     "Settings", "Network", "DEFAULT_MUTABLE_TAGS", "LINK_MODES", "LINK_SCRIPTS", "default_home",
-    "conda_overrides",
+    "conda_overrides", "insecure_hosts", "PYPI_INDEX", "uv_indexes", "uv_index_environ",
+    "UV_INDEX_VARIABLES",
 ]  # fmt: skip
 
 DEFAULT_MUTABLE_TAGS = ("latest", "stable", "candidate")
 LINK_MODES = ("hardlink", "copy", "reflink")  # how envs get files from the package caches
+PYPI_INDEX = "https://pypi.org/simple"  # uv's default index
 LINK_SCRIPTS = ("run", "refuse")  # packages' pre-/post-link scripts: conda runs them
 
 
@@ -40,6 +43,9 @@ class Network:
     mirrors: FrozenMap[str, tuple[str, ...]] = field(default_factory=FrozenMap)
     ssl_verify: bool | str = True
     proxy_servers: FrozenMap[str, str] = field(default_factory=FrozenMap)
+    # The environment a channel's ``${VAR}`` (a token) is expanded from when a lock recording
+    # it is installed: used for requests only, never written.
+    variables: Mapping[str, str] = field(default_factory=FrozenMap, compare=False, repr=False)
 
     def mirrored(self, url: str) -> str:
         """Where a request for ``url`` goes: its longest mirrored prefix replaced by the
@@ -50,6 +56,26 @@ class Network:
                 return self.mirrors[prefix][0].rstrip("/") + url[len(base) :]
         return url
 
+    def uv_environment(
+        self, urls: Iterable[str] = (), environ: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """What these settings put in uv's environment, for a uv call that reaches ``urls``
+        (its indexes, find-links, direct references and files): ``proxy_servers`` as
+        ``HTTP_PROXY``/``HTTPS_PROXY``, a CA bundle as ``SSL_CERT_FILE``, and with
+        ``ssl_verify: false`` the hosts of ``urls`` (PyPI's file host too when PyPI is one)
+        added to ``UV_INSECURE_HOST`` (uv's ``--allow-insecure-host``, as pixi passes its
+        ``tls-no-verify``). Variables no setting names are left as the user set them."""
+        environ = os.environ if environ is None else environ
+        out = {f"{scheme.upper()}_PROXY": url for scheme, url in self.proxy_servers.items()}
+        if isinstance(self.ssl_verify, str):
+            out["SSL_CERT_FILE"] = self.ssl_verify
+        elif self.ssl_verify is False:
+            hosts = insecure_hosts(urls)
+            if hosts:
+                mine = environ.get("UV_INSECURE_HOST", "").split()
+                out["UV_INSECURE_HOST"] = " ".join(dict.fromkeys([*mine, *hosts]))
+        return out
+
     @classmethod
     def of(
         cls,
@@ -58,6 +84,7 @@ class Network:
         proxy_servers: Mapping[str, Any] | None = None,
         *,
         where: str | Mapping[str, str] = "the settings",
+        variables: Mapping[str, str] | None = None,
     ) -> Network:
         """The network settings from raw values (a settings file's, ``.condarc``'s), checked:
         a malformed one is a ``ConfigError`` naming where it came from (``where``, or
@@ -70,6 +97,7 @@ class Network:
             mirrors=_mirrors(mirrors or {}, origin("mirrors")),
             ssl_verify=_ssl_verify(ssl_verify, origin("ssl_verify")),
             proxy_servers=_proxies(proxy_servers or {}, origin("proxy_servers")),
+            variables=FrozenMap(variables or {}),
         )
 
 
@@ -147,6 +175,20 @@ class Settings:
                 key="AMBER_MIRRORS",
             )
         return _mirrors(raw, "AMBER_MIRRORS")
+
+
+def insecure_hosts(urls: Iterable[str]) -> list[str]:
+    """The ``host[:port]`` of each http(s) URL (PyPI's file host with PyPI's index), sorted;
+    credentials never part of it."""
+    hosts = set()
+    for url in urls:
+        parts = urlsplit(url.strip())
+        if parts.scheme.removeprefix("git+") in ("http", "https") and parts.hostname:
+            host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            hosts.add(f"{host}:{parts.port}" if parts.port else host)
+    if "pypi.org" in hosts:
+        hosts.add("files.pythonhosted.org")
+    return sorted(hosts)
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -235,3 +277,39 @@ def conda_overrides(environ: Mapping[str, str] | None = None) -> dict[str, tuple
         for variable, requirement in _CONDA_OVERRIDES.items()
         if variable in environ
     }
+
+
+# uv's settings that choose the indexes it resolves from (uv's own precedence: the default
+# index of UV_DEFAULT_INDEX over UV_INDEX_URL; UV_INDEX's indexes before UV_EXTRA_INDEX_URL's).
+UV_INDEX_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL")
+
+
+def uv_indexes(environ: Mapping[str, str] | None = None) -> tuple[str | None, tuple[str, ...]]:
+    """(the default index, the other indexes) that uv's environment variables set, as uv
+    reads them: ``UV_INDEX`` and ``UV_EXTRA_INDEX_URL`` are space-separated lists, and a
+    ``UV_INDEX`` entry may be ``name=URL``. ``ConfigError`` naming the variable for a value
+    that is no URL."""
+    environ = os.environ if environ is None else environ
+
+    def urls(variable: str) -> list[str]:
+        out = []
+        for entry in environ.get(variable, "").split():
+            name, sep, url = entry.partition("=")
+            url = url if sep and "://" not in name else entry
+            if not _is_url(url):
+                raise ConfigError(
+                    f"${variable}: an entry is not an index URL (expected scheme://host/...)",
+                    key=variable,
+                )
+            out.append(url)
+        return out
+
+    default = [*urls("UV_DEFAULT_INDEX"), *urls("UV_INDEX_URL")]
+    return (default[0] if default else None), (*urls("UV_INDEX"), *urls("UV_EXTRA_INDEX_URL"))
+
+
+def uv_index_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """uv's index variables as set, for a uv command that must see what the user's uv sees
+    (``uv lock --check`` of the user's own project)."""
+    environ = os.environ if environ is None else environ
+    return {k: environ[k] for k in UV_INDEX_VARIABLES if k in environ}

@@ -105,7 +105,6 @@ def test_a_git_reference_in_an_environment_yml_is_read(tmp_path: Path, repo: Pat
     ("line", "said"),
     [
         ("hg+https://example.com/repo#egg=x", "only git references can be locked"),
-        ("git+https://example.com/repo.git@v1", "has no name: write it as `name @ git\\+URL@REV`"),
     ],
 )
 def test_vcs_references_amber_cannot_lock_are_refused_naming_the_line(

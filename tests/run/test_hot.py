@@ -256,3 +256,28 @@ def test_the_home_is_the_settings_one(given_home: str, tmp_path: Path) -> None:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_the_variables_that_change_a_spec_are_in_the_key() -> None:
+    from amber.settings import _CONDA_OVERRIDES, UV_INDEX_VARIABLES
+
+    assert set(_hot.SPEC_VARIABLES) == {*UV_INDEX_VARIABLES, *_CONDA_OVERRIDES}
+
+
+def test_a_changed_override_is_not_taken_for_the_old_env(
+    amber, amber_home, conda_channel, tmp_path
+):
+    """CONDA_OVERRIDE_* and uv's index variables change what a spec means: the hot path
+    never answers for another value of them."""
+    spec = conda_spec(tmp_path, conda_channel, "python")
+    amber("run", "-f", spec, "--", "true", check=True)
+    modules, _ = _imports(amber_home, tmp_path, "-f", spec, "--", "true")
+    assert "amber.cli" not in modules  # hot
+    os.environ["CONDA_OVERRIDE_GLIBC"] = "2.17"
+    try:
+        modules, _ = _imports(amber_home, tmp_path, "-f", spec, "--", "true")
+        assert "amber.cli" in modules  # looked again, under the new value
+        modules, _ = _imports(amber_home, tmp_path, "-f", spec, "--", "true")
+        assert "amber.cli" not in modules  # and remembered under it
+    finally:
+        del os.environ["CONDA_OVERRIDE_GLIBC"]

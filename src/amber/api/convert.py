@@ -46,6 +46,8 @@ def export(
     """Write the lock ``ref`` names in format ``fmt`` to ``output`` (one file per platform
     beside it when the format holds one platform), or return its text without ``output``."""
     module = formats.get(fmt)
+    if options.lock_version is not None and not getattr(module, "LOCK_VERSIONS", ()):
+        raise AmberError(f"--lock-version is a version of pixi.lock; {fmt} has none")
     lock = lock_of(ref, store)
     if options.name is None:
         options = dataclasses.replace(options, name=_env_name(ref, lock, store))

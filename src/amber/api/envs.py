@@ -149,23 +149,25 @@ def env_for_file(
     python: str | None = None,
     session: Session | None = None,
     loaded: Spec | Lock | None = None,
+    environment: str | None = None,
 ) -> Env:
     """The env for a spec or lock file. Seen before with the same bytes: a lookup, nothing else
     (``loaded``: the file, already read)."""
-    from amber.api.locking import load  # noqa: PLC0415 - see the top
+    from amber.api.locking import load, uv_lock_beside  # noqa: PLC0415 - see the top
 
     path = Path(path)
     s = using(session, store, progress)
     seen = _hotpath.before_reading(path)  # for `amber run`'s next lookup (amber._hot)
     try:
-        key = _hotpath.file_key(path, host_platform(), python)
+        key = _hotpath.file_key(path, host_platform(), python, environment)
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
     env = _hotpath.recall(s.store, key, seen)
     if env is not None and policy_for(s, path) is not None:
         enforce(s, Lock.read(env.lock_file), path)
     if env is not None:
-        _hotpath.remember_hot(s.store, path, python, env, seen)
+        if environment is None:  # amber._hot knows no --environment: only the default's
+            _hotpath.remember_hot(s.store, path, python, env, seen)
         return env
     if _hotpath.is_bundle(path):
         envs = install_bundle(path, session=s)
@@ -178,16 +180,20 @@ def env_for_file(
         _hotpath.remember_hot(s.store, path, python, envs[0], seen)
         return envs[0]
     if loaded is None:
-        loaded = load(path, python=python, session=s)
+        loaded = load(path, python=python, session=s, environment=environment)
     if isinstance(loaded, Lock):
         enforce(s, loaded, path)
-    includes = loaded.files[1:] if isinstance(loaded, Spec) else ()
+    includes = list(loaded.files[1:]) if isinstance(loaded, Spec) else []
+    uv_lock = uv_lock_beside(path)
+    if uv_lock is not None:  # whether it matches pyproject.toml decides what the env holds
+        includes.append(uv_lock)
     seen += _hot.fingerprints([str(f) for f in includes])
     env = install(loaded, session=s)
     s.store.remember_spec_file(
         key, loaded.req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes}
     )
-    _hotpath.remember_hot(s.store, path, python, env, seen)
+    if environment is None:  # amber._hot knows no --environment: only the default's
+        _hotpath.remember_hot(s.store, path, python, env, seen)
     return env
 
 

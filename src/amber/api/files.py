@@ -20,7 +20,7 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
-from amber.api.locking import configured_priority, load
+from amber.api.locking import configured_priority, load, uv_project_lock
 from amber.api.policy import check as check_policy
 from amber.api.policy import policy_for
 from amber.api.session import Session, using
@@ -35,7 +35,7 @@ from amber.spec import Spec, read_spec
 from amber.store import Store
 from amber.store.env import Env
 
-__all__ = ["Locked", "LockRequest", "lock_file", "install_file", "env_to_run"]
+__all__ = ["Locked", "LockRequest", "lock_file", "import_file", "install_file", "env_to_run"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class LockRequest:
     merge: bool = False
     python: str | None = None
     channel_priority: str | None = None  # --channel-priority: over the spec's and the settings'
+    categories: tuple[str, ...] = ()  # --category: of a conda-lock file
+    environment: str | None = None  # --environment: of a pixi.lock or a pixi manifest
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,26 @@ def lock_file(
     s = using(session, store, progress)
     kind = formats.detect(path)
     if kind is not None:
-        # conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: no solve.
-        result = formats.read_resolved(path, kind, uv_cache=store.uv_cache)
-        target = request.output or path.parent / LOCK_NAME
-        store.save_lock(result.dumps(), result.req_id, result.full_id)
-        result.write(target)
-        return Locked(result, target, path, imported=kind)
+        return _import_resolved(path, kind, request, store)
+    if request.categories:
+        raise AmberError(
+            f"--category chooses the categories of a conda-lock file, and {path} is not one"
+        )
     if is_amber_lock(path):
         return _lock_from_lock(path, request, s)
-    spec = read_spec(path, python=request.python, channel_config=s.conda)
+    spec = read_spec(
+        path, python=request.python, channel_config=s.conda, environment=request.environment
+    )
     spec = _with_options(configured_priority(spec, s), request)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
+    # Flags that ask for something else than uv's own lock (a solve honours them).
+    asked = request.platforms or request.as_of or request.python or request.channel_priority
+    if not (request.check or request.merge or request.update or asked):
+        from_uv = uv_project_lock(spec, s)
+        if from_uv is not None:  # a uv project whose uv.lock matches: uv's packages, no solve
+            store.save_lock(from_uv.dumps(), from_uv.req_id, from_uv.full_id)
+            from_uv.write(target)
+            return Locked(from_uv, target, path, imported="uv.lock")
     if request.check:
         checked = check_lock(spec, target)
         findings = _policy_check(s, checked, target, spec.source or path)
@@ -105,6 +116,77 @@ def lock_file(
     result.write(target)
     held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, spec.source, previous=previous, held_back=held)
+
+
+def _import_resolved(path: Path, kind: str, request: LockRequest, store: Store) -> Locked:
+    """conda-lock.yml, explicit, pixi.lock, pylock.toml, hashed requirements: taken as they
+    are (no solve). ``-p`` keeps some of its platforms; ``--check`` compares the import with
+    the lock beside it; the flags that ask for a solve are refused."""
+    solving = [
+        flag
+        for flag, given in (
+            ("--update", request.update), ("--as-of", request.as_of), ("--merge", request.merge),
+            ("--python", request.python), ("--channel-priority", request.channel_priority),
+        )
+        if given
+    ]  # fmt: skip
+    if solving:
+        raise AmberError(
+            f"{path} is already resolved ({kind}): {' and '.join(solving)} "
+            f"{'needs' if len(solving) == 1 else 'need'} a spec to solve again. Give the spec "
+            f"file it was made from (`amber lock -f environment.yml {solving[0]} ...`), or "
+            f"import this file as it is (`amber lock -f {path.name}`)"
+        )
+    result = formats.read_resolved(
+        path, kind, uv_cache=store.uv_cache, network=store.network,
+        categories=request.categories, environment=request.environment,
+    )  # fmt: skip
+    if request.platforms:
+        result = formats.only_platforms(result, request.platforms, path)
+    target = request.output or path.parent / LOCK_NAME
+    if request.check:
+        _check_import(result, target, path)
+        return Locked(result, target, path, imported=kind, checked=True)
+    store.save_lock(result.dumps(), result.req_id, result.full_id)
+    result.write(target)
+    return Locked(result, target, path, imported=kind)
+
+
+def _check_import(result: Lock, target: Path, path: Path) -> None:
+    """``--check`` of an already-resolved file: the lock beside it holds the same packages."""
+    if not os.path.isfile(target):
+        raise LockCheckFailed(
+            f"{target} does not exist: `amber lock -f {path.name}` writes it", path=target
+        )
+    existing = Lock.read(target)
+    if existing.full_id == result.full_id:
+        return
+    changes = diff_locks(existing, result)
+    shown = [f"{c.name} {c.old or '-'} -> {c.new or '-'} ({c.platform})" for c in changes[:8]]
+    more = f" and {len(changes) - 8} more" if len(changes) > 8 else ""
+    raise LockCheckFailed(
+        f"{target} differs from {path}: " + ("; ".join(shown) or "other packages") + more,
+        path=target,
+    )
+
+
+def import_file(path: Path, output: Path, *, session: Session | None = None) -> Locked:
+    """``amber import FILE``: an already-resolved file's packages as-is, into
+    ``output/amber.lock``; ``AmberError`` for a file that needs a solve."""
+    kind = formats.detect(path) if os.path.isfile(path) else None
+    if kind is None:
+        raise AmberError(
+            f"{path}: not an already-resolved file (uv.lock, pixi.lock, conda-lock.yml, "
+            "pylock.toml, an explicit file, hashed requirements): `amber lock -f` solves a spec"
+        )
+    target = output / LOCK_NAME if os.path.isdir(output) or output == Path(".") else output
+    return lock_file(
+        path,
+        LockRequest(output=target),
+        using(session).store,
+        using(session).progress,
+        session=session,
+    )
 
 
 def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
@@ -184,6 +266,7 @@ def install_file(
     *,
     python: str | None = None,
     prefix: Path | None = None,
+    environment: str | None = None,
     session: Session | None = None,
 ) -> list[Env]:
     """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle; at
@@ -198,14 +281,14 @@ def install_file(
         return install_bundle(path, store, progress)
     s = using(session, store, progress)
     if not os.path.isfile(path):  # missing, a FIFO, a device: env_for_file says which
-        return [env_for_file(path, python=python, session=s)]
-    loaded = load(path, python=python, session=s)
+        return [env_for_file(path, python=python, session=s, environment=environment)]
+    loaded = load(path, python=python, session=s, environment=environment)
     # conda's `env create -f`: `-p`, else the file's `name:` (here: the store), else `prefix:`.
     named = isinstance(loaded, Spec) and bool(loaded.name)
     target = prefix or (loaded.prefix if isinstance(loaded, Spec) and not named else None)
     if target is not None:
         return [install(loaded, session=s, prefix=target)]
-    return [env_for_file(path, python=python, session=s, loaded=loaded)]
+    return [env_for_file(path, python=python, session=s, loaded=loaded, environment=environment)]
 
 
 def env_to_run(
@@ -215,6 +298,7 @@ def env_to_run(
     progress: Progress,
     *,
     python: str | None = None,
+    environment: str | None = None,
 ) -> Env:
     """The env ``amber run`` uses: an existing one by reference, or the one of a file."""
     if env_ref and file:
@@ -230,4 +314,4 @@ def env_to_run(
         return env
     if file is None:
         raise AmberError("no spec file: pass -f FILE")
-    return env_for_file(file, store, progress, python=python)
+    return env_for_file(file, store, progress, python=python, environment=environment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api.policy import policy_for
 from amber.api.session import Session, using
-from amber.errors import AmberError, LockFileError, SpecError
+from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
+from amber.formats import uv_lock
 from amber.lock import Lock, is_amber_lock, is_lock_file
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import as_locked
@@ -26,6 +28,8 @@ from amber.store.inuse import exclusive
 
 __all__ = [
     "load",
+    "uv_lock_beside",
+    "uv_project_lock",
     "configured_priority",
     "lock",
     "ensure_lock",
@@ -36,7 +40,13 @@ __all__ = [
 ]
 
 
-def load(path: Path, *, python: str | None = None, session: Session | None = None) -> Spec | Lock:
+def load(
+    path: Path,
+    *,
+    python: str | None = None,
+    session: Session | None = None,
+    environment: str | None = None,
+) -> Spec | Lock:
     """A spec file becomes a ``Spec``; an amber lock, or an already-resolved file of another
     tool (explicit, conda-lock.yml, pixi.lock, pylock.toml, hashed requirements), a ``Lock``."""
 
@@ -44,14 +54,49 @@ def load(path: Path, *, python: str | None = None, session: Session | None = Non
     if not os.path.isfile(path):
         raise SpecError("no such file", path)
     if is_amber_lock(path):
-        return Lock.read(path)
+        return Lock.read(path).located(path.parent)
     resolved = formats.detect(path)
     if resolved is not None:
-        return formats.read_resolved(path, resolved, uv_cache=using(session).store.uv_cache)
+        store = using(session).store
+        return formats.read_resolved(
+            path, resolved, uv_cache=store.uv_cache, network=store.network,
+            environment=environment,
+        )  # fmt: skip
     if is_lock_file(path):
-        return Lock.read(path)
+        return Lock.read(path).located(path.parent)
     s = using(session)
-    return configured_priority(read_spec(path, python=python, channel_config=s.conda), s)
+    spec = read_spec(path, python=python, channel_config=s.conda, environment=environment)
+    spec = configured_priority(spec, s)
+    return uv_project_lock(spec, s) or spec
+
+
+def uv_lock_beside(path: Path) -> Path | None:
+    """The ``uv.lock`` of a uv project whose ``pyproject.toml`` is ``path``, if any."""
+    beside = path.parent / "uv.lock"
+    return beside if path.name == "pyproject.toml" and os.path.isfile(beside) else None
+
+
+def uv_project_lock(spec: Spec, session: Session) -> Lock | None:
+    """The packages of the ``uv.lock`` beside a PyPI-only ``pyproject.toml`` when the lock
+    matches it (``uv lock --check``), as ``uv sync`` takes them; a stale one: a warning, and
+    None (the spec is solved afresh, as ``uv sync`` re-locks)."""
+    beside = uv_lock_beside(spec.source) if spec.source else None
+    if beside is None or spec.is_conda:
+        return None
+    cache = session.store.uv_cache
+    stale = uv_lock.stale(beside, cache)
+    if stale is not None:
+        warnings.warn(
+            SpecWarning(
+                f"{beside.name} does not match pyproject.toml (`uv lock --check`: {stale}), "
+                "so Amber solves pyproject.toml afresh, as `uv sync` would re-lock "
+                "(`uv lock` updates it)",
+                beside,
+            ),
+            stacklevel=2,
+        )
+        return None
+    return uv_lock.read(beside, uv_cache=cache)
 
 
 def configured_priority(spec: Spec, session: Session) -> Spec:
@@ -123,13 +168,16 @@ def ensure_lock(
     s = using(session, store, progress)
     spec = spec_or_lock
     beside = beside_lock(spec)
+    # A local project's path is relative to the spec file's folder.
+    base = spec.source.parent if spec.source is not None else None
     if beside is not None and os.path.isfile(beside):
         existing = Lock.read(beside)
         if as_locked(spec, existing).req_id == existing.req_id:
-            return existing
+            return existing.located(base or beside.parent)
     stored = s.store.latest_lock(spec.req_id)
     if stored is not None:
-        return Lock.read(stored)
+        found = Lock.read(stored)
+        return found.located(base) if base is not None else found
     return lock(spec, session=s)
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "file_option",
     "quiet_option",
     "python_option",
+    "environment_option",
     "policy_option",
     "prefix_ref",
 ]
@@ -46,6 +47,11 @@ class PathType(click.Path):
 
 file_option = click.option("-f", "--file", "file", type=PathType(path_type=Path), help=_FILE_HELP)
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+environment_option = click.option(
+    "--environment", metavar="NAME",
+    help="The environment of a pixi.lock, pixi.toml or [tool.pixi] pyproject.toml "
+         "(default: default).",
+)  # fmt: skip
 python_option = click.option(
     "--python", help="Python version of a PyPI-only env (default: the one running amber)."
 )

@@ -32,16 +32,28 @@ def config_group() -> None:
 @config_group.command("list")
 @json_option
 def config_list(as_json: bool) -> None:
-    """Every setting, its effective value and where it came from."""
-    render.settings(condarc.settings(edge(quiet=True).conda), as_json)
+    """Every setting, its effective value and where it came from; then what uv's
+    environment gets from them (`uv.HTTPS_PROXY`...)."""
+    conda = edge(quiet=True).conda
+    render.settings([*condarc.settings(conda), *condarc.uv_settings(conda, os.environ)], as_json)
 
 
 @config_group.command("get")
 @click.argument("key")
 @json_option
 def config_get(key: str, as_json: bool) -> None:
-    """One setting's value and where it came from."""
-    render.settings([condarc.setting(edge(quiet=True).conda, key)], as_json)
+    """One setting's value and where it came from (`uv.NAME`: what uv gets)."""
+    conda = edge(quiet=True).conda
+    if key.startswith("uv."):
+        rows = [r for r in condarc.uv_settings(conda, os.environ) if r.key == key]
+        if not rows:
+            raise AmberError(
+                f"unknown setting {key!r}: uv's are "
+                f"{', '.join('uv.' + name for name in condarc.UV_VARIABLES)}"
+            )
+        render.settings(rows, as_json)
+        return
+    render.settings([condarc.setting(conda, key)], as_json)
 
 
 @config_group.command("set")

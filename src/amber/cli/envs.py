@@ -13,6 +13,7 @@ from amber.cli import render
 from amber.cli._shared import (
     PathType,
     edge,
+    environment_option,
     file_option,
     json_option,
     policy_option,
@@ -29,6 +30,7 @@ __all__ = ["install_cmd", "env_group"]
 @click.command("install")
 @click.argument("source", required=False, type=PathType(path_type=Path), metavar="[FILE]")
 @file_option
+@environment_option
 @python_option
 @click.option("-p", "--prefix", type=click.Path(path_type=Path),
               help="Build the env at this path (as conda's -p), tracked by the store; "
@@ -38,6 +40,7 @@ __all__ = ["install_cmd", "env_group"]
 def install_cmd(
     source: Path | None,
     file: Path | None,
+    environment: str | None,
     python: str | None,
     prefix: Path | None,
     policy: str | None,
@@ -60,6 +63,7 @@ def install_cmd(
             session.progress,
             python=python,
             prefix=prefix,
+            environment=environment,
             session=session,
         )
     )

@@ -12,6 +12,7 @@ from amber.cli import render
 from amber.cli._shared import (
     PathType,
     edge,
+    environment_option,
     file_option,
     policy_option,
     python_option,
@@ -42,10 +43,15 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
 )
 @click.option("--merge", is_flag=True, help="Re-create a lock that has git conflict markers.")
 @click.option(
+    "--category", "categories", multiple=True, metavar="NAME",
+    help="conda-lock file: import main and category NAME (repeatable; default: main and dev).",
+)  # fmt: skip
+@click.option(
     "--channel-priority", "channel_priority",
     type=click.Choice(["strict", "flexible", "disabled"], case_sensitive=False),
     help="As conda's channel_priority (default: the settings', else flexible).",
 )  # fmt: skip
+@environment_option
 @python_option
 @policy_option
 @quiet_option
@@ -58,6 +64,8 @@ def lock_cmd(
     check: bool,
     merge: bool,
     channel_priority: str | None,
+    categories: tuple[str, ...],
+    environment: str | None,
     python: str | None,
     policy: str | None,
     quiet: bool,
@@ -73,7 +81,18 @@ def lock_cmd(
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
     session = edge(quiet, policy)
-    request = LockRequest(output, platforms, as_of, update, check, merge, python, channel_priority)
+    request = LockRequest(
+        output,
+        platforms,
+        as_of,
+        update,
+        check,
+        merge,
+        python,
+        channel_priority,
+        categories,
+        environment,
+    )
     result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
     if not quiet:
         render.locked(result)

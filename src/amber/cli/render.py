@@ -101,6 +101,9 @@ def changes(old: Lock, new: Lock) -> None:
 def locked(done: Locked) -> None:
     """What ``amber lock`` did."""
     lock = done.lock
+    if done.imported is not None and done.checked:
+        _note(f"{done.target} holds what {done.source} holds ({done.imported})")
+        return
     if done.imported is not None:
         _note(
             f"Imported {done.imported} {done.source} as-is (no solve) -> {done.target} "
@@ -126,6 +129,20 @@ def locked(done: Locked) -> None:
         for p, pl in sorted(lock.platforms.items())
     )
     _note(f"Locked {counts} -> {done.target} (full_id {lock.full_id[:12]})")
+    local = lock.local_projects()
+    if local:
+        editable = [p for p in local if p.editable]
+        for what, entries in (
+            ("editable", editable),
+            ("local", [p for p in local if not p.editable]),
+        ):
+            if entries:
+                paths = ", ".join(p.path or "" for p in entries)
+                n = len(entries)
+                _note(
+                    f"{n} {what} package{'s' * (n != 1)} from {paths}, not hashed (the lock "
+                    "records the path, relative to the spec file's folder)"
+                )
 
 
 def findings(found: Sequence[Finding], *, as_json: bool = False, err: bool = True) -> None:
@@ -242,7 +259,8 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
         for c in sorted(body.conda, key=lambda c: c.name):
             click.echo(f"  conda  {c.name:<28} {c.version:<14} {c.build}")
         for p in sorted(body.pypi, key=lambda p: p.name):
-            click.echo(f"  pypi   {p.name:<28} {p.version}")
+            where = f" ({'editable ' if p.editable else ''}{p.path})" if p.path else ""
+            click.echo(f"  pypi   {p.name:<28} {p.version}{where}")
         for dist, conda_name in sorted(body.provided.items()):
             if dist != conda_name:
                 click.echo(f"  (PyPI {dist} is provided by conda {conda_name})")
@@ -289,6 +307,12 @@ def verified(done: Verified, as_json: bool) -> None:
     else:
         for line in result.lines():
             click.echo(line)
+    if not as_json:
+        for name, source in result.skipped:
+            _note(
+                f"skipped the source tree of {name} (an editable install of {source}, outside "
+                "the env: edits there are the point); its .pth and dist-info are checked"
+            )
     if result.ok and not as_json:
         _note(f"{done.env.full_id[:12]} ok: {result.checked} files checked")
 

@@ -10,6 +10,7 @@ from amber.api.files import env_to_run
 from amber.api.show import verify
 from amber.cli._shared import (
     edge,
+    environment_option,
     file_option,
     prefix_ref,
     python_option,
@@ -35,6 +36,7 @@ _ATTEMPTS = 3  # an env removed under `amber run` this many times in a row: an e
               help="The env at this path (`amber install --prefix`).")  # fmt: skip
 @click.option("--verify", "verify_first", is_flag=True,
               help="Check the env's files first (see verify).")  # fmt: skip
+@environment_option
 @python_option
 @quiet_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
@@ -43,6 +45,7 @@ def run_cmd(
     env_ref: str | None,
     prefix: Path | None,
     verify_first: bool,
+    environment: str | None,
     python: str | None,
     quiet: bool,
     command: tuple[str, ...],
@@ -59,7 +62,9 @@ def run_cmd(
     store = session.store
     given = file if env_ref else spec_file(file)
     for attempt in range(_ATTEMPTS):
-        env = env_to_run(given, env_ref, store, session.progress, python=python)
+        env = env_to_run(
+            given, env_ref, store, session.progress, python=python, environment=environment
+        )
         if verify_first:
             verify_or_fail(verify(env, store), as_json=False)
         store.touch_env(env.full_id)

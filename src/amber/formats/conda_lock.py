@@ -1,10 +1,15 @@
 """conda-lock's unified lock file (``conda-lock.yml``, version 1): conda and pip packages of
 every platform, each with its URL and hashes.
 
-The schema is conda-lock's ``conda_lock/lockfile/v1/models.py``. conda-lock requires an
-md5 for every conda package. Its ``dependencies`` hold names and version specs only, and
-it records neither ``noarch`` nor build numbers: reading a file back takes those from each
-archive's ``info/index.json``.
+The schema is conda-lock's ``conda_lock/lockfile/v1/models.py`` (``version: 1``, which
+conda-lock writes last). conda-lock requires an md5 for every conda package. Its
+``dependencies`` hold names and version specs only, and it records neither ``noarch`` nor
+build numbers: reading a file takes the metadata from the channel's repodata, else from the
+entry itself (``_conda_meta.complete``). A package is listed once per category; ``read``
+takes those of the chosen categories (``main``, then ``dev`` unless others are named, as
+``conda-lock install`` does), says which it leaves out, and refuses, naming the entry, any
+chosen entry that would not reach the lock. rattler's legacy conda-lock-shaped files
+(``version: 2`` or ``3`` first) are read by rattler, as pixi.lock files are.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,21 +29,24 @@ from rattler import MatchSpec
 
 from amber import _yaml
 from amber._input import read_input, shorten
-from amber.errors import AmberError, LockFileError
-from amber.formats import Exported, ExportOptions, git_lost, platforms_lost
+from amber.errors import AmberError, LockFileError, SpecWarning
+from amber.formats import Exported, ExportOptions, git_lost, pixi, platforms_lost
 from amber.formats._conda_meta import (
     ArchiveRef,
+    Given,
     complete,
     imported_lock,
     lock_channels,
     python_of,
 )
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.settings import Network
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "detect", "read"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_NETWORK", "export", "detect", "read"]
 
 NAME = "conda-lock"
 SUFFIX = ".yml"
+READ_NEEDS_NETWORK = True  # read() downloads archives without hashes (settings.Network)
 WHOLE = True
 
 _HEADER = """\
@@ -98,7 +107,7 @@ def _entries(body: PlatformLock) -> list[dict[str, Any]]:
                 "optional": False,
             }
         )
-    for w in (w for w in body.pypi if w.commit is None):
+    for w in (w for w in body.pypi if w.is_archive):
         out.append(
             {
                 "name": w.name,
@@ -139,64 +148,60 @@ def _dependencies(depends: Iterable[str]) -> dict[str, str]:
 
 
 def detect(path: Path, head: str) -> bool:
+    # conda-lock writes `version: 1` last; rattler's legacy conda-lock-shaped files (2, 3)
+    # put it first. Both have `metadata:` with `content_hash:` and a `package:` list.
     return bool(
-        re.search(r"^version:\s*1\s*$", head, re.MULTILINE)
-        and re.search(r"^metadata:\s*$", head, re.MULTILINE)
+        re.search(r"^metadata:\s*$", head, re.MULTILINE)
         and "content_hash:" in head
+        and (
+            re.search(r"^version:\s*1\s*$", head, re.MULTILINE)
+            or re.match(r"\s*(#[^\n]*\n\s*)*version:\s*[23]\s*$", head, re.MULTILINE)
+            or not re.search(r"^version:", head, re.MULTILINE)  # at the end, past the head
+        )
     )
 
 
-_CATEGORIES = ("main", "dev")  # what `conda-lock install` installs by default
+# What `conda-lock install` installs by default: main, and dev (its --dev is on).
+DEFAULT_CATEGORIES = ("main", "dev")
 
 
-def read(path: Path) -> Lock:
-    """Every conda and pip package of the main and dev categories, on every platform."""
+def read(path: Path, *, categories: Iterable[str] = (), network: Network | None = None) -> Lock:
+    """Every conda and pip package of the chosen categories (``main`` always, then those
+    given, else ``dev`` as ``conda-lock install`` does), on every platform of the file
+    (archives without hashes read through ``network``)."""
     path = Path(path)
     text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
+    legacy = re.match(r"\s*(?:#[^\n]*\n\s*)*version:\s*([23])\s*$", text, re.MULTILINE)
+    if legacy and not categories:
+        return pixi.read(path)  # rattler's legacy form of conda-lock's file: rattler reads it
     try:
         data = _yaml.load(text)
     except yaml.YAMLError as exc:
         what, line = _yaml.problem(exc, text)
         where = f"{path}:{line}" if line else f"{path}"
         raise LockFileError(f"{where}: malformed YAML: {what}", path=path, line=line) from None
-    if not isinstance(data, dict) or data.get("version") != 1:
-        version = data.get("version") if isinstance(data, dict) else None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or version != 1:
         raise LockFileError(
             f"{path}: not a conda-lock file of version 1 (version: {version!r})", path=path
         )
+    chosen = {"main", *(categories or DEFAULT_CATEGORIES)}
     try:
-        metadata = data["metadata"]
-        platforms = [str(p) for p in metadata["platforms"]]
-        channels = [_channel(c) for c in metadata.get("channels") or []]
-        entries: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for entry in data.get("package") or []:
-            if entry.get("category", "main") not in _CATEGORIES:
-                continue
-            if entry["manager"] == "conda" and str(entry["name"]).startswith("__"):
-                continue  # virtual packages
-            key = (entry["manager"], entry["name"], entry["platform"])
-            if not isinstance(entry["url"], str) or not isinstance(entry.get("hash") or {}, dict):
-                raise TypeError(f"'url' or 'hash' of {shorten(repr(entry['name']), 40)}")
-            entries.setdefault(key, entry)  # one entry per category of the same package
+        entries, platforms, channels, left = _entries_of(data, chosen)
     except (KeyError, TypeError, AttributeError) as exc:
         raise LockFileError(
             f"{path}: malformed conda-lock file (missing or malformed {shorten(exc)})",
             path=path,
         ) from None
-    conda_entries = [e for e in entries.values() if e["manager"] == "conda"]
-    refs = [
-        ArchiveRef(
-            os.path.expandvars(str(e["url"])),  # tokens are kept as ${VAR} placeholders
-            sha256=(e.get("hash") or {}).get("sha256") or None,
-            md5=(e.get("hash") or {}).get("md5") or None,
-        )
-        for e in conda_entries
-    ]
+    _conflicts(entries, path)
+    unique = {_key(e): e for e in entries}
+    conda_entries = [e for e in unique.values() if e["manager"] == "conda"]
+    refs = [_ref(e) for e in conda_entries]
     conda: dict[str, list[LockedConda]] = {p: [] for p in platforms}
-    for entry, package in zip(conda_entries, complete(refs, path), strict=True):
+    for entry, package in zip(conda_entries, complete(refs, path, network), strict=True):
         conda.setdefault(str(entry["platform"]), []).append(package)
     pypi: dict[str, list[LockedPypi]] = {p: [] for p in platforms}
-    for entry in entries.values():
+    for entry in unique.values():
         if entry["manager"] == "pip":
             pypi.setdefault(str(entry["platform"]), []).append(_pypi(entry, path))
     bodies = [
@@ -208,7 +213,130 @@ def read(path: Path) -> Lock:
         )
         for name in sorted(set(conda) | set(pypi))
     ]
-    return imported_lock(bodies, channels)
+    lock = imported_lock(bodies, channels)
+    _nothing_lost(unique.values(), lock, path)
+    if left:
+        _warn_left(left, chosen, path)
+    return lock
+
+
+def _entries_of(
+    data: dict[str, Any], chosen: set[str]
+) -> tuple[list[dict[str, Any]], list[str], list[str], list[dict[str, Any]]]:
+    """The package entries of the chosen categories (virtual packages aside, as conda-lock
+    leaves them out), the file's platforms and channels, and the entries left out."""
+    metadata = data["metadata"]
+    platforms = [str(p) for p in metadata["platforms"]]
+    channels = [_channel(c) for c in metadata.get("channels") or []]
+    entries: list[dict[str, Any]] = []
+    left: list[dict[str, Any]] = []
+    for entry in data.get("package") or []:
+        if not isinstance(entry, dict):
+            raise TypeError(f"package entry {shorten(repr(entry), 40)}")
+        if entry["manager"] not in ("conda", "pip"):
+            raise TypeError(f"manager {shorten(repr(entry['manager']), 20)}")
+        if entry["manager"] == "conda" and str(entry["name"]).startswith("__"):
+            continue  # virtual packages
+        if not isinstance(entry["url"], str) or not isinstance(entry.get("hash") or {}, dict):
+            raise TypeError(f"'url' or 'hash' of {shorten(repr(entry['name']), 40)}")
+        (entries if str(entry.get("category", "main")) in chosen else left).append(entry)
+    return entries, platforms, channels, left
+
+
+def _key(entry: dict[str, Any]) -> tuple[str, str, str]:
+    name = str(entry["name"])
+    if entry["manager"] == "pip":
+        name = canonicalize_name(name)
+    return (str(entry["manager"]), name, str(entry["platform"]))
+
+
+def _what(entry: dict[str, Any]) -> str:
+    return (
+        f"the {entry['manager']} package {entry['name']} {entry.get('version', '')} "
+        f"({entry['platform']}, category {entry.get('category', 'main')})"
+    )
+
+
+def _conflicts(entries: Iterable[dict[str, Any]], path: Path) -> None:
+    """conda-lock lists a package once per category, identical but for the category: two
+    entries of one name and platform that differ otherwise cannot both be installed."""
+    seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for entry in entries:
+        first = seen.setdefault(_key(entry), entry)
+        if (first["url"], str(first["version"])) != (entry["url"], str(entry["version"])):
+            raise LockFileError(
+                f"{path}: {_what(entry)} conflicts with {_what(first)}: one environment "
+                "cannot hold both",
+                path=path,
+                package=str(entry["name"]),
+            )
+
+
+def _ref(entry: dict[str, Any]) -> ArchiveRef:
+    digest = entry.get("hash") or {}
+    url = os.path.expandvars(str(entry["url"]))  # tokens are kept as ${VAR} placeholders
+    file_name = url.split("#", 1)[0].rsplit("/", 1)[-1]
+    build = str(entry.get("build") or "") or _build_of(file_name)
+    return ArchiveRef(
+        url,
+        sha256=digest.get("sha256") or None,
+        md5=digest.get("md5") or None,
+        given=Given(
+            name=str(entry["name"]),
+            version=str(entry["version"]),
+            build=build,
+            depends=tuple(
+                f"{name} {spec}".strip() for name, spec in (entry.get("dependencies") or {}).items()
+            ),
+        )
+        if build
+        else None,
+        entry=_what(entry),
+    )
+
+
+def _build_of(file_name: str) -> str:
+    for suffix in (".conda", ".tar.bz2"):
+        if file_name.endswith(suffix):
+            return file_name.removesuffix(suffix).rsplit("-", 2)[-1]
+    return ""
+
+
+def _nothing_lost(entries: Iterable[dict[str, Any]], lock: Lock, path: Path) -> None:
+    """Every chosen entry of the file is in the lock, or the import is refused naming it."""
+    have = {
+        (manager, name, platform)
+        for platform, body in lock.platforms.items()
+        for manager, names in (
+            ("conda", [c.name for c in body.conda]),
+            ("pip", [w.name for w in body.pypi]),
+        )
+        for name in names
+    }
+    for entry in entries:
+        if _key(entry) not in have:
+            raise LockFileError(
+                f"{path}: cannot import {_what(entry)}: it did not reach the lock",
+                path=path,
+                package=str(entry["name"]),
+            )
+
+
+def _warn_left(left: list[dict[str, Any]], chosen: set[str], path: Path) -> None:
+    by_category: dict[str, set[str]] = {}
+    for entry in left:
+        by_category.setdefault(str(entry.get("category")), set()).add(str(entry["name"]))
+    for category, names in sorted(by_category.items()):
+        warnings.warn(
+            SpecWarning(
+                f"{len(names)} package{'s' * (len(names) != 1)} only in category "
+                f"{category!r} not imported (imported: {', '.join(sorted(chosen))}; add "
+                f"--category {category} to import them): {', '.join(sorted(names)[:8])}"
+                + (" ..." if len(names) > 8 else ""),
+                path,
+            ),
+            stacklevel=3,
+        )
 
 
 def _channel(value: Any) -> str:

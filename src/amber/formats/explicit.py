@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-from rattler.explicit_environment import ExplicitEnvironmentSpec
 
 from amber._input import read_input
 from amber._platform import host_platform
@@ -28,11 +27,13 @@ from amber.formats._conda_meta import (
     python_of,
 )
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.settings import Network
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "export", "detect", "read"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_NETWORK", "export", "detect", "read"]
 
 NAME = "explicit"
 SUFFIX = ".txt"
+READ_NEEDS_NETWORK = True  # read() downloads archives without hashes (settings.Network)
 WHOLE = False
 
 _MARKER = re.compile(r"^@EXPLICIT\s*$", re.MULTILINE)
@@ -74,7 +75,7 @@ def _text(lock: Lock, body: PlatformLock) -> str:
         lines.append("# PyPI packages (conda skips these lines):")
         lines += [
             f"# pip {w.requirement_line()}"
-            if w.commit
+            if not w.is_archive
             else f"# pip {w.name} @ {w.url.split('#', 1)[0]}#sha256={w.sha256}"
             for w in body.pypi
         ]
@@ -110,26 +111,58 @@ def install_order(packages: Iterable[LockedConda]) -> list[LockedConda]:
 
 
 def detect(path: Path, head: str) -> bool:
-    return bool(_MARKER.search(head))
+    # Package URLs without the marker are an explicit file missing it: refused by `read`.
+    return bool(_MARKER.search(head) or _UNMARKED.search(head))
 
 
-def read(path: Path) -> Lock:
-    """The packages of an explicit file, their metadata read from each archive."""
+# conda's own pattern for an explicit line (conda/misc.py `url_pat`): a URL or path to an
+# archive, then an md5, a sha256 or `sha256:` and one.
+_URL = re.compile(
+    r"^(?:(?P<url_p>.+)[/\\])?(?P<fn>[^/\\#]+(?:\.tar\.bz2|\.conda))"
+    r"(?:#(?P<checksum>[0-9a-fA-F]{32}|(?:sha256[:=])?[0-9a-fA-F]{64}))?$"
+)
+_UNMARKED = re.compile(r"^\S+(\.tar\.bz2|\.conda)(#\S*)?\s*$", re.MULTILINE)
+_PLATFORM = re.compile(r"^#\s*platform:\s*(\S+)\s*$")
+
+
+def read(path: Path, *, network: Network | None = None) -> Lock:
+    """The packages of an explicit file, read as ``conda create --file`` reads it: blank
+    lines and ``#`` comments skipped, ``@EXPLICIT`` required before the packages, each
+    package a URL or path with an optional md5 or sha256; any other line refused by number."""
     path = Path(path)
     text = read_input(path, lambda message: LockFileError(f"{path}: {message}", path=path))
-    try:
-        parsed = ExplicitEnvironmentSpec.from_str(text)
-    except Exception as exc:  # rattler's own parse error
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise LockFileError(f"{path}: not a valid explicit file: {message}", path=path) from None
-    refs = [_ref(entry.url, path) for entry in parsed.packages]
-    conda = complete(refs, path)
-    pypi = [
-        _pip(line.strip(), path, number)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if _PIP_LINE.match(line.strip())
-    ]
-    platform = str(parsed.platform) if parsed.platform is not None else None
+    refs: list[ArchiveRef] = []
+    pypi: list[LockedPypi] = []
+    platform: str | None = None
+    marked = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            if _PIP_LINE.match(line):
+                pypi.append(_pip(line, path, number))
+            elif (found := _PLATFORM.match(line)) is not None and platform is None:
+                platform = found[1]
+            continue
+        if line == "@EXPLICIT":
+            marked = True
+            continue
+        if not marked:
+            why = (
+                "package lines come after an @EXPLICIT line, and this file has none"
+                if _URL.match(line) and not _MARKER.search(text)
+                else "conda reads the lines before @EXPLICIT as match specs, not packages"
+            )
+            raise LockFileError(
+                f"{path}:{number}: not an explicit file: {_short(line)!r}: {why}",
+                path=path,
+                line=number,
+            )
+        refs.append(_ref(line, path, number))
+    if not marked:
+        raise LockFileError(f"{path}: not an explicit file: no @EXPLICIT line", path=path)
+    conda = complete(refs, path, network)
     if platform is None:
         platform = next((c.subdir for c in conda if c.subdir != "noarch"), host_platform())
     for c in conda:
@@ -143,18 +176,29 @@ def read(path: Path) -> Lock:
     return imported_lock([body], list(dict.fromkeys(c.channel for c in conda)))
 
 
-def _ref(url: str, path: Path) -> ArchiveRef:
-    base, _, fragment = url.partition("#")
-    digest = re.sub(r"^sha256[:=]", "", fragment).lower()
-    if not fragment:
-        return ArchiveRef(base)
+def _short(line: str) -> str:
+    return line if len(line) <= 120 else line[:117] + "..."
+
+
+def _ref(line: str, path: Path, number: int) -> ArchiveRef:
+    found = _URL.match(line)
+    if found is None:
+        raise LockFileError(
+            f"{path}:{number}: {_short(line)!r} is not a package: conda reads a URL or path to "
+            "a .conda or .tar.bz2 archive, with an optional #md5 or #sha256:",
+            path=path,
+            line=number,
+        )
+    base = line.split("#", 1)[0]
+    if "://" not in base:  # a local path, as conda takes it (relative: to the file)
+        local = Path(base).expanduser()
+        base = (local if local.is_absolute() else path.parent / local).resolve().as_uri()
+    checksum = (found["checksum"] or "").lower()
+    digest = re.sub(r"^sha256[:=]", "", checksum)
+    entry = f"line {number} ({found['fn']})"
     if len(digest) == 64:
-        return ArchiveRef(base, sha256=digest)
-    if len(digest) == 32 and not fragment.startswith("sha256"):
-        return ArchiveRef(base, md5=digest)
-    raise LockFileError(
-        f"{path}: {base}: unknown hash '#{fragment}' (expected an md5 or sha256)", path=path
-    )
+        return ArchiveRef(base, sha256=digest, entry=entry)
+    return ArchiveRef(base, md5=digest or None, entry=entry)
 
 
 def _pip(line: str, path: Path, number: int) -> LockedPypi:

@@ -8,17 +8,20 @@ rattler once more, which reads them and writes its canonical form.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import replace
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from packaging.utils import canonicalize_name
 from rattler import Channel, LockChannel, LockFile, LockPlatform
 
 from amber._fs import scratch_dir
 from amber._input import read_input
-from amber.errors import AmberError, LockFileError
+from amber.errors import AmberError, LockFileError, SpecWarning
 from amber.formats import Exported, ExportOptions, git_lost, platforms_lost
 from amber.formats._conda_meta import (
     channel_of,
@@ -29,15 +32,25 @@ from amber.formats._conda_meta import (
 )
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "ENVIRONMENT", "export", "detect", "read"]
+__all__ = ["NAME", "SUFFIX", "WHOLE", "ENVIRONMENT", "export", "detect", "read", "environments"]
 
 NAME = "pixi"
 SUFFIX = ".lock"
 WHOLE = True
 ENVIRONMENT = "default"
+READ_ENVIRONMENTS = True  # read(path, environment)
+# What `--lock-version` can write: py-rattler writes 7; 6 is 7 without what 7 added.
+LOCK_VERSIONS = (6, 7)
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
+    version = options.lock_version or LOCK_VERSIONS[-1]
+    if version not in LOCK_VERSIONS:
+        raise AmberError(
+            f"pixi.lock version {version}: Amber writes versions "
+            f"{', '.join(map(str, LOCK_VERSIONS))} (py-rattler writes 7; 6 is what conda's "
+            "lockfile plugin reads)"
+        )
     names = sorted(dict.fromkeys(options.platforms)) or sorted(lock.platforms)
     bodies = [lock.for_platform(name) for name in names]
     platforms = {b.platform: LockPlatform(b.platform, virtual_packages=list(b.virtual_packages))
@@ -49,7 +62,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
     for body in bodies:
         for c in body.conda:
             lock_file.add_conda_package(ENVIRONMENT, platforms[body.platform], c.to_record())
-        for w in (w for w in body.pypi if w.commit is None):
+        for w in (w for w in body.pypi if w.is_archive):
             url = w.url.split("#", 1)[0]
             lock_file.add_pypi_package(
                 ENVIRONMENT, platforms[body.platform], w.name, w.version, url
@@ -64,6 +77,8 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
             _check_hashes(written, hashes)
             written.to_path(path)  # rattler's canonical text
         text = path.read_text(encoding="utf-8")
+        if version == 6:
+            text = _as_v6(text, path)
     lost = [
         "pixi also needs a pixi.toml (the spec): only the lock is written",
     ]
@@ -74,8 +89,40 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         )
     if any(body.provided for body in bodies):
         lost.append("which conda package provides which PyPI distribution is not carried")
+    if version == 6 and any(b.virtual_packages for b in bodies):
+        lost.append("the virtual packages of each platform (pixi.lock 6 has no `platforms:`)")
     lost += platforms_lost(lock, names) + git_lost(lock, names, "Amber's pixi.lock export")
     return Exported(text=text, lost=tuple(lost))
+
+
+def _as_v6(text: str, path: Path) -> str:
+    """Version 7 as version 6: rattler_lock's v6 reader (``parse/deserialize.rs``,
+    ``LegacyEnvironment``) takes the same environments and packages, keyed by subdir, and
+    has no top-level ``platforms:`` table (7 added it, with relative paths and source
+    packages, none of which Amber writes). Read back by rattler: the same packages."""
+    lines = text.splitlines()
+    if not lines or lines[0] != "version: 7":
+        raise AmberError(f"pixi: rattler wrote {lines[:1]!r}, not version 7")
+    out, skipping = ["version: 6"], False
+    for line in lines[1:]:
+        if line and not line[0].isspace() and not line.startswith("- "):
+            skipping = line == "platforms:"
+        if not skipping:
+            out.append(line)
+    v6 = "\n".join(out) + "\n"
+    written = _packages(LockFile.from_path(path))  # the version 7 file, still there
+    path.write_text(v6, encoding="utf-8")
+    if _packages(LockFile.from_path(path)) != written:
+        raise AmberError("pixi: the version 6 file does not read back as written")
+    return v6
+
+
+def _packages(lock_file: Any) -> dict[str, list[str]]:
+    env = lock_file.environment(ENVIRONMENT)
+    return {
+        p.name: sorted(str(x.location) for x in env.packages(p) or [])
+        for p in (env.platforms() if env else [])
+    }
 
 
 def _channel_url(channel: str, bodies: list[PlatformLock]) -> str:
@@ -115,55 +162,232 @@ def _check_hashes(lock_file: Any, hashes: dict[str, str]) -> None:
 
 
 def detect(path: Path, head: str) -> bool:
+    body = _without_comments(head)
     return bool(
-        re.match(r"version:\s*\d+\s*\n", head)
-        and re.search(r"^environments:\s*$", head, re.MULTILINE)
+        re.match(r"version:\s*\d+\s*\n", body)
+        and re.search(r"^environments:\s*$", body, re.MULTILINE)
     )
 
 
-def read(path: Path) -> Lock:
-    """Environment ``default`` (or the only one) of a pixi.lock."""
+def _without_comments(text: str) -> str:
+    """The text after the comment and blank lines a pixi.lock may start with."""
+    lines = text.splitlines(keepends=True)
+    skip = 0
+    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith("#")):
+        skip += 1
+    return "".join(lines[skip:])
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """What the YAML itself says, independent of rattler: the file's version, its
+    environments, and per platform of each environment the entries it references."""
+
+    version: int
+    environments: dict[str, dict[str, list[tuple[str, str]]]]  # env -> platform -> (kind, ref)
+    subdirs: dict[str, str]  # v7 `platforms:` table: name -> subdir
+
+
+def _raw(path: Path, text: str) -> _Raw:
+    # Only the head: `version`, `platforms` and `environments` come before the (long)
+    # `packages:` list, which rattler reads.
+    head = re.split(r"^packages:", text, maxsplit=1, flags=re.MULTILINE)[0]
+    try:
+        data = yaml.load(head, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
+    if isinstance(data, dict) and data.get("version") in (1, 2, 3) and "environments" not in data:
+        return _legacy(path, text)
+    if not isinstance(data, dict) or not isinstance(data.get("environments"), dict):
+        raise LockFileError(f"{path}: not a pixi.lock: no `environments:` mapping", path=path)
+    version = data.get("version")
+    environments: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for name, env in data["environments"].items():
+        platforms: dict[str, list[tuple[str, str]]] = {}
+        packages = env.get("packages") if isinstance(env, dict) else None
+        for platform, refs in (packages or {}).items():
+            entries = []
+            for ref in refs or []:
+                kind = next((k for k in _REF_KEYS if isinstance(ref, dict) and k in ref), "?")
+                entries.append((kind, str(ref.get(kind, ref) if isinstance(ref, dict) else ref)))
+            platforms[str(platform)] = entries
+        environments[str(name)] = platforms
+    subdirs = {}
+    for entry in data.get("platforms") or []:
+        if isinstance(entry, dict) and "name" in entry:
+            subdirs[str(entry["name"])] = str(entry.get("subdir") or entry["name"])
+    return _Raw(version if isinstance(version, int) else -1, environments, subdirs)
+
+
+def _legacy(path: Path, text: str) -> _Raw:
+    """rattler's legacy form of conda-lock's file (``version: 1``-``3``, one ``package:``
+    list with a ``platform`` and a ``manager`` per entry): rattler reads it as the one
+    environment ``default``; the entries it must return, per platform, counted here."""
+    try:
+        data = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise LockFileError(f"{path}: malformed YAML: {exc}", path=path) from None
+    platforms: dict[str, list[tuple[str, str]]] = {}
+    for entry in data.get("package") or []:
+        if isinstance(entry, dict):
+            kind = "pypi" if entry.get("manager") == "pip" else "conda"
+            platforms.setdefault(str(entry.get("platform")), []).append(
+                (kind, str(entry.get("url")))
+            )
+    return _Raw(int(data["version"]), {ENVIRONMENT: platforms}, {})
+
+
+_REF_KEYS = ("conda", "conda_source", "pypi")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_LISTED = 12
+
+
+def environments(path: Path) -> list[str]:
+    """The environments a pixi.lock holds, sorted."""
+    return sorted(_raw(path, read_input(path, _input_error(path))).environments)
+
+
+def _input_error(path: Path) -> Any:
+    return lambda message: LockFileError(f"{path}: {message}", path=path)
+
+
+def read(path: Path, environment: str | None = None) -> Lock:
+    """One environment of a pixi.lock (``environment``; default ``default``, or the only
+    one) with every platform, conda and PyPI; ``LockFileError`` naming each entry Amber
+    cannot import, rather than leaving any out."""
     path = Path(path)
-    read_input(
-        path, lambda message: LockFileError(f"{path}: {message}", path=path)
-    )  # a regular file of UTF-8 text, else refused by name
+    text = read_input(path, _input_error(path))  # a regular file of UTF-8 text, else refused
+    raw = _raw(path, text)
     try:
         lock_file = LockFile.from_path(path)
-    except Exception as exc:  # rattler's own parse errors
+    except Exception as exc:  # rattler's own parse errors (a version it does not know...)
         message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise LockFileError(
-            f"{path}: not a pixi.lock rattler can read: {message}", path=path
+            f"{path}: not a pixi.lock rattler can read (lock version {raw.version}): {message}",
+            path=path,
         ) from None
-    environments = dict(lock_file.environments())
-    if ENVIRONMENT in environments:
-        env = environments[ENVIRONMENT]
-    elif len(environments) == 1:
-        env = next(iter(environments.values()))
-    else:
+    name = _chosen(path, raw, environment)
+    env = lock_file.environment(name)
+    if env is None:  # the YAML has it, rattler did not return it
+        raise LockFileError(f"{path}: rattler does not read environment {name!r}", path=path)
+    where = f"{path}: environment {name}"
+    problems: list[str] = []
+    bodies: dict[str, PlatformLock] = {}
+    by_subdir: dict[str, list[str]] = {}
+    for platform in env.platforms():
+        conda, pypi, missing = _platform(env, platform, path, problems, platform.name)
+        expected = raw.environments.get(name, {}).get(platform.name, [])
+        if len(expected) != len(conda) + len(pypi) + missing:
+            problems.append(
+                f"{platform.name}: the file lists {len(expected)} entries, rattler returned "
+                f"{len(conda) + len(pypi) + missing}"
+            )
+        subdir = str(platform.subdir)
+        by_subdir.setdefault(subdir, []).append(platform.name)
+        bodies[subdir] = PlatformLock(
+            platform=subdir,
+            python=python_of(conda),
+            virtual_packages=tuple(platform.virtual_packages),
+            conda=tuple(conda),
+            pypi=tuple(pypi),
+        )
+    seen = {p.name for p in env.platforms()}
+    for platform_name, entries in raw.environments.get(name, {}).items():
+        if platform_name not in seen and entries:
+            problems.append(f"{platform_name}: {len(entries)} entries rattler did not return")
+    for subdir, names in sorted(by_subdir.items()):
+        if len(names) > 1:
+            problems.append(
+                f"{subdir}: platforms {', '.join(sorted(names))} all install for {subdir} (they "
+                "differ in their virtual packages): an Amber lock holds one package set per subdir"
+            )
+    if problems:
+        # The same entry refused on several platforms: said once, with its platforms.
+        grouped: dict[str, list[str]] = {}
+        for problem in problems:
+            where_, _, reason = problem.partition(": ")
+            grouped.setdefault(reason, []).append(where_)
+        problems = [f"{reason} [{', '.join(sorted(p))}]" for reason, p in grouped.items()]
+        listed = problems[:_MAX_LISTED]
+        more = len(problems) - len(listed)
         raise LockFileError(
-            f"{path}: no environment 'default' (it has: {', '.join(sorted(environments))})",
+            f"{where}: Amber cannot import {len(problems)} "
+            f"entr{'y' if len(problems) == 1 else 'ies'}, and leaves none out silently: "
+            + "; ".join(listed)
+            + (f"; and {more} more" if more else ""),
             path=path,
         )
-    try:
-        records = env.conda_repodata_records()
-    except Exception as exc:  # source packages have no record until built
-        raise LockFileError(f"{path}: cannot import its conda packages: {exc}", path=path) from None
-    pypi = env.pypi_packages()
-    bodies = []
-    for platform in env.platforms():
-        name = platform.name
-        conda = tuple(_conda(r, path) for r in records.get(name, []))
-        bodies.append(
-            PlatformLock(
-                platform=name,
-                python=python_of(conda),
-                virtual_packages=tuple(platform.virtual_packages),
-                conda=conda,
-                pypi=tuple(_pypi(p, path) for p in pypi.get(name, [])),
-            )
-        )
     channels = [str(c).rstrip("/") for c in env.channels()]
-    return imported_lock(bodies, channels)
+    return imported_lock(list(bodies.values()), channels)
+
+
+def _chosen(path: Path, raw: _Raw, environment: str | None) -> str:
+    names = sorted(raw.environments)
+    if environment is not None:
+        if environment not in raw.environments:
+            raise LockFileError(
+                f"{path}: no environment {environment!r} (it has: {', '.join(names) or 'none'})",
+                path=path,
+            )
+        return environment
+    if ENVIRONMENT in raw.environments:
+        if len(names) > 1:
+            warnings.warn(
+                SpecWarning(
+                    f"it has environments {', '.join(names)}: importing {ENVIRONMENT!r} "
+                    "(choose one with --environment NAME)",
+                    path,
+                ),
+                stacklevel=3,
+            )
+        return ENVIRONMENT
+    if len(names) == 1:
+        return names[0]
+    raise LockFileError(
+        f"{path}: no environment 'default': choose one with --environment NAME "
+        f"(it has: {', '.join(names) or 'none'})",
+        path=path,
+    )
+
+
+def _platform(
+    env: Any, platform: Any, path: Path, problems: list[str], where: str
+) -> tuple[list[LockedConda], list[LockedPypi], int]:
+    """The conda and PyPI packages of one platform; what cannot be imported goes to
+    ``problems`` (counted in the returned number), named with the reason."""
+    conda: list[LockedConda] = []
+    pypi: list[LockedPypi] = []
+    refused = 0
+    records = {r.url: r for r in env.conda_repodata_records_for_platform(platform) or []}
+    for package in env.packages(platform) or []:
+        kind = type(package).__name__
+        try:
+            if kind == "CondaLockedSourcePackage":
+                raise LockFileError(
+                    f"source package `{package.name}` (conda: {package.location}) is built by "
+                    "pixi-build; Amber cannot build it: build it with `pixi build` and lock "
+                    "the archive from a channel"
+                )
+            if kind == "CondaLockedBinaryPackage":
+                location = str(package.location)
+                record = records.get(location)
+                if record is None and "://" not in location:  # rattler 7 writes file:// as a path
+                    local = os.path.normpath(path.parent.absolute() / location)
+                    record = records.get(Path(local).as_uri())
+                if record is None:
+                    raise LockFileError(f"`{package.name}`: rattler returned no record for it")
+                if record.sha256 is None:
+                    raise LockFileError(
+                        f"`{package.name}` ({record.file_name}) has an md5 but no sha256: "
+                        "Amber keeps and verifies packages by sha256"
+                    )
+                conda.append(_conda(record, path))
+            else:
+                pypi.append(_pypi(package, path))
+        except LockFileError as exc:
+            refused += 1
+            problems.append(f"{where}: {str(exc).removeprefix(f'{path}: ')}")
+    return conda, pypi, refused
 
 
 def _conda(record: Any, path: Path) -> LockedConda:
@@ -179,27 +403,46 @@ def _conda(record: Any, path: Path) -> LockedConda:
 def _pypi(package: Any, path: Path) -> LockedPypi:
     location = str(package.location)
     url, _, fragment = location.partition("#")
-    if "://" not in url:  # a local path, relative to the lock
-        local = (path.parent / url).resolve()
-        if not local.name.endswith((".whl", ".tar.gz", ".zip")):
+    inner = package._package
+    if url.startswith("git+") and re.fullmatch(r"[0-9a-f]{40}", fragment):
+        return _git(package, url, fragment)
+    if getattr(inner, "editable", False) or "://" not in url:
+        local = url if "://" not in url else url.removeprefix("file://")
+        if getattr(inner, "editable", False) or not local.endswith((".whl", ".tar.gz", ".zip")):
+            # Another engineer is adding editable/path PyPI entries (environment.yml's
+            # `-e ./path`); until the lock model has them, refused by name.
             raise LockFileError(
-                f"{path}: the PyPI package {package.name} is the source tree {url}: "
-                "Amber locks only wheel and sdist files",
-                path=path,
+                f"PyPI package `{package.name}` is the "
+                f"{'editable ' if getattr(inner, 'editable', False) else ''}source tree "
+                f"{url}: Amber locks only wheel and sdist files"
             )
-        url = local.as_uri()
-    hashes = package._package.hashes  # the public wrapper fails when there are none
+        url = (path.parent / local).resolve().as_uri()
+    hashes = inner.hashes  # the public wrapper fails when there are none
     sha256 = hashes.sha256.hex() if hashes is not None and hashes.sha256 else None
     if sha256 is None and fragment.startswith("sha256="):
         sha256 = fragment.removeprefix("sha256=")
     if sha256 is None:
         raise LockFileError(
-            f"{path}: the PyPI package {package.name} has no sha256: Amber locks only hashed files",
-            path=path,
+            f"PyPI package `{package.name}` has no sha256: Amber locks only hashed files"
         )
     return LockedPypi(
         name=canonicalize_name(package.name),
         version=str(package.version),
         url=url,
         sha256=sha256.lower(),
+    )
+
+
+def _git(package: Any, url: str, commit: str) -> LockedPypi:
+    """pixi's ``git+URL?subdirectory=X&rev=R#COMMIT``: Amber's git entry, at that commit
+    (``rev``/``tag``/``branch`` only said how pixi found it)."""
+    base, _, query = url.partition("?")
+    subdirectory = dict(part.partition("=")[::2] for part in query.split("&") if part).get(
+        "subdirectory"
+    )
+    return LockedPypi(
+        name=canonicalize_name(package.name),
+        version=str(package.version),
+        url=base + (f"#subdirectory={subdirectory}" if subdirectory else ""),
+        commit=commit,
     )

@@ -29,6 +29,7 @@ from packaging.markers import Marker
 from packaging.pylock import (
     Package,
     PackageArchive,
+    PackageDirectory,
     PackageSdist,
     PackageVcs,
     PackageWheel,
@@ -59,6 +60,7 @@ __all__ = [
     "marker_environment",
     "evaluate",
     "lock_of_pins",
+    "select",
 ]
 
 NAME = "pylock"
@@ -189,6 +191,9 @@ def _package(w: LockedPypi, marker: Marker | None) -> Package:
     """The ``[[packages]]`` entry of one locked file."""
     name = canonicalize_name(w.name)
     version = Version(w.version) if w.version else None  # a git entry may have none
+    if w.path is not None:  # PEP 751's directory, relative to the spec's (and lock's) folder
+        directory = PackageDirectory(path=w.path, editable=bool(w.editable))
+        return Package(name=name, version=version, marker=marker, directory=directory)
     if w.commit is not None:
         url, _, subdirectory = w.url.removeprefix("git+").partition("#subdirectory=")
         vcs = PackageVcs(type="git", url=url, commit_id=w.commit, subdirectory=subdirectory or None)
@@ -250,7 +255,7 @@ def read(path: Path) -> Lock:
 
     targets = _targets(pylock, path)
     platforms = {
-        platform: _select(pylock, platform, python, path) for platform, python in targets.items()
+        platform: select(pylock, platform, python, path) for platform, python in targets.items()
     }
     return lock_of_pins(platforms, targets)
 
@@ -297,7 +302,7 @@ def _exact_python(requires: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
+def select(pylock: Any, platform: str, python: str, path: Path) -> list[LockedPypi]:
     """PEP 751's installer steps for one platform: markers, then the file to take."""
     chosen: dict[str, LockedPypi] = {}
     for index, package in enumerate(pylock.packages):

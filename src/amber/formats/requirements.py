@@ -29,15 +29,20 @@ from amber.formats.pylock import evaluate, lock_of_pins
 from amber.lock import Lock, LockedPypi
 from amber.resolve.pypi import release_files
 from amber.resolve.wheels import DistFile, best_file, file_version
+from amber.settings import Network
 from amber.spec import PLATFORMS
 from amber.spec.requirements import logical_lines, split_option
 
-__all__ = ["NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "export", "detect", "read"]
+__all__ = [
+    "NAME", "SUFFIX", "WHOLE", "READ_NEEDS_UV_CACHE", "READ_NEEDS_NETWORK", "export", "detect",
+    "read",
+]  # fmt: skip
 
 NAME = "requirements"
 SUFFIX = ".txt"
 WHOLE = False
 READ_NEEDS_UV_CACHE = True  # read() asks uv for the files of each pinned release
+READ_NEEDS_NETWORK = True  # ... through the network settings (settings.Network)
 
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER = re.compile(r"^#\s*(python|platform):\s*(\S+)\s*$", re.M)
@@ -72,7 +77,7 @@ def export(lock: Lock, options: ExportOptions) -> Exported:
         lines.append(f"--index-url {index_url}")
     lines += [f"--extra-index-url {url}" for url in lock.spec.extra_index_urls]
     for w in p.pypi:
-        if w.commit is None:
+        if w.is_archive:
             lines += [f"{w.name}=={w.version} \\", f"    --hash=sha256:{w.sha256}"]
     lost = git_lost(lock, [platform], "a hashed requirements.txt")
     if p.conda:
@@ -141,7 +146,7 @@ def detect(path: Path, head: str) -> bool:
     )
 
 
-def read(path: Path, *, uv_cache: Path) -> Lock:
+def read(path: Path, *, uv_cache: Path, network: Network | None = None) -> Lock:
     """A PyPI-only ``Lock`` for the platform of the ``# platform:`` header (or the host) and
     the Python of the ``# python:`` header (or the running one), holding exactly the files
     whose hashes the file names; uv, with its cache in ``uv_cache``, lists them."""
@@ -160,7 +165,8 @@ def read(path: Path, *, uv_cache: Path) -> Lock:
         )
 
     pins, index = _parse(path, text, platform, python)
-    found = _release_files(path, [p for p in pins if p.url is None], index, python, uv_cache)
+    unpinned = [p for p in pins if p.url is None]
+    found = _release_files(path, unpinned, index, python, uv_cache, network)
     files = [_choose(path, pin, found, platform, python) for pin in pins]
     return lock_of_pins(
         {platform: files},
@@ -239,6 +245,7 @@ def _release_files(
     index: dict[str, list[str]],
     python: str,
     uv_cache: Path,
+    network: Network | None,
 ) -> dict[str, list[DistFile]]:
     """name -> every file of its pinned release, with sha256, as uv sees the index."""
     if not pins:
@@ -253,6 +260,7 @@ def _release_files(
                 extra_index_urls=index["extra_index_url"],
                 find_links=index["find_links"],
                 no_index=bool(index["no_index"]),
+                network=network,
             )
         )
     except UvFailed as exc:

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import rattler
 
-from amber._auth import in_query, requirement_with_credentials
+from amber._auth import in_query, remember, requirement_with_credentials
 from amber._conda_client import conda_client
 from amber._fs import remove_tree, scratch_file, walk_tree, write_atomic
 from amber._platform import host_platform
@@ -32,7 +32,8 @@ from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._urls import redact_text
 from amber._uv import UvFailed, run_uv
-from amber.errors import HydrateError
+from amber.channels import VARIABLE, expand_vars
+from amber.errors import ConfigError, HydrateError
 from amber.hydrate.scripts import run_link_scripts, settle_clobbers, show_prelink_messages
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.store import Store, inuse, pkgcache
@@ -82,6 +83,7 @@ def hydrate(
     env = existing_env(lock, store)
     if env is not None:
         return env
+    _channel_tokens(lock, packages, store)
     env = Env(lock.full_id, store.env_path(lock.full_id))
     lock_file = store.env_lock_path(lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,34 @@ def hydrate(
     return env
 
 
+_TOKEN_SEGMENT = re.compile(r"/t/[^/]+(?=/|$)")
+
+
+def _channel_tokens(lock: Lock, packages: PlatformLock, store: Store) -> None:
+    """The credentials of the lock's ``https://host/t/${VAR}/chan`` channels, from the
+    environment, in memory for this process's downloads (the lock records the variable,
+    never its value); ``ConfigError`` naming the variable and the entries that need it,
+    when it is unset and a package of that channel is not in the store yet."""
+    for channel in lock.spec.channels:
+        if not VARIABLE.search(channel):
+            continue
+        base = _TOKEN_SEGMENT.sub("", channel, count=1).rstrip("/") + "/"
+        try:
+            remember(expand_vars(channel, store.network.variables))
+        except ConfigError as exc:
+            needed = [
+                p for p in packages.conda
+                if p.url.startswith(base) and not store.find_archive(p.sha256)
+            ]  # fmt: skip
+            if needed:
+                entries = ", ".join(f"{packages.platform} conda {p.name}" for p in needed)
+                raise ConfigError(
+                    f"{exc} The lock {lock.full_id[:12]} needs it to download: {entries}.",
+                    key=exc.key,
+                    channel=exc.channel,
+                ) from None
+
+
 def _hydrate_prefix(
     lock: Lock,
     packages: PlatformLock,
@@ -123,6 +153,7 @@ def _hydrate_prefix(
     if env.is_complete():  # nothing to do; processes may be running in it
         store.record_prefix(prefix, lock.full_id, name, _size(prefix))
         return env
+    _channel_tokens(lock, packages, store)
     lock_file = store.in_use_lock(prefix, lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     # Another env there may be in use: refused at once. Nothing complete there: a build
@@ -211,7 +242,7 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
     with ThreadPoolExecutor(max_workers=1) as pool:
         activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
         if packages.pypi:
-            _install_pypi(env, packages, store, progress)
+            _install_pypi(env, packages, store, progress, base=lock.base)
         env.meta.mkdir(parents=True, exist_ok=True)
         captured = activation.result()
         if variables:
@@ -417,9 +448,11 @@ def _install_pypi(
     store: Store,
     progress: Progress,
     reinstall: set[str] | None = None,
+    base: Path | None = None,
 ) -> None:
-    """uv installs the lock's PyPI packages; ``reinstall`` ones again, after uv's cache
-    forgot them (an in-place edit through a hardlink changed its copy too)."""
+    """uv installs the lock's PyPI packages, then its local projects (``-e ./path``, from
+    ``base``); ``reinstall`` ones again, after uv's cache forgot them (an in-place edit
+    through a hardlink changed its copy too)."""
     # A ?token= would stay in uv's cache and the env's direct_url.json: fetch those first.
     archived = _archived(packages.pypi)
     download_archives([p for p in archived if in_query(p.url)], store)
@@ -433,15 +466,23 @@ def _install_pypi(
     # A git commit has no file to hash: installed apart, from exactly that commit.
     commits = [p for p in packages.pypi if p.commit is not None]
     git_lines = [requirement_with_credentials(p.requirement_line()) for p in commits]
-    count = len(lines) + len(git_lines)
+    # Local projects last, as conda runs `pip install -e ./path` after the rest; a repair
+    # leaves them alone (verify does not check their source).
+    local = [] if reinstall else [p for p in packages.pypi if p.path is not None]
+    local_lines = [f"{'-e ' if p.editable else ''}{_project_dir(p, base, env)}" for p in local]
+    count = len(lines) + len(git_lines) + len(local_lines)
     try:
         if reinstall:
             asyncio.run(run_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache))
         with progress.task(f"Installing {count} PyPI packages"):
             if lines:
-                _uv_install(env, store, lines, ["--require-hashes"], reinstall)
+                urls = [p.url for p in local]
+                _uv_install(env, store, lines, ["--require-hashes"], reinstall, urls)
             if git_lines:
-                _uv_install(env, store, git_lines, [], reinstall)
+                urls = [p.url for p in commits]
+                _uv_install(env, store, git_lines, [], reinstall, urls)
+            if local_lines:
+                _uv_install(env, store, local_lines, [], reinstall, [], offline_first=False)
     except UvFailed as exc:
         raise HydrateError(
             f"cannot install the PyPI packages into {env.path}:\n{redact_text(str(exc))}",
@@ -454,14 +495,42 @@ def _install_pypi(
 
 
 def _archived(pypi: Sequence[LockedPypi]) -> list[LockedPypi]:
-    """The PyPI entries that pin a file (not a git commit)."""
-    return [p for p in pypi if p.commit is None]
+    """The PyPI entries that pin a file (not a git commit, not a local project)."""
+    return [p for p in pypi if p.is_archive]
+
+
+def _project_dir(package: LockedPypi, base: Path | None, env: Env) -> Path:
+    """Where a local project of the lock is: its path under the spec's folder; the
+    ``HydrateError`` names the entry when there is no such folder."""
+    if base is None:
+        raise HydrateError(
+            f"the lock installs {package.name} from the local project {package.path} (relative "
+            "to its spec file), and this lock came without one (from the store, a remote or a "
+            "run record): install it from the spec or lock file in the project's checkout",
+            prefix=env.path,
+        )
+    directory = (base / (package.path or ".")).resolve()
+    if not directory.is_dir():
+        raise HydrateError(
+            f"the lock installs {package.name} from the local project {package.path}, and "
+            f"{directory} is not a directory: check the project out there, or re-lock",
+            prefix=env.path,
+        )
+    return directory
 
 
 def _uv_install(
-    env: Env, store: Store, lines: Sequence[str], extra: Sequence[str], reinstall: set[str] | None
+    env: Env,
+    store: Store,
+    lines: Sequence[str],
+    extra: Sequence[str],
+    reinstall: set[str] | None,
+    urls: Sequence[str],
+    *,
+    offline_first: bool = True,
 ) -> None:
-    """``uv pip install`` of exactly ``lines`` (through a private temporary file)."""
+    """``uv pip install`` of exactly ``lines`` (through a private temporary file), its
+    downloads of ``urls`` through the store's network settings."""
     fd, reqs = scratch_file("reqs", ".txt")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -472,11 +541,16 @@ def _uv_install(
     for name in sorted(reinstall or ()):
         base += ["--reinstall-package", name]
     try:
-        try:
-            # Offline first: with every wheel (or commit) in uv's cache, no network at all.
-            asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
-        except UvFailed:
-            asyncio.run(run_uv(base, cache_dir=store.uv_cache))
+        # Offline first: with every wheel (or commit) in uv's cache, no network at all. A
+        # local project is built each time (its build backend may need the index).
+        offline = True
+        if offline_first:
+            try:
+                asyncio.run(run_uv([*base, "--offline"], cache_dir=store.uv_cache))
+            except UvFailed:
+                offline = False
+        if not offline_first or not offline:
+            asyncio.run(run_uv(base, cache_dir=store.uv_cache, network=store.network, urls=urls))
     finally:
         os.unlink(reqs)
 
@@ -493,6 +567,8 @@ def _edited_in_uv_cache(
             records[_normalise(name)] = found
     edited = set()
     for package in packages.pypi:
+        if package.path is not None:
+            continue  # a local project: its files are the checkout's, not a cache's
         record = records.get(_normalise(package.name))
         if record is None:
             continue

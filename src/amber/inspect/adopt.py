@@ -35,6 +35,7 @@ from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 from amber.resolve.pypi import release_files
 from amber.resolve.virtual import virtual_packages
 from amber.resolve.wheels import DistFile, best_file
+from amber.settings import Network
 from amber.spec import PLATFORMS, Spec, canonical_conda_spec
 from amber.store import Store
 from amber.store.conda_meta import prefix_files
@@ -524,7 +525,9 @@ def _find_files(
     found: dict[str, list[DistFile] | str] = {}
     if lookup:
         found = asyncio.run(
-            _compile_each(lookup, python, index_url, extra_index_urls, store.uv_cache)
+            _compile_each(
+                lookup, python, index_url, extra_index_urls, store.uv_cache, store.network
+            )
         )
     for dist in lookup:
         files = found.get(dist.name, [])
@@ -551,6 +554,7 @@ async def _compile_each(
     index_url: str | None,
     extra_index_urls: Sequence[str],
     uv_cache: Path,
+    network: Network,
 ) -> dict[str, list[DistFile] | str]:
     """name -> every file of that exact version, or why not.
 
@@ -559,8 +563,9 @@ async def _compile_each(
 
     async def files(pins: Sequence[str]) -> dict[str, list[DistFile]]:
         return await release_files(
-            pins, python, uv_cache, index_url=index_url, extra_index_urls=extra_index_urls
-        )
+            pins, python, uv_cache, index_url=index_url, extra_index_urls=extra_index_urls,
+            network=network,
+        )  # fmt: skip
 
     try:
         return dict(await files(pins))

@@ -82,6 +82,9 @@ class VerifyResult:
     missing: list[Missing] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     checked: int = 0  # files owned by a package and checked
+    # Editable installs (``-e ./path``): (name, source folder) whose source tree, outside the
+    # env, is not checked (their ``.pth`` and dist-info, inside it, are).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +118,7 @@ class VerifyResult:
             "modified": [vars(m) for m in self.modified],
             "missing": [vars(m) for m in self.missing],
             "extra": list(self.extra),
+            "skipped_editable": [{"name": n, "source": src} for n, src in self.skipped],
         }
 
 
@@ -124,6 +128,21 @@ class _Expected:
     sha256: str | None  # None: presence only
     size: int | None
     kind: str = "file"  # file | link | dir
+
+
+def _editable(prefix: Path) -> list[tuple[str, str]]:
+    """The editable installs in ``prefix`` (PEP 610 ``direct_url.json``, ``dir_info.editable``):
+    (name, the source folder it points at)."""
+    found = []
+    for direct in sorted(prefix.glob("lib/python*/site-packages/*.dist-info/direct_url.json")):
+        try:
+            data = json.loads(direct.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and (data.get("dir_info") or {}).get("editable") is True:
+            name = direct.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0]
+            found.append((name, str(data.get("url", "")).removeprefix("file://")))
+    return found
 
 
 def verify_env(env: Env) -> VerifyResult:
@@ -167,6 +186,7 @@ def verify_env(env: Env) -> VerifyResult:
             result.extra.append(rel)
     _check_bytecode(env, bytecode, expected, result)
     result.extra.sort()
+    result.skipped = _editable(prefix)
     return result
 
 

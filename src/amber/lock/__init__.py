@@ -161,14 +161,23 @@ class LockedConda:
 
 @dataclass(frozen=True)
 class LockedPypi:
-    """One PyPI distribution: the exact wheel (or sdist) and its sha256, or a git
-    repository (``url`` is ``git+URL``, with any ``#subdirectory=``) at one ``commit``."""
+    """One PyPI distribution: the exact wheel (or sdist) and its sha256, a git
+    repository (``url`` is ``git+URL``, with any ``#subdirectory=``) at one ``commit``, or a
+    local project at ``path`` (relative to the spec file's folder; ``editable`` or not),
+    which has no hash: its identity is the path as written, not its contents."""
 
     name: str
     version: str
-    url: str
+    url: str = ""
     sha256: str = ""
     commit: str | None = None
+    path: str | None = None
+    editable: bool = False
+
+    @property
+    def is_archive(self) -> bool:
+        """Whether it pins a package file (by sha256): not a git commit, not a local project."""
+        return self.commit is None and self.path is None
 
     @property
     def file_name(self) -> str:
@@ -183,11 +192,18 @@ class LockedPypi:
         return f"{base}@{self.commit}{hash_}{fragment}"
 
     def identity(self) -> str:
-        """What names the installed code: the file and its sha256, or the repo and commit."""
+        """What names the installed code: the file and its sha256, the repo and commit, or a
+        local project's path as written."""
+        if self.path is not None:
+            return f"{'editable' if self.editable else 'directory'} {self.path}"
         return self.vcs_url or f"{self.file_name} {self.sha256}"
 
-    def requirement_line(self) -> str:
-        """The line uv installs it from: exact file, hash-checked; or the exact commit."""
+    def requirement_line(self, base: Path | None = None) -> str:
+        """The line uv installs it from: exact file, hash-checked; the exact commit; or a
+        local project (``-e DIR``) under ``base`` (as written without one)."""
+        if self.path is not None:
+            where = str(base / self.path) if base is not None else self.path
+            return f"-e {where}" if self.editable else where
         if self.vcs_url:
             return f"{self.name} @ {self.vcs_url}"
         return f"{self.name} @ {self.url} --hash=sha256:{self.sha256}"
@@ -228,11 +244,16 @@ class Lock:
     spec: Spec
     req_id: str
     platforms: Mapping[str, PlatformLock]
+    # The folder a local project's ``path`` is relative to: the spec file's (or the lock
+    # file's, which sits beside it). None for a lock from the store or a remote.
+    base: Path | None = field(default=None, compare=False)
     # The sha256 of the policy (amber-policy.toml and what it extends) it was resolved
     # under; not part of ``full_id``: the same files are the same env, whatever allowed them.
     policy: str | None = None
 
     def __post_init__(self) -> None:
+        if self.base is None and self.spec.source is not None:
+            object.__setattr__(self, "base", self.spec.source.parent)
         # The spec as the file records it (no secrets, explicit platforms), so a lock read back
         # equals the one written; platforms in canonical order, read-only.
         object.__setattr__(self, "spec", self.spec.locked())
@@ -250,6 +271,15 @@ class Lock:
     @property
     def is_conda(self) -> bool:
         return self.spec.is_conda
+
+    def located(self, base: Path) -> Lock:
+        """This lock with its local projects' paths read from ``base``."""
+        return Lock(self.spec, self.req_id, self.platforms, base=base, policy=self.policy)
+
+    def local_projects(self) -> list[LockedPypi]:
+        """The entries that are local projects (``-e ./path``): no hash, not shippable."""
+        seen = {p.path: p for body in self.platforms.values() for p in body.pypi if p.path}
+        return [seen[k] for k in sorted(seen)]
 
     def for_platform(self, platform: str) -> PlatformLock:
         try:
@@ -361,7 +391,16 @@ def _check_values(platform: PlatformLock, source: object) -> None:
     entries: tuple[LockedConda | LockedPypi, ...] = (*platform.conda, *platform.pypi)
     for p in entries:
         problem = None
-        if isinstance(p, LockedPypi) and p.commit is not None:
+        if isinstance(p, LockedPypi) and p.path is not None:
+            if (
+                not isinstance(p.path, str)
+                or not (p.path in (".", "..") or p.path.startswith(("./", "../")))
+                or "\0" in p.path
+            ):
+                problem = f"path {p.path!r} is not a path relative to the spec's folder"
+            elif p.url or p.sha256 or p.commit is not None or not isinstance(p.editable, bool):
+                problem = "a local project's entry has a url, sha256 or commit"
+        elif isinstance(p, LockedPypi) and p.commit is not None:
             if not isinstance(p.commit, str) or not _COMMIT.fullmatch(p.commit):
                 problem = f"commit {p.commit!r} is not a git commit id"
             elif not isinstance(p.url, str) or not p.url.startswith("git+") or p.sha256:
@@ -398,8 +437,8 @@ def _check_names(platform: PlatformLock, source: object) -> None:
                 package=c.name,
             )
     for p in platform.pypi:
-        if p.commit is not None:
-            continue  # a git commit: no file name to check
+        if not p.is_archive:
+            continue  # a git commit, a local project: no file name to check
         try:
             if p.file_name.endswith(".whl"):
                 name, version = parse_wheel_filename(p.file_name)[:2]
@@ -456,7 +495,9 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
         entry["build_number"] = c.build_number  # 0 is meaningful
         conda.append(entry)
     pypi = [
-        {"name": w.name, "version": w.version, "url": w.url, "commit": w.commit}
+        {"name": w.name, "version": w.version, "path": w.path, "editable": w.editable}
+        if w.path is not None
+        else {"name": w.name, "version": w.version, "url": w.url, "commit": w.commit}
         if w.commit is not None
         else {"name": w.name, "version": w.version, "url": w.url, "sha256": w.sha256}
         for w in p.pypi
@@ -522,8 +563,13 @@ def _conda_from_dict(entry: object, where: str) -> LockedConda:
 
 def _pypi_from_dict(entry: object, where: str) -> LockedPypi:
     w = _mapping(entry, where)
-    keys = ("name", "version", "url", "commit" if "commit" in w else "sha256")
-    if set(w) - {"name", "version", "url", "sha256", "commit"}:
+    if "path" in w:
+        keys: tuple[str, ...] = ("name", "version", "path")
+        if not isinstance(w.get("editable", False), bool):
+            raise TypeError(f"{where}: 'editable' is {shorten(repr(w.get('editable')), 40)}")
+    else:
+        keys = ("name", "version", "url", "commit" if "commit" in w else "sha256")
+    if set(w) - {"name", "version", "url", "sha256", "commit", "path", "editable"}:
         raise TypeError(f"{where}: unknown keys {shorten(repr(sorted(w)), 60)}")
     for key in keys:
         if not isinstance(w.get(key), str):

@@ -49,6 +49,7 @@ from amber.errors import (
     EnvNotFoundError,
     HydrateError,
     LockFileError,
+    PackError,
     RemoteError,
     RemoteObjectAbsent,
     TagConflictError,
@@ -185,6 +186,15 @@ class Remote:
 
         progress = progress or Progress(quiet=True)
         full_id = lock.full_id
+        local = lock.local_projects()
+        if local:
+            raise PackError(
+                f"{full_id[:12]} installs {local[0].name} from the local project "
+                f"{local[0].path}{' (editable)' if local[0].editable else ''}, which is not a "
+                "package archive the remote store can carry: whoever installs the lock would "
+                "need that checkout. Lock a built wheel or a released version instead (a "
+                "non-editable requirement), then push."
+            )
         mutable = set(mutable_tags)
         for name, tag in tags:
             _check_tag(name, tag)
@@ -679,7 +689,7 @@ def _packages(lock: Lock) -> list[Package]:
     for body in lock.platforms.values():
         packages += body.conda
         # A git commit has no archive: whoever hydrates the lock fetches that commit.
-        packages += [p for p in body.pypi if p.commit is None]
+        packages += [p for p in body.pypi if p.is_archive]
     return _unique(packages)
 
 

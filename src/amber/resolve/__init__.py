@@ -121,7 +121,15 @@ async def _resolve_platform(
     if solver is None:
         python: str | None = spec.python_version
         pypi = await compile_pypi(
-            spec, platform, python, {}, caches.uv, prefer, upgrade, policy=policy
+            spec,
+            platform,
+            python,
+            {},
+            caches.uv,
+            prefer,
+            upgrade,
+            caches.network,
+            policy=policy,
         )
         _check_hashed(spec, platform, pypi)
         return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
@@ -138,7 +146,15 @@ async def _resolve_platform(
                 if version:
                     pins[dist] = version
         pypi = await compile_pypi(
-            spec, platform, python, pins, caches.uv, prefer, upgrade, policy=policy
+            spec,
+            platform,
+            python,
+            pins,
+            caches.uv,
+            prefer,
+            upgrade,
+            caches.network,
+            policy=policy,
         )
     pypi = [p for p in pypi if p.name not in provided]
     _check_hashed(spec, platform, pypi)

@@ -10,11 +10,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
+from amber._auth import git_repository
 from amber._urls import is_url, redact
 from amber.channels import CondaConfig
 from amber.errors import LockCheckFailed, LockFileError
-from amber.lock import Lock
+from amber.lock import Lock, LockedPypi
 from amber.spec import Spec
+from amber.spec.model import is_unnamed, local_directory
 
 __all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
 
@@ -59,6 +61,16 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
                 problems.append(f"{platform}: no locked package satisfies '{text}'")
         versions = {p.name: p.version for p in body.pypi}
         for text in spec.pypi:
+            local = local_directory(text)
+            if local is not None:
+                if not any((p.path, p.editable) == local for p in body.pypi):
+                    problems.append(f"{platform}: '{text}' is not locked")
+                continue
+            if is_unnamed(text):
+                # Named by uv at lock time: some entry must come from that source.
+                if not any(_from_source(p, text) for p in body.pypi):
+                    problems.append(f"{platform}: nothing locked from '{redact(text)}'")
+                continue
             req = Requirement(text)
             name = str(canonicalize_name(req.name))
             if name in body.provided:
@@ -69,6 +81,25 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
             elif not req.specifier.contains(versions[name], prereleases=True):
                 problems.append(f"{platform}: locked {name} {versions[name]} violates '{text}'")
     return problems
+
+
+def _from_source(locked: LockedPypi, url: str) -> bool:
+    """Whether ``locked`` is what the unnamed reference ``url`` resolved to: the same git
+    repository (and subdirectory), or the same archive URL."""
+    if url.startswith("git+"):
+        if locked.commit is None:
+            return False
+        repo, revision = git_repository(url)
+        fragment = revision.partition("#")[2]
+        sub = next(
+            (v for k, _, v in (f.partition("=") for f in fragment.split("&"))
+             if k == "subdirectory" and v not in ("", ".")),
+            "",
+        )  # fmt: skip
+        want = f"git+{redact(repo)}" + (f"#subdirectory={sub}" if sub else "")
+        norm = lambda u: u.replace("git+file:///", "git+file:/", 1).rstrip("/")  # noqa: E731
+        return norm(locked.url) == norm(want)
+    return locked.commit is None and locked.url.split("#", 1)[0] == redact(url).split("#", 1)[0]
 
 
 def as_locked(spec: Spec, existing: Lock) -> Spec:

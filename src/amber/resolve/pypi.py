@@ -21,7 +21,9 @@ from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
 from amber.policy import Candidate, Policy, refusal
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
+from amber.settings import PYPI_INDEX, Network
 from amber.spec import Spec
+from amber.spec.model import local_directory
 
 __all__ = ["compile_pypi", "release_files", "uv_python_platform"]
 
@@ -60,10 +62,12 @@ async def compile_pypi(
     uv_cache: Path,
     prefer: Sequence[LockedPypi] = (),
     upgrade: Collection[str] = (),
+    network: Network | None = None,
     *,
     policy: Policy | None = None,
 ) -> list[LockedPypi]:
-    """Resolve ``spec.pypi`` for ``platform`` and ``python``.
+    """Resolve ``spec.pypi`` for ``platform`` and ``python``, uv's requests through
+    ``network`` (proxies, CA bundle, ``ssl_verify: false``).
 
     ``pins`` are fixed (what conda provides); ``prefer`` are an earlier lock's picks, kept
     where possible (uv reads them from its existing output file) except ``upgrade``'s names.
@@ -76,7 +80,9 @@ async def compile_pypi(
     if python is None:
         raise ResolveError(f"{spec}: PyPI packages need a python, and the conda part has none")
     if policy is None:
-        return await _compile(spec, platform, python, pins, uv_cache, prefer, upgrade)
+        return await _compile(
+            spec, platform, python, pins, uv_cache, prefer, upgrade, network=network
+        )
     _check_indexes(spec, policy)
     now = datetime.datetime.now(datetime.UTC)
     extra = _ban_constraints(policy)
@@ -84,10 +90,11 @@ async def compile_pypi(
     for _ in range(_MAX_BAN_ROUNDS):
         try:
             picked = await _compile(
-                spec, platform, python, pins, uv_cache, prefer, upgrade, extra, cooldown
-            )
+                spec, platform, python, pins, uv_cache, prefer, upgrade, extra, cooldown,
+                network=network,
+            )  # fmt: skip
         except ResolveError:
-            await _explain(spec, platform, python, pins, uv_cache, policy, now)
+            await _explain(spec, platform, python, pins, uv_cache, policy, now, network)
             raise
         banned = [p for p in picked if policy.ban_of("pypi", p.name, p.version)]
         if not banned:
@@ -179,12 +186,15 @@ async def _explain(
     uv_cache: Path,
     policy: Policy,
     now: datetime.datetime,
+    network: Network | None = None,
 ) -> None:
     """Unsatisfiable under the policy: resolve again without it and, if that resolves, say
     which rule removed which package the request needs."""
     uploads: dict[str, datetime.datetime] = {}
     try:
-        free = await _compile(spec, platform, python, pins, uv_cache, uploads=uploads)
+        free = await _compile(
+            spec, platform, python, pins, uv_cache, uploads=uploads, network=network
+        )
     except ResolveError:
         return
     lines = []
@@ -212,6 +222,7 @@ async def _compile(
     extra: Sequence[str] = (),
     policy_args: Sequence[str] = (),
     uploads: dict[str, datetime.datetime] | None = None,
+    network: Network | None = None,
 ) -> list[LockedPypi]:
     constraints = [*spec.pypi_constraints, *extra]
     for dist, version in sorted(pins.items()):
@@ -223,7 +234,7 @@ async def _compile(
         reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
         output = Path(tmp, "pylock.toml")
         # Credentials a user wrote go to uv only, in this private temporary directory.
-        held = [_held_commit(r, prefer, upgrade) for r in spec.pypi]
+        held = [_local_line(r, spec) or _held_commit(r, prefer, upgrade) for r in spec.pypi]
         reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in held))
         cons.write_text("\n".join(constraints) + "\n")
         if prefer:
@@ -241,7 +252,7 @@ async def _compile(
             args += ["--exclude-newer", spec.as_of]
         args += policy_args
         urls = [spec.index_url or "", *spec.extra_index_urls]
-        urls += [r.partition(" @ ")[2].split(" ")[0] for r in spec.pypi]
+        urls += [(r.partition(" @ ")[2] or r).split(" ")[0] for r in spec.pypi]
         if any(in_query(url) for url in urls):
             args.append("--no-cache")  # uv's cache would keep the ?token= it was given
         for name in sorted(upgrade):
@@ -253,7 +264,8 @@ async def _compile(
         try:
             macos = ".".join(map(str, macos_version(requirements)))
             target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
-            await run_uv(args, cache_dir=uv_cache, env=target)
+            reached = [spec.index_url or PYPI_INDEX, *urls[1:]]
+            await run_uv(args, cache_dir=uv_cache, env=target, network=network, urls=reached)
             out = output.read_text()
         except UvFailed as exc:
             message = _clean(exc.stderr, Path(tmp))
@@ -294,9 +306,11 @@ async def release_files(
     extra_index_urls: Sequence[str] = (),
     find_links: Sequence[str] = (),
     no_index: bool = False,
+    network: Network | None = None,
 ) -> dict[str, list[DistFile]]:
     """Canonical name -> every file of its pinned release (``name==version``) that has a
-    URL and a sha256, as uv sees the index; ``UvFailed`` (our temp file named "the pins")."""
+    URL and a sha256, as uv sees the index (through ``network``); ``UvFailed`` (our temp
+    file named "the pins")."""
     with scratch_dir("uv") as tmp:
         source, output = Path(tmp, "pins.in"), Path(tmp, "pylock.toml")
         source.write_text("".join(f"{pin}\n" for pin in pins))
@@ -316,7 +330,8 @@ async def release_files(
         if no_index:
             args.append("--no-index")
         try:
-            await run_uv(args, cache_dir=uv_cache)
+            reached = [index_url or PYPI_INDEX, *extra_index_urls, *find_links]
+            await run_uv(args, cache_dir=uv_cache, network=network, urls=reached)
         except UvFailed as exc:
             stderr = exc.stderr.replace(str(source), "the pins")
             raise UvFailed(exc.args_, exc.returncode, stderr) from None
@@ -330,13 +345,50 @@ async def release_files(
     return found
 
 
+def _base(spec: Spec) -> Path:
+    """The folder a spec's local projects are relative to: its file's (else the current)."""
+    return spec.source.parent if spec.source is not None else Path.cwd()
+
+
+def _local_line(requirement: str, spec: Spec) -> str | None:
+    """uv's line for a local project (``-e /abs/dir``), else None."""
+    local = local_directory(requirement)
+    if local is None:
+        return None
+    path, editable = local
+    where = (_base(spec) / path).resolve()
+    return f"-e {where}" if editable else str(where)
+
+
+def _local_pick(spec: Spec, name: str, package: Mapping[str, Any], directory: Any) -> LockedPypi:
+    """A local project uv resolved: locked as the path the spec wrote, with no hash."""
+    found = Path(str(directory.get("path", "")))
+    for requirement in spec.pypi:
+        local = local_directory(requirement)
+        if local is not None and (_base(spec) / local[0]).resolve() == found.resolve():
+            return LockedPypi(
+                name=name,
+                version=str(package.get("version", "")),
+                path=local[0],
+                editable=bool(directory.get("editable", False)),
+            )
+    raise ResolveError(
+        f"{spec}: {name} resolved to the local directory {found}, which the spec does not "
+        "name: write it in the spec (`-e ./path`), relative to the spec file",
+        package=name,
+    )
+
+
 def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collection[str]) -> str:
     """A git requirement pinned to the commit an earlier lock recorded for it (uv keeps
     preferences for files, not for a branch's commit); others, and ``upgrade``'s, as given."""
     name, at, rest = requirement.partition(" @ ")
-    if not at or not rest.startswith("git+"):
+    if not at and requirement.startswith("git+"):
+        name, rest = "", requirement  # unnamed: the earlier lock's entry of that repository
+    elif not at or not rest.startswith("git+"):
         return requirement
-    name = str(canonicalize_name(name.split("[", 1)[0].strip()))
+    else:
+        name = str(canonicalize_name(name.split("[", 1)[0].strip()))
     url, hash_, fragment = rest.partition("#")
     base = url.rsplit("@", 1)[0] if "@" in url.split("://", 1)[-1].split("/", 1)[-1] else url
     subdirectory = next(
@@ -345,9 +397,10 @@ def _held_commit(requirement: str, prefer: Sequence[LockedPypi], upgrade: Collec
         "",
     )  # fmt: skip
     for p in prefer:
-        if p.commit and p.name == name and name not in upgrade:
+        if p.commit and p.name == (name or p.name) and p.name not in upgrade:
             if _same_source(p.url, f"{redact(base)}{subdirectory}"):
-                return f"{requirement.partition(' @ ')[0]} @ {base}@{p.commit}{hash_}{fragment}"
+                named = f"{requirement.partition(' @ ')[0]} @ " if name else ""
+                return f"{named}{base}@{p.commit}{hash_}{fragment}"
     return requirement
 
 
@@ -365,6 +418,8 @@ def _pylock(packages: Sequence[LockedPypi]) -> str:
     """A minimal pylock.toml of earlier picks: uv keeps them as preferences."""
     lines = ['lock-version = "1.0"', 'created-by = "amber"', ""]
     for p in packages:
+        if p.path is not None:
+            continue  # a local project: read again from its directory
         if p.commit is not None:
             url, _, subdirectory = p.url.removeprefix("git+").partition("#subdirectory=")
             sub = f', subdirectory = "{subdirectory}"' if subdirectory else ""
@@ -385,6 +440,9 @@ def _pick(spec: Spec, package: dict[str, Any], python: str, platform: str) -> Lo
     vcs = package.get("vcs")
     if vcs:
         return _vcs_pick(spec, name, package, vcs, platform)
+    directory = package.get("directory")
+    if directory:
+        return _local_pick(spec, name, package, directory)
     files = [_dist_file(w) for w in package.get("wheels", [])]
     fallback = package.get("sdist") or package.get("archive")
     if fallback:

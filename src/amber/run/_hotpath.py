@@ -64,7 +64,7 @@ def default_file() -> Path | None:
     return next((Path(n) for n in DEFAULT_FILES if Path(n).is_file()), None)
 
 
-def file_key(path: Path, platform: str, python: str | None) -> str:
+def file_key(path: Path, platform: str, python: str | None, environment: str | None = None) -> str:
     beside = path.parent / LOCK_NAME
     policy = path.parent / POLICY_NAME  # a new or changed policy is checked before a run
     own = digest(path)  # first: refuses a FIFO, a device, a loop before resolve() sees them
@@ -75,7 +75,12 @@ def file_key(path: Path, platform: str, python: str | None) -> str:
         digest(beside) if beside.is_file() and beside != path else "-",
         platform,
         python or f"{sys.version_info[0]}.{sys.version_info[1]}",
+        # uv's index variables and conda's overrides are part of the spec read from the file
+        # (its req_id).
+        _hot.spec_environment(),
     ]
+    if environment is not None:  # a pixi file's --environment: another env of the same file
+        parts.append(f"environment={environment}")
     if policy.is_file():
         parts.append(digest(policy))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

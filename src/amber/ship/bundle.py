@@ -83,6 +83,14 @@ def write_bundle(
     for lock in locks:
         for platform in platforms:
             chosen = lock.for_platform(platform)
+            local = [p for p in chosen.pypi if p.path is not None]
+            if local:
+                raise PackError(
+                    f"{lock.full_id}: {local[0].name} is installed from the local project "
+                    f"{local[0].path}{' (editable)' if local[0].editable else ''}, which is "
+                    "not a package archive a bundle can carry: lock a built wheel or a "
+                    "released version instead (a non-editable requirement)"
+                )
             git = [p for p in chosen.pypi if p.commit is not None]
             if git:
                 raise PackError(

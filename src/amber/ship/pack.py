@@ -75,6 +75,15 @@ def pack_env(env: Env, output: Path, progress: Progress | None = None) -> PackRe
     fmt = _archive.format_of_name(output)
     with progress.task(f"Checking {env.full_id[:12]} against its lock"):
         result = verify_env(env)
+    if result.skipped:
+        # As conda-pack: the env borrows that code from a folder it does not contain.
+        found = "\n".join(f"- {name} (from {source})" for name, source in result.skipped)
+        raise PackError(
+            "Cannot pack an environment with editable packages installed (`-e ./path`): "
+            f"their code lives outside the env. Editable packages found:\n{found}\n"
+            "Make the requirement non-editable (`./path` instead of `-e ./path`, or a built "
+            "wheel) and lock again, then pack."
+        )
     if not result.ok:
         lines = result.lines()
         more = [f"... and {len(lines) - _SHOWN} more"] if len(lines) > _SHOWN else []

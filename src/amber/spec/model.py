@@ -32,7 +32,8 @@ from amber.errors import ConfigError, SpecError
 
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
-    "canonical_pypi_requirement", "checked_channel", "from_file",
+    "canonical_pypi_requirement", "checked_channel", "from_file", "is_unnamed",
+    "local_directory",
 ]  # fmt: skip
 
 SCHEMA = 1
@@ -107,8 +108,47 @@ def checked_channel(channel: str, base: Path | None = None) -> str:
     return url
 
 
+_UNNAMED = re.compile(r"^(?:git\+[a-z][a-z0-9+.-]*|https?|file)://\S+$", re.IGNORECASE)
+
+
+def is_unnamed(requirement: str) -> bool:
+    """Whether a PyPI requirement is an unnamed direct reference (a git URL without
+    ``#egg=``, a bare URL to a wheel or an sdist): uv names it when it resolves."""
+    return bool(_UNNAMED.match(requirement))
+
+
+_LOCAL = re.compile(r"^(?:-e )?(?:\.|\.\.|\./\S*|\.\./\S*)$")
+
+
+def local_directory(requirement: str) -> tuple[str, bool] | None:
+    """(the path as written, relative to the spec file's folder; editable) of a local
+    project (``-e ./path``, ``./path``), else None."""
+    if not _LOCAL.match(requirement):
+        return None
+    editable = requirement.startswith("-e ")
+    return requirement.removeprefix("-e "), editable
+
+
 def canonical_pypi_requirement(text: str) -> str:
-    """A PEP 508 requirement with a normalised name, sorted extras; ``SpecError`` if invalid."""
+    """A PEP 508 requirement with a normalised name, sorted extras, an unnamed direct
+    reference (its URL, credentials out), or a local project (``-e ./path``, ``./path``,
+    relative to the spec file's folder, as the spec readers write it); ``SpecError`` if
+    invalid."""
+    if local_directory(text.strip()) is not None:
+        return text.strip()
+    if is_unnamed(text.strip()):
+        url = text.strip()
+        if url.lower().startswith("git+"):
+            repo, revision = git_repository(url)
+            return f"git+{remember(repo)}{revision}"
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise SpecError(f"invalid URL {shorten(redact(url))!r}: {shorten(exc)}") from None
+        if parts.scheme.lower() != "file" and not parts.hostname:
+            raise SpecError(f"invalid URL {shorten(redact(url))!r}: no host")
+        return remember(url)
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
@@ -453,6 +493,8 @@ class Spec:
             return [b for b in base if name(b) not in names] + top
 
         def pypi_name(requirement: str) -> str:
+            if local_directory(requirement) is not None or is_unnamed(requirement):
+                return requirement  # named by uv only: the entry is its own key
             return str(canonicalize_name(_requirement_name(requirement)))
 
         return Spec.create(
@@ -476,6 +518,20 @@ class Spec:
             source=override.source or self.source,
             added=sorted({*self.added, *override.added}),
         ).with_channel_priority(override.channel_priority or self.channel_priority)
+
+    def with_default_indexes(
+        self, index_url: str | None, extra_index_urls: Sequence[str] = ()
+    ) -> Spec:
+        """The indexes set outside the spec file (uv's environment variables) recorded in it:
+        the file's own default index wins over ``index_url``; the other indexes add up."""
+        if index_url is None and not extra_index_urls:
+            return self
+        made = Spec.create(index_url=index_url, extra_index_urls=extra_index_urls)
+        return replace(
+            self,
+            index_url=self.index_url or made.index_url,
+            extra_index_urls=tuple(dict.fromkeys([*self.extra_index_urls, *made.extra_index_urls])),
+        )
 
     def with_platforms(self, platforms: Sequence[str]) -> Spec:
         return replace(self, platforms=tuple(sorted(set(_platform(p) for p in platforms))))

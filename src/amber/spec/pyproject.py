@@ -16,6 +16,7 @@ from amber.spec.model import (
     checked_channel,
     from_file,
 )
+from amber.spec.poetry import Dependencies, flit_dependencies, poetry_dependencies
 
 __all__ = ["read_pyproject"]
 
@@ -116,6 +117,19 @@ def read_pyproject(
                 _key_line(text, key, "tool.amber"),
             )
     dynamic = strings(project.get("dynamic", []), "dynamic", "project")
+    tools = table(data.get("tool", {}), "tool")
+    other = None if "dependencies" in project else _other_tool(tools, path, text)
+    if other is not None:
+        project = {**project, "dependencies": list(other.pypi)}
+        dynamic = [d for d in dynamic if d != "dependencies"]
+        project.setdefault("requires-python", other.python)
+    elif not project and "amber" not in tools and not _others_read(tools):
+        raise SpecError(
+            "no dependencies: expected [project].dependencies, [tool.poetry.dependencies], "
+            "[tool.flit.metadata].requires or [tool.amber] (tables here: "
+            f"{', '.join(sorted(data)) or 'none'})",
+            path,
+        )
     if "dependencies" in dynamic and "pypi" not in tool:
         raise SpecError(
             "[project].dependencies is dynamic, so Amber cannot read it: "
@@ -152,6 +166,10 @@ def read_pyproject(
             _key_line(text, "system-requirements", "tool.amber"),
         )
     index_url = tool.get("index-url")
+    uv_default, uv_extra = _uv_indexes(table(tools.get("uv", {}), "tool.uv"), path, text)
+    if other is not None:
+        uv_default = uv_default or other.index_url
+        uv_extra = [*uv_extra, *other.extra_index_urls]
     name = project.get("name")
     return from_file(
         path,
@@ -166,13 +184,79 @@ def read_pyproject(
         platforms=strings(tool.get("platforms", []), "platforms", "tool.amber"),
         system_requirements=system,
         as_of=tool.get("as-of"),
-        index_url=None if index_url is None else string(index_url, "index-url"),
-        extra_index_urls=strings(
-            tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"
-        ),
+        index_url=uv_default if index_url is None else string(index_url, "index-url"),
+        extra_index_urls=[
+            *strings(tool.get("extra-index-urls", []), "extra-index-urls", "tool.amber"),
+            *uv_extra,
+        ],
         files=[path.resolve()],
         channel_config=channel_config,
     )
+
+
+def _others_read(tools: dict[str, object]) -> bool:
+    """Tables other readers of pyproject.toml take (conda-lock's, pixi's): not an error here."""
+    return "conda-lock" in tools or "pixi" in tools
+
+
+def _other_tool(tools: dict[str, object], path: Path, text: str) -> Dependencies | None:
+    """The dependencies of Poetry's or old flit's table, in a file without
+    ``[project].dependencies``; None when it has neither (or conda-lock reads it: its own
+    reader decides what Poetry's dependencies mean there)."""
+    if "conda-lock" in tools:
+        return None
+
+    def line_of(key: str, where: str) -> int | None:
+        return _key_line(text, key, where)
+
+    poetry = tools.get("poetry")
+    if isinstance(poetry, dict) and any(
+        k in poetry for k in ("dependencies", "group", "dev-dependencies")
+    ):
+        return poetry_dependencies(poetry, path, line_of)
+    flit = tools.get("flit")
+    metadata = flit.get("metadata") if isinstance(flit, dict) else None
+    if isinstance(metadata, dict):
+        return flit_dependencies(metadata, path, line_of("metadata", "tool.flit"))
+    return None
+
+
+def _uv_indexes(uv: dict[str, object], path: Path, text: str) -> tuple[str | None, list[str]]:
+    """(default index, other indexes) of ``[tool.uv]`` as uv reads them: ``[[tool.uv.index]]``
+    (``default = true`` marks the default, the others come before ``extra-index-url``),
+    ``index-url`` and ``extra-index-url``. An ``explicit`` index serves only the packages
+    ``[tool.uv.sources]`` pins to it, which Amber cannot express: refused by name."""
+
+    def bad(message: str, key: str) -> SpecError:
+        return SpecError(f"[tool.uv] {message}", path, _key_line(text, key, "tool.uv"))
+
+    default: str | None = None
+    extra: list[str] = []
+    indexes = uv.get("index", [])
+    if not isinstance(indexes, list) or not all(isinstance(i, dict) for i in indexes):
+        raise bad("'index' must be an array of tables ([[tool.uv.index]])", "index")
+    for entry in indexes:
+        url, label = entry.get("url"), entry.get("name", entry.get("url"))
+        if not isinstance(url, str) or "://" not in url:
+            raise bad(f"index {shorten(label)!r} needs a url", "index")
+        if entry.get("explicit"):
+            raise bad(
+                f"index {shorten(label)!r} is explicit: it serves only the packages "
+                "[tool.uv.sources] pins to it, and Amber has no per-package index (drop "
+                "`explicit` to search it for every package, or pin those packages by URL)",
+                "index",
+            )
+        if entry.get("default") and default is None:
+            default = url
+        else:
+            extra.append(url)
+    index_url = uv.get("index-url")
+    if index_url is not None and not isinstance(index_url, str):
+        raise bad("'index-url' must be a string", "index-url")
+    more = uv.get("extra-index-url", [])
+    if not isinstance(more, list) or not all(isinstance(u, str) for u in more):
+        raise bad("'extra-index-url' must be a list of strings", "extra-index-url")
+    return default or index_url, [*extra, *more]
 
 
 def _exact_python(requires: object) -> str | None:

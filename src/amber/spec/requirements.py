@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from amber._input import MAX_ENTRIES, ErrorFactory, read_input, regular_stat, shorten
 from amber._urls import redact_text
@@ -17,6 +18,8 @@ __all__ = ["RequirementsReader", "read_requirements", "logical_lines", "split_op
 
 _VCS = re.compile(r"^(?:[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*@\s*)?(?:git|hg|svn|bzr)\+")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+# A bare URL to a wheel or an sdist (pip's unnamed direct reference): uv names it.
+_BARE_URL = re.compile(r"^(?:https?|file)://\S+$", re.IGNORECASE)
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -53,6 +56,26 @@ class RequirementsReader:
         name = re.split(r"[\s\[<>=!~;@(]", canonical, maxsplit=1)[0]
         self.hashes.setdefault(name, []).extend(hashes)
 
+    def _local(self, value: str, path: Path, lineno: int, *, editable: bool) -> str:
+        """A local project as the spec keeps it: its path relative to the spec file's folder
+        (as conda's ``pip install -e ./path`` runs there), never an absolute home path."""
+        where = f"{'editable ' if editable else ''}requirement {shorten(value)!r}"
+        given = Path(os.path.expanduser(value.strip()))
+        directory = given if given.is_absolute() else path.parent / given
+        if not (directory / "pyproject.toml").is_file() and not (directory / "setup.py").is_file():
+            raise SpecError(
+                f"{where}: not a Python project (no pyproject.toml or setup.py there; a "
+                "relative path is read from the spec file's folder, as conda's `pip install "
+                "-e ./path` runs there)",
+                path,
+                lineno,
+            )
+        base = self.files[0].parent if self.files else path.parent
+        rel = Path(os.path.relpath(directory.resolve(), base.resolve())).as_posix()
+        if rel != "." and not rel.startswith("../"):
+            rel = f"./{rel}"
+        return f"-e {rel}" if editable else rel
+
     def read(self, path: Path, *, constraint: bool = False) -> None:
         path = _resolved(path, lambda message: SpecError(message, path))
         if path in self.files:
@@ -85,6 +108,12 @@ class RequirementsReader:
             requirement, _, options = line.partition(" --")
             if _VCS.match(requirement):
                 requirement = _vcs_requirement(requirement.strip(), path, lineno)
+            elif _is_path(requirement.strip()):
+                requirement = self._local(requirement.strip(), path, lineno, editable=False)
+            elif _BARE_URL.match(requirement.strip()):
+                requirement = requirement.strip()
+            elif (directory := _file_directory(requirement)) is not None:
+                requirement = self._local(directory, path, lineno, editable=False)
             hashes = []
             for option in filter(None, (o.strip() for o in options.split("--"))):
                 name, _, value = option.replace(" ", "=", 1).partition("=")
@@ -127,21 +156,40 @@ class RequirementsReader:
         elif option == "--extra-index-url":
             self.extra_index_urls.append(value)
         elif option in ("-e", "--editable"):
-            raise SpecError(
-                f"editable requirement {shorten(value)!r} cannot be locked: "
-                "install the project into the env with `amber run ... -- pip install -e .`",
-                path,
-                lineno,
-            )
+            if "://" in value or _VCS.match(value):
+                raise SpecError(
+                    f"editable requirement {shorten(value)!r}: only a local project can be "
+                    "installed editable here; drop the `-e` (a git reference is locked to a "
+                    "commit), or check the project out and write `-e ./path`",
+                    path,
+                    lineno,
+                )
+            self.requirements.append(self._local(value, path, lineno, editable=True))
         elif option in ("--pre", "--prefer-binary", "--only-binary", "--no-binary"):
             pass  # resolver hints; uv's defaults apply
         else:
             raise SpecError(f"unsupported option {shorten(option)!r}", path, lineno)
 
 
+def _is_path(requirement: str) -> bool:
+    """pip's local project: a path (``.``, ``./x``, ``../x``, ``/abs``, ``~/x``)."""
+    return requirement in (".", "..") or requirement.startswith(("./", "../", "/", "~"))
+
+
+def _file_directory(requirement: str) -> str | None:
+    """The directory of ``name @ file:///dir`` (a local project named by URL), else None."""
+    _, at, url = requirement.partition("@")
+    url = url.strip()
+    if not at or not url.startswith("file:"):
+        return None
+    local = unquote(urlsplit(url).path)
+    return local if os.path.isdir(local) else None
+
+
 def _vcs_requirement(requirement: str, path: Path, lineno: int) -> str:
     """A VCS reference as PEP 508 (``name @ git+URL@REV``): pip's bare ``git+URL#egg=name``
-    named by its egg; ``SpecError`` for a VCS uv cannot lock (hg, svn, bzr) or no name."""
+    named by its egg, and one without an egg kept unnamed (uv names it from the metadata it
+    builds, as pip does); ``SpecError`` for a VCS uv cannot lock (hg, svn, bzr)."""
     bare = requirement.startswith(("git+", "hg+", "svn+", "bzr+"))
     url = requirement if bare else requirement.split("@", 1)[1].strip()
     if not url.startswith("git+"):
@@ -155,12 +203,7 @@ def _vcs_requirement(requirement: str, path: Path, lineno: int) -> str:
         return requirement
     egg = _EGG.search(url)
     if egg is None:
-        raise SpecError(
-            f"VCS requirement {shorten(requirement)!r} has no name: write it as "
-            "`name @ git+URL@REV` (or add `#egg=name`)",
-            path,
-            lineno,
-        )
+        return url
     return f"{egg.group(1)} @ {url}"
 
 
