@@ -37,6 +37,7 @@ _MEMO = "amber-run-memo-1"
 _ACTIVATION = "amber-run-activation-2"
 RUN_ACTIVATION = "activation.run"  # in the env's .amber/
 LOCK_NAME = "amber.lock"
+POLICY_NAME = "amber-policy.toml"  # amber.policy.POLICY_NAME: its change voids a memo
 DEFAULT_FILES = (
     "environment.yml", "environment.yaml", "requirements.txt", "pyproject.toml", LOCK_NAME,
 )  # fmt: skip

@@ -52,6 +52,7 @@ KEYS: dict[str, str] = {
     "ssl_verify": "bool-or-str",
     "proxy_servers": "map",
     "mirrors": "map-of-lists",  # Amber's (pixi's) own: never in a .condarc
+    "policy": "str",  # Amber's own: the amber-policy.toml (path or URL) every project obeys
 }
 _ALIASES = {"whitelist_channels": "allowlist_channels", "channel": "channels"}
 VARIABLE = re.compile(
@@ -74,6 +75,7 @@ class CondaConfig:
     ssl_verify: bool | str = True  # False, True or a CA bundle's path
     proxy_servers: FrozenMap[str, str] = FrozenMap()
     mirrors: FrozenMap[str, tuple[str, ...]] = FrozenMap()
+    policy: str | None = None
     # key -> "FILE: key", "$CONDA_KEY" or "default" (several sources joined by "; ")
     origins: FrozenMap[str, str] = field(default=FrozenMap(), compare=False)
     # The variables ``${VAR}`` in a channel URL may name; expanded only at use.

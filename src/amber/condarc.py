@@ -223,12 +223,15 @@ def _toml_layer(path: Path) -> _Layer:
     return _layer(str(path), data, set())
 
 
+_OWN = ("mirrors", "policy")  # Amber's own settings: read from Amber's TOML files alone
+
+
 def _layer(where: str, data: Mapping[str, Any], final: set[str]) -> _Layer:
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
     for raw_key, raw in data.items():
         key = setting_key(str(raw_key))
-        if key not in KEYS or key == "mirrors" and where.endswith(("condarc", ".yml", ".yaml")):
+        if key not in KEYS or key in _OWN and where.endswith(("condarc", ".yml", ".yaml")):
             continue  # conda's other settings are not Amber's business
         values[key] = _checked(key, raw, f"{where}: {raw_key}")
         names[key] = str(raw_key)
@@ -242,7 +245,7 @@ def _environment_layer(environ: Mapping[str, str]) -> _Layer:
         if not name.startswith("CONDA_") or not text.strip():
             continue  # an empty variable is an unset one
         key = setting_key(name[len("CONDA_") :].lower())
-        if key not in KEYS or KEYS[key].startswith("map") or key == "mirrors":
+        if key not in KEYS or KEYS[key].startswith("map") or key in _OWN:
             continue  # conda reads only flat settings from variables
         if KEYS[key] == "list":
             raw: object = [v.strip() for v in text.split(",") if v.strip()]

@@ -25,6 +25,8 @@ __all__ = [
     "LockFileError",
     "ConfigError",
     "LockCheckFailed",
+    "PolicyError",
+    "PolicyViolation",
     "ResolveError",
     "SourceError",
     "RemoteError",
@@ -156,6 +158,29 @@ class LockCheckFailed(AmberError):
     def __init__(self, message: str, *, path: PathLike | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class PolicyError(AmberError):
+    """An ``amber-policy.toml`` is malformed (``path`` and ``line`` name the entry), or one
+    it extends cannot be had."""
+
+    def __init__(self, message: str, *, path: object = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+        self.path = path
+        self.line = line
+
+
+class PolicyViolation(AmberError):
+    """A lock breaks the policy: ``findings`` are the blocking ones (install and run refuse
+    it, exit 2; ``amber lock --check`` and ``amber policy check`` exit 1)."""
+
+    def __init__(self, message: str, *, findings: Sequence[object] = (), exit_code: int = 2):
+        super().__init__(message)
+        self.findings = tuple(findings)
+        self.exit_code = exit_code
 
 
 class ResolveError(AmberError):

@@ -121,6 +121,7 @@ class Settings:
     # $AMBER_MIRRORS as written (JSON), parsed by ``mirrors()`` where downloads need it: the
     # hot path of `amber run` never does.
     mirrors_json: str | None = None
+    policy: str | None = None  # $AMBER_POLICY: an amber-policy.toml (path or URL) over all
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -152,6 +153,7 @@ class Settings:
             if environ.get("AMBER_CONFIG")
             else None,
             mirrors_json=environ.get("AMBER_MIRRORS") or None,
+            policy=environ.get("AMBER_POLICY") or None,
         )
 
     def mirrors(self) -> FrozenMap[str, tuple[str, ...]]:

@@ -19,10 +19,11 @@ from amber.settings import Network
 from amber.store import Store
 from amber.store.fetch import download_archives
 
-# What hydrating a PyPI-only lock never needs: the solver stack and the conda engine, the
-# settings files' reader (nothing is downloaded), HTTP and TLS, an event loop.
+# What hydrating a PyPI-only lock never needs: the solver stack and the conda engine, HTTP
+# and TLS, an event loop. (The settings files are read: they may name the organisation's
+# policy, which holds at install time too.)
 SOLVER = {
-    "rattler", "amber.resolve", "amber.api.locking", "amber.hydrate.conda", "amber.condarc",
+    "rattler", "amber.resolve", "amber.api.locking", "amber.hydrate.conda",
     "urllib.request", "ssl", "asyncio",
 }  # fmt: skip
 
@@ -50,9 +51,8 @@ def pypi_lock(amber, tmp_path: Path) -> Path:
 
 def test_a_pypi_only_lock_hydrates_without_the_solver_or_rattler(amber, amber_home, pypi_lock):
     modules, out = _install_imports(amber_home, pypi_lock.parent, "-q", "-f", pypi_lock)
-    # Cold: uv downloads the wheel, through the network settings (proxies, CA bundle), so
-    # the settings files are read; nothing else of the list is needed.
-    assert not modules & (SOLVER - {"amber.condarc"}), sorted(modules & SOLVER)
+    # Cold: uv downloads the wheel, through the network settings (proxies, CA bundle).
+    assert not modules & SOLVER, sorted(modules & SOLVER)
     env = Path(out.strip())
     check = [str(env / "bin" / "python"), "-c", "import six; print(six.__version__)"]
     assert subprocess.run(check, capture_output=True, text=True).stdout.strip() == "1.17.0"

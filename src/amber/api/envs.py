@@ -11,6 +11,7 @@ from amber import _hot
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
+from amber.api.policy import enforce, policy_for
 from amber.api.session import Session, using
 from amber.errors import AmberError, EnvNotFoundError, InterpreterNotFoundError, SpecError
 from amber.lock import Lock, is_amber_lock
@@ -58,6 +59,7 @@ def install(
     from amber.hydrate import hydrate  # noqa: PLC0415 - see the top
 
     s = using(session, store, progress)
+    near = Path(spec_or_lock) if isinstance(spec_or_lock, (str, Path)) else None
     if isinstance(spec_or_lock, (str, Path)):
         spec_or_lock = _load(Path(spec_or_lock), s)
     if isinstance(spec_or_lock, Lock):
@@ -68,6 +70,9 @@ def install(
         if not spec_or_lock.is_conda and spec_or_lock.python:
             find_interpreter(spec_or_lock.python)  # say so before resolving anything
         the_lock = ensure_lock(spec_or_lock, session=s)
+    if near is None and isinstance(spec_or_lock, Spec):
+        near = spec_or_lock.source
+    enforce(s, the_lock, near)  # a lock the policy forbids is refused, with every finding
     _check_interpreter(the_lock, spec_or_lock)
     _keep(the_lock, s.store)  # a committed lock: push, pack and gc need it in the store
     name = spec_or_lock.name if isinstance(spec_or_lock, Spec) else None
@@ -171,6 +176,8 @@ def env_for_file(
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
     env = _hotpath.recall(s.store, key, seen)
+    if env is not None and policy_for(s, path) is not None:
+        enforce(s, Lock.read(env.lock_file), path)
     if env is not None:
         if environment is None:  # amber._hot knows no --environment: only the default's
             _hotpath.remember_hot(s.store, path, python, env, seen)
@@ -187,6 +194,8 @@ def env_for_file(
         return envs[0]
     if loaded is None:
         loaded = _load(path, s, python, environment)
+    if isinstance(loaded, Lock):
+        enforce(s, loaded, path)
     includes = list(loaded.files[1:]) if isinstance(loaded, Spec) else []
     if path.name == "pyproject.toml":  # a uv project: its uv.lock decides what the env holds
         from amber.api.locking import uv_lock_beside  # noqa: PLC0415 - see the top

@@ -21,10 +21,13 @@ from amber.api import (
 )
 from amber.api import lock as resolve_lock
 from amber.api.locking import configured_priority, load, uv_project_lock
+from amber.api.policy import check as check_policy
+from amber.api.policy import policy_for
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
 from amber.lock import Lock, is_amber_lock
+from amber.policy import Finding
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import unsatisfied
 from amber.run import _hotpath
@@ -63,6 +66,7 @@ class Locked:
     checked: bool = False
     # `--update` moved nothing because the lock's as-of date holds these back.
     held_back: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()  # the policy's on the lock (none blocking)
 
 
 def lock_file(
@@ -98,7 +102,9 @@ def lock_file(
             from_uv.write(target)
             return Locked(from_uv, target, path, imported="uv.lock")
     if request.check:
-        return Locked(check_lock(spec, target), target, spec.source, checked=True)
+        checked = check_lock(spec, target)
+        findings = _policy_check(s, checked, target, spec.source or path)
+        return Locked(checked, target, spec.source, checked=True, findings=findings)
     previous = None
     if request.merge:
         previous, result = merge_lock(spec, target, session=s)
@@ -197,7 +203,8 @@ def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
             problems.insert(0, "its req_id does not match the spec it records")
         if problems:
             raise LockCheckFailed(f"{path} is inconsistent: " + "; ".join(problems), path=path)
-        return Locked(existing, path, path, checked=True)
+        findings = _policy_check(s, existing, path, path)
+        return Locked(existing, path, path, checked=True, findings=findings)
     spec = _with_options(configured_priority(existing.spec, s), request)
     if request.python and not spec.is_conda:
         spec = replace(spec, python=Spec.create(python=request.python).python)  # validated
@@ -207,6 +214,23 @@ def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
     result.write(target)
     held = _held_back(spec, previous, result, request, s) if request.update else ()
     return Locked(result, target, path, previous=previous, held_back=held)
+
+
+def _policy_check(s: Session, lock: Lock, target: Path, near: Path) -> tuple[Finding, ...]:
+    """``amber lock --check``: the policy's findings; any blocking one fails the check (exit
+    1, for CI), each named."""
+    policy = policy_for(s, near)
+    if policy is None:
+        return ()
+    findings = check_policy(lock, policy)
+    blocking = [f for f in findings if f.blocking]
+    if blocking:
+        raise LockCheckFailed(
+            f"{target} breaks the policy ({policy.source}): "
+            + "; ".join(f.message for f in blocking),
+            path=target,
+        )
+    return tuple(findings)
 
 
 def _held_back(
@@ -243,6 +267,7 @@ def install_file(
     python: str | None = None,
     prefix: Path | None = None,
     environment: str | None = None,
+    session: Session | None = None,
 ) -> list[Env]:
     """Hydrate (or reuse) the env of a spec or lock file, or every env of a bundle; at
     ``prefix`` (``--prefix``, else environment.yml's ``prefix:`` in a file without ``name:``,
@@ -254,7 +279,7 @@ def install_file(
                 f"`amber install {path}` hydrates them in the store"
             )
         return install_bundle(path, store, progress)
-    s = using(None, store, progress)
+    s = using(session, store, progress)
     if not os.path.isfile(path):  # missing, a FIFO, a device: env_for_file says which
         return [env_for_file(path, python=python, session=s, environment=environment)]
     loaded = load(path, python=python, session=s, environment=environment)

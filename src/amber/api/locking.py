@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 from amber import formats
 from amber._fs import write_atomic
 from amber._progress import Progress
+from amber.api.policy import policy_for
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
 from amber.formats import uv_lock
@@ -128,8 +129,9 @@ def lock(
         _check_update_names(previous, update)
     caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs, s.store.network)
     result = resolve(
-        spec, caches, s.progress, previous=previous, update=update, channel_config=s.conda
-    )
+        spec, caches, s.progress, previous=previous, update=update, channel_config=s.conda,
+        policy=policy_for(s, spec.source),
+    )  # fmt: skip
     s.store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result
 

@@ -13,6 +13,7 @@ from amber.store import Store
 
 if TYPE_CHECKING:
     from amber.channels import CondaConfig
+    from amber.policy import Policy
     from amber.remote import Remote
     from amber.store.fetch import Package
 
@@ -39,6 +40,9 @@ class Session:
         self.remote_url = remote_url or settings.remote_url
         self._remote: Remote | None = None
         self._conda: CondaConfig | None = None
+        self.policy_ref: str | None = None  # --policy: the project's policy, as given
+        # The policies read, by (folder, --policy): ``amber.api.policy.policy_for``.
+        self.policies: dict[tuple[str, str], Policy | None] = {}
 
     @classmethod
     def open(
@@ -118,6 +122,7 @@ def using(
             session.remote_url,
         )  # fmt: skip
         derived._conda = session._conda
+        derived.policy_ref, derived.policies = session.policy_ref, session.policies
         return derived
     return _over(Settings.from_environ(), progress or Progress(quiet=True), store=store)
 

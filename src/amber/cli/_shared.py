@@ -20,6 +20,7 @@ __all__ = [
     "quiet_option",
     "python_option",
     "environment_option",
+    "policy_option",
     "prefix_ref",
 ]
 
@@ -59,11 +60,18 @@ remote_option = click.option(
     help="The remote store: s3://, gs://, az://, file:// (default: $AMBER_REMOTE).",
 )  # fmt: skip
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+policy_option = click.option(
+    "--policy", "policy", metavar="PATH|URL",
+    help="The project's amber-policy.toml (default: the one beside the spec), over the "
+    "organisation's ($AMBER_POLICY, the settings' policy).",
+)  # fmt: skip
 
 
-def edge(quiet: bool = False) -> Session:
+def edge(quiet: bool = False, policy: str | None = None) -> Session:
     """The one place a command opens its session (settings, store, remote store, progress)."""
-    return Session.open(quiet=quiet)
+    session = Session.open(quiet=quiet)
+    session.policy_ref = policy
+    return session
 
 
 def spec_file(given: Path | None) -> Path:

@@ -16,6 +16,7 @@ from amber.cli._shared import (
     environment_option,
     file_option,
     json_option,
+    policy_option,
     python_option,
     quiet_option,
     spec_file,
@@ -34,6 +35,7 @@ __all__ = ["install_cmd", "env_group"]
 @click.option("-p", "--prefix", type=click.Path(path_type=Path),
               help="Build the env at this path (as conda's -p), tracked by the store; "
                    "default: the file's prefix:, else the store.")  # fmt: skip
+@policy_option
 @quiet_option
 def install_cmd(
     source: Path | None,
@@ -41,6 +43,7 @@ def install_cmd(
     environment: str | None,
     python: str | None,
     prefix: Path | None,
+    policy: str | None,
     quiet: bool,
 ) -> None:
     """Hydrate the env of a spec, a lock or a bundle (or reuse it); prints its path.
@@ -52,7 +55,7 @@ def install_cmd(
     """
     if source is not None and file is not None:
         raise click.UsageError("give the file once: FILE or -f FILE")
-    session = edge(quiet)
+    session = edge(quiet, policy)
     render.paths(
         install_file(
             spec_file(source or file),
@@ -61,6 +64,7 @@ def install_cmd(
             python=python,
             prefix=prefix,
             environment=environment,
+            session=session,
         )
     )
 

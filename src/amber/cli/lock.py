@@ -14,6 +14,7 @@ from amber.cli._shared import (
     edge,
     environment_option,
     file_option,
+    policy_option,
     python_option,
     quiet_option,
     spec_file,
@@ -52,6 +53,7 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
 )  # fmt: skip
 @environment_option
 @python_option
+@policy_option
 @quiet_option
 def lock_cmd(
     file: Path | None,
@@ -65,6 +67,7 @@ def lock_cmd(
     categories: tuple[str, ...],
     environment: str | None,
     python: str | None,
+    policy: str | None,
     quiet: bool,
 ) -> None:
     """Resolve a spec into a lock file (or check, update or merge one).
@@ -77,7 +80,7 @@ def lock_cmd(
     """
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
-    session = edge(quiet)
+    session = edge(quiet, policy)
     request = LockRequest(
         output,
         platforms,
@@ -100,9 +103,15 @@ def lock_cmd(
 @file_option
 @click.option("--pypi", is_flag=True, help="A PyPI requirement (default: a conda match spec).")
 @python_option
+@policy_option
 @quiet_option
 def add_cmd(
-    requirement: str, file: Path | None, pypi: bool, python: str | None, quiet: bool
+    requirement: str,
+    file: Path | None,
+    pypi: bool,
+    python: str | None,
+    policy: str | None,
+    quiet: bool,
 ) -> None:
     """Add REQUIREMENT to the spec file and its lock, moving as little as possible.
 
@@ -112,7 +121,7 @@ def add_cmd(
     """
     path = spec_file(file)
     previous, result, target = api.add(
-        path, requirement, pypi=pypi, python=python, session=edge(quiet)
+        path, requirement, pypi=pypi, python=python, session=edge(quiet, policy)
     )
     if not quiet:
         render.added(requirement, path, target, previous, result)

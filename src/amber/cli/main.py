@@ -41,6 +41,7 @@ _COMMANDS = {
     "steps": "runs:steps_cmd",
     "kernel": "kernel:kernel_group",
     "config": "config:config_group",
+    "policy": "policy:policy_group",
 }
 
 

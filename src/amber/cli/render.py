@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from amber.condarc import Setting
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
+    from amber.policy import Finding
     from amber.remote import GcResult, TagInfo
     from amber.run.kernel import Kernel
     from amber.ship.bundle import BundleInfo
@@ -40,6 +41,7 @@ __all__ = [
     "when",
     "changes",
     "locked",
+    "findings",
     "added",
     "diff",
     "paths",
@@ -109,6 +111,7 @@ def locked(done: Locked) -> None:
         )
         return
     if done.checked:
+        findings(done.findings)
         _note(f"{done.target} is up to date with {done.source}")
         return
     if done.previous is not None:
@@ -140,6 +143,18 @@ def locked(done: Locked) -> None:
                     f"{n} {what} package{'s' * (n != 1)} from {paths}, not hashed (the lock "
                     "records the path, relative to the spec file's folder)"
                 )
+
+
+def findings(found: Sequence[Finding], *, as_json: bool = False, err: bool = True) -> None:
+    """The policy's findings: one line each (waived ones marked; on stderr beside another
+    command's result, ``err``), or JSON."""
+    if as_json:
+        click.echo(json.dumps([f.to_json() for f in found], indent=2, sort_keys=True))
+        return
+    for f in found:
+        label = "waived" if f.waived_by is not None else f.severity
+        extra = f" (waived: {f.waived_by})" if f.waived_by is not None else ""
+        click.echo(f"{label}: [{f.rule}] {f.message}{extra}", err=err)
 
 
 def added(requirement: str, path: Path, target: Path, previous: Lock | None, lock: Lock) -> None:

@@ -247,6 +247,9 @@ class Lock:
     # The folder a local project's ``path`` is relative to: the spec file's (or the lock
     # file's, which sits beside it). None for a lock from the store or a remote.
     base: Path | None = field(default=None, compare=False)
+    # The sha256 of the policy (amber-policy.toml and what it extends) it was resolved
+    # under; not part of ``full_id``: the same files are the same env, whatever allowed them.
+    policy: str | None = None
 
     def __post_init__(self) -> None:
         if self.base is None and self.spec.source is not None:
@@ -271,7 +274,7 @@ class Lock:
 
     def located(self, base: Path) -> Lock:
         """This lock with its local projects' paths read from ``base``."""
-        return Lock(self.spec, self.req_id, self.platforms, base=base)
+        return Lock(self.spec, self.req_id, self.platforms, base=base, policy=self.policy)
 
     def local_projects(self) -> list[LockedPypi]:
         """The entries that are local projects (``-e ./path``): no hash, not shippable."""
@@ -296,6 +299,7 @@ class Lock:
             "req_id": self.req_id,
             "full_id": self.full_id,
             "spec": self.spec.canonical(),
+            **({"policy": self.policy} if self.policy else {}),
             "platforms": {
                 name: _platform_to_dict(self.platforms[name]) for name in sorted(self.platforms)
             },
@@ -359,7 +363,10 @@ class Lock:
             spec = Spec.from_canonical(data["spec"])
             if not isinstance(data["req_id"], str):
                 raise TypeError(f"'req_id' is {shorten(repr(data['req_id']), 40)}, not text")
-            lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms)
+            policy = data.get("policy")
+            if policy is not None and not isinstance(policy, str):
+                raise TypeError(f"'policy' is {shorten(repr(policy), 40)}, not text")
+            lock = cls(spec=spec, req_id=data["req_id"], platforms=platforms, policy=policy)
         except SpecError as exc:
             raise LockFileError(
                 f"{source}: malformed 'spec' table in the lock file: {shorten(exc)}",

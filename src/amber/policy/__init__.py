@@ -14,6 +14,29 @@ data an audit needs) and passes it down.
 
 from __future__ import annotations
 
+from amber.policy.check import (
+    Candidate,
+    Refusal,
+    apply_waivers,
+    check_lock,
+    evaluate_license,
+    purl_of,
+    refusal,
+)
 from amber.policy.findings import Finding, Severity
+from amber.policy.model import POLICY_NAME, Policy, read_policy
 
-__all__ = ["Finding", "Severity"]
+__all__ = [
+    "Candidate",
+    "Finding",
+    "POLICY_NAME",
+    "Policy",
+    "Refusal",
+    "Severity",
+    "apply_waivers",
+    "check_lock",
+    "evaluate_license",
+    "purl_of",
+    "read_policy",
+    "refusal",
+]

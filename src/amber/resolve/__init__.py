@@ -19,6 +19,7 @@ from amber._progress import Progress
 from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
+from amber.policy import Policy
 from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
 from amber.settings import Network
@@ -48,11 +49,14 @@ def resolve(
     previous: Lock | None = None,
     update: Collection[str] = (),
     channel_config: CondaConfig | None = None,
+    policy: Policy | None = None,
 ) -> Lock:
     """Resolve every target platform of ``spec`` concurrently into one ``Lock``.
 
     With ``previous``, its packages are kept wherever the request allows, except the
-    ones named in ``update`` (conda or PyPI names), which may move to their newest.
+    ones named in ``update`` (conda or PyPI names), which may move to their newest. With
+    ``policy``, what it refuses (sources, bans, cooldown) is invisible to the solvers, and
+    the lock records the policy's digest.
     """
     progress = progress or Progress(quiet=True)
     keep = _Previous(previous, {_normal(n) for n in update})
@@ -64,15 +68,22 @@ def resolve(
             from amber.resolve.conda import CondaSolver
 
             solver = CondaSolver(
-                spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config
+                spec, caches.repodata, caches.conda_pkgs, caches.network, channel_config, policy
             )
-            results = asyncio.run(_resolve_conda(spec, platforms, solver, caches, keep))
+            results = asyncio.run(_resolve_conda(spec, platforms, solver, caches, keep, policy))
         elif len(platforms) == 1:
-            results = [_resolve_pypi(spec, platforms[0], caches, keep)]
+            results = [_resolve_pypi(spec, platforms[0], caches, keep, policy)]
         else:
             with ThreadPoolExecutor(len(platforms)) as pool:
-                results = list(pool.map(lambda p: _resolve_pypi(spec, p, caches, keep), platforms))
-    return Lock(spec=spec, req_id=spec.req_id, platforms={p.platform: p for p in results})
+                results = list(
+                    pool.map(lambda p: _resolve_pypi(spec, p, caches, keep, policy), platforms)
+                )
+    return Lock(
+        spec=spec,
+        req_id=spec.req_id,
+        platforms={p.platform: p for p in results},
+        policy=policy.digest if policy is not None else None,
+    )
 
 
 def _normal(name: str) -> str:
@@ -105,28 +116,35 @@ async def _resolve_conda(
     solver: CondaSolver,
     caches: ResolveCaches,
     keep: _Previous,
+    policy: Policy | None = None,
 ) -> list[PlatformLock]:
     import asyncio  # loaded by ``resolve`` already, for a conda part only
 
     return await asyncio.gather(
-        *(_resolve_platform(spec, p, solver, caches, keep) for p in platforms)
+        *(_resolve_platform(spec, p, solver, caches, keep, policy) for p in platforms)
     )
 
 
 def _resolve_pypi(
-    spec: Spec, platform: str, caches: ResolveCaches, keep: _Previous
+    spec: Spec, platform: str, caches: ResolveCaches, keep: _Previous, policy: Policy | None
 ) -> PlatformLock:
-    """A platform of a spec without a conda part: one uv call."""
+    """A platform of a spec without a conda part: one uv call (more under a policy's bans)."""
     python = spec.python_version
     pypi = compile_pypi(
-        spec, platform, python, {}, caches.uv, keep.pypi(platform), keep.update, caches.network
-    )
+        spec, platform, python, {}, caches.uv, keep.pypi(platform), keep.update, caches.network,
+        policy=policy,
+    )  # fmt: skip
     _check_hashed(spec, platform, pypi)
     return PlatformLock(platform=platform, python=python, pypi=tuple(pypi))
 
 
 async def _resolve_platform(
-    spec: Spec, platform: str, solver: CondaSolver, caches: ResolveCaches, keep: _Previous
+    spec: Spec,
+    platform: str,
+    solver: CondaSolver,
+    caches: ResolveCaches,
+    keep: _Previous,
+    policy: Policy | None = None,
 ) -> PlatformLock:
     import asyncio  # loaded by ``resolve`` already, for a conda part only
 
@@ -145,7 +163,17 @@ async def _resolve_platform(
                 if version:
                     pins[dist] = version
         pypi = await asyncio.to_thread(
-            compile_pypi, spec, platform, python, pins, caches.uv, prefer, upgrade, caches.network
+            lambda: compile_pypi(
+                spec,
+                platform,
+                python,
+                pins,
+                caches.uv,
+                prefer,
+                upgrade,
+                caches.network,
+                policy=policy,
+            )  # fmt: skip
         )
     pypi = [p for p in pypi if p.name not in provided]
     _check_hashed(spec, platform, pypi)

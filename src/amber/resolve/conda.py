@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,6 +25,7 @@ from amber._urls import redact, redact_text
 from amber.channels import FALLBACK_CHANNELS, CondaConfig
 from amber.errors import OutputError, ResolveError, SourceError, SpecError
 from amber.lock import LockedConda
+from amber.policy import Candidate, Policy, refusal
 from amber.resolve import priority
 from amber.resolve.virtual import missing_virtual_hint
 from amber.settings import Network
@@ -50,8 +52,10 @@ class CondaSolver:
         conda_pkgs: Path,
         network: Network | None = None,
         channel_config: CondaConfig | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.spec = spec
+        self.policy = policy
         self.network = network or Network()
         self.conda_pkgs = conda_pkgs
         config = channel_config or CondaConfig()
@@ -91,7 +95,13 @@ class CondaSolver:
     ) -> list[LockedConda]:
         platforms = [Subdir(platform), Subdir("noarch")]
 
-        async def solve(sources: Sequence[Any], kind: str) -> list[Any]:
+        visible: list[_Visible] = []  # the policy's view of the records (built once)
+
+        async def solve(sources: Sequence[Any], kind: str, policy: bool = True) -> list[Any]:
+            if self.policy is not None and policy:
+                if not visible:
+                    visible.append(_Visible(self.policy, priority.index_of(await query())))
+                sources = visible[0].over(sources)
             return await rattler.solve(
                 sources,
                 self._specs,
@@ -126,6 +136,10 @@ class CondaSolver:
             else:
                 records = await solve(self._fetch_channels, "disabled")
         except SolverError as exc:
+            if visible:
+                await self._explain_policy(
+                    platform, visible[0], lambda: solve(self._fetch_channels, "disabled", False)
+                )
             hint = missing_virtual_hint(_explain(exc), platform)
             raise ResolveError(
                 f"{self.spec}: cannot satisfy the conda request for {platform} "
@@ -142,6 +156,41 @@ class CondaSolver:
         locked = [LockedConda.from_record(r) for r in records]
         _check_files(self.spec, platform, locked, self._files)
         return locked
+
+    async def _explain_policy(
+        self, platform: str, visible: _Visible, unpoliced: Callable[[], Awaitable[list[Any]]]
+    ) -> None:
+        """Unsatisfiable under the policy: solve again without it and, if that solves, say
+        which rule removed which needed package (and who needs it)."""
+        try:
+            records = await unpoliced()
+        except (SolverError, GatewayError):
+            return  # unsatisfiable anyway: the solver's own message says why
+        requested = {_conda_name(s): s for s in self.spec.conda}
+        lines = []
+        for record in records:
+            said = visible.refused(record)
+            if said is None:
+                continue
+            name = record.name.normalized
+            needers = [
+                f"{r.name.normalized} {r.version} needs {dep}"
+                for r in records
+                for dep in r.depends
+                if dep.split()[0] == name
+            ]
+            if name in requested:
+                needers.insert(0, f"the spec asks for {requested[name]}")
+            need = "; ".join(needers[:3]) or f"the solution needs {name}"
+            lines.append(f"{need}: {name} {record.version} {record.build}, which {said} removed")
+        if lines:
+            raise ResolveError(
+                f"{self.spec}: the policy ({self.policy.source if self.policy else ''}) "
+                f"makes the conda request for {platform} unsatisfiable; without it, "
+                + "\n".join(lines),
+                platform=platform,
+                package=records[0].name.normalized if records else None,
+            )
 
     async def provided_dists(
         self, packages: list[LockedConda]
@@ -191,6 +240,50 @@ class CondaSolver:
             return [str(entry.relative_path) for entry in paths_json.paths]
         except Exception:
             return None  # fall back to the conda name: never fail a resolve over this
+
+
+class _Visible:
+    """What the policy lets the solver see: every record the request reaches, minus those a
+    source rule, a ban or the cooldown refuses."""
+
+    def __init__(self, policy: Policy, index: priority.Index) -> None:
+        self.policy = policy
+        self.index = index
+        self.now = datetime.datetime.now(datetime.UTC)
+
+    def refused(self, record: Any) -> str | None:
+        stamp = record.timestamp
+        found = refusal(
+            self.policy,
+            Candidate(
+                "conda", record.name.normalized, str(record.version), record.build,
+                record.channel or "", stamp,
+            ),
+            self.now,
+        )  # fmt: skip
+        return found.says if found else None
+
+    def over(self, sources: Sequence[Any]) -> list[Any]:
+        """``sources`` (channels, or priority's held sources) with refused records hidden."""
+        inner = [s for s in sources if hasattr(s, "fetch_package_records")]
+        if not inner:
+            inner = [priority.Held(self.index.records, {})]
+        return [_Filtered(s, self) for s in inner]
+
+
+class _Filtered:
+    """rattler's ``RepoDataSource``: another source's records, minus the refused ones."""
+
+    def __init__(self, inner: Any, visible: _Visible) -> None:
+        self.inner = inner
+        self.visible = visible
+
+    async def fetch_package_records(self, platform: Any, name: Any) -> list[Any]:
+        found = await self.inner.fetch_package_records(platform, name)
+        return [r for r in found if self.visible.refused(r) is None]
+
+    def package_names(self, platform: Any) -> list[str]:
+        return list(self.inner.package_names(platform))
 
 
 def _read_memo(memo: Path) -> list[tuple[str, str | None]] | None:

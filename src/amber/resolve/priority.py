@@ -33,7 +33,7 @@ from typing import Any
 
 from rattler.exceptions import SolverError
 
-__all__ = ["Records", "Solve", "Query", "strict", "flexible"]
+__all__ = ["Records", "Solve", "Query", "Held", "Index", "index_of", "strict", "flexible"]
 
 Records = list[Any]  # rattler's RepoDataRecord
 # A disabled solve over these sources (a channel list, or [a filtered source]).
@@ -42,7 +42,7 @@ Solve = Callable[[Sequence[Any]], Awaitable[Records]]
 Query = Callable[[], Awaitable[Iterable[Iterable[Any]]]]
 
 
-class _Held:
+class Held:
     """rattler's ``RepoDataSource``: every record queried, but a held name's from its channel."""
 
     def __init__(self, records: Mapping[tuple[str, str], Records], held: Mapping[str, str]):
@@ -60,7 +60,7 @@ class _Held:
         return sorted({name for subdir, name in self.records if subdir == str(platform)})
 
 
-class _Index:
+class Index:
     """Every record a request can reach, by (subdir, name), and the channels serving each
     name in priority order."""
 
@@ -85,15 +85,20 @@ class _Index:
         return {name: found[0] for name, found in self.contested.items()}
 
 
+def index_of(per_source: Iterable[Iterable[Any]]) -> Index:
+    """The records a query reached, by (subdir, name)."""
+    return Index(per_source)
+
+
 async def strict(disabled: Solve, query: Query, plain: Solve) -> Records:
     """conda's strict priority: a name comes only from the first channel that has it, at
     any version (rattler's own strict looks for the first channel with a *matching*
     record, which is closer to flexible). ``plain`` is the disabled solve over the channels
     themselves, used when no name is in two channels."""
-    index = _Index(await query())
+    index = Index(await query())
     if not index.contested:
         return await plain([])
-    return await disabled([_Held(index.records, index.first_channels())])
+    return await disabled([Held(index.records, index.first_channels())])
 
 
 async def flexible(
@@ -111,13 +116,13 @@ async def flexible(
         return await rattler_strict()
     except SolverError as exc:
         strict_error = exc
-    index = _Index(await query())
+    index = Index(await query())
     if not index.contested:
         raise strict_error
     records, contested = index.records, index.contested
     if await _solves(disabled, records, {}) is None:
         # Unsatisfiable from every channel at once: say what the solver says.
-        await disabled([_Held(records, {})])
+        await disabled([Held(records, {})])
     first = [n for n in dict.fromkeys(requested) if n in contested]
     order = first + [n for n in contested if n not in first]
     held: dict[str, str] = {}
@@ -127,14 +132,14 @@ async def flexible(
             if await _solves(disabled, records, {**held, name: channel}) is not None:
                 held[name] = channel
                 break
-    return await disabled([_Held(records, held)])
+    return await disabled([Held(records, held)])
 
 
 async def _solves(
     disabled: Solve, records: Mapping[tuple[str, str], Records], held: Mapping[str, str]
 ) -> Records | None:
     try:
-        return await disabled([_Held(records, held)])
+        return await disabled([Held(records, held)])
     except SolverError:
         return None
 

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -21,6 +23,7 @@ from amber._urls import redact, redact_text
 from amber._uv import UvFailed, call_uv, run_uv
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
+from amber.policy import Candidate, Policy, refusal
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
 from amber.settings import PYPI_INDEX, Network
 from amber.spec import Spec
@@ -64,18 +67,164 @@ def compile_pypi(
     prefer: Sequence[LockedPypi] = (),
     upgrade: Collection[str] = (),
     network: Network | None = None,
+    *,
+    policy: Policy | None = None,
 ) -> list[LockedPypi]:
     """Resolve ``spec.pypi`` for ``platform`` and ``python``, uv's requests through
     ``network`` (proxies, CA bundle, ``ssl_verify: false``).
 
     ``pins`` are fixed (what conda provides); ``prefer`` are an earlier lock's picks, kept
     where possible (uv reads them from its existing output file) except ``upgrade``'s names.
+    With ``policy``: its refused indexes are refused, its bans are constraints uv must keep
+    (a banned version uv still picks is excluded and the resolve repeated), its cooldown
+    uv's ``--exclude-newer`` (``--exclude-newer-package`` for the exempt).
     """
     if not spec.pypi:
         return []
     if python is None:
         raise ResolveError(f"{spec}: PyPI packages need a python, and the conda part has none")
-    constraints = list(spec.pypi_constraints)
+    if policy is None:
+        return _compile(spec, platform, python, pins, uv_cache, prefer, upgrade, network=network)
+    _check_indexes(spec, policy)
+    now = datetime.datetime.now(datetime.UTC)
+    extra = _ban_constraints(policy)
+    cooldown = _cooldown_args(spec, policy, now)
+    for _ in range(_MAX_BAN_ROUNDS):
+        try:
+            picked = _compile(
+                spec, platform, python, pins, uv_cache, prefer, upgrade, extra, cooldown,
+                network=network,
+            )  # fmt: skip
+        except ResolveError:
+            _explain(spec, platform, python, pins, uv_cache, policy, now, network)
+            raise
+        banned = [p for p in picked if policy.ban_of("pypi", p.name, p.version)]
+        if not banned:
+            return picked
+        extra += [f"{p.name}!={p.version}" for p in banned]
+    raise ResolveError(
+        f"{spec}: uv keeps picking versions the policy bans ({', '.join(extra)}) for "
+        f"{platform}: pin an allowed version",
+        platform=platform,
+    )
+
+
+_MAX_BAN_ROUNDS = 6
+_INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _ban_constraints(policy: Policy) -> list[str]:
+    """uv constraints that keep the banned versions out, where a constraint can say it: a
+    whole package (no version is below 0.dev0) or one comparison, inverted."""
+    found = []
+    for ban in policy.bans:
+        if ban.kind not in ("", "pypi") or ban.build:
+            continue
+        name = str(canonicalize_name(ban.name))
+        if not ban.version:
+            found.append(f"{name}<0.dev0")
+            continue
+        try:
+            clauses = list(SpecifierSet(ban.version))
+        except InvalidSpecifier:
+            continue
+        if len(clauses) == 1 and clauses[0].operator in _INVERSE and "*" not in clauses[0].version:
+            found.append(f"{name}{_INVERSE[clauses[0].operator]}{clauses[0].version}")
+    return found
+
+
+def _cooldown_args(spec: Spec, policy: Policy, now: datetime.datetime) -> list[str]:
+    """``--exclude-newer`` of the cooldown (or the spec's own ``as_of``, if earlier) and
+    ``--exclude-newer-package`` giving the exempt packages the spec's own date back."""
+    cooldown = policy.cooldown
+    cutoff = cooldown.cutoff(now)
+    indexes = [spec.index_url or _PYPI, *spec.extra_index_urls]
+    if cutoff is None or all(cooldown.exempt("pypi", "", url) for url in indexes):
+        return []
+    own = _as_datetime(spec.as_of)
+    if own is not None and own < cutoff:
+        return []  # the spec's own --as-of is earlier: it already holds
+    args = ["--exclude-newer", _iso(cutoff)]
+    free = _iso(own) if own is not None else _iso(now + datetime.timedelta(days=1))
+    for entry in cooldown.exempt_packages:
+        kind, _, name = entry.rpartition(":")
+        if kind in ("", "pypi"):
+            args += ["--exclude-newer-package", f"{canonicalize_name(name)}={free}"]
+    return args
+
+
+def _as_datetime(as_of: str | None) -> datetime.datetime | None:
+    if not as_of:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_PYPI = "https://pypi.org/simple"
+
+
+def _check_indexes(spec: Spec, policy: Policy) -> None:
+    for url in [spec.index_url or _PYPI, *spec.extra_index_urls]:
+        rule = policy.source_refusal("pypi", url)
+        if rule is not None:
+            raise ResolveError(
+                f"{spec}: the PyPI index {redact(url)} is refused by source rule `{rule.id}` "
+                f"of the policy ({policy.source}; reason: {rule.reason})"
+            )
+
+
+def _explain(
+    spec: Spec,
+    platform: str,
+    python: str,
+    pins: dict[str, str],
+    uv_cache: Path,
+    policy: Policy,
+    now: datetime.datetime,
+    network: Network | None = None,
+) -> None:
+    """Unsatisfiable under the policy: resolve again without it and, if that resolves, say
+    which rule removed which package the request needs."""
+    uploads: dict[str, datetime.datetime] = {}
+    try:
+        free = _compile(spec, platform, python, pins, uv_cache, uploads=uploads, network=network)
+    except ResolveError:
+        return
+    lines = []
+    for p in free:
+        stamp = uploads.get(p.name)
+        found = refusal(policy, Candidate("pypi", p.name, p.version, "", "", stamp), now)
+        if found is not None:
+            lines.append(f"the request needs {p.name} {p.version}, which {found.says} removed")
+    if lines:
+        raise ResolveError(
+            f"{spec}: the policy ({policy.source}) makes the PyPI request for {platform} "
+            "unsatisfiable; without it, " + "; ".join(lines),
+            platform=platform,
+        )
+
+
+def _compile(
+    spec: Spec,
+    platform: str,
+    python: str,
+    pins: dict[str, str],
+    uv_cache: Path,
+    prefer: Sequence[LockedPypi] = (),
+    upgrade: Collection[str] = (),
+    extra: Sequence[str] = (),
+    policy_args: Sequence[str] = (),
+    uploads: dict[str, datetime.datetime] | None = None,
+    network: Network | None = None,
+) -> list[LockedPypi]:
+    constraints = [*spec.pypi_constraints, *extra]
     for dist, version in sorted(pins.items()):
         try:
             constraints.append(f"{dist}=={Version(version)}")
@@ -99,8 +248,9 @@ def compile_pypi(
             # Only builds sdists; naming it spares uv a slow search of PATH (pyenv shims).
             "--python", sys.executable,
         ]  # fmt: skip
-        if spec.as_of:
+        if spec.as_of and not policy_args:
             args += ["--exclude-newer", spec.as_of]
+        args += policy_args
         urls = [spec.index_url or "", *spec.extra_index_urls]
         urls += [(r.partition(" @ ")[2] or r).split(" ")[0] for r in spec.pypi]
         if any(in_query(url) for url in urls):
@@ -127,7 +277,24 @@ def compile_pypi(
                 raise SourceError(said, url=spec.index_url) from None
             raise ResolveError(said, platform=platform) from None
     packages = tomllib.loads(out).get("packages", [])
+    if uploads is not None:
+        uploads.update(_upload_times(packages))
     return [_pick(spec, pkg, python, platform) for pkg in packages]
+
+
+def _upload_times(packages: Sequence[Mapping[str, Any]]) -> dict[str, datetime.datetime]:
+    """{name: the newest upload time of its files}, where uv's pylock.toml says."""
+    found: dict[str, datetime.datetime] = {}
+    for package in packages:
+        for entry in [*package.get("wheels", []), package.get("sdist") or {}]:
+            stamp = entry.get("upload-time")
+            if isinstance(stamp, str):
+                stamp = _as_datetime(stamp)
+            if isinstance(stamp, datetime.datetime):
+                stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.UTC)
+                name = str(canonicalize_name(package["name"]))
+                found[name] = max(found.get(name, stamp), stamp)
+    return found
 
 
 async def release_files(

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from amber import _hot
-from amber._hot import DEFAULT_FILES, LOCK_NAME
+from amber._hot import DEFAULT_FILES, LOCK_NAME, POLICY_NAME
 from amber.store import Store
 from amber.store.env import Env
 
@@ -66,6 +66,7 @@ def default_file() -> Path | None:
 
 def file_key(path: Path, platform: str, python: str | None, environment: str | None = None) -> str:
     beside = path.parent / LOCK_NAME
+    policy = path.parent / POLICY_NAME  # a new or changed policy is checked before a run
     own = digest(path)  # first: refuses a FIFO, a device, a loop before resolve() sees them
     parts = [
         "amber-run-1",
@@ -80,13 +81,17 @@ def file_key(path: Path, platform: str, python: str | None, environment: str | N
     ]
     if environment is not None:  # a pixi file's --environment: another env of the same file
         parts.append(f"environment={environment}")
+    if policy.is_file():
+        parts.append(digest(policy))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def before_reading(path: Path) -> list[tuple[str, str]]:
     """The fingerprints of a spec file and of the ``amber.lock`` beside it, taken before they
     are read, for ``remember_hot``."""
-    return _hot.fingerprints([str(path), str(path.parent / LOCK_NAME)])
+    return _hot.fingerprints(
+        [str(path), str(path.parent / LOCK_NAME), str(path.parent / POLICY_NAME)]
+    )
 
 
 def remember_hot(
