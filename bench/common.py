@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +57,23 @@ def timed(cmd: list[str], cwd: Path | None = None) -> float:
     start = time.perf_counter()
     run(cmd, cwd)
     return time.perf_counter() - start
+
+
+def measured(
+    cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, int]:
+    """(seconds, peak resident bytes) of one subprocess, start-up included (it must succeed):
+    its own ``ru_maxrss`` from ``wait4``, not the largest of all children so far."""
+    with tempfile.TemporaryFile() as out:  # a file, not a pipe: no reader thread to wait for
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            out.seek(0)
+            sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out.read().decode()}")
+    return seconds, usage.ru_maxrss * 1024  # KiB on Linux
 
 
 def ms(seconds: float) -> float:

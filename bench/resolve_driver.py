@@ -124,6 +124,9 @@ def raw_side() -> tuple[list[dict], float, float, float]:
             channel_priority=rattler.ChannelPriority.Strict, timestamp_policy="allow-missing",
         ))  # fmt: skip
         LOG.append(("solve", start, time.perf_counter() - T0))
+        if not CONFIG["pypi"]:  # a conda-only request (benchmarks 16, 17): no uv call
+            out.append((platform, records, []))
+            continue
         python = next(str(r.version) for r in records if r.name.normalized == "python")
         start = time.perf_counter() - T0
         with tempfile.TemporaryDirectory(prefix="raw-uv-") as tmp:
