@@ -50,6 +50,7 @@ SCALE_LOCKS = {
 }
 SCALE_HYDRATES = {"e": 10, "f": 50, "g": 150, "h": 400}
 LOCK = [AMBER, "lock", "-q", "-f", "environment.yml", "-p", PLATFORM]
+INSTALL = [AMBER, "install", "-q", "-f"]
 
 
 def write_project(root: Path, channel: str, conda: Sequence[str]) -> Path:
@@ -120,7 +121,7 @@ def bench_condalock(work: Path, reps: int) -> list[Figure]:
     same = "yes" if records == raw_records(config) else "**NO**"
     med = {k: statistics.median(secs(v)) for k, v in got.items()}
     paired = [a / r for a, r in zip(amber, raw, strict=True)]
-    label = f"16. `amber lock` of the issue's conda request on defaults-2018 ({len(records)} packages)"
+    label = f"16. `amber lock` of the issue's conda request ({len(records)} packages)"
     notes = [
         f"`{' '.join(CONDA)}`, linux-64. {reps} rounds after a warm-up each, alternating. "
         f"Amber {spread(amber)}; raw {spread(raw)}. Median of the per-round ratios: "
@@ -165,7 +166,8 @@ def bench_conda_classic(
 def growth(sizes: list[int], values: list[float]) -> str:
     """How a measure grows per doubling of the size, between neighbouring sizes."""
     parts = []
-    for (n0, v0), (n1, v1) in zip(zip(sizes, values), zip(sizes[1:], values[1:]), strict=False):
+    points = list(zip(sizes, values, strict=True))
+    for (n0, v0), (n1, v1) in zip(points, points[1:], strict=False):
         per = (v1 / v0) ** (1 / math.log2(n1 / n0)) if v0 > 0 and n1 > n0 else float("nan")
         parts.append(f"{n0}->{n1}: {per:.2f}x")
     return ", ".join(parts)
@@ -184,9 +186,11 @@ def bench_scale(
         n = len(conda_records(project / "amber.lock"))
         lock_rows.append((n, got))
         label = f"17{key}. `amber lock` of {n} packages (defaults-2018)"
-        notes = [f"{len(conda)} specs (`{' '.join(conda)[:80]}`...), {reps} rounds. "
-                 f"Amber {spread(secs(got['amber']))}, peak {peak_mib(got['amber']):.0f} MiB; "
-                 f"raw {spread(secs(got['raw']))}, peak {peak_mib(got['raw']):.0f} MiB."]  # fmt: skip
+        notes = [
+            f"{len(conda)} specs (`{' '.join(conda)[:80]}`...), {reps} rounds. Amber "
+            f"{spread(secs(got['amber']))}, peak {peak_mib(got['amber']):.0f} MiB; raw "
+            f"{spread(secs(got['raw']))}, peak {peak_mib(got['raw']):.0f} MiB."
+        ]
         figures.append(Figure(label, secs(got["amber"]), secs(got["raw"]), None, True, notes))
     home = Path(os.environ["AMBER_HOME"])
     for key, size in SCALE_HYDRATES.items():
@@ -198,7 +202,7 @@ def bench_scale(
         lock = Lock.read(project / "amber.lock")
         n = len(lock.platforms[PLATFORM].conda)
         prefix = home / "raw-17" / key
-        env = Path(run([AMBER, "install", "-q", "-f", "amber.lock"], project).strip())
+        env = Path(run([*INSTALL, "amber.lock"], project).strip())
         raw_cmd = [sys.executable, RAW_INSTALL, str(project / "amber.lock"), PLATFORM,
                    str(prefix), str(home)]  # fmt: skip
         run(raw_cmd)  # warm: both caches hold every archive, extracted
@@ -207,7 +211,7 @@ def bench_scale(
             for side in ("amber", "raw")[:: 1 if i % 2 == 0 else -1]:
                 if side == "amber":
                     run([AMBER, "env", "rm", lock.full_id], project)
-                    got[side].append(measured([AMBER, "install", "-q", "-f", "amber.lock"], project))
+                    got[side].append(measured([*INSTALL, "amber.lock"], project))
                 else:
                     shutil.rmtree(prefix)
                     got[side].append(measured(raw_cmd))
