@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from rattler import MatchSpec
 
@@ -15,6 +15,9 @@ from amber.channels import CondaConfig
 from amber.errors import LockCheckFailed, LockFileError
 from amber.lock import Lock
 from amber.spec import Spec
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 __all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
 
@@ -59,7 +62,7 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
                 problems.append(f"{platform}: no locked package satisfies '{text}'")
         versions = {p.name: p.version for p in body.pypi}
         for text in spec.pypi:
-            req = Requirement(text)
+            req = _requirement(text)
             name = str(canonicalize_name(req.name))
             if name in body.provided:
                 continue
@@ -94,3 +97,12 @@ def as_locked(spec: Spec, existing: Lock) -> Spec:
     if not spec.as_of and existing.spec.as_of:
         spec = spec.with_as_of(existing.spec.as_of)
     return spec
+
+
+def _requirement(text: str) -> Requirement:
+    """``text`` as a ``packaging`` ``Requirement``."""
+    # Imported here: PEP 508 parsing is for PyPI requirements, and `amber lock` of a conda
+    # spec does without it (about 20 ms of imports; docs/ARCHITECTURE.md, the hot paths).
+    from packaging.requirements import Requirement as Parsed
+
+    return Parsed(text)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from amber._auth import git_repository, remember
@@ -109,6 +108,10 @@ def checked_channel(channel: str, base: Path | None = None) -> str:
 
 def canonical_pypi_requirement(text: str) -> str:
     """A PEP 508 requirement with a normalised name, sorted extras; ``SpecError`` if invalid."""
+    # Imported here: PEP 508 parsing is for PyPI requirements, and `amber lock` of a conda
+    # spec does without it (about 20 ms of imports; docs/ARCHITECTURE.md, the hot paths).
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
