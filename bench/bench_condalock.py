@@ -49,6 +49,7 @@ SCALE_LOCKS = {
     "d": [*CONDA, *BIG_EXTRA],
 }
 SCALE_HYDRATES = {"e": 10, "f": 50, "g": 150, "h": 400}
+Sample = tuple[float, int, float]  # seconds, peak bytes, CPU seconds (common.measured)
 LOCK = [AMBER, "lock", "-q", "-f", "environment.yml", "-p", PLATFORM]
 INSTALL = [AMBER, "install", "-q", "-f"]
 
@@ -63,13 +64,13 @@ def write_project(root: Path, channel: str, conda: Sequence[str]) -> Path:
 
 def interleaved(
     commands: dict[str, tuple[list[str], Path | None]], reps: int, warm: bool = True
-) -> dict[str, list[tuple[float, int]]]:
+) -> dict[str, list[Sample]]:
     """(seconds, peak bytes) of each command, ``reps`` times, alternating, the order flipping
     every round, after one untimed run each (the warm caches)."""
     if warm:
         for cmd, cwd in commands.values():
             measured(cmd, cwd)
-    out: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    out: dict[str, list[Sample]] = {name: [] for name in commands}
     for i in range(reps):
         for name in list(commands)[:: 1 if i % 2 == 0 else -1]:
             cmd, cwd = commands[name]
@@ -77,12 +78,16 @@ def interleaved(
     return out
 
 
-def secs(samples: list[tuple[float, int]]) -> list[float]:
-    return [s for s, _ in samples]
+def secs(samples: list[Sample]) -> list[float]:
+    return [s for s, _, _ in samples]
 
 
-def peak_mib(samples: list[tuple[float, int]]) -> float:
-    return statistics.median(b for _, b in samples) / 2**20
+def peak_mib(samples: list[Sample]) -> float:
+    return statistics.median(b for _, b, _ in samples) / 2**20
+
+
+def cpu(samples: list[Sample]) -> float:
+    return statistics.median(c for _, _, c in samples)
 
 
 def conda_records(lock_path: Path) -> list[str]:
@@ -127,13 +132,17 @@ def bench_condalock(work: Path, reps: int) -> list[Figure]:
         f"Amber {spread(amber)}; raw {spread(raw)}. Median of the per-round ratios: "
         f"{statistics.median(paired):.2f}x; Amber - raw {ms(med['amber'] - med['raw']):.0f} ms. "
         f"Peak memory: Amber {peak_mib(got['amber']):.0f} MiB, raw {peak_mib(got['raw']):.0f} MiB.",
-        f"Where the time goes (medians of whole processes, same rounds): `python -c pass` "
-        f"{ms(med['python']):.0f} ms; `import asyncio, rattler` {ms(med['rattler']):.0f} ms; "
-        f"the imports of Amber's lock path (`amber.cli.main`, `amber.cli.lock`, rattler "
-        f"included) {ms(med['imports']):.0f} ms; so Amber's imports add "
-        f"{ms(med['imports'] - med['rattler']):.0f} ms, and reading the spec, solving and "
-        f"writing the lock take {ms(med['amber'] - med['imports']):.0f} ms against the raw "
-        f"script's {ms(med['raw'] - med['rattler']):.0f} ms for its solve.",
+        f"Where the time goes (CPU time, user + system, medians of whole processes in the "
+        f"same rounds: steadier than wall time on a shared machine): `python -c pass` "
+        f"{ms(cpu(got['python'])):.0f} ms; `import asyncio, rattler` "
+        f"{ms(cpu(got['rattler'])):.0f} ms; the imports of Amber's lock path (`amber.cli.main`, "
+        f"`amber.cli.lock`, rattler included) {ms(cpu(got['imports'])):.0f} ms; `amber lock` "
+        f"{ms(cpu(got['amber'])):.0f} ms; raw {ms(cpu(got['raw'])):.0f} ms (Amber / raw "
+        f"{cpu(got['amber']) / cpu(got['raw']):.2f}x). So Amber's imports add "
+        f"{ms(cpu(got['imports']) - cpu(got['rattler'])):.0f} ms, and the rest of Amber's work "
+        f"(spec, settings, solve, writing the lock and keeping it in the store) takes "
+        f"{ms(cpu(got['amber']) - cpu(got['imports'])):.0f} ms against the raw script's "
+        f"{ms(cpu(got['raw']) - cpu(got['rattler'])):.0f} ms for its solve.",
         f"Both sides solved the same {len(records)} records: {same}.",
     ]
     figures = [Figure(label, amber, raw, 1.3, True, notes)]
@@ -206,7 +215,7 @@ def bench_scale(
         raw_cmd = [sys.executable, RAW_INSTALL, str(project / "amber.lock"), PLATFORM,
                    str(prefix), str(home)]  # fmt: skip
         run(raw_cmd)  # warm: both caches hold every archive, extracted
-        got: dict[str, list[tuple[float, int]]] = {"amber": [], "raw": []}
+        got: dict[str, list[Sample]] = {"amber": [], "raw": []}
         for i in range(reps):
             for side in ("amber", "raw")[:: 1 if i % 2 == 0 else -1]:
                 if side == "amber":
@@ -228,7 +237,7 @@ def bench_scale(
     return figures
 
 
-def _growth_note(what: str, rows: list[tuple[int, dict[str, list[tuple[float, int]]]]]) -> str:
+def _growth_note(what: str, rows: list[tuple[int, dict[str, list[Sample]]]]) -> str:
     sizes = [n for n, _ in rows]
     parts = [f"{what} of {', '.join(map(str, sizes))} packages, growth per doubling of the size"]
     for side in ("amber", "raw"):

@@ -162,3 +162,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # As `amber` does (amber._main.entry): py-rattler's runtime can still have tasks in
+    # flight, and finishing them while Python finalizes at times crashes the process.
+    sys.stdout.flush()
+    os._exit(0)
