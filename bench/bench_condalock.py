@@ -39,9 +39,16 @@ PLATFORM = "linux-64"
 # The request (16).
 CONDA = ["python=3.6", "numpy", "pandas", "scipy", "matplotlib", "jupyter", "bokeh", "dask"]
 # 17a-17d: requests on the snapshot that solve to about 10, 50, 150 and 400+ packages. The
-# largest is R's `r-essentials` beside the Python stack, plus every further name of the
-# snapshot that still adds packages (found once by trying each in turn).
-BIG_EXTRA = ["r-essentials"]
+# largest: R's `r-essentials` and `r` beside the Python stack, conda-build, perl, gcc and
+# more of what the snapshot holds (found by adding names that still add packages).
+BIG_EXTRA = [
+    "r-essentials", "r", "conda-build", "perl-app-cpanminus", "perl-libwww-perl",
+    "perl-graphviz", "gcc", "graphviz", "flask", "boto3", "hypothesis", "s3fs", "gevent",
+    "llvmlite", "ibis-framework", "ujson", "nose", "numpydoc", "pympler", "astroid", "babel",
+    "coverage", "dill", "libxslt", "redis", "redis-py", "tktable", "r-car", "r-bradleyterry2",
+    "r-gistr", "r-rjsonio", "r-rzmq", "r-pryr", "r-chron", "r-catools", "sphinx", "distributed",
+    "sqlalchemy", "psycopg2", "cryptography", "python-graphviz",
+]  # fmt: skip
 SCALE_LOCKS = {
     "a": ["python=3.6"],
     "b": ["python=3.6", "numpy", "pandas", "scipy", "matplotlib"],
