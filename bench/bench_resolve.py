@@ -56,7 +56,14 @@ def four_platform_channel(root: Path) -> Path:
     return root
 
 
-def write_config(work: Path, name: str, channel: Path, platforms: list[str]) -> Path:
+def write_config(
+    work: Path,
+    name: str,
+    channel: Path,
+    platforms: list[str],
+    conda: list[str] = CONDA,
+    pypi: list[str] = PYPI,
+) -> Path:
     """The driver's input: the canonical request, and what Amber derives from its defaults for
     the raw side (virtual packages, uv's --python-platform, the macOS deployment target)."""
     from amber.resolve.pypi import uv_python_platform
@@ -64,7 +71,7 @@ def write_config(work: Path, name: str, channel: Path, platforms: list[str]) -> 
     from amber.resolve.wheels import macos_version
     from amber.spec import Spec
 
-    spec = Spec.create(conda=CONDA, pypi=PYPI, channels=[str(channel)], platforms=platforms)
+    spec = Spec.create(conda=conda, pypi=pypi, channels=[str(channel)], platforms=platforms)
     home = work / "resolve-home"  # one set of caches for every side and round
     config = {
         "channel": spec.channels[0],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +57,35 @@ def timed(cmd: list[str], cwd: Path | None = None) -> float:
     start = time.perf_counter()
     run(cmd, cwd)
     return time.perf_counter() - start
+
+
+TIME = "/usr/bin/time"  # GNU time: the peak memory of the command itself
+
+
+def measured(
+    cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, int, float]:
+    """(seconds, peak resident bytes, CPU seconds) of one subprocess, start-up included (it
+    must succeed). CPU: user + system time from ``wait4``, this child's alone (it moves less
+    than the wall time on a loaded machine). Peak memory: ``/usr/bin/time``'s ``%M`` (the
+    child's own ``ru_maxrss`` would count the pages of this large process it was forked
+    from), 0 when there is no GNU time."""
+    with tempfile.TemporaryDirectory(prefix="measured-") as tmp:
+        peak_file = Path(tmp, "peak")
+        wrapper = [TIME, "-f", "%M", "-o", str(peak_file)] if os.path.exists(TIME) else []
+        with open(Path(tmp, "out"), "w+b") as out:  # a file, not a pipe: nothing to drain
+            start = time.perf_counter()
+            proc = subprocess.Popen([*wrapper, *cmd], cwd=cwd, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT)  # fmt: skip
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                out.seek(0)
+                sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out.read().decode()}")
+        lines = peak_file.read_text().split() if wrapper else ["0"]
+        peak = int(lines[-1]) * 1024  # KiB
+    return seconds, peak, usage.ru_utime + usage.ru_stime
 
 
 def ms(seconds: float) -> float:

@@ -136,6 +136,9 @@ def raw_side() -> tuple[list[dict], float, float, float]:
             channel_priority=rattler.ChannelPriority.Strict, timestamp_policy="allow-missing",
         ))  # fmt: skip
         LOG.append(("solve", start, time.perf_counter() - T0))
+        if not CONFIG["pypi"]:  # a conda-only request (benchmarks 16, 17): no uv call
+            out.append((platform, records, []))
+            continue
         python = next(str(r.version) for r in records if r.name.normalized == "python")
         start = time.perf_counter() - T0
         with tempfile.TemporaryDirectory(prefix="raw-uv-") as tmp:
@@ -171,3 +174,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # As `amber` does (amber._main.entry): py-rattler's runtime can still have tasks in
+    # flight, and finishing them while Python finalizes at times crashes the process.
+    sys.stdout.flush()
+    os._exit(0)

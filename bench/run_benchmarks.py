@@ -13,9 +13,9 @@ head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks
 bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
 bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm hydrate vs
-`uv venv` + `uv pip sync`) in bench_uvsync.py. By default all of them run and
-docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and
-leaves the doc alone.
+`uv venv` + `uv pip sync`) in bench_uvsync.py, 16 and 17 (`amber lock` vs raw rattler, the
+scale series) in bench_condalock.py. By default all of them run and docs/BENCHMARKS.md is
+rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
 
@@ -37,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_condalock  # noqa: E402  (benchmarks 16 and 17)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_lock  # noqa: E402  (benchmark 14)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
@@ -124,6 +125,13 @@ def build_channel(root: Path) -> Path:
         condapkgs.greetlib_package(),  # noarch: python with an entry point
         condapkgs.datafiles_package(),  # noarch: generic
     ])  # fmt: skip
+
+
+def scale_channel(root: Path, count: int) -> tuple[Path, list[str]]:
+    """17's hydrate side: a channel of the synthetic chain of ``count`` packages (and the
+    test python), and the specs that ask for all of it."""
+    packages = [condapkgs.host_python_package(), *synthetic_packages(count)]
+    return condapkgs.build_channel(root, packages), ["python", f"bench-pkg{count - 1:02d}"]
 
 
 def tree(root: Path) -> set[str]:
@@ -250,7 +258,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 15
+N_BENCHMARKS = 17
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -282,7 +290,8 @@ def main() -> None:
     parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
     parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
     parser.add_argument("--pack-reps", type=int, default=5, help="rounds of 10")
-    parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14")
+    parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14 and 16")
+    parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -336,6 +345,10 @@ def main() -> None:
             figures.append(bench_lock.bench_lock_pypi(work, args.lock_reps))
         if 15 in only:
             figures += bench_uvsync.bench_hydrate_pypi(work, args.hydrate_reps)
+        if 16 in only:
+            figures += bench_condalock.bench_condalock(work, args.lock_reps)
+        if 17 in only:
+            figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -357,7 +370,8 @@ def main() -> None:
             pack_wheels=", ".join(req for req, _ in bench_pack.WHEELS.values()),
             gc_envs=bench_pack.N_GC_ENVS, gc_old=bench_pack.N_GC_OLD,
             gc_tagged=bench_pack.N_GC_TAGGED, hot_packages=", ".join(bench_hot.PACKAGES),
-            lock_reps=args.lock_reps,
+            lock_conda=" ".join(bench_condalock.CONDA), lock_reps=args.lock_reps,
+            scale_reps=args.scale_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

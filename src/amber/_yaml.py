@@ -7,13 +7,14 @@ so the user learns of a second ``dependencies:`` instead of losing the first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from amber._input import shorten
 
-__all__ = ["load", "compose", "problem"]
+__all__ = ["load", "compose", "problem", "dump"]
 
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STANDARD_TAG = "tag:yaml.org,2002:"
@@ -87,3 +88,117 @@ def problem(exc: yaml.YAMLError, text: str = "") -> tuple[str, int | None]:
         line = text.count("\n", 0, exc.position) + 1 if text else None
         return f"{what}: control characters are not allowed", line
     return shorten(exc), None
+
+
+# -- writing ------------------------------------------------------------------------------
+
+_RESOLVER = yaml.resolver.Resolver()
+# Printable ASCII on one line, short enough that no emitter folds it or takes it for a
+# complex key: what a lock holds. Anything else goes to PyYAML whole.
+_SIMPLE = re.compile(r"[\x20-\x7e]{0,100}\Z")
+_LONG_SIMPLE = re.compile(r"[\x20-\x7e]{0,1000}\Z")
+# Surely plain (most of a lock: names, URLs, match specs): a first letter that starts no
+# boolean or null (y n t f o), no "#", and ":" or " " only inside, each followed by
+# something else. The rest is decided by _plain.
+_EASY = re.compile(r'[A-EG-MP-SU-XZa-eg-mp-su-xz_/][!"$-9;-~]*(?:[ :][!"$-9;-~]+)*\Z')
+
+
+def dump(data: Any) -> str:
+    """``yaml.dump(data, Dumper=CSafeDumper, sort_keys=False, default_flow_style=False,
+    width=4096)``, byte for byte, for mappings with text keys, lists, text, ints, booleans
+    and None (a lock's content) written here, about five times faster; PyYAML's own for
+    anything else."""
+    if not data or not isinstance(data, dict | list) or not _supported(data):
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096)
+    lines: list[str] = []
+    if isinstance(data, dict):
+        _mapping(data, 0, lines)
+    else:
+        _sequence(data, 0, lines)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _supported(data: Any) -> bool:
+    """Whether everything in ``data`` is what ``dump`` writes itself."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(type(k) is str and _SIMPLE.match(k) for k in value):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif type(value) is str:
+            if not _LONG_SIMPLE.match(value):
+                return False
+        elif value is not None and type(value) not in (int, bool):
+            return False
+    return True
+
+
+def _mapping(data: dict[str, Any], indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    for key, value in data.items():
+        head = f"{pad}{_scalar(key)}:"
+        if value and isinstance(value, dict):
+            lines.append(head)
+            _mapping(value, indent + 2, lines)
+        elif value and isinstance(value, list):
+            lines.append(head)
+            _sequence(value, indent, lines)  # PyYAML's sequences in mappings are indentless
+        else:
+            lines.append(f"{head} {_flow(value)}")
+
+
+def _sequence(data: list[Any], indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    for item in data:
+        if item and isinstance(item, dict | list):
+            first = len(lines)
+            if isinstance(item, dict):
+                _mapping(item, indent + 2, lines)
+            else:
+                _sequence(item, indent + 2, lines)
+            lines[first] = f"{pad}- {lines[first][indent + 2 :]}"
+        else:
+            lines.append(f"{pad}- {_flow(item)}")
+
+
+def _flow(value: Any) -> str:
+    """A scalar, or an empty collection (which PyYAML writes in flow style)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _scalar(value)
+    return "[]" if isinstance(value, list) else "{}"
+
+
+def _scalar(text: str) -> str:
+    """``text`` plain where the emitter writes it plain, else single-quoted."""
+    if _EASY.match(text) or _plain(text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _plain(text: str) -> bool:
+    """libyaml's (and PyYAML's) analysis of a one-line ASCII scalar in block context: no
+    indicator where it would start something else, no space at either end, and read back
+    as text, not as a number, a boolean, null or a date."""
+    if not text or text[0] == " " or text[-1] == " " or text.startswith(("---", "...")):
+        return False
+    first = text[0]
+    if first in "#,[]{}&*!|>'\"%@`":
+        return False
+    if first in "?:-" and (len(text) == 1 or text[1] == " "):
+        return False
+    if ": " in text or text.endswith(":") or " #" in text:
+        return False
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    return bool(tag == _RESOLVER.DEFAULT_SCALAR_TAG)

@@ -15,7 +15,6 @@ from amber._progress import Progress
 from amber.api.policy import policy_for
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
-from amber.formats import uv_lock
 from amber.lock import Lock, is_amber_lock, is_lock_file
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import as_locked
@@ -83,6 +82,9 @@ def uv_project_lock(spec: Spec, session: Session) -> Lock | None:
     beside = uv_lock_beside(spec.source) if spec.source else None
     if beside is None or spec.is_conda:
         return None
+    # Loaded only for a uv project (its readers import packaging's marker machinery).
+    from amber.formats import uv_lock  # noqa: PLC0415
+
     cache = session.store.uv_cache
     stale = uv_lock.stale(beside, cache)
     if stale is not None:

@@ -311,11 +311,8 @@ class Lock:
 
     @functools.cached_property
     def _text(self) -> str:
-        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        body = yaml.dump(
-            self.to_dict(), Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096
-        )
-        return _HEADER + body
+        # Once per lock: `amber lock` keeps the same text in the store and beside the spec.
+        return _HEADER + _yaml.dump(self.to_dict())
 
     def write(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never half."""

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NoReturn
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from amber.errors import PolicyError
@@ -195,6 +194,9 @@ def _url_match(url: str, pattern: str) -> bool:
 
 def _version_in(kind: str, version: str, spec: str) -> bool:
     if kind == "pypi":
+        # Imported on use: `amber lock` of a conda spec parses no PEP 440 specifier.
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
         try:
             return SpecifierSet(spec).contains(version, prereleases=True)
         except InvalidSpecifier:
@@ -467,6 +469,8 @@ class _Reader:
         for k in kinds:
             try:
                 if k == "pypi":
+                    from packaging.specifiers import SpecifierSet  # noqa: PLC0415 - see above
+
                     SpecifierSet(version)
                 else:
                     import rattler  # noqa: PLC0415 - see _version_in

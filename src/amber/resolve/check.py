@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from amber._auth import git_repository
@@ -16,6 +16,9 @@ from amber.errors import LockCheckFailed, LockFileError
 from amber.lock import Lock, LockedPypi
 from amber.spec import Spec
 from amber.spec.model import is_unnamed, local_directory
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 __all__ = ["LockCheckFailed", "check_lock", "as_locked", "unsatisfied"]
 
@@ -72,7 +75,7 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
                 if not any(_from_source(p, text) for p in body.pypi):
                     problems.append(f"{platform}: nothing locked from '{redact(text)}'")
                 continue
-            req = Requirement(text)
+            req = _requirement(text)
             name = str(canonicalize_name(req.name))
             if name in body.provided:
                 continue
@@ -126,3 +129,12 @@ def as_locked(spec: Spec, existing: Lock) -> Spec:
     if not spec.as_of and existing.spec.as_of:
         spec = spec.with_as_of(existing.spec.as_of)
     return spec
+
+
+def _requirement(text: str) -> Requirement:
+    """``text`` as a ``packaging`` ``Requirement``."""
+    # Imported here: PEP 508 parsing is for PyPI requirements, and `amber lock` of a conda
+    # spec does without it (about 20 ms of imports; docs/ARCHITECTURE.md, the hot paths).
+    from packaging.requirements import Requirement as Parsed
+
+    return Parsed(text)

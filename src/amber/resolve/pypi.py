@@ -13,7 +13,6 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -116,6 +115,9 @@ _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 def _ban_constraints(policy: Policy) -> list[str]:
     """uv constraints that keep the banned versions out, where a constraint can say it: a
     whole package (no version is below 0.dev0) or one comparison, inverted."""
+    # On use: `amber lock` of a conda spec parses no PEP 440 specifier (benchmark 16).
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+
     found = []
     for ban in policy.bans:
         if ban.kind not in ("", "pypi") or ban.build:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from amber._fs import write_atomic
@@ -111,6 +110,10 @@ def _pypi_name(text: str) -> str | None:
     text = text.strip()
     if not text or text.startswith("-"):
         return None
+    # Imported here: PEP 508 parsing is for PyPI requirements, and `amber lock` of a conda
+    # spec does without it (about 20 ms of imports; docs/ARCHITECTURE.md, the hot paths).
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return str(canonicalize_name(Requirement(text.partition(" --")[0]).name))
     except InvalidRequirement:

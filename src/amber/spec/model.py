@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from amber._auth import git_repository, remember
@@ -134,6 +133,10 @@ def canonical_pypi_requirement(text: str) -> str:
     reference (its URL, credentials out), or a local project (``-e ./path``, ``./path``,
     relative to the spec file's folder, as the spec readers write it); ``SpecError`` if
     invalid."""
+    # Imported here: PEP 508 parsing is for PyPI requirements, and `amber lock` of a conda
+    # spec does without it (about 20 ms of imports; docs/ARCHITECTURE.md, the hot paths).
+    from packaging.requirements import InvalidRequirement, Requirement
+
     if local_directory(text.strip()) is not None:
         return text.strip()
     if is_unnamed(text.strip()):
