@@ -213,7 +213,7 @@ def test_pixi_round_trip(which: str, request, tmp_path: Path):
 
 def test_pixi_reads_what_pixi_writes(mixed: Lock, tmp_path: Path):
     """A version-6 pixi.lock as pixi writes it (name, version, subdir and noarch only in the
-    URL and build string, PyPI requirements, indexes); a source tree is refused."""
+    URL and build string, PyPI requirements, indexes); a source tree is a local project."""
     body = mixed.for_platform("linux-64")
     conda = {c.name: c for c in body.conda}
     (wheel,) = body.pypi
@@ -246,9 +246,11 @@ def test_pixi_reads_what_pixi_writes(mixed: Lock, tmp_path: Path):
         n: (c.version, c.build, c.subdir, c.noarch, c.sha256) for n, c in conda.items()
     }
     assert back.pypi == body.pypi and back.python == body.python
-    tree = text.replace(f"pypi: {wheel.url}", "pypi: ./")
-    with pytest.raises(LockFileError, match="source tree ./"):
-        pixi.read(write_export(tmp_path / "tree" / "pixi.lock", tree))
+    tree = text.replace(f"pypi: {wheel.url}", "pypi: ./")  # a local project, from its folder
+    (local,) = (
+        pixi.read(write_export(tmp_path / "tree" / "pixi.lock", tree)).for_platform("linux-64").pypi
+    )
+    assert (local.name, local.path, local.editable, local.sha256) == (wheel.name, ".", False, "")
 
 
 # -- explicit ---------------------------------------------------------------------------

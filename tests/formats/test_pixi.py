@@ -71,7 +71,7 @@ def test_custom_platform_names_map_to_their_subdir(tmp_path: Path):
 
 
 @needs_real
-def test_source_packages_and_source_trees_are_refused_by_name(amber, tmp_path: Path):
+def test_source_packages_are_refused_by_name(amber, tmp_path: Path):
     lock_file = shutil.copy(
         LOCKS / "docs__source_files__pixi_workspaces__pixi_build__python__pixi.lock",
         tmp_path / "pixi.lock",
@@ -80,9 +80,12 @@ def test_source_packages_and_source_trees_are_refused_by_name(amber, tmp_path: P
     assert out.returncode == 2, out
     assert "`python_rich`" in out.stderr and "pixi-build" in out.stderr
     assert not (tmp_path / "amber.lock").exists()
-    tree = LOCKS / "tests__data__mock-projects__test-rebuild__pixi.lock"
-    with pytest.raises(Exception, match=r"`pypi` is the source tree \."):
-        pixi.read(tree)
+    # A source tree (`pypi: .`) is a local project, installed from the lock's folder.
+    tree = pixi.read(LOCKS / "tests__data__mock-projects__test-rebuild__pixi.lock")
+    local = [
+        (w.name, w.path, w.editable) for b in tree.platforms.values() for w in b.pypi if w.path
+    ]
+    assert local == [("pypi", ".", False)]
 
 
 @needs_real

@@ -4,12 +4,13 @@ naming each entry it cannot import. Never a package lost silently.
 
 The expectations come from the YAML itself (an independent reading, not Amber's or
 rattler's): the entries each environment lists per platform, and which of them are source
-trees, source builds or unhashed files.
+trees with an absolute path, source builds or unhashed files.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from pathlib import Path
 
@@ -65,7 +66,9 @@ def _unimportable(kind: str, ref: str, entry: dict) -> str | None:
     if ref.startswith("git+") and len(ref.rsplit("#", 1)[-1]) == 40:
         return None
     if not ref.startswith(("http://", "https://")) and not ref.endswith((".whl", ".tar.gz")):
-        return name  # a source tree (editable or not)
+        # A source tree (editable or not): a local project relative to the lock's folder;
+        # an absolute path would not be that.
+        return name if ref.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", ref) else None
     return None if "sha256" in entry or "#sha256=" in ref else name
 
 

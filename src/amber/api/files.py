@@ -144,6 +144,14 @@ def _import_resolved(path: Path, kind: str, request: LockRequest, store: Store) 
     if request.platforms:
         result = formats.only_platforms(result, request.platforms, path)
     target = request.output or path.parent / LOCK_NAME
+    local = result.local_projects()
+    if local and os.path.abspath(target.parent) != os.path.abspath(path.parent):
+        raise AmberError(
+            f"{path} installs {', '.join(f'{p.name} ({p.path})' for p in local)} from a local "
+            f"project, by its path relative to {path.name}'s folder: an amber.lock in "
+            f"{target.parent} would read that path from there; write it beside {path.name} "
+            "(without -o)"
+        )
     if request.check:
         _check_import(result, target, path)
         return Locked(result, target, path, imported=kind, checked=True)

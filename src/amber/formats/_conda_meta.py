@@ -394,7 +394,8 @@ def imported_lock(platforms: Iterable[PlatformLock], channels: Sequence[str]) ->
     every package it holds (the file does not say which ones were asked for)."""
     bodies = {p.platform: p for p in platforms}
     conda = {c.name for p in bodies.values() for c in p.conda if not c.name.startswith("__")}
-    pypi = {w.name for p in bodies.values() for w in p.pypi}
+    # A local project is asked for by its path, as a spec says it (`-e ./path`).
+    pypi = {w.requirement_line() if w.path else w.name for p in bodies.values() for w in p.pypi}
     try:
         spec = Spec.create(
             conda=sorted(conda), pypi=sorted(pypi), channels=channels, platforms=sorted(bodies)

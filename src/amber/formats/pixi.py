@@ -1,5 +1,6 @@
 """pixi's lock file (``pixi.lock``), written and read with rattler's ``LockFile`` API:
-environment ``default``, every platform, conda and PyPI packages.
+environment ``default``, every platform, conda and PyPI packages. A PyPI source tree
+(``pypi: ./path``) is read as a local project relative to the lock's folder.
 
 rattler 0.28's ``add_pypi_package`` takes no hash, so the PyPI sha256s are added to the
 written file (the ``sha256:`` key pixi itself writes) and the file is passed through
@@ -9,7 +10,9 @@ rattler once more, which reads them and writes its canonical form.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+import tomllib
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -267,6 +270,7 @@ def read(path: Path, environment: str | None = None) -> Lock:
             path=path,
         ) from None
     name = _chosen(path, raw, environment)
+    editable = _Editable(_local_entries(text), _editable_in_manifest(path.parent))
     env = lock_file.environment(name)
     if env is None:  # the YAML has it, rattler did not return it
         raise LockFileError(f"{path}: rattler does not read environment {name!r}", path=path)
@@ -275,7 +279,7 @@ def read(path: Path, environment: str | None = None) -> Lock:
     bodies: dict[str, PlatformLock] = {}
     by_subdir: dict[str, list[str]] = {}
     for platform in env.platforms():
-        conda, pypi, missing = _platform(env, platform, path, problems, platform.name)
+        conda, pypi, missing = _platform(env, platform, path, problems, platform.name, editable)
         expected = raw.environments.get(name, {}).get(platform.name, [])
         if len(expected) != len(conda) + len(pypi) + missing:
             problems.append(
@@ -307,7 +311,8 @@ def read(path: Path, environment: str | None = None) -> Lock:
         for problem in problems:
             where_, _, reason = problem.partition(": ")
             grouped.setdefault(reason, []).append(where_)
-        problems = [f"{reason} [{', '.join(sorted(p))}]" for reason, p in grouped.items()]
+        # Sorted: rattler's platform order varies from run to run, the message must not.
+        problems = sorted(f"{reason} [{', '.join(sorted(p))}]" for reason, p in grouped.items())
         listed = problems[:_MAX_LISTED]
         more = len(problems) - len(listed)
         raise LockFileError(
@@ -318,7 +323,8 @@ def read(path: Path, environment: str | None = None) -> Lock:
             path=path,
         )
     channels = [str(c).rstrip("/") for c in env.channels()]
-    return imported_lock(list(bodies.values()), channels)
+    # A local project's path is relative to the pixi.lock's folder, as pixi reads it.
+    return imported_lock(list(bodies.values()), channels).located(path.parent)
 
 
 def _chosen(path: Path, raw: _Raw, environment: str | None) -> str:
@@ -351,7 +357,7 @@ def _chosen(path: Path, raw: _Raw, environment: str | None) -> str:
 
 
 def _platform(
-    env: Any, platform: Any, path: Path, problems: list[str], where: str
+    env: Any, platform: Any, path: Path, problems: list[str], where: str, editable: _Editable
 ) -> tuple[list[LockedConda], list[LockedPypi], int]:
     """The conda and PyPI packages of one platform; what cannot be imported goes to
     ``problems`` (counted in the returned number), named with the reason."""
@@ -383,7 +389,7 @@ def _platform(
                     )
                 conda.append(_conda(record, path))
             else:
-                pypi.append(_pypi(package, path))
+                pypi.append(_pypi(package, path, editable))
         except LockFileError as exc:
             refused += 1
             problems.append(f"{where}: {str(exc).removeprefix(f'{path}: ')}")
@@ -400,23 +406,16 @@ def _conda(record: Any, path: Path) -> LockedConda:
     return package
 
 
-def _pypi(package: Any, path: Path) -> LockedPypi:
+def _pypi(package: Any, path: Path, editable: _Editable) -> LockedPypi:
     location = str(package.location)
     url, _, fragment = location.partition("#")
     inner = package._package
     if url.startswith("git+") and re.fullmatch(r"[0-9a-f]{40}", fragment):
         return _git(package, url, fragment)
-    if getattr(inner, "editable", False) or "://" not in url:
-        local = url if "://" not in url else url.removeprefix("file://")
-        if getattr(inner, "editable", False) or not local.endswith((".whl", ".tar.gz", ".zip")):
-            # Another engineer is adding editable/path PyPI entries (environment.yml's
-            # `-e ./path`); until the lock model has them, refused by name.
-            raise LockFileError(
-                f"PyPI package `{package.name}` is the "
-                f"{'editable ' if getattr(inner, 'editable', False) else ''}source tree "
-                f"{url}: Amber locks only wheel and sdist files"
-            )
-        url = (path.parent / local).resolve().as_uri()
+    if "://" not in url and not url.endswith((".whl", ".tar.gz", ".zip")):
+        return _local(package, url, editable)
+    if "://" not in url:  # a wheel or sdist file beside the lock
+        url = (path.parent / url).resolve().as_uri()
     hashes = inner.hashes  # the public wrapper fails when there are none
     sha256 = hashes.sha256.hex() if hashes is not None and hashes.sha256 else None
     if sha256 is None and fragment.startswith("sha256="):
@@ -431,6 +430,89 @@ def _pypi(package: Any, path: Path) -> LockedPypi:
         url=url,
         sha256=sha256.lower(),
     )
+
+
+@dataclass(frozen=True)
+class _Editable:
+    """What the YAML says of each local project (its version; ``editable: true``, which
+    older pixi wrote), and which ones the manifest beside the lock declares with
+    ``editable = true`` (newer pixi reads it from there only)."""
+
+    entries: dict[str, dict[str, str]]
+    names: frozenset[str] = frozenset()
+
+    def __call__(self, location: str, name: str) -> bool:
+        written = self.entries.get(location, {}).get("editable") == "true"
+        return written or canonicalize_name(name) in self.names
+
+    def version(self, location: str, read: str) -> str:
+        return self.entries.get(location, {}).get("version") or read
+
+
+def _local(package: Any, location: str, editable: _Editable) -> LockedPypi:
+    """A source tree (``pypi: ./path``) as pixi installs it: from the path relative to the
+    pixi.lock's folder, editable or not."""
+    written = location.replace("\\", "/")
+    if posixpath.isabs(written) or re.match(r"^[A-Za-z]:/", written) or written.startswith("~"):
+        raise LockFileError(
+            f"PyPI package `{package.name}` is the source tree {location}, which is an absolute "
+            "path: Amber locks a local project by its path relative to the lock's folder, "
+            "which a teammate's checkout shares (re-lock it with pixi from inside the project)"
+        )
+    relative = posixpath.normpath(written)
+    if relative not in (".", "..") and not relative.startswith("../"):
+        relative = f"./{relative}"
+    return LockedPypi(
+        name=canonicalize_name(package.name),
+        version=editable.version(location, str(package.version)),
+        path=relative,
+        editable=editable(location, str(package.name)),
+    )
+
+
+def _local_entries(text: str) -> dict[str, dict[str, str]]:
+    """The ``packages:`` entries by location with their ``version`` and ``editable`` as
+    written (a line scan: the list is long, and py-rattler says neither for a source tree:
+    its version reads ``<dynamic>``)."""
+    found: dict[str, dict[str, str]] = {}
+    entry: dict[str, str] | None = None
+    for line in text.split("\npackages:", 1)[-1].splitlines():
+        if line.startswith("- "):
+            entry = None
+        match = re.match(r"^(?:- |  )(pypi|path|url|version|editable): (.+?)\s*$", line)
+        if match is None:
+            continue
+        key, value = match[1], match[2].strip("'\"")
+        if key in ("pypi", "path", "url"):
+            if entry is None:
+                entry = found.setdefault(value, {})
+        elif entry is not None:
+            entry[key] = value
+    return found
+
+
+def _editable_in_manifest(folder: Path) -> frozenset[str]:
+    """The PyPI dependencies a pixi manifest beside the lock (``pixi.toml``, else
+    ``[tool.pixi]`` in ``pyproject.toml``) declares ``editable = true``, in any feature."""
+    for name in ("pixi.toml", "pyproject.toml"):
+        try:
+            data = tomllib.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        root = data if name == "pixi.toml" else (data.get("tool") or {}).get("pixi")
+        if not isinstance(root, dict):
+            continue
+        features = [root, *((root.get("feature") or {}).values())]
+        tables = [t for f in features if isinstance(f, dict)
+                  for t in [f, *((f.get("target") or {}).values())]]  # fmt: skip
+        return frozenset(
+            canonicalize_name(dep)
+            for table in tables
+            if isinstance(table, dict)
+            for dep, value in (table.get("pypi-dependencies") or {}).items()
+            if isinstance(value, dict) and value.get("editable") is True
+        )
+    return frozenset()
 
 
 def _git(package: Any, url: str, commit: str) -> LockedPypi:

@@ -47,14 +47,18 @@ def is_spec_file(path: Path) -> bool:
 
 def _is_pixi(path: Path) -> bool:
     """pixi.toml, or a pyproject.toml with a ``[tool.pixi]`` table (a cheap look first)."""
-    if path.name.lower() == "pixi.toml":
-        return True
+    return path.name.lower() == "pixi.toml" or _has_tool_table(path, rb"pixi\b")
+
+
+def _has_tool_table(path: Path, name: bytes) -> bool:
+    """Whether a TOML file has a ``[tool.NAME...]`` table (a cheap look at the text)."""
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 20)
     except OSError:
         return False  # the reader says why
-    return re.search(rb"^\s*\[\s*tool\s*\.\s*pixi\b", head, re.MULTILINE) is not None
+    pattern = rb'^\s*\[\s*tool\s*\.\s*["\']?' + name
+    return re.search(pattern, head, re.MULTILINE) is not None
 
 
 def _kind(path: Path) -> str:
@@ -116,6 +120,10 @@ def read_spec(
         from amber.spec.requirements import read_requirements  # noqa: PLC0415 - above
 
         return _from_environ(read_requirements(path, python=python))
+    if kind == "pyproject" and _has_tool_table(path, rb"conda-lock[\"'\s.\]]"):
+        from amber.spec.conda_lock import read_conda_lock_pyproject  # noqa: PLC0415 - above
+
+        return _from_environ(read_conda_lock_pyproject(path, python, channel_config))
     if kind == "pyproject":
         from amber.spec.pyproject import read_pyproject  # noqa: PLC0415 - above
 

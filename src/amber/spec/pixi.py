@@ -4,12 +4,14 @@ One environment of it (``environment``; default ``default``), composed as pixi c
 it (pixi's ``Environment::features``): the features the environment names, in their
 order, then the default feature (unless ``no-default-feature``); a dependency named by
 several of them takes the first one's spec. What Amber's spec cannot say is refused by
-name (a source dependency, a PyPI path or an index per package, per-platform
-dependencies that differ between the platforms of the environment).
+name (a source dependency, an index per package, per-platform dependencies that differ
+between the platforms of the environment). A PyPI ``path`` dependency is a local project
+(``-e ./path`` when ``editable = true``), relative to the manifest's folder.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -90,7 +92,9 @@ def _read(
             for dep, value in (table.get("dependencies") or {}).items():
                 dependencies.setdefault(dep, _conda(dep, value, fail, f"{where}dependencies"))
             for dep, value in (table.get("pypi-dependencies") or {}).items():
-                pypi.setdefault(dep, _pypi(dep, value, fail, f"{where}pypi-dependencies"))
+                pypi.setdefault(
+                    dep, _pypi(dep, value, fail, f"{where}pypi-dependencies", path.parent)
+                )
             for key, value in (table.get("system-requirements") or {}).items():
                 system.setdefault(key, value)
             for key, value in ((table.get("activation") or {}).get("env") or {}).items():
@@ -211,8 +215,25 @@ def _conda(name: str, value: Any, fail: Any, table: str) -> str:
     return f"{value['channel']}::{spec}" if value.get("channel") else spec
 
 
-def _pypi(name: str, value: Any, fail: Any, table: str) -> str:
-    """pixi's PyPI dependency as a requirement line; ``path``, ``index`` refused by name."""
+def _local(name: str, value: Any, fail: Any, table: str, folder: Path) -> str:
+    """``{ path = ".", editable = true }``: the local project as the spec keeps it, by its
+    path relative to the manifest's folder (as pixi reads it), ``-e`` when editable."""
+    given = Path(os.path.expanduser(str(value["path"])))
+    directory = given if given.is_absolute() else folder / given
+    if not (directory / "pyproject.toml").is_file() and not (directory / "setup.py").is_file():
+        if directory.is_file() and directory.name.endswith((".whl", ".tar.gz", ".zip")):
+            why = "a local archive (Amber locks files from an index or a URL, by sha256)"
+        else:
+            why = "not a Python project (no pyproject.toml or setup.py there)"
+        raise fail(f"[{table}] {name} = {{ path = {value['path']!r} }}: {why}", name, table)
+    relative = Path(os.path.relpath(directory.resolve(), folder.resolve())).as_posix()
+    if relative != "." and not relative.startswith("../") and relative != "..":
+        relative = f"./{relative}"
+    return f"-e {relative}" if value.get("editable") is True else relative
+
+
+def _pypi(name: str, value: Any, fail: Any, table: str, folder: Path) -> str:
+    """pixi's PyPI dependency as a requirement line; ``index`` refused by name."""
     if isinstance(value, str):
         version = value.strip()
         if version in ("", "*"):
@@ -221,10 +242,9 @@ def _pypi(name: str, value: Any, fail: Any, table: str) -> str:
     if not isinstance(value, dict):
         raise fail(f"[{table}] {name}: expected a version or a table", name, table)
     extras = f"[{','.join(value['extras'])}]" if value.get("extras") else ""
-    for unsupported, why in (
-        ("path", "a local source tree (editable or not)"),
-        ("index", "an index for this one package"),
-    ):
+    if "path" in value:
+        return _local(name, value, fail, table, folder)
+    for unsupported, why in (("index", "an index for this one package"),):
         if unsupported in value:
             raise fail(
                 f"[{table}] {name} = {{ {unsupported} = {value[unsupported]!r} }}: {why} "
