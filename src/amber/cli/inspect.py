@@ -12,7 +12,7 @@ from amber.api.show import Verified, verify
 from amber.cli import VerifyFailed, render
 from amber.cli._shared import PathType, edge, json_option, prefix_ref, spec_file
 from amber.errors import AmberError
-from amber.inspect.diff import diff_locks
+from amber.inspect.diff import diff_locks, markdown_rows
 from amber.inspect.tree import graph, inverted, platform_of, tree, why
 from amber.lock import Lock
 from amber.store.du import disk_usage
@@ -55,11 +55,21 @@ def verify_cmd(env_ref: str | None, prefix: Path | None, repair: bool, as_json: 
 @click.command("diff")
 @click.argument("old", metavar="A")
 @click.argument("new", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default=None, help="text (the default), json (= --json), or markdown: a "
+              "table for a pull request, requested packages apart.")  # fmt: skip
 @json_option
-def diff_cmd(old: str, new: str, as_json: bool) -> None:
+def diff_cmd(old: str, new: str, fmt: str | None, as_json: bool) -> None:
     """What changed from A to B: two lock files or envs (full_id, prefix or name)."""
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt} contradict each other")
     store = edge().store
-    render.diff(diff_locks(api.lock_of(old, store), api.lock_of(new, store)), as_json)
+    a, b = api.lock_of(old, store), api.lock_of(new, store)
+    changes = diff_locks(a, b)
+    if fmt == "markdown":
+        render.print_diff_markdown(markdown_rows(a, b, changes))
+    else:
+        render.diff(changes, as_json or fmt == "json")
 
 
 def _lock_to_show(ref: str | None, file: Path | None) -> Lock:

@@ -16,7 +16,7 @@ import click
 
 from amber._input import clip_lines
 from amber._units import human_bytes
-from amber.inspect.diff import ACTIONS, Change, diff_locks
+from amber.inspect.diff import ACTIONS, Change, Row, diff_locks
 
 if TYPE_CHECKING:
     from amber.api.convert import AdoptedFiles, Written
@@ -25,12 +25,12 @@ if TYPE_CHECKING:
     from amber.api.share import Pushed
     from amber.api.show import EnvDetails, Verified
     from amber.condarc import Setting
+    from amber.inspect.tree import Branch, Chain, Graph, Node
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
     from amber.remote import GcResult, TagInfo
     from amber.run.kernel import Kernel
     from amber.ship.bundle import BundleInfo
-    from amber.inspect.tree import Branch, Chain, Graph, Node
     from amber.ship.pack import PackResult
     from amber.store import EnvRecord, RunRecord
     from amber.store.du import Usage
@@ -76,6 +76,7 @@ __all__ = [
     "why",
     "chain_line",
     "diff_markdown",
+    "print_diff_markdown",
 ]
 
 
@@ -163,6 +164,30 @@ def diff(found: Sequence[Change], as_json: bool) -> None:
         print_changes(found)
 
 
+def diff_markdown(rows: Sequence[Row]) -> str:
+    """``amber diff --format markdown``: pixi-diff-to-markdown's table, the requested
+    packages apart from the transitive ones, a change on every platform collapsed."""
+    if not rows:
+        return _NO_CHANGES
+    parts = []
+    for title, requested in (("Requested packages", True), ("Transitive packages", False)):
+        chosen = [r for r in rows if r.requested == requested]
+        if not chosen:
+            continue
+        lines = [f"### {title}", "", "|Package|Before|After|Change|Kind|Platforms|"]
+        lines.append("|-|-|-|-|-|-|")
+        for r in chosen:
+            where = ", ".join(r.platforms) or "*all platforms*"
+            cells = (r.name, r.before, r.after, r.change, r.kind, where)
+            lines.append("|" + "|".join(c.replace("|", "\\|") for c in cells) + "|")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def print_diff_markdown(rows: Sequence[Row]) -> None:
+    click.echo(diff_markdown(rows))
+
+
 # -- tree, why --------------------------------------------------------------------------
 
 
@@ -209,7 +234,9 @@ def dependency_tree(g: Graph, branches: Sequence[Branch], as_json: bool, inverte
     """``amber tree``: the tree (or JSON), and on stderr what the lock does not record."""
     if as_json:
         key = "dependents" if inverted else "dependencies"
-        _json({"platform": g.platform, "inverted": inverted, key: [_branch_json(b) for b in branches]})
+        _json(
+            {"platform": g.platform, "inverted": inverted, key: [_branch_json(b) for b in branches]}
+        )
     else:
         for line in tree_lines(branches, g.mixed, inverted=inverted):
             click.echo(line)
