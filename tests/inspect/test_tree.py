@@ -55,19 +55,11 @@ def test_tree_marks_repeats_and_shows_virtual_packages(amber, diamond: Path) -> 
 def test_tree_depth_and_invert(amber, diamond: Path) -> None:
     shallow = amber("tree", diamond, "--depth", "1", check=True)
     assert shallow.stdout == (
-        "├── app v1.0\n"
-        "│   ├── liba v1.0\n"
-        "│   └── libb v2.1\n"
-        "└── libb v2.1\n"
-        "    └── libz v1.3\n"
+        "├── app v1.0\n│   ├── liba v1.0\n│   └── libb v2.1\n└── libb v2.1\n    └── libz v1.3\n"
     )
     inverted = amber("tree", diamond, "--invert", "libz", check=True)
     assert inverted.stdout == (
-        "libz v1.3\n"
-        "├── liba v1.0\n"
-        "│   └── app v1.0\n"
-        "└── libb v2.1\n"
-        "    └── app v1.0 (*)\n"
+        "libz v1.3\n├── liba v1.0\n│   └── app v1.0\n└── libb v2.1\n    └── app v1.0 (*)\n"
     )
     glibc = amber("tree", diamond, "-i", "__glibc", "--depth", "1", check=True)
     assert glibc.stdout == "__glibc v2.28\n└── libz v1.3\n"

@@ -16,7 +16,9 @@ from amber.spec import Spec
 def _wheel(name: str, version: str, requires: tuple[str, ...] | None) -> LockedPypi:
     file_name = f"{name}-{version}-py3-none-any.whl"
     sha256 = hashlib.sha256(file_name.encode()).hexdigest()
-    return LockedPypi(name, version, f"https://files.example/{file_name}", sha256, requires=requires)
+    return LockedPypi(
+        name, version, f"https://files.example/{file_name}", sha256, requires=requires
+    )
 
 
 def _lock(*entries: LockedPypi) -> Lock:
