@@ -192,8 +192,9 @@ def _requires(annotated: str) -> dict[str, set[str]]:
         if match is None:
             continue
         child = str(canonicalize_name(match.group(1)))
-        for parent in match.group(2).split(","):
-            parent = parent.strip().split("[", 1)[0]
+        for listed in match.group(2).split(","):
+            # ``name``, ``name[extra]`` or ``name (where)``; ``-r``/``-c FILE`` the request.
+            parent = (listed.split() or [""])[0].split("[", 1)[0]
             if parent and not parent.startswith("-"):
                 requires.setdefault(str(canonicalize_name(parent)), set()).add(child)
     return requires
