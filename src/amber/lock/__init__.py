@@ -168,7 +168,8 @@ class LockedPypi:
 
     ``requires``: the normalised names of the distributions it depends on in this
     platform's resolution (markers and extras settled by uv); ``None`` when the lock does not
-    record them (locks written before they were, imported files). Not part of ``full_id``."""
+    record them (locks written before they were, imported files). Not part of ``full_id``
+    nor of equality: the same files are the same entry."""
 
     name: str
     version: str
@@ -177,7 +178,8 @@ class LockedPypi:
     commit: str | None = None
     path: str | None = None
     editable: bool = False
-    requires: tuple[str, ...] | None = None
+    # Derived from the resolution, not the files: two entries differing only here are equal.
+    requires: tuple[str, ...] | None = field(default=None, compare=False)
 
     @property
     def is_archive(self) -> bool:
