@@ -31,6 +31,8 @@ _COMMANDS = {
     "remote": "remote:remote_group",
     "verify": "inspect:verify_cmd",
     "diff": "inspect:diff_cmd",
+    "tree": "inspect:tree_cmd",
+    "why": "inspect:why_cmd",
     "du": "inspect:du_cmd",
     "gc": "inspect:gc_cmd",
     "pack": "ship:pack_cmd",

@@ -16,7 +16,7 @@ import click
 
 from amber._input import clip_lines
 from amber._units import human_bytes
-from amber.inspect.diff import ACTIONS, Change, diff_locks
+from amber.inspect.diff import ACTIONS, Change, Row, diff_locks
 
 if TYPE_CHECKING:
     from amber.api.convert import AdoptedFiles, Written
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from amber.api.share import Pushed
     from amber.api.show import EnvDetails, Verified
     from amber.condarc import Setting
+    from amber.inspect.tree import Branch, Chain, Graph, Node
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
     from amber.policy import Finding
@@ -72,6 +73,12 @@ __all__ = [
     "summary",
     "render_changes",
     "print_changes",
+    "dependency_tree",
+    "tree_lines",
+    "why",
+    "chain_line",
+    "diff_markdown",
+    "print_diff_markdown",
 ]
 
 
@@ -170,6 +177,129 @@ def diff(found: Sequence[Change], as_json: bool) -> None:
         _json(changes_to_json(found))
     else:
         print_changes(found)
+
+
+def diff_markdown(rows: Sequence[Row]) -> str:
+    """``amber diff --format markdown``: pixi-diff-to-markdown's table, the requested
+    packages apart from the transitive ones, a change on every platform collapsed."""
+    if not rows:
+        return _NO_CHANGES
+    parts = []
+    for title, requested in (("Requested packages", True), ("Transitive packages", False)):
+        chosen = [r for r in rows if r.requested == requested]
+        if not chosen:
+            continue
+        lines = [f"### {title}", "", "|Package|Before|After|Change|Kind|Platforms|"]
+        lines.append("|-|-|-|-|-|-|")
+        for r in chosen:
+            where = ", ".join(r.platforms) or "*all platforms*"
+            cells = (r.name, r.before, r.after, r.change, r.kind, where)
+            lines.append("|" + "|".join(c.replace("|", "\\|") for c in cells) + "|")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def print_diff_markdown(rows: Sequence[Row]) -> None:
+    click.echo(diff_markdown(rows))
+
+
+# -- tree, why --------------------------------------------------------------------------
+
+
+def _label(node: Node, mixed: bool, prefix: str = "v") -> str:
+    """``numpy v1.26.4``; ``[pypi]`` after a PyPI package of an env that has conda ones."""
+    if node.kind == "absent":
+        return f"{node.name} (not in the lock)"
+    text = f"{node.name} {prefix}{node.version}" if node.version else node.name
+    return f"{text} [pypi]" if mixed and node.kind == "pypi" else text
+
+
+def tree_lines(branches: Sequence[Branch], mixed: bool, *, inverted: bool = False) -> list[str]:
+    """The lines of a tree as ``pixi tree`` draws it: the requested packages under
+    connectors (inverted: the package itself at the margin), ``(*)`` where a package shown
+    above is not expanded again."""
+    lines: list[str] = []
+
+    def walk(branch: Branch, lead: str, connector: str) -> None:
+        mark = " (*)" if branch.repeated else ""
+        lines.append(f"{lead}{connector}{_label(branch.node, mixed)}{mark}")
+        below = lead + ("" if not connector else "    " if connector == "└── " else "│   ")
+        for i, child in enumerate(branch.children):
+            walk(child, below, "└── " if i == len(branch.children) - 1 else "├── ")
+
+    for i, branch in enumerate(branches):
+        last = i == len(branches) - 1
+        walk(branch, "", "" if inverted else ("└── " if last else "├── "))
+    return lines
+
+
+def _branch_json(branch: Branch) -> dict[str, Any]:
+    node = branch.node
+    return {
+        "name": node.name,
+        "version": node.version or None,
+        "kind": node.kind,
+        "requested": branch.requested,
+        "repeated": branch.repeated,
+        "dependencies": [_branch_json(c) for c in branch.children],
+    }
+
+
+def dependency_tree(g: Graph, branches: Sequence[Branch], as_json: bool, inverted: bool) -> None:
+    """``amber tree``: the tree (or JSON), and on stderr what the lock does not record."""
+    if as_json:
+        key = "dependents" if inverted else "dependencies"
+        _json(
+            {"platform": g.platform, "inverted": inverted, key: [_branch_json(b) for b in branches]}
+        )
+    else:
+        for line in tree_lines(branches, g.mixed, inverted=inverted):
+            click.echo(line)
+    _unrecorded(g)
+
+
+def _unrecorded(g: Graph) -> None:
+    if g.unrecorded:
+        n = len(g.unrecorded)
+        _note(
+            f"This lock does not record what its {n} PyPI package{'s' * (n != 1)} depend on "
+            "(it was written before amber recorded it, or imported from another format): "
+            "`amber lock` again to see them"
+        )
+
+
+def chain_line(chain: Chain, mixed: bool) -> str:
+    """``numpy 1.26.4 <- pandas 2.2.1 <- requested: pandas>=2``."""
+    parts = [_label(n, mixed, prefix="") for n in chain.nodes]
+    return " <- ".join([*parts, f"requested: {chain.requested}"])
+
+
+def why(g: Graph, name: str, chains: Sequence[Chain], as_json: bool) -> None:
+    """``amber why``: one line per chain, shortest first (or JSON)."""
+    if as_json:
+        _json(
+            {
+                "platform": g.platform,
+                "package": name,
+                "chains": [
+                    {
+                        "requested": c.requested,
+                        "packages": [
+                            {"name": n.name, "version": n.version or None, "kind": n.kind}
+                            for n in c.nodes
+                        ],
+                    }
+                    for c in chains
+                ],
+            }
+        )
+    else:
+        for chain in chains:
+            click.echo(chain_line(chain, g.mixed))
+        if not chains:
+            found = ", ".join(_label(g.nodes[k], g.mixed, prefix="") for k in g.named(name))
+            _note(f"{found} is in the lock for {g.platform}, but no requested package needs it")
+    _unrecorded(g)
 
 
 # -- envs -----------------------------------------------------------------------------

@@ -6,13 +6,15 @@ sha256: what ``full_id`` hashes), so two locks with no changes have the same ``f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from amber.inspect.tree import graph
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
-__all__ = ["Change", "diff_locks"]
+__all__ = ["Change", "diff_locks", "Row", "change_type", "markdown_rows", "requested_keys"]
 
 Kind = Literal["conda", "pypi", "python"]
 Action = Literal["added", "removed", "updated", "rebuilt"]
@@ -119,3 +121,96 @@ def _details(a: LockedConda | LockedPypi, b: LockedConda | LockedPypi) -> tuple[
     if a.file_name != b.file_name:
         return a.file_name, b.file_name
     return f"sha256:{a.sha256[:12]}", f"sha256:{b.sha256[:12]}"
+
+
+# -- a table for a pull request ---------------------------------------------------------
+
+ChangeType = Literal[
+    "Added", "Removed", "Major Upgrade", "Major Downgrade", "Minor Upgrade",
+    "Minor Downgrade", "Patch Upgrade", "Patch Downgrade", "Only build string", "Other",
+]  # fmt: skip
+_TYPE_ORDER: tuple[ChangeType, ...] = ChangeType.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of ``amber diff --format markdown``: a change, on every platform it is the
+    same on (``platforms`` empty: all of the two locks' platforms)."""
+
+    name: str
+    kind: Kind
+    before: str
+    after: str
+    change: ChangeType
+    requested: bool
+    platforms: tuple[str, ...]
+
+
+def change_type(c: Change) -> ChangeType:
+    """pixi-diff-to-markdown's words: added, removed, a major/minor/patch up- or downgrade
+    (by the first three numbers of the version), only the build string, or other."""
+    if c.old is None:
+        return "Added"
+    if c.new is None:
+        return "Removed"
+    old, new = _version_part(c.old), _version_part(c.new)
+    if old == new:
+        return "Only build string" if c.kind == "conda" and not _is_file(c.old) else "Other"
+    a, b = _release(old), _release(new)
+    if a is None or b is None:
+        return "Other"
+    for i, level in enumerate(("Major", "Minor", "Patch")):
+        x, y = (a + (0, 0, 0))[i], (b + (0, 0, 0))[i]
+        if x != y:
+            return f"{level} {'Upgrade' if y > x else 'Downgrade'}"  # type: ignore[return-value]
+    return "Other"
+
+
+def _is_file(text: str) -> bool:
+    detail = text.partition(" (")[2]
+    return detail.endswith((".conda)", ".tar.bz2)", ".whl)")) or detail.startswith("sha256:")
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The leading numbers of a conda or PyPI version (``1.26.4`` -> (1, 26, 4))."""
+    numbers = []
+    for part in version.split("!")[-1].split("."):
+        digits = re.match(r"\d+", part)
+        if digits is None:
+            break
+        numbers.append(int(digits.group(0)))
+        if digits.group(0) != part:
+            break
+    return tuple(numbers) or None
+
+
+def markdown_rows(a: Lock, b: Lock, changes: Sequence[Change]) -> list[Row]:
+    """``changes`` (from ``diff_locks(a, b)``) as rows, identical changes of several
+    platforms in one, sorted by kind of change and name."""
+    requested = requested_keys(a) | requested_keys(b)
+    every = tuple(sorted(set(a.platforms) | set(b.platforms)))
+    grouped: dict[tuple[str, Kind, str, str, ChangeType], list[str]] = {}
+    for c in changes:
+        before, after = _shown(c.old, c.new)
+        grouped.setdefault((c.name, c.kind, before, after, change_type(c)), []).append(c.platform)
+    rows = [
+        Row(
+            name, kind, before, after, change,
+            requested=kind == "python" or f"{kind}:{name}" in requested,
+            platforms=() if tuple(sorted(platforms)) == every else tuple(sorted(platforms)),
+        )
+        for (name, kind, before, after, change), platforms in grouped.items()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (_TYPE_ORDER.index(r.change), r.name, r.kind, r.platforms))
+
+
+def _shown(old: str | None, new: str | None) -> tuple[str, str]:
+    """Before and after: the versions; the builds (or files) when only those differ."""
+    if old is not None and new is not None and _version_part(old) == _version_part(new):
+        return old.partition(" (")[2].rstrip(")"), new.partition(" (")[2].rstrip(")")
+    return old or "", new or ""
+
+
+def requested_keys(lock: Lock) -> set[str]:
+    """``kind:name`` of what the lock's spec requested, on any of its platforms."""
+    return {key for p in lock.platforms for key, _ in graph(lock, p).requested}

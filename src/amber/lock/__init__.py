@@ -164,7 +164,12 @@ class LockedPypi:
     """One PyPI distribution: the exact wheel (or sdist) and its sha256, a git
     repository (``url`` is ``git+URL``, with any ``#subdirectory=``) at one ``commit``, or a
     local project at ``path`` (relative to the spec file's folder; ``editable`` or not),
-    which has no hash: its identity is the path as written, not its contents."""
+    which has no hash: its identity is the path as written, not its contents.
+
+    ``requires``: the normalised names of the distributions it depends on in this
+    platform's resolution (markers and extras settled by uv); ``None`` when the lock does not
+    record them (locks written before they were, imported files). Not part of ``full_id``
+    nor of equality: the same files are the same entry."""
 
     name: str
     version: str
@@ -173,6 +178,8 @@ class LockedPypi:
     commit: str | None = None
     path: str | None = None
     editable: bool = False
+    # Derived from the resolution, not the files: two entries differing only here are equal.
+    requires: tuple[str, ...] | None = field(default=None, compare=False)
 
     @property
     def is_archive(self) -> bool:
@@ -497,11 +504,14 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
         entry["build_number"] = c.build_number  # 0 is meaningful
         conda.append(entry)
     pypi = [
-        {"name": w.name, "version": w.version, "path": w.path, "editable": w.editable}
-        if w.path is not None
-        else {"name": w.name, "version": w.version, "url": w.url, "commit": w.commit}
-        if w.commit is not None
-        else {"name": w.name, "version": w.version, "url": w.url, "sha256": w.sha256}
+        _with_requires(
+            {"name": w.name, "version": w.version, "path": w.path, "editable": w.editable}
+            if w.path is not None
+            else {"name": w.name, "version": w.version, "url": w.url, "commit": w.commit}
+            if w.commit is not None
+            else {"name": w.name, "version": w.version, "url": w.url, "sha256": w.sha256},
+            w,
+        )
         for w in p.pypi
     ]
     return _drop_empty(
@@ -513,6 +523,13 @@ def _platform_to_dict(p: PlatformLock) -> dict[str, Any]:
             "provided": dict(p.provided),
         }
     )
+
+
+def _with_requires(entry: dict[str, Any], w: LockedPypi) -> dict[str, Any]:
+    """The entry with its ``requires`` when recorded (an empty list too: recorded, none)."""
+    if w.requires is not None:
+        entry["requires"] = list(w.requires)
+    return entry
 
 
 def _mapping(value: object, what: str) -> dict[str, Any]:
@@ -571,12 +588,17 @@ def _pypi_from_dict(entry: object, where: str) -> LockedPypi:
             raise TypeError(f"{where}: 'editable' is {shorten(repr(w.get('editable')), 40)}")
     else:
         keys = ("name", "version", "url", "commit" if "commit" in w else "sha256")
-    if set(w) - {"name", "version", "url", "sha256", "commit", "path", "editable"}:
+    if set(w) - {"name", "version", "url", "sha256", "commit", "path", "editable", "requires"}:
         raise TypeError(f"{where}: unknown keys {shorten(repr(sorted(w)), 60)}")
     for key in keys:
         if not isinstance(w.get(key), str):
             raise TypeError(f"{where}: {key!r} is {shorten(repr(w.get(key)), 40)}")
-    return LockedPypi(**w)
+    if "requires" not in w:
+        return LockedPypi(**w)
+    requires = _list(w["requires"], "requires")
+    if not all(isinstance(r, str) for r in requires):
+        raise TypeError(f"{where}: {w.get('name')}: 'requires' must be a list of names")
+    return LockedPypi(**{**w, "requires": tuple(requires)})
 
 
 def _platform_from_dict(name: str, body: object) -> PlatformLock:

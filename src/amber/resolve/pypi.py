@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import re
 import sys
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
@@ -269,6 +271,11 @@ def _compile(
             reached = [spec.index_url or PYPI_INDEX, *urls[1:]]
             call_uv(args, cache_dir=uv_cache, env=target, network=network, urls=reached)
             out = output.read_text()
+            packages = tomllib.loads(out).get("packages", [])
+            pinned = Path(tmp, "pinned.txt")
+            pinned.write_text("".join(f"{n}=={v}\n" for n, v in _archive_pins(packages)))
+            annotated = [*_without_output(args), "--constraints", str(pinned)]
+            text = _run_offline_first(annotated, uv_cache, target, network, reached)
         except UvFailed as exc:
             message = _clean(exc.stderr, Path(tmp))
             said = (
@@ -278,10 +285,77 @@ def _compile(
             if exc.is_network:
                 raise SourceError(said, url=spec.index_url) from None
             raise ResolveError(said, platform=platform) from None
-    packages = tomllib.loads(out).get("packages", [])
     if uploads is not None:
         uploads.update(_upload_times(packages))
-    return [_pick(spec, pkg, python, platform) for pkg in packages]
+    requires = _requires(text)
+    return [
+        dataclasses.replace(locked, requires=tuple(sorted(requires.get(locked.name, ()))))
+        for locked in (_pick(spec, pkg, python, platform) for pkg in packages)
+    ]
+
+
+def _archive_pins(packages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``(name, version)`` of the released files uv picked (git and local ones are held by
+    their requirement lines already)."""
+    return [
+        (str(p["name"]), str(p["version"]))
+        for p in packages
+        if "version" in p and not p.get("vcs") and not p.get("directory")
+    ]
+
+
+def _without_output(args: Sequence[str]) -> list[str]:
+    """``uv pip compile``'s arguments with its annotated requirements on stdout instead of
+    the pylock.toml file: the same resolution, with ``# via`` for each package."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("--output-file", "--format"):
+            skip = True
+        else:
+            out.append(arg)
+    return [*out, "--annotation-style", "line"]
+
+
+def _run_offline_first(
+    args: list[str],
+    uv_cache: Path,
+    env: Mapping[str, str],
+    network: Network | None,
+    urls: Sequence[str],
+) -> str:
+    """The resolution again, pinned: from uv's cache, which the first run just filled (and
+    from the index when the cache is off or misses)."""
+    if "--no-cache" not in args:
+        try:
+            return call_uv(
+                [*args, "--offline"], cache_dir=uv_cache, env=env, network=network, urls=urls
+            )
+        except UvFailed:
+            pass  # the cache misses something: ask the index, as the first run did
+    return call_uv(args, cache_dir=uv_cache, env=env, network=network, urls=urls)
+
+
+_ANNOTATED = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==|@)[^#]*#\s*via\s+(.*)")
+
+
+def _requires(annotated: str) -> dict[str, set[str]]:
+    """Normalised name -> the names it depends on, from uv's ``# via`` annotations (which
+    name each package's dependents: the edges, reversed). ``-r``/``-c`` are the request."""
+    requires: dict[str, set[str]] = {}
+    for line in annotated.splitlines():
+        match = _ANNOTATED.match(line)
+        if match is None:
+            continue
+        child = str(canonicalize_name(match.group(1)))
+        for listed in match.group(2).split(","):
+            # ``name``, ``name[extra]`` or ``name (where)``; ``-r``/``-c FILE`` the request.
+            parent = (listed.split() or [""])[0].split("[", 1)[0]
+            if parent and not parent.startswith("-"):
+                requires.setdefault(str(canonicalize_name(parent)), set()).add(child)
+    return requires
 
 
 def _upload_times(packages: Sequence[Mapping[str, Any]]) -> dict[str, datetime.datetime]:
