@@ -17,6 +17,7 @@ counts as meeting any ``fail_on`` level (nothing proves it lower).
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from cvss import CVSS3, CVSS4, CVSSError
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from amber._input import shorten
 from amber.errors import AuditError
 from amber.formats.cyclonedx import conda_purl, pypi_purl, spdx
 from amber.lock import Lock, LockedConda, LockedPypi
@@ -206,8 +208,8 @@ def parse_record(data: object, origin: str) -> Advisory:
     record = _mapping(data, origin, "the record")
     ident = record.get("id")
     if not isinstance(ident, str) or not ident.strip():
-        raise AuditError(f"{origin}: an OSV record needs a string 'id'", path=origin)
-    where = f"{origin} ({ident})"
+        raise AuditError(f"{shorten(origin)}: an OSV record needs a string 'id'", path=origin)
+    where = f"{shorten(origin)} ({shorten(ident)})"
     affected = tuple(
         _affected(entry, f"{where} affected[{i}]")
         for i, entry in enumerate(_list(record.get("affected"), where, "affected"))
@@ -364,9 +366,12 @@ def license_of(text: str | None) -> str | None:
     """``text`` as an SPDX expression when it is one, else as written; None when absent."""
     if text is None or not text.strip() or text.strip().upper() in ("UNKNOWN", "NONE"):
         return None
-    found = spdx(text)
-    named = getattr(found, "value", None) or getattr(found, "id", None)
-    return str(named) if named else text.strip()
+    for candidate in (text, re.sub(r"(?i)\s+license$", "", text.strip())):  # "MIT License"
+        found = spdx(candidate)
+        named = getattr(found, "value", None) or getattr(found, "id", None)
+        if named:
+            return str(named)
+    return text.strip()
 
 
 def audit(
