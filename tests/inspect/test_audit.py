@@ -252,13 +252,22 @@ def test_conda_packages_match_through_provided_and_curated_conda_advisories(
     assert rules["vulnerability:AMBER-CONDA-1"]["properties"]["security-severity"] == "7.0"
 
 
-def test_installed_env_shows_wheel_licenses(amber, tmp_path: Path):
-    spec = write(tmp_path / "requirements.txt", "six==1.16.0\n")
+def test_installed_env_and_its_bundle_are_audited_with_wheel_licenses(amber, tmp_path: Path):
+    spec = write(tmp_path / "requirements.txt", "urllib3==1.24.1\n")
     installed = amber("install", "-f", spec, "-q", check=True)
     env = installed.stdout.strip().splitlines()[-1]
-    result = amber("audit", env, "--osv", SHARED, "--format", "json", cwd=tmp_path, check=True)
-    (six,) = json.loads(result.stdout)["packages"]
-    assert (six["name"], six["license"], six["license_source"]) == ("six", "MIT", "metadata")
+    result = amber("audit", env, "--osv", SHARED, "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result
+    report = json.loads(result.stdout)
+    (urllib3,) = report["packages"]
+    assert (urllib3["license"], urllib3["license_source"]) == ("MIT", "metadata")
+    assert _found(report) == _expected(Lock.read(Path(env) / ".amber" / "amber.lock"))
+
+    bundle = tmp_path / "bundle.tar"
+    amber("pack", "--packages", env, "-o", bundle, check=True)
+    packed = amber("audit", bundle, "--osv", SHARED, "--format", "json", cwd=tmp_path)
+    assert packed.returncode == 1, packed
+    assert _found(json.loads(packed.stdout)) == _found(report)
 
 
 class _OsvApi(http.server.BaseHTTPRequestHandler):

@@ -7,7 +7,7 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -20,6 +20,8 @@ from amber.errors import AuditError
 from amber.formats.cyclonedx import _wheel_metadata, wheel_licenses
 from amber.inspect.audit import AuditReport, LicenseCheck, OsvDatabase, audit
 from amber.lock import Lock
+from amber.run._hotpath import is_bundle
+from amber.ship.bundle import bundle_locks
 from amber.store import Store
 from amber.store.env import Env
 
@@ -39,22 +41,24 @@ def audit_lock(
     license_check: LicenseCheck | None = None,
     session: Session | None = None,
 ) -> AuditReport:
-    """Audit the lock ``ref`` names (a lock file, or an env: full_id, prefix, name)."""
+    """Audit the lock ``ref`` names (a lock file, an env: full_id, prefix, name) or the
+    locks of a bundle (``amber pack --packages``)."""
     s = using(session)
-    lock = lock_of(ref, s.store)
-    db = load_osv(osv, lock)
-    licenses = _license_facts(lock, s.store)
+    path = Path(ref)
+    locks = bundle_locks(path) if path.is_file() and is_bundle(path) else (lock_of(ref, s.store),)
+    db = load_osv(osv, locks)
+    licenses = {k: v for lock in locks for k, v in _license_facts(lock, s.store).items()}
     return audit(
-        lock, db, target=ref, fail_on=fail_on, ignored=ignored, licenses=licenses,
+        locks, db, target=ref, fail_on=fail_on, ignored=ignored, licenses=licenses,
         license_check=license_check,
     )  # fmt: skip
 
 
-def load_osv(source: str, lock: Lock | None = None) -> OsvDatabase:
+def load_osv(source: str, locks: Sequence[Lock] = ()) -> OsvDatabase:
     """A local directory or zip of OSV records, or the OSV API at an ``http(s)`` URL (asked
-    only about ``lock``'s PyPI packages and the distributions its conda packages provide)."""
+    only about the locks' PyPI packages and the distributions their conda packages provide)."""
     if source.startswith(("http://", "https://")):
-        return _from_api(source.rstrip("/"), _queries(lock) if lock is not None else [])
+        return _from_api(source.rstrip("/"), sorted({q for lock in locks for q in _queries(lock)}))
     return OsvDatabase.load(Path(source))
 
 

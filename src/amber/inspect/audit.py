@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -375,7 +375,7 @@ def license_of(text: str | None) -> str | None:
 
 
 def audit(
-    lock: Lock,
+    lock: Lock | Sequence[Lock],
     db: OsvDatabase,
     *,
     target: str = "",
@@ -384,7 +384,7 @@ def audit(
     licenses: Mapping[tuple[str, str, str], tuple[str | None, str]] | None = None,
     license_check: LicenseCheck | None = None,
 ) -> AuditReport:
-    """Match every package of ``lock`` against ``db``.
+    """Match every package of ``lock`` (or of several, a bundle's) against ``db``.
 
     A vulnerability at or above ``fail_on`` (or of unknown severity) is an error, else a
     warning; ``ignored`` maps advisory ids or aliases to the reason they are ignored (the
@@ -394,7 +394,7 @@ def audit(
     """
     if fail_on not in LEVELS:
         raise AuditError(f"--fail-on {fail_on!r}: use one of {', '.join(LEVELS)}")
-    packages = _packages(lock, licenses or {})
+    packages = _packages((lock,) if isinstance(lock, Lock) else tuple(lock), licenses or {})
     findings: list[Finding] = []
     for package in packages:
         findings += _vulnerabilities(package, db, fail_on, ignored or {})
@@ -405,11 +405,12 @@ def audit(
 
 
 def _packages(
-    lock: Lock, licenses: Mapping[tuple[str, str, str], tuple[str | None, str]]
+    locks: tuple[Lock, ...], licenses: Mapping[tuple[str, str, str], tuple[str | None, str]]
 ) -> list[AuditedPackage]:
     seen: dict[tuple[str, str, str], AuditedPackage] = {}
-    for platform in sorted(lock.platforms):
-        p = lock.platforms[platform]
+    bodies = [p for lock in locks for p in lock.platforms.values()]
+    for p in sorted(bodies, key=lambda b: b.platform):
+        platform = p.platform
         provides = {conda: dist for dist, conda in p.provided.items()}
         entries: list[LockedConda | LockedPypi] = [*p.conda, *p.pypi]
         for entry in entries:
@@ -417,7 +418,8 @@ def _packages(
             key = (kind, entry.name, entry.version)
             if key in seen:
                 found = seen[key]
-                seen[key] = replace(found, platforms=(*found.platforms, platform))
+                if platform not in found.platforms:
+                    seen[key] = replace(found, platforms=(*found.platforms, platform))
                 continue
             if isinstance(entry, LockedConda):
                 purl = conda_purl(entry)
