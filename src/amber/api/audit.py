@@ -13,11 +13,11 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from amber._urls import redact
-from amber.api.convert import _metadata_dirs
 from amber.api.envs import lock_of
 from amber.api.session import Session, using
+from amber.api.wheels import metadata_dirs
 from amber.errors import AuditError
-from amber.formats.cyclonedx import _wheel_metadata, wheel_licenses
+from amber.formats.identity import wheel_license_texts, wheel_metadata
 from amber.inspect.audit import AuditReport, LicenseCheck, OsvDatabase, audit
 from amber.lock import Lock
 from amber.run._hotpath import is_bundle
@@ -133,21 +133,16 @@ def _license_facts(lock: Lock, store: Store) -> dict[tuple[str, str, str], tuple
             if isinstance(license, str) and license.strip():
                 key = ("conda", str(record.get("name")), str(record.get("version")))
                 facts[key] = (license, "conda-meta")
-    metadata = _wheel_metadata(_metadata_dirs(lock, store))
+    metadata = wheel_metadata(metadata_dirs(lock, store))
     for p in lock.platforms.values():
         for w in p.pypi:
             text = metadata.get((str(canonicalize_name(w.name)), w.version))
             if text is None:
                 continue
-            found = [_license_text(x) for x in wheel_licenses(text)]
+            found = wheel_license_texts(text)
             if found:
                 facts[("pypi", w.name, w.version)] = (" AND ".join(found), "metadata")
     return facts
-
-
-def _license_text(found: object) -> str:
-    return str(getattr(found, "value", None) or getattr(found, "id", None)
-               or getattr(found, "name", None) or "")  # fmt: skip
 
 
 def _conda_meta(prefix: Path) -> Iterator[dict[str, object]]:
