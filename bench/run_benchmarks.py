@@ -11,7 +11,7 @@ head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks
 4 and 5 (pipeline steps) in bench_steps.py, 6 and 7 (resolving real repodata) in
 bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
-bench_hot.py. By default all thirteen run and docs/BENCHMARKS.md is
+bench_hot.py, 18 (`amber audit` vs pip-audit) in bench_audit.py. By default all run and docs/BENCHMARKS.md is
 rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_audit  # noqa: E402  (benchmark 18)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
 import bench_remote  # noqa: E402  (benchmarks 8 and 9)
@@ -245,19 +246,20 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 13
+# 14-17 are other branches' numbers of issue 17's work; 18 is `amber audit`.
+BENCHMARKS = {*range(1, 14), 18}
 
 
 def parse_only(text: str | None) -> set[int]:
-    """``--only 2,8-9`` -> {2, 8, 9}; all thirteen by default. 3 reuses 2's env, so brings 2."""
+    """``--only 2,8-9`` -> {2, 8, 9}; all of them by default. 3 reuses 2's env, so brings 2."""
     if not text:
-        return set(range(1, N_BENCHMARKS + 1))
+        return set(BENCHMARKS)
     only: set[int] = set()
     for part in text.split(","):
         first, _, last = part.strip().partition("-")
         only.update(range(int(first), int(last or first) + 1))
-    if not only <= set(range(1, N_BENCHMARKS + 1)):
-        sys.exit(f"--only: benchmarks are numbered 1-{N_BENCHMARKS}, not {text}")
+    if not only <= BENCHMARKS:
+        sys.exit(f"--only: the benchmarks are {sorted(BENCHMARKS)}, not {text}")
     return only | ({2} if 3 in only else set())
 
 
@@ -277,6 +279,7 @@ def main() -> None:
     parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
     parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
     parser.add_argument("--pack-reps", type=int, default=5, help="rounds of 10")
+    parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -318,6 +321,8 @@ def main() -> None:
             figures.append(bench_pack.bench_gc(work))
         if only & {12, 13}:
             figures += bench_hot.bench_run_hot(work, args.run_reps)
+        if 18 in only:
+            figures.append(bench_audit.bench_audit(work, args.audit_reps))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -339,6 +344,7 @@ def main() -> None:
             pack_wheels=", ".join(req for req, _ in bench_pack.WHEELS.values()),
             gc_envs=bench_pack.N_GC_ENVS, gc_old=bench_pack.N_GC_OLD,
             gc_tagged=bench_pack.N_GC_TAGGED, hot_packages=", ".join(bench_hot.PACKAGES),
+            audit_request=", ".join(bench_audit.REQUEST), audit_reps=args.audit_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

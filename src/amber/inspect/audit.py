@@ -9,6 +9,9 @@ provides a PyPI distribution (the lock's ``provided`` map) matches through that
 distribution; any conda package also matches advisories of ecosystem ``conda`` keyed by its
 conda name (a curated file, as the OSV database has no conda ecosystem).
 
+A record with ``withdrawn`` set is read (and checked) but matches nothing, as the OSV spec
+says and pip-audit does.
+
 Severity: the highest CVSS v3/v4 base score of ``severity[]`` (``cvss``), else
 ``database_specific.severity``; an advisory with neither is of ``unknown`` severity and
 counts as meeting any ``fail_on`` level (nothing proves it lower).
@@ -126,6 +129,7 @@ class Advisory:
     url: str
     origin: str  # the file (or URL) it was read from
     affected: tuple[_Affected, ...] = field(repr=False)
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ class OsvDatabase:
     def __post_init__(self) -> None:
         index: dict[tuple[str, str], list[tuple[Advisory, _Affected]]] = {}
         for advisory in self.advisories:
+            if advisory.withdrawn:
+                continue  # the OSV spec: a withdrawn record is no advisory (pip-audit agrees)
             for entry in advisory.affected:
                 index.setdefault((entry.ecosystem, entry.name), []).append((advisory, entry))
         object.__setattr__(self, "_index", index)
@@ -234,6 +240,7 @@ def parse_record(data: object, origin: str) -> Advisory:
         url=url or f"https://osv.dev/vulnerability/{ident.strip()}",
         origin=origin,
         affected=affected,
+        withdrawn=bool(record.get("withdrawn")),
     )
 
 
