@@ -12,7 +12,8 @@ head of docs/BENCHMARKS.md. Everything runs in temporary AMBER_HOMEs. Benchmarks
 bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack/unpack vs
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
 bench_hot.py, 18 (`amber audit` vs pip-audit) in bench_audit.py. By default all run and
-docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
+docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2)
+and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
 
