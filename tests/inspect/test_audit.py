@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -324,6 +325,24 @@ def test_osv_api_answers_as_the_directory_does(amber, tmp_path: Path, osv_api: s
     assert online.returncode == offline.returncode == 1, online
     assert _found(json.loads(online.stdout)) == _found(json.loads(offline.stdout))
     assert _found(json.loads(online.stdout))
+
+
+def _osv_dev_reachable() -> bool:
+    try:
+        socket.create_connection(("api.osv.dev", 443), timeout=3).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _osv_dev_reachable(), reason="api.osv.dev is not reachable from here")
+def test_the_real_osv_api_finds_the_pypa_advisories(amber, tmp_path: Path):
+    spec = write(tmp_path / "requirements.txt", "urllib3==1.24.1\n")
+    amber("lock", "-f", spec, check=True)
+    online = amber("audit", "--format", "json", cwd=tmp_path)
+    assert online.returncode == 1, online
+    # The live database has more (GHSA records, later advisories); it has these too.
+    assert _expected(Lock.read(tmp_path / "amber.lock")) <= _found(json.loads(online.stdout))
 
 
 def test_bad_sources_and_records_are_clear_errors(tmp_path: Path, monkeypatch):
