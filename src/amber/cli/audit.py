@@ -17,7 +17,7 @@ __all__ = ["audit_cmd"]
 
 
 @click.command("audit")
-@click.argument("target", metavar="[LOCK|ENV]", required=False, default="amber.lock")
+@click.argument("target", metavar="[LOCK|ENV|BUNDLE]", required=False, default="amber.lock")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
               show_default=True, help="Output: an aligned table, JSON or SARIF 2.1.0.")  # fmt: skip
 @click.option("--osv", default=OSV_API, show_default=True, metavar="DIR|ZIP|URL",
@@ -28,8 +28,8 @@ __all__ = ["audit_cmd"]
 @click.option("--ignore", "ignored", multiple=True, metavar="ID",
               help="An advisory id or alias reported as ignored (repeatable).")  # fmt: skip
 def audit_cmd(target: str, fmt: str, osv: str, fail_on: str, ignored: tuple[str, ...]) -> None:
-    """Match the packages of LOCK (default ./amber.lock) or ENV against OSV advisories and
-    show their licenses; exit 1 when a vulnerability reaches --fail-on.
+    """Match the packages of LOCK (default ./amber.lock), ENV or BUNDLE against OSV advisories
+    and show their licenses; exit 1 when a vulnerability reaches --fail-on.
 
     \b
       amber audit --osv ./osv-records/          # offline, a directory (or zip) of OSV records
