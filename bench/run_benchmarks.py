@@ -14,8 +14,9 @@ bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
 bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm hydrate vs
 `uv venv` + `uv pip sync`) in bench_uvsync.py, 16 and 17 (`amber lock` vs raw rattler, the
-scale series) in bench_condalock.py. By default all of them run and docs/BENCHMARKS.md is
-rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
+scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py. By
+default all of them run and docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3
+needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
 
@@ -37,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_audit  # noqa: E402  (benchmark 18)
 import bench_condalock  # noqa: E402  (benchmarks 16 and 17)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_lock  # noqa: E402  (benchmark 14)
@@ -258,7 +260,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 17
+N_BENCHMARKS = 18
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -292,6 +294,7 @@ def main() -> None:
     parser.add_argument("--pack-reps", type=int, default=5, help="rounds of 10")
     parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14 and 16")
     parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
+    parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -349,6 +352,8 @@ def main() -> None:
             figures += bench_condalock.bench_condalock(work, args.lock_reps)
         if 17 in only:
             figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
+        if 18 in only:
+            figures.append(bench_audit.bench_audit(work, args.audit_reps))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -372,6 +377,7 @@ def main() -> None:
             gc_tagged=bench_pack.N_GC_TAGGED, hot_packages=", ".join(bench_hot.PACKAGES),
             lock_conda=" ".join(bench_condalock.CONDA), lock_reps=args.lock_reps,
             scale_reps=args.scale_reps,
+            audit_request=", ".join(bench_audit.REQUEST), audit_reps=args.audit_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

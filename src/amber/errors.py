@@ -41,6 +41,8 @@ __all__ = [
     "DiskFullError",
     "AdoptError",
     "VerifyFailed",
+    "AuditError",
+    "AuditFailed",
     "StepError",
     "StepCrashedError",
     "RemoteTraceback",
@@ -340,6 +342,21 @@ class VerifyFailed(AmberError):
     def __init__(self, message: str, *, prefix: PathLike | None = None) -> None:
         super().__init__(message)
         self.prefix = prefix
+
+
+class AuditError(AmberError):
+    """An advisory source (OSV directory, zip, file or API) is unreadable or malformed, or
+    an audit option is invalid; ``path`` names the record (or URL) at fault."""
+
+    def __init__(self, message: str, *, path: PathLike | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class AuditFailed(AmberError):
+    """`amber audit` found a finding at or above ``--fail-on`` (exit 1)."""
+
+    exit_code = 1
 
 
 class StepError(AmberError):

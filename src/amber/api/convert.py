@@ -12,11 +12,11 @@ from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api import lock_of
 from amber.api.envs import resolve_ref
+from amber.api.wheels import metadata_dirs
 from amber.errors import AmberError
 from amber.inspect.adopt import Adopted, adopt_prefix, write_adopted
 from amber.lock import Lock
 from amber.store import Store
-from amber.store.env import Env
 from amber.store.refs import split_ref
 
 __all__ = ["Written", "AdoptedFiles", "export", "adopt"]
@@ -52,7 +52,7 @@ def export(
     if options.name is None:
         options = dataclasses.replace(options, name=_env_name(ref, lock, store))
     if fmt == "cyclonedx" and not options.metadata_dirs:
-        options = dataclasses.replace(options, metadata_dirs=_metadata_dirs(lock, store))
+        options = dataclasses.replace(options, metadata_dirs=metadata_dirs(lock, store))
     exported = module.export(lock, options)
     if lock.spec.variables and not getattr(module, "CARRIES_VARIABLES", False):
         names = ", ".join(name for name, _ in lock.spec.variables)
@@ -89,18 +89,6 @@ def _env_name(ref: str, lock: Lock, store: Store) -> str | None:
             return parsed[0]
     named = [e.name for e in store.envs() if e.full_id == lock.full_id and e.name]
     return named[0] if named else None
-
-
-def _metadata_dirs(lock: Lock, store: Store) -> tuple[Path, ...]:
-    """Where the wheels of ``lock`` are unpacked: its env's site-packages when the env
-    exists here, then uv's cache of unpacked wheels."""
-    env = Env(lock.full_id, store.env_path(lock.full_id))
-    dirs = []
-    if env.is_complete():
-        dirs += sorted(env.path.glob("lib/python*/site-packages"))
-        dirs += [d for d in (env.path / "Lib" / "site-packages",) if d.is_dir()]
-    archives = store.uv_cache / "archive-v0"
-    return (*dirs, archives) if archives.is_dir() else tuple(dirs)
 
 
 def adopt(

@@ -29,6 +29,7 @@ _COMMANDS = {
     "push": "remote:push_cmd",
     "pull": "remote:pull_cmd",
     "remote": "remote:remote_group",
+    "audit": "audit:audit_cmd",
     "verify": "inspect:verify_cmd",
     "diff": "inspect:diff_cmd",
     "tree": "inspect:tree_cmd",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from amber.api.share import Pushed
     from amber.api.show import EnvDetails, Verified
     from amber.condarc import Setting
+    from amber.inspect.audit import AuditReport
     from amber.inspect.tree import Branch, Chain, Graph, Node
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
@@ -53,6 +54,7 @@ __all__ = [
     "untagged",
     "env_tags",
     "verified",
+    "audited",
     "du",
     "gc",
     "pushed",
@@ -445,6 +447,50 @@ def verified(done: Verified, as_json: bool) -> None:
             )
     if result.ok and not as_json:
         _note(f"{done.env.full_id[:12]} ok: {result.checked} files checked")
+
+
+def audited(report: AuditReport, fmt: str, sarif: dict[str, Any] | None = None) -> None:
+    """``amber audit``: a table grouped by package (each finding under its package), the
+    report as JSON, or the SARIF log; a summary on stderr."""
+    if fmt == "json":
+        _json(report.to_json())
+    elif fmt == "sarif":
+        _json(sarif)
+    else:
+        by_package: dict[tuple[str, str, str], list[Any]] = {}
+        for f in report.findings:
+            by_package.setdefault((f.kind, f.package, f.version), []).append(f)
+        rows = [(p.name, p.version, p.kind, p.license or "unknown") for p in report.packages]
+        widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in
+                  enumerate(("PACKAGE", "VERSION", "KIND", "LICENSE"))]  # fmt: skip
+        header = ("PACKAGE", "VERSION", "KIND", "LICENSE", "FINDINGS")
+        click.echo(
+            "  ".join(h.ljust(w) for h, w in zip(header, [*widths, 0], strict=True)).rstrip()
+        )
+        for p, row in zip(report.packages, rows, strict=True):
+            found = by_package.get((p.kind, p.name, p.version), [])
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=True)]
+            click.echo("  ".join([*cells, str(len(found)) if found else "-"]).rstrip())
+            for f in found:
+                d = dict(f.details)
+                state = "waived" if f.waived_by is not None else f.severity
+                ident = f.rule.split(":", 1)[-1]
+                level = " ".join(x for x in (d.get("level", ""), d.get("cvss", "")) if x)
+                fixed = f"fixed in {d['fixed']}" if d.get("fixed") else "no fix"
+                via = f" via {d['through']}" if d.get("through") else ""
+                text = f.reason or f.message
+                text = text if len(text) <= 90 else text[:89].rstrip() + "…"
+                click.echo(
+                    clip_lines(f"    {state:<7} {ident:<20} {level:<13} {fixed}{via}: {text}")
+                )
+    vulns = [f for f in report.findings if f.rule.startswith("vulnerability:")]
+    blocking = sum(f.blocking for f in report.findings)
+    unknown = sum(p.license is None for p in report.packages)
+    _note(
+        f"{len(report.packages)} packages, {len(vulns)} vulnerabilities ({blocking} at or above "
+        f"--fail-on {report.fail_on}), {unknown} with an unknown license; advisories: "
+        f"{report.source}"
+    )
 
 
 # -- store ----------------------------------------------------------------------------

@@ -13,11 +13,9 @@ Deterministic like the lock: no timestamp, and the serial number is derived from
 
 from __future__ import annotations
 
-import email.parser
 import re
 import uuid
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 
 from cyclonedx.contrib.license.factories import LicenseFactory
 from cyclonedx.model import (
@@ -34,12 +32,18 @@ from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output import make_outputter
 from cyclonedx.schema import OutputFormat, SchemaVersion
-from license_expression import ExpressionError, get_spdx_licensing
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from amber._version import __version__
 from amber.formats import Exported, ExportOptions, chosen_platforms
+from amber.formats.identity import (
+    conda_purl,
+    pypi_purl,
+    spdx_expression,
+    wheel_license_texts,
+    wheel_metadata,
+)
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
 
 __all__ = [
@@ -56,70 +60,30 @@ _ROOT = "amber-env"
 License = DisjunctiveLicense | LicenseExpression
 
 
-def conda_purl(c: LockedConda) -> str:
-    """``pkg:conda/name@version?build=&channel=&subdir=&type=conda|tar.bz2``."""
-    kind = "conda" if c.file_name.endswith(".conda") else "tar.bz2"
-    qualifiers = {"build": c.build, "channel": c.channel, "subdir": c.subdir, "type": kind}
-    return _purl("conda", c.name, c.version, qualifiers).to_string()
-
-
-def pypi_purl(w: LockedPypi) -> str:
-    """``pkg:pypi/name@version?file_name=`` (the file selects one distribution of the
-    release), or ``?vcs_url=`` for a git commit."""
-    which = {"vcs_url": w.vcs_url} if w.vcs_url else {"file_name": w.file_name}
-    return _purl("pypi", w.name, w.version, which).to_string()
-
-
-def _purl(kind: str, name: str, version: str, qualifiers: dict[str, str]) -> PackageURL:
-    return PackageURL(
-        type=kind, name=name, version=version, qualifiers={k: v for k, v in qualifiers.items() if v}
-    )
-
-
 def spdx(text: str) -> License:
     """``text`` as an SPDX id or expression when it is one (case and ``+`` normalised,
     ``Apache 2.0`` read as ``Apache-2.0``), else as a license named ``text``."""
-    text = text.strip()
-    factory = LicenseFactory()
-    for candidate in (text, re.sub(r"\s+", "-", text)):
-        try:
-            info = get_spdx_licensing().validate(candidate)
-        except (ExpressionError, AttributeError):  # AttributeError: its own error path's bug
-            return DisjunctiveLicense(name=text)
-        if not info.errors and info.normalized_expression:
-            return factory.make_from_string(info.normalized_expression)
-    return DisjunctiveLicense(name=text)
+    found = spdx_expression(text)
+    return (
+        LicenseFactory().make_from_string(found) if found else DisjunctiveLicense(name=text.strip())
+    )
 
 
 def wheel_licenses(metadata: str) -> list[License]:
     """The licenses a wheel's ``METADATA`` declares: ``License-Expression``, else a one-line
     ``License``, else the ``License ::`` classifiers."""
-    message = email.parser.HeaderParser().parsestr(metadata)
-    expression = (message.get("License-Expression") or "").strip()
-    if expression:
-        return [spdx(expression)]
-    text = (message.get("License") or "").strip()
-    if text and "\n" not in text and len(text) <= 100 and text.upper() != "UNKNOWN":
-        return [spdx(text)]
-    out: list[License] = []
-    for classifier in message.get_all("Classifier") or []:
-        parts = [p.strip() for p in str(classifier).split("::")]
-        if parts[0] != "License" or len(parts) < 2 or parts[-1] == "OSI Approved":
-            continue
-        out.append(_classifier_license(parts[-1]))
-    return out
+    return [_license(text) for text in wheel_license_texts(metadata)]
 
 
-def _classifier_license(text: str) -> License:
-    found = spdx(re.sub(r"\s+License$", "", text))
-    named = isinstance(found, DisjunctiveLicense) and found.name is not None
-    return DisjunctiveLicense(name=text) if named else found
+def _license(text: str) -> License:
+    found = spdx_expression(text)
+    return LicenseFactory().make_from_string(found) if found else DisjunctiveLicense(name=text)
 
 
 def export(lock: Lock, options: ExportOptions) -> Exported:
     """The SBOM of the chosen platforms (all by default)."""
     platforms = chosen_platforms(lock, options)
-    metadata = _wheel_metadata(options.metadata_dirs)
+    metadata = wheel_metadata(options.metadata_dirs)
     root = Component(
         type=ComponentType.APPLICATION,
         bom_ref=_ROOT,
@@ -239,25 +203,3 @@ def _names(match_specs: Iterable[str]) -> set[str]:
         re.split(r"[\s<>=!~\[]", s.split("::")[-1].strip(), maxsplit=1)[0] for s in match_specs
     )
     return {name for name in names if name}
-
-
-def _wheel_metadata(dirs: Iterable[Path]) -> dict[tuple[str, str], str]:
-    """(canonical name, version) -> ``METADATA`` text of every ``*.dist-info`` found one or
-    two levels below ``dirs`` (site-packages, or uv's unpacked wheels); the first wins."""
-    found: dict[tuple[str, str], str] = {}
-    for info in _dist_infos(dirs):
-        name, _, version = info.name.removesuffix(".dist-info").partition("-")
-        key = (canonicalize_name(name), version)
-        if key in found:
-            continue
-        try:
-            found[key] = (info / "METADATA").read_text(encoding="utf-8", errors="replace")
-        except OSError:  # a dist-info without METADATA, or unreadable: no license from it
-            continue
-    return found
-
-
-def _dist_infos(dirs: Iterable[Path]) -> Iterator[Path]:
-    for base in dirs:
-        for pattern in ("*.dist-info", "*/*.dist-info"):
-            yield from sorted(base.glob(pattern))

@@ -37,8 +37,8 @@ from amber.store.fetch import Package, download_archives
 from amber.store.refs import valid_tag
 
 __all__ = [
-    "write_bundle", "read_bundle", "import_bundle", "is_bundle", "Bundle", "BundleInfo",
-    "MANIFEST",
+    "write_bundle", "read_bundle", "import_bundle", "is_bundle", "bundle_locks", "Bundle",
+    "BundleInfo", "MANIFEST",
 ]  # fmt: skip
 
 # Reads are bounded: a manifest or a lock larger than this is not one Amber wrote.
@@ -208,6 +208,25 @@ def read_bundle(
         )
     tags = tuple((e["name"], e["tag"], e["full_id"]) for e in manifest.get("tags") or ())
     return Bundle(tuple(locks), tags)
+
+
+def bundle_locks(path: Path) -> tuple[Lock, ...]:
+    """The locks a bundle holds, read without importing its archives (``amber audit``)."""
+    locks: list[Lock] = []
+    try:
+        with tarfile.open(path, mode="r|") as tar:
+            first = tar.next()
+            if first is None or first.name != MANIFEST:
+                raise PackError(f"{path}: not a bundle made by `amber pack --packages`", path=path)
+            for member in tar:
+                if member.name.startswith("locks/") and member.isfile():
+                    text = _read(tar, member, _LOCK_MAX).decode("utf-8", "replace")
+                    locks.append(Lock.loads(text, f"{path}:{member.name}"))
+    except (tarfile.TarError, ValueError, KeyError, EOFError, OSError) as exc:
+        raise PackError(f"{path}: damaged bundle: {exc}", path=path) from None
+    if not locks:
+        raise PackError(f"{path}: the bundle holds no lock", path=path)
+    return tuple(locks)
 
 
 def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:

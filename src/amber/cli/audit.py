@@ -1,0 +1,50 @@
+"""``amber audit``: vulnerabilities (OSV) and licenses of a lock or an env."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from amber.api.audit import OSV_API, audit_lock
+from amber.cli import render
+from amber.cli._shared import edge
+from amber.errors import AuditFailed
+from amber.inspect.audit import LEVELS
+from amber.inspect.sarif import to_sarif
+
+__all__ = ["audit_cmd"]
+
+
+@click.command("audit")
+@click.argument("target", metavar="[LOCK|ENV|BUNDLE]", required=False, default="amber.lock")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="Output: an aligned table, JSON or SARIF 2.1.0.")  # fmt: skip
+@click.option("--osv", default=OSV_API, show_default=True, metavar="DIR|ZIP|URL",
+              help="Advisories: a directory or zip of OSV records, or the OSV API.")  # fmt: skip
+@click.option("--fail-on", type=click.Choice(LEVELS), default="low", show_default=True,
+              help="Exit 1 for a vulnerability at or above this CVSS level (or of unknown "
+                   "severity).")  # fmt: skip
+@click.option("--ignore", "ignored", multiple=True, metavar="ID",
+              help="An advisory id or alias reported as ignored (repeatable).")  # fmt: skip
+def audit_cmd(target: str, fmt: str, osv: str, fail_on: str, ignored: tuple[str, ...]) -> None:
+    """Match the packages of LOCK (default ./amber.lock), ENV or BUNDLE against OSV advisories
+    and show their licenses; exit 1 when a vulnerability reaches --fail-on.
+
+    \b
+      amber audit --osv ./osv-records/          # offline, a directory (or zip) of OSV records
+      amber audit myenv --format sarif > amber.sarif
+    """
+    session = edge(quiet=True)
+    report = audit_lock(
+        target,
+        osv=osv,
+        fail_on=fail_on,
+        ignored={i: "ignored with --ignore" for i in ignored},
+        session=session,
+    )
+    location = os.path.relpath(target) if os.path.isfile(target) else target
+    render.audited(report, fmt, to_sarif(report, location) if fmt == "sarif" else None)
+    if report.blocking:
+        blocking = [f for f in report.findings if f.blocking]
+        raise AuditFailed(f"{len(blocking)} finding(s) at or above --fail-on {fail_on} in {target}")
