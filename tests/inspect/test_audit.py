@@ -256,6 +256,22 @@ def test_conda_packages_match_through_provided_and_curated_conda_advisories(
     rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert rules["vulnerability:AMBER-CONDA-1"]["properties"]["security-severity"] == "7.0"
 
+    # The policy beside the lock holds too: its ignores, its fail-on, its license rules.
+    write(tmp_path / "amber-policy.toml", """
+        [vulnerabilities]
+        fail-on = "critical"
+        ignore = [{ id = "AMBER-CONDA-1", reason = "not reachable from our code" }]
+        [licenses]
+        deny = ["GPL-*"]
+        reason = "legal's list"
+        """)  # fmt: skip
+    governed = json.loads(amber("audit", "--osv", osv, "--format", "json", cwd=tmp_path).stdout)
+    libfoo = next(f for f in governed["findings"] if f["package"] == "libfoo")
+    assert "not reachable from our code" in (libfoo["waived_by"] or "")
+    gpl = [f for f in governed["findings"] if f["package"] == "gplthing"]
+    assert gpl and gpl[0]["rule"] == "license" and gpl[0]["severity"] == "error", gpl
+    assert not [f for f in governed["findings"] if f["package"] == "mitthing"]
+
 
 def test_installed_env_and_its_bundle_are_audited_with_wheel_licenses(amber, tmp_path: Path):
     spec = write(tmp_path / "requirements.txt", "urllib3==1.24.1\n")
