@@ -14,13 +14,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from amber._platform import host_platform
 from amber.errors import LockFileError
 from amber.lock import Lock, LockedPypi, PlatformLock
 from amber.spec.model import is_unnamed, local_directory
+
+
+def _requirement_name(text: str) -> str | None:
+    """The canonical name of a PEP 508 requirement, or ``None`` when it is not one."""
+    # On use: `amber lock` of a conda spec (which imports this through the diff) parses no
+    # PEP 508 requirement (benchmark 16).
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    try:
+        return str(canonicalize_name(Requirement(text).name))
+    except InvalidRequirement:
+        return None
+
 
 __all__ = ["Node", "Graph", "Branch", "Chain", "graph", "platform_of", "tree", "inverted", "why"]
 
@@ -197,9 +209,8 @@ def _requested(lock: Lock, body: PlatformLock, nodes: dict[str, Node]) -> list[t
             found.setdefault(f"pypi:{entry.name}", text)
         local = local_directory(text)
         if local is None and not is_unnamed(text):
-            try:
-                name = str(canonicalize_name(Requirement(text).name))
-            except InvalidRequirement:
+            name = _requirement_name(text)
+            if name is None:
                 continue
             provider = body.provided.get(name)
             if f"pypi:{name}" not in nodes and provider and f"conda:{provider}" in nodes:
@@ -214,9 +225,8 @@ def _pypi_entries(text: str, body: PlatformLock) -> list[LockedPypi]:
         return [p for p in body.pypi if (p.path, p.editable) == local]
     if is_unnamed(text):
         return [p for p in body.pypi if p.url and p.url.split("#", 1)[0] in text]
-    try:
-        name = str(canonicalize_name(Requirement(text).name))
-    except InvalidRequirement:
+    name = _requirement_name(text)
+    if name is None:
         return []
     return [p for p in body.pypi if p.name == name]
 
