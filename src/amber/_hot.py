@@ -285,8 +285,8 @@ def read_run_activation(meta_dir: str) -> tuple[list[str], dict[str, str], list[
 def apply_activation(
     environ: dict[str, str], path_prepend: list[str], variables: dict[str, str]
 ) -> dict[str, str]:
-    """``environ`` with the env active (and any other conda env or venv off); the same as
-    ``amber.store.env.Activation.apply`` (test_hot checks they agree)."""
+    """``environ`` with the env active (and any other conda env or venv off): the one rule,
+    which ``amber.store.env.Activation.apply`` calls too."""
     out = dict(environ)
     path = out.get("PATH", "").split(os.pathsep) if out.get("PATH") else []
     for key in ("CONDA_PREFIX", "VIRTUAL_ENV"):

@@ -44,17 +44,9 @@ class Activation:
         object.__setattr__(self, "scripts", tuple(self.scripts))
 
     def apply(self, environ: Mapping[str, str]) -> dict[str, str]:
-        """A copy of ``environ`` with this env active (and any other conda env/venv off)."""
-        out = dict(environ)
-        path = out.get("PATH", "").split(os.pathsep) if out.get("PATH") else []
-        for key in ("CONDA_PREFIX", "VIRTUAL_ENV"):
-            other = out.pop(key, None)
-            if other:
-                path = [p for p in path if not p.startswith(other.rstrip("/") + "/")]
-        out.pop("PYTHONHOME", None)
-        out.update(self.set)
-        out["PATH"] = os.pathsep.join([*self.path_prepend, *path])
-        return out
+        """A copy of ``environ`` with this env active (and any other conda env/venv off):
+        the hot path's own rule (``amber._hot.apply_activation``), so both apply one."""
+        return _hot.apply_activation(dict(environ), list(self.path_prepend), dict(self.set))
 
     def to_json(self) -> str:
         data: dict[str, object] = {
