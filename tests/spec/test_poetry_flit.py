@@ -74,11 +74,11 @@ def test_poetry_dependencies_as_poetry_installs_them(tmp_path: Path):
 
 
 def _toml(value: object) -> str:
-    """A TOML inline value (JSON's string escapes are TOML's)."""
+    """A TOML inline value (JSON's string escapes are TOML's; TOML also forbids a raw DEL)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, str)):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     assert isinstance(value, dict)
