@@ -1,14 +1,15 @@
 """Benchmark 14: `amber lock` of a PyPI env against `uv pip compile --generate-hashes`.
 
 The issue's 10-package PyPI env (``bench_hot.PACKAGES``) as a requirements.txt. Amber's side:
-`amber lock -q -f requirements.txt -o NEW` (a new output file every time; `amber lock` keeps
-no memo of a spec it resolved before, so every call resolves, and a fresh file shows that
-nothing is skipped), with uv's cache at `$AMBER_HOME/pkgs/uv`. uv's side: `uv pip compile
+`amber lock -q -f requirements.txt -o NEW` (a new output file every time, to show that
+nothing is skipped: every call resolves; what `amber lock` remembers of the same command is
+which uv calls to start before it has loaded, `amber._early`), with uv's cache at
+`$AMBER_HOME/pkgs/uv`. uv's side: `uv pip compile
 --generate-hashes requirements.txt -o NEW` with a cache of its own (`UV_CACHE_DIR`), given the
 same interpreter (`--python`) so that neither searches PATH. Both caches are warmed first; both
 still revalidate PyPI's index pages, as a user's warm resolve does. Whole subprocesses,
-alternating, medians. Untimed afterwards: `lock_phases.py` splits Amber's time (imports, each
-uv call with its arguments, the rest) and lists the heavy modules the command loaded.
+alternating, medians. Untimed afterwards: `lock_phases.py` shows when uv's calls started and
+ended inside Amber's command and lists the heavy modules the command loaded.
 """
 
 from __future__ import annotations
@@ -68,11 +69,13 @@ def bench_lock_pypi(work: Path, reps: int) -> Figure:
     finally:
         del os.environ["UV_CACHE_DIR"], os.environ["UV_NO_PROGRESS"]
     same = _pins(outputs / "a0") == _uv_pins(outputs / "u1.txt")
-    imports = statistics.median(p["imports_ms"] for p in phases)
-    command = statistics.median(p["command_ms"] for p in phases)
+    # uv's first call: when it started (ms after the interpreter was up) and the CPU time
+    # Amber had used by then; how long the command went on after uv's last answer.
+    first = [min(c[0] for c in p["uv"]) for p in phases if p["uv"]]
+    first_cpu = [min(c[3] for c in p["uv"]) for p in phases if p["uv"]]
+    after = [p["command_ms"] - max(c[1] or 0 for c in p["uv"]) for p in phases if p["uv"]]
     calls = [len(p["uv"]) for p in phases]
-    uv_in = statistics.median(sum(ms for ms, _ in p["uv"]) for p in phases)
-    args = " ".join(a for a in phases[0]["uv"][0][1] if "/" not in a) if phases[0]["uv"] else ""
+    args = " ".join(a for a in phases[0]["uv"][0][2] if "/" not in a) if phases[0]["uv"] else ""
     loaded = ", ".join(phases[0]["loaded"]) or "none"
     return Figure(
         f"14. `amber lock` of a {len(PACKAGES)}-package PyPI env vs `uv pip compile "
@@ -84,9 +87,13 @@ def bench_lock_pypi(work: Path, reps: int) -> Figure:
         notes=[
             f"Amber {spread(samples['amber'])}; uv {spread(samples['uv'])}; {reps} rounds, "
             "alternating, after one warm-up each (each side its own warm uv cache).",
-            f"Inside Amber ({len(phases)} more runs, medians): imports {imports:.0f} ms; "
-            f"uv calls per lock {min(calls)}-{max(calls)}, {uv_in:.0f} ms in uv (`uv {args}`); "
-            f"the rest of the command {command - uv_in:.0f} ms. Heavy modules loaded: {loaded}.",
+            f"Inside Amber ({len(phases)} more runs, medians): uv's first call starts "
+            f"{statistics.median(first):.0f} ms after the interpreter is up "
+            f"({statistics.median(first_cpu):.0f} ms of CPU), from the lock memo of the "
+            f"same command; uv calls per lock {min(calls)}-{max(calls)} (`uv {args}`, and "
+            "the same offline with `# via` annotations, at the same time); the command ends "
+            f"{statistics.median(after):.0f} ms after uv's last answer. Heavy modules "
+            f"loaded: {loaded}.",
             f"CPU time (user + sys, the command and its uv), medians: Amber "
             f"{statistics.median(cpu['amber']) * 1000:.0f} ms, uv "
             f"{statistics.median(cpu['uv']) * 1000:.0f} ms (less moved by the machine's load "

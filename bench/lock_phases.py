@@ -2,50 +2,74 @@
 
     python bench/lock_phases.py SPEC OUTPUT
 
-Runs Amber's own CLI entry (as the `amber` script does) with ``subprocess.run`` wrapped, so
-that every uv call (``amber._uv.call_uv``) is timed with its arguments; prints one JSON line:
-the imports the command needs (ms), every uv call (ms and its arguments), the command after
-its imports (ms) and the heavy modules it loaded (rattler, asyncio, rich, fsspec, click).
+Runs Amber's own entry (``amber._main.main``, as the `amber` script does, with the early
+start of uv's calls) with ``amber._uv.UvProcess``'s start and wait wrapped, and prints one
+JSON line: when uv's first call started (ms after the interpreter was up), every uv call
+(its start, its end and its arguments), the whole command (ms) and the heavy modules it
+loaded (rattler, asyncio, rich, fsspec, click).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 
 START = time.perf_counter()
-import amber.cli.lock  # noqa: E402, F401  (what `amber lock` imports, timed)
-import amber.cli.main  # noqa: E402, F401
+import subprocess  # noqa: E402
 
-IMPORTED = time.perf_counter()
-CALLS: list[tuple[float, list[str]]] = []
-_run = subprocess.run
+from amber import _uv  # noqa: E402
+
+CALLS: list[list[object]] = []
 
 
-def _timed_run(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    try:
-        return _run(args, *rest, **kwargs)
-    finally:
-        if str(args[0]).endswith(("/uv", "\\uv.exe")):
-            CALLS.append((time.perf_counter() - started, [str(a) for a in args[1:]]))
+def _ms() -> float:
+    return (time.perf_counter() - START) * 1000
 
 
 def main() -> None:
-    from amber.cli.main import main as cli_main
+    init, result = _uv.UvProcess.__init__, _uv.UvProcess.result
+    popen_init = subprocess.Popen.__init__
+    spawned: dict[int, tuple[float, float]] = {}  # pid: (ms, CPU ms) at its start
 
-    subprocess.run = _timed_run  # type: ignore[assignment]
+    def timed_popen(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        popen_init(self, *args, **kwargs)
+        spawned[self.pid] = (_ms(), time.process_time() * 1000)
+
+    by_process: dict[int, list[object]] = {}
+
+    def timed_init(self, args, popen, *rest):  # type: ignore[no-untyped-def]
+        init(self, args, popen, *rest)
+        # A call started early is wrapped again when the resolution takes it over.
+        self.timeline = by_process.get(popen.pid)
+        if self.timeline is None:
+            at, cpu = spawned.get(popen.pid, (_ms(), time.process_time() * 1000))
+            self.timeline = [at, None, [str(a) for a in args], cpu]
+            by_process[popen.pid] = self.timeline
+            CALLS.append(self.timeline)
+
+    def timed_result(self):  # type: ignore[no-untyped-def]
+        try:
+            return result(self)
+        finally:
+            if self.timeline[1] is None:
+                self.timeline[1] = _ms()
+
+    subprocess.Popen.__init__ = timed_popen  # type: ignore[method-assign]
+    _uv.UvProcess.__init__ = timed_init  # type: ignore[method-assign]
+    _uv.UvProcess.result = timed_result  # type: ignore[method-assign]
+    from amber._main import main as amber_main
+
     spec, output = sys.argv[1:3]
-    code = cli_main(["lock", "-q", "-f", spec, "-o", output])
-    done = time.perf_counter()
+    code = amber_main(["lock", "-q", "-f", spec, "-o", output])
+    done = _ms()
     heavy = ("rattler", "asyncio", "rich", "fsspec", "click")
     print(json.dumps({
         "code": code,
-        "imports_ms": (IMPORTED - START) * 1000,
-        "command_ms": (done - IMPORTED) * 1000,
-        "uv": [[ms * 1000, args] for ms, args in CALLS],
+        "command_ms": done,
+        # [started ms, waited for until ms (None: not waited for), args, CPU ms at its start]
+        "uv": CALLS,
+        "cpu_ms": time.process_time() * 1000,
         "loaded": sorted(m for m in heavy if m in sys.modules),
     }))  # fmt: skip
 

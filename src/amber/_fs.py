@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from amber._hot import owner_token
 from amber.errors import OutputError
 
 __all__ = [
@@ -206,14 +207,6 @@ def _kind(mode: int) -> str:
 # that pid lives on this host: never a running command's.
 
 _TMP_MARK = "amber-"
-
-
-def owner_token() -> str:
-    """``<pid>.<host>``: who owns a scratch name, for ``sweep_scratch`` to check."""
-    import zlib  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
-
-    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
-    return f"{os.getpid()}.{zlib.crc32(node.encode()):08x}"
 
 
 def _gone(token: str) -> bool:

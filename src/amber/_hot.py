@@ -30,7 +30,8 @@ import sys
 __all__ = [
     "try_run", "home", "file_key", "ref_key", "fingerprints", "remember", "generation",
     "new_generation", "write_run_activation", "RUN_ACTIVATION", "DEFAULT_FILES", "LOCK_NAME",
-    "stale_memos", "SPEC_VARIABLES", "spec_environment",
+    "stale_memos", "SPEC_VARIABLES", "spec_environment", "write_file", "owner_token",
+    "scratch_folder",
 ]  # fmt: skip
 
 _MEMO = "amber-run-memo-1"
@@ -135,13 +136,13 @@ def generation(home_dir: str) -> str:
 
 def new_generation(home_dir: str) -> None:
     """A tag or an env was added or removed: every ``--env`` memo taken before is void."""
-    _write(_generation_path(home_dir), os.urandom(16).hex().encode())
+    write_file(_generation_path(home_dir), os.urandom(16).hex().encode())
 
 
 # -- writing ---------------------------------------------------------------------------------
 
 
-def _write(path: str, data: bytes) -> None:
+def write_file(path: str, data: bytes) -> None:
     """``data`` into ``path`` atomically (a unique temporary file renamed over it)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.part"
@@ -155,6 +156,23 @@ def _write(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def owner_token() -> str:
+    """``<pid>.<host>``: who owns a scratch name, for ``amber._fs.sweep_scratch`` to check."""
+    import zlib
+
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    return f"{os.getpid()}.{zlib.crc32(node.encode()):08x}"
+
+
+def scratch_folder(kind: str) -> str:
+    """A new private folder ``amber-<owner>-<kind>-*`` in ``$TMPDIR`` (named as
+    ``amber._fs.scratch_dir`` names its own, so that a dead owner's is swept); the caller
+    removes it."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=f"amber-{owner_token()}-{kind}-")
 
 
 def _pack(fields: list[str]) -> bytes:
@@ -181,7 +199,7 @@ def remember(
     if any("\0" in f for f in fields):
         return
     try:
-        _write(_memo_path(home_dir, key), _pack(fields))
+        write_file(_memo_path(home_dir, key), _pack(fields))
     except OSError:
         pass  # a read-only or full store: the slow path still works
 
@@ -200,7 +218,7 @@ def write_run_activation(
         fields += [name, value]
     if any("\0" in f for f in fields):
         return
-    _write(path, _pack(fields))
+    write_file(path, _pack(fields))
 
 
 # -- reading ---------------------------------------------------------------------------------

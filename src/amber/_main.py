@@ -40,6 +40,22 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"error: {full}", file=sys.stderr)
             return full.exit_code
+    if argv[:1] == ["lock"]:
+        # uv starts resolving while the CLI loads: the calls this command made last time
+        # (amber._early's memo), else the ones it plans now.
+        from amber import _early
+
+        _early.begin(argv[1:])
+        try:
+            if not _early.started():
+                from amber.api.prelock import prestart
+
+                prestart(argv[1:])
+            from amber.cli.main import main as cli_main
+
+            return cli_main(argv)
+        finally:
+            _early.finish()
     from amber.cli.main import main as cli_main
 
     return cli_main(argv)

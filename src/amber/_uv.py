@@ -1,7 +1,9 @@
 """Calling the uv binary: one place that knows its flags and its environment.
 
 ``call_uv`` blocks (a PyPI-only `amber lock` needs nothing more, and so never loads
-asyncio); ``run_uv`` is its coroutine twin for the callers that run several things at once.
+asyncio); ``start_uv`` starts a call and returns at once, for a caller that waits for two
+calls together or starts one before it has loaded what it needs afterwards; ``run_uv`` is
+the coroutine twin for the callers that run several things at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from uv import find_uv_bin
 from amber.errors import UvFailed
 from amber.settings import Network
 
-__all__ = ["uv_bin", "uv_env", "run_uv", "call_uv", "parallel", "UvFailed"]
+__all__ = [
+    "uv_bin", "uv_env", "run_uv", "call_uv", "start_uv", "UvProcess", "parallel", "UvFailed",
+    "env_change",
+]  # fmt: skip
 
 
 _BIN_LOCK = threading.Lock()
@@ -112,17 +117,65 @@ def call_uv(
     urls: Sequence[str] = (),
 ) -> str:
     """``run_uv`` for a caller with one uv call at a time and no event loop (a hydrate)."""
-    proc = subprocess.run(
+    return start_uv(
+        args, cache_dir=cache_dir, input=input, env=env, network=network, urls=urls
+    ).result()
+
+
+class UvProcess:
+    """A uv call under way (``start_uv``): ``result`` waits for it, ``cancel`` ends it."""
+
+    def __init__(self, args: Sequence[str], popen: subprocess.Popen[bytes], input: bytes | None):
+        self.args = list(args)
+        self.popen = popen
+        self._input = input
+
+    def result(self) -> str:
+        """uv's stdout once it has finished; ``UvFailed`` with its stderr."""
+        out, err = self.popen.communicate(self._input)
+        if self.popen.returncode != 0:
+            raise UvFailed(self.args, self.popen.returncode or 1, err.decode(errors="replace"))
+        return out.decode()
+
+    def cancel(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.communicate()
+
+
+def start_uv(
+    args: Sequence[str],
+    *,
+    cache_dir: Path,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    network: Network | None = None,
+    urls: Sequence[str] = (),
+) -> UvProcess:
+    """Start ``uv ARGS`` (as ``call_uv`` runs it) and return without waiting."""
+    popen = subprocess.Popen(
         [uv_bin(), *args],
-        input=input,
-        stdin=subprocess.DEVNULL if input is None else None,
-        capture_output=True,
+        stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=_env_of(cache_dir, env, network, urls),
-        check=False,
     )
-    if proc.returncode != 0:
-        raise UvFailed(args, proc.returncode or 1, proc.stderr.decode(errors="replace"))
-    return proc.stdout.decode()
+    return UvProcess(args, popen, input)
+
+
+def env_change(
+    cache_dir: Path,
+    env: Mapping[str, str] | None = None,
+    network: Network | None = None,
+    urls: Sequence[str] = (),
+) -> dict[str, object]:
+    """What a uv call changes in this process's environment: ``{"set": {...}, "unset":
+    [...]}`` (``amber._early`` keeps it to start the same call in another process)."""
+    full = _env_of(cache_dir, env, network, urls)
+    return {
+        "set": {k: v for k, v in sorted(full.items()) if os.environ.get(k) != v},
+        "unset": sorted(k for k in os.environ if k not in full),
+    }
 
 
 def _env_of(

@@ -20,9 +20,10 @@ from amber.api import (
     merge_lock,
 )
 from amber.api import lock as resolve_lock
-from amber.api.locking import configured_priority, load, uv_project_lock
+from amber.api.locking import load, uv_project_lock
 from amber.api.policy import check as check_policy
 from amber.api.policy import policy_for
+from amber.api.prelock import LockRequest, configured_priority, spec_to_lock, with_options
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
 from amber.inspect.diff import diff_locks
@@ -31,27 +32,11 @@ from amber.policy import Finding
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import unsatisfied
 from amber.run import _hotpath
-from amber.spec import Spec, read_spec
+from amber.spec import Spec
 from amber.store import Store
 from amber.store.env import Env
 
 __all__ = ["Locked", "LockRequest", "lock_file", "import_file", "install_file", "env_to_run"]
-
-
-@dataclass(frozen=True)
-class LockRequest:
-    """The options of ``amber lock``; at most one of ``check``, ``merge``, ``update``."""
-
-    output: Path | None = None
-    platforms: tuple[str, ...] = ()
-    as_of: str | None = None
-    update: tuple[str, ...] = ()
-    check: bool = False
-    merge: bool = False
-    python: str | None = None
-    channel_priority: str | None = None  # --channel-priority: over the spec's and the settings'
-    categories: tuple[str, ...] = ()  # --category: of a conda-lock file
-    environment: str | None = None  # --environment: of a pixi.lock or a pixi manifest
 
 
 @dataclass(frozen=True)
@@ -88,10 +73,7 @@ def lock_file(
         )
     if is_amber_lock(path):
         return _lock_from_lock(path, request, s)
-    spec = read_spec(
-        path, python=request.python, channel_config=s.conda, environment=request.environment
-    )
-    spec = _with_options(configured_priority(spec, s), request)
+    spec = spec_to_lock(path, request, s)
     target = request.output or ((spec.source or path).parent / LOCK_NAME)
     # Flags that ask for something else than uv's own lock (a solve honours them).
     asked = request.platforms or request.as_of or request.python or request.channel_priority
@@ -213,7 +195,7 @@ def _lock_from_lock(path: Path, request: LockRequest, s: Session) -> Locked:
             raise LockCheckFailed(f"{path} is inconsistent: " + "; ".join(problems), path=path)
         findings = _policy_check(s, existing, path, path)
         return Locked(existing, path, path, checked=True, findings=findings)
-    spec = _with_options(configured_priority(existing.spec, s), request)
+    spec = with_options(configured_priority(existing.spec, s), request)
     if request.python and not spec.is_conda:
         spec = replace(spec, python=Spec.create(python=request.python).python)  # validated
     previous = existing if request.update else None
@@ -255,16 +237,6 @@ def _held_back(
     )  # fmt: skip
     moved = {c.name for c in diff_locks(previous, free)}
     return tuple(sorted(moved))
-
-
-def _with_options(spec: Spec, request: LockRequest) -> Spec:
-    if request.platforms:
-        spec = spec.with_platforms(request.platforms)
-    if request.as_of:
-        spec = spec.with_as_of(request.as_of)
-    if request.channel_priority:
-        spec = spec.with_channel_priority(request.channel_priority)
-    return spec
 
 
 def install_file(

@@ -13,6 +13,7 @@ from amber import formats
 from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api.policy import policy_for
+from amber.api.prelock import configured_priority
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
 from amber.lock import Lock, is_amber_lock, is_lock_file
@@ -99,16 +100,6 @@ def uv_project_lock(spec: Spec, session: Session) -> Lock | None:
         )
         return None
     return uv_lock.read(beside, uv_cache=cache)
-
-
-def configured_priority(spec: Spec, session: Session) -> Spec:
-    """``spec`` under the configured ``channel_priority`` (``.condarc``, Amber's settings
-    files, ``$CONDA_CHANNEL_PRIORITY``) unless it sets its own: conda's default (flexible)
-    < the settings < the spec < ``amber lock --channel-priority``."""
-    configured = session.conda.channel_priority
-    if configured and not spec.channel_priority:
-        return spec.with_channel_priority(configured)
-    return spec
 
 
 def lock(

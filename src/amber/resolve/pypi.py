@@ -6,22 +6,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import re
 import sys
 import tomllib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from amber import _early
 from amber._auth import in_query, requirement_with_credentials, with_credentials
 from amber._fs import scratch_dir
 from amber._urls import redact, redact_text
-from amber._uv import UvFailed, call_uv, run_uv
+from amber._uv import UvFailed, UvProcess, call_uv, env_change, run_uv, start_uv, uv_bin
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
 from amber.policy import Candidate, Policy, refusal
@@ -30,7 +32,7 @@ from amber.settings import PYPI_INDEX, Network
 from amber.spec import Spec
 from amber.spec.model import local_directory
 
-__all__ = ["compile_pypi", "release_files", "uv_python_platform"]
+__all__ = ["compile_pypi", "prestart", "release_files", "uv_python_platform"]
 
 
 _UV_PLATFORMS = {
@@ -228,56 +230,18 @@ def _compile(
     uploads: dict[str, datetime.datetime] | None = None,
     network: Network | None = None,
 ) -> list[LockedPypi]:
-    constraints = [*spec.pypi_constraints, *extra]
-    for dist, version in sorted(pins.items()):
-        try:
-            constraints.append(f"{dist}=={Version(version)}")
-        except InvalidVersion:
-            continue
     with scratch_dir("uv") as tmp:
-        reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
-        output = Path(tmp, "pylock.toml")
-        # Credentials a user wrote go to uv only, in this private temporary directory.
-        held = [_local_line(r, spec) or _held_commit(r, prefer, upgrade) for r in spec.pypi]
-        reqs.write_text("".join(requirement_with_credentials(r) + "\n" for r in held))
-        cons.write_text("\n".join(constraints) + "\n")
-        if prefer:
-            output.write_text(_pylock(prefer))
-        requirements = dict(spec.system_requirements)
-        args = [
-            "pip", "compile", str(reqs), "--constraints", str(cons),
-            "--format", "pylock.toml", "--no-header", "--quiet", "--output-file", str(output),
-            "--python-version", python,
-            "--python-platform", uv_python_platform(platform, requirements),
-            # Only builds sdists; naming it spares uv a slow search of PATH (pyenv shims).
-            "--python", sys.executable,
-        ]  # fmt: skip
-        if spec.as_of and not policy_args:
-            args += ["--exclude-newer", spec.as_of]
-        args += policy_args
-        urls = [spec.index_url or "", *spec.extra_index_urls]
-        urls += [(r.partition(" @ ")[2] or r).split(" ")[0] for r in spec.pypi]
-        if any(in_query(url) for url in urls):
-            args.append("--no-cache")  # uv's cache would keep the ?token= it was given
-        for name in sorted(upgrade):
-            args += ["--upgrade-package", name]
-        if spec.index_url:
-            args += ["--index-url", with_credentials(spec.index_url)]
-        for url in spec.extra_index_urls:
-            args += ["--extra-index-url", with_credentials(url)]
+        plan = _plan(tmp, spec, platform, python, pins, prefer, upgrade, extra, policy_args)
+        plan.write()
+        if _early.recording():
+            _early.planned(plan.memo(uv_cache, network), uv_bin())
+        calls = _claim(plan, uv_cache, network) or _Calls.start(plan, uv_cache, network)
         try:
-            macos = ".".join(map(str, macos_version(requirements)))
-            target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
-            reached = [spec.index_url or PYPI_INDEX, *urls[1:]]
-            call_uv(args, cache_dir=uv_cache, env=target, network=network, urls=reached)
-            out = output.read_text()
-            packages = tomllib.loads(out).get("packages", [])
-            pinned = Path(tmp, "pinned.txt")
-            pinned.write_text("".join(f"{n}=={v}\n" for n, v in _archive_pins(packages)))
-            annotated = [*_without_output(args), "--constraints", str(pinned)]
-            text = _run_offline_first(annotated, uv_cache, target, network, reached)
+            calls.pylock.result()
+            packages = tomllib.loads((calls.folder / "pylock.toml").read_text()).get("packages", [])
+            text = _annotated(calls, plan, packages, uv_cache, network)
         except UvFailed as exc:
-            message = _clean(exc.stderr, Path(tmp))
+            message = _clean(exc.stderr, calls.folder)
             said = (
                 f"{spec}: cannot resolve the PyPI requirements for {platform} "
                 f"(python {python}):\n{message}"
@@ -285,6 +249,8 @@ def _compile(
             if exc.is_network:
                 raise SourceError(said, url=spec.index_url) from None
             raise ResolveError(said, platform=platform) from None
+        finally:
+            calls.close()
     if uploads is not None:
         uploads.update(_upload_times(packages))
     requires = _requires(text)
@@ -292,6 +258,194 @@ def _compile(
         dataclasses.replace(locked, requires=tuple(sorted(requires.get(locked.name, ()))))
         for locked in (_pick(spec, pkg, python, platform) for pkg in packages)
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """One resolution before it runs: the files uv reads (in ``folder``) and its arguments."""
+
+    folder: Path
+    files: tuple[tuple[str, str], ...]  # (name in folder, text)
+    args: tuple[str, ...]  # writing pylock.toml into folder
+    env: tuple[tuple[str, str], ...]  # beside uv_env's own
+    urls: tuple[str, ...]  # what uv reaches (for the network settings)
+
+    def write(self) -> None:
+        for name, text in self.files:
+            Path(self.folder, name).write_text(text)
+
+    @property
+    def cached(self) -> bool:
+        return "--no-cache" not in self.args
+
+    def annotated_args(self) -> list[str]:
+        """The same resolution with its annotated requirements on stdout instead of the
+        pylock.toml file: ``# via`` for each package (the edges)."""
+        return _without_output(self.args)
+
+    def key(self, uv_cache: Path, network: Network | None) -> str:
+        """What makes two plans the same uv calls, wherever their folders are."""
+        return _early.key(self._args(self.args), self.files, self._env(uv_cache, network))
+
+    def memo(self, uv_cache: Path, network: Network | None) -> dict[str, Any] | None:
+        """The plan as ``amber._early`` remembers it; None when it holds a credential."""
+        env = self._env(uv_cache, network)
+        calls = [self._args(self.args)]
+        if self.cached:
+            calls.append(self._args([*self.annotated_args(), "--offline"]))
+        texts = [*(a for c in calls for a in c), *(t for _, t in self.files)]
+        texts += [str(v) for v in env["set"].values()]  # type: ignore[attr-defined]
+        if any(redact_text(t) != t for t in texts):
+            return None
+        key = self.key(uv_cache, network)
+        return {"key": key, "files": [list(f) for f in self.files], "calls": calls, "env": env}
+
+    def _args(self, args: Sequence[str]) -> list[str]:
+        return [a.replace(str(self.folder), _early.FOLDER) for a in args]
+
+    def _env(self, uv_cache: Path, network: Network | None) -> dict[str, object]:
+        return env_change(uv_cache, dict(self.env), network, self.urls)
+
+
+def _plan(
+    tmp: Path,
+    spec: Spec,
+    platform: str,
+    python: str,
+    pins: Mapping[str, str],
+    prefer: Sequence[LockedPypi] = (),
+    upgrade: Collection[str] = (),
+    extra: Sequence[str] = (),
+    policy_args: Sequence[str] = (),
+) -> _Plan:
+    constraints = [*spec.pypi_constraints, *extra]
+    for dist, version in sorted(pins.items()):
+        try:
+            constraints.append(f"{dist}=={Version(version)}")
+        except InvalidVersion:
+            continue
+    reqs, cons = Path(tmp, "requirements.in"), Path(tmp, "constraints.txt")
+    output = Path(tmp, "pylock.toml")
+    # Credentials a user wrote go to uv only, in this private temporary directory.
+    held = [_local_line(r, spec) or _held_commit(r, prefer, upgrade) for r in spec.pypi]
+    files = [
+        (reqs.name, "".join(requirement_with_credentials(r) + "\n" for r in held)),
+        (cons.name, "\n".join(constraints) + "\n"),
+    ]
+    if prefer:
+        files.append((output.name, _pylock(prefer)))
+    requirements = dict(spec.system_requirements)
+    args = [
+        "pip", "compile", str(reqs), "--constraints", str(cons),
+        "--format", "pylock.toml", "--no-header", "--quiet", "--output-file", str(output),
+        "--python-version", python,
+        "--python-platform", uv_python_platform(platform, requirements),
+        # Only builds sdists; naming it spares uv a slow search of PATH (pyenv shims).
+        "--python", sys.executable,
+    ]  # fmt: skip
+    if spec.as_of and not policy_args:
+        args += ["--exclude-newer", spec.as_of]
+    args += policy_args
+    urls = [spec.index_url or "", *spec.extra_index_urls]
+    urls += [(r.partition(" @ ")[2] or r).split(" ")[0] for r in spec.pypi]
+    if any(in_query(url) for url in urls):
+        args.append("--no-cache")  # uv's cache would keep the ?token= it was given
+    for name in sorted(upgrade):
+        args += ["--upgrade-package", name]
+    if spec.index_url:
+        args += ["--index-url", with_credentials(spec.index_url)]
+    for url in spec.extra_index_urls:
+        args += ["--extra-index-url", with_credentials(url)]
+    macos = ".".join(map(str, macos_version(requirements)))
+    target = {"MACOSX_DEPLOYMENT_TARGET": macos} if platform.startswith("osx-") else {}
+    reached = [spec.index_url or PYPI_INDEX, *urls[1:]]
+    return _Plan(tmp, tuple(files), tuple(args), tuple(sorted(target.items())), tuple(reached))
+
+
+@dataclasses.dataclass
+class _Calls:
+    """A plan's uv calls under way: the pylock.toml (files and hashes) and, at the same
+    time, the same resolution from uv's cache with ``# via`` annotations (the edges)."""
+
+    folder: Path
+    pylock: UvProcess
+    annotated: UvProcess | None  # None when uv's cache is off
+    cleanup: Callable[[], None] = lambda: None
+
+    @classmethod
+    def start(cls, plan: _Plan, uv_cache: Path, network: Network | None) -> _Calls:
+        def start(args: Sequence[str]) -> UvProcess:
+            return start_uv(
+                args, cache_dir=uv_cache, env=dict(plan.env), network=network, urls=plan.urls
+            )
+
+        pylock = start(plan.args)
+        annotated = start([*plan.annotated_args(), "--offline"]) if plan.cached else None
+        return cls(plan.folder, pylock, annotated)
+
+    def close(self) -> None:
+        for call in (self.pylock, self.annotated):
+            if call is not None:
+                call.cancel()
+        self.cleanup()
+
+
+def _claim(plan: _Plan, uv_cache: Path, network: Network | None) -> _Calls | None:
+    """The calls ``amber._early`` started for exactly this plan, if it did."""
+    early = _early.claim(plan.key(uv_cache, network))
+    if early is None:
+        return None
+    calls = [UvProcess(args, popen, None) for args, popen in early.calls]
+    annotated = calls[1] if len(calls) > 1 else None
+    return _Calls(Path(early.folder), calls[0], annotated, early.cleanup)
+
+
+def prestart(
+    spec: Spec, platform: str, python: str, uv_cache: Path, network: Network | None
+) -> None:
+    """Start the uv calls that ``compile_pypi`` of ``spec`` (no conda pins, no earlier
+    lock, no policy) will plan, for it to take over (``amber._early``)."""
+    stack = contextlib.ExitStack()
+    tmp = stack.enter_context(scratch_dir("uv"))
+    plan = _plan(tmp, spec, platform, python, {})
+    plan.write()
+    calls = _Calls.start(plan, uv_cache, network)
+    started = [(c.args, c.popen) for c in (calls.pylock, calls.annotated) if c is not None]
+    _early.offer(plan.key(uv_cache, network), str(tmp), started, stack.close)
+
+
+def _annotated(
+    calls: _Calls,
+    plan: _Plan,
+    packages: Sequence[Mapping[str, Any]],
+    uv_cache: Path,
+    network: Network | None,
+) -> str:
+    """uv's annotated requirements for the resolution in ``packages``: the offline call
+    started beside the first when it found the same versions (it read uv's cache as the
+    first left it); else the resolution again, pinned to ``packages``."""
+    pins = sorted(_archive_pins(packages))
+    if calls.annotated is not None:
+        try:
+            text = calls.annotated.result()
+        except UvFailed:
+            text = None  # uv's cache misses something the first call had to fetch
+        if text is not None and _same_pins(_PINNED.findall(text), pins):
+            return text
+    pinned = Path(plan.folder, "pinned.txt")
+    pinned.write_text("".join(f"{n}=={v}\n" for n, v in pins))
+    args = [*plan.annotated_args(), "--constraints", str(pinned)]
+    return _run_offline_first(args, uv_cache, dict(plan.env), network, plan.urls)
+
+
+def _same_pins(a: Sequence[tuple[str, str]], b: Sequence[tuple[str, str]]) -> bool:
+    def normal(pins: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {(str(canonicalize_name(n)), v) for n, v in pins}
+
+    return normal(a) == normal(b)
+
+
+_PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
 
 def _archive_pins(packages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -306,7 +460,7 @@ def _archive_pins(packages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]
 
 def _without_output(args: Sequence[str]) -> list[str]:
     """``uv pip compile``'s arguments with its annotated requirements on stdout instead of
-    the pylock.toml file: the same resolution, with ``# via`` for each package."""
+    the pylock.toml file."""
     out: list[str] = []
     skip = False
     for arg in args:

@@ -13,6 +13,7 @@ Layout under ``$AMBER_HOME`` (all on one filesystem, so envs hardlink from cache
                         its mtime is when the env was last used (`amber run` touches it)
     run-memo/           what `amber run` looks up before anything else (amber._hot); its
                         `generation` changes whenever a tag or an env is added or removed
+    lock-memo/          which uv calls `amber lock` of a spec file starts first (amber._early)
     edits/<digest>.lock one lock file per folder whose spec files `amber add` edits
     .reserve            1 MiB kept free for the index writes of `env rm` and `gc` on a full disk
 """

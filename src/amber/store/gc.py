@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amber import _hot
+from amber import _early, _hot
 from amber._fs import remove_tree, sweep_scratch
 from amber._uv import uv_bin, uv_env
 from amber.errors import AmberError
@@ -204,10 +204,11 @@ def collect(
 
 def _sweep_bookkeeping(store: Store, report: GcReport) -> None:
     """What commands leave behind that outlives its use: the edit locks of `amber add` that
-    nobody holds, and `amber run`'s memos of envs that are gone."""
+    nobody holds, `amber run`'s memos of envs that are gone and `amber lock`'s of spec
+    files that changed."""
     edits = sorted((store.home / "edits").glob("*.lock"))
     removed = sum(1 for path in edits if remove_unheld(path))
-    for memo in _hot.stale_memos(str(store.home)):
+    for memo in [*_hot.stale_memos(str(store.home)), *_early.stale_memos(str(store.home))]:
         with suppress(OSError):
             os.unlink(memo)
             removed += 1

@@ -1,0 +1,308 @@
+"""uv's calls for ``amber lock``, started before the rest of Amber has loaded.
+
+``amber lock`` of a spec with PyPI packages and no conda part spends most of its time
+waiting for uv, which revalidates the index pages over the network. The command starts
+those calls first and loads click, the store, the policy and the renderers while they run:
+
+1. The **lock memo** (``$AMBER_HOME/lock-memo/``), keyed by the working directory, the
+   command line, the spec file's stat fingerprint and the variables that change what a spec
+   means, holds the calls the same command ran last time: their input files, arguments and
+   the environment they ran with (as changes to this process's). ``begin`` starts them on
+   ``os``, ``sys``, ``json`` and ``subprocess`` alone; ``finish`` writes the memo again
+   when the command ran other calls (``planned``), so that it follows the spec, the
+   settings and the policy.
+2. Without a memo, ``amber.api.prelock`` reads the spec with the modules that needs and
+   starts the calls it plans.
+
+Either way ``amber.resolve.pypi`` takes a started call over (``claim``) only when it plans
+exactly that call: the same arguments, input files and environment, compared by ``key``.
+Anything else (a changed setting, a policy, an earlier lock's preferences) plans other
+calls, and ``discard`` ends the early ones. A memo never holds credentials: a plan with any
+(in an index URL, a requirement, a proxy) is not remembered.
+
+Like ``amber._hot`` it must never import the rest of Amber (``amber._hot`` only).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from amber import _hot
+
+TYPE_CHECKING = False  # typing itself costs a few ms before uv starts
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+__all__ = [
+    "lock_options", "spec_path", "key", "offer", "claim", "discard", "begin", "planned",
+    "finish", "started", "recording", "memo_dir", "memo_file", "stale_memos", "FOLDER",
+]  # fmt: skip
+
+_MEMO = "amber-lock-memo-1"
+_MAX_MEMO = 1 << 22  # a memo holds a requirements file or two: anything larger is not ours
+FOLDER = "\0"  # in remembered arguments: the folder their input files are in
+
+# `amber lock`'s options whose calls can start early (any other option: none start).
+_VALUED = {"-f": "file", "--file": "file", "-o": "output", "--output": "output",
+           "-p": "platform", "--platform": "platform", "--python": "python"}  # fmt: skip
+
+
+def lock_options(argv: Sequence[str]) -> dict[str, list[str]] | None:
+    """``amber lock``'s options as ``{file, output, platform, python: [values]}``, or None
+    for a command line with anything else (``--update``, ``--policy``...)."""
+    given: dict[str, list[str]] = {}
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-q", "--quiet"):
+            continue
+        name, eq, value = arg.partition("=")
+        if name not in _VALUED or (eq and not name.startswith("--")):
+            return None
+        if not eq:
+            value = next(args, "")
+            if not value:
+                return None
+        given.setdefault(_VALUED[name], []).append(value)
+    return given
+
+
+def spec_path(options: dict[str, list[str]]) -> str | None:
+    """The spec file ``amber lock`` reads: ``-f``'s, else the first default file here."""
+    if "file" in options:
+        return options["file"][-1]
+    return next((name for name in _hot.DEFAULT_FILES if os.path.isfile(name)), None)
+
+
+# -- the calls under way, by key -------------------------------------------------------------
+
+
+class _Early:
+    def __init__(
+        self,
+        folder: str,
+        calls: list[tuple[list[str], subprocess.Popen[bytes]]],
+        cleanup: Callable[[], None],
+    ):
+        self.folder, self.calls, self.cleanup = folder, calls, cleanup
+
+    def end(self) -> None:
+        for _, popen in self.calls:
+            if popen.poll() is None:
+                popen.kill()
+            popen.communicate()
+        self.cleanup()
+
+
+_STARTED: dict[str, _Early] = {}
+
+
+def key(args: Sequence[str], files: Sequence[tuple[str, str]], env: dict[str, Any]) -> str:
+    """What makes two planned calls the same process: arguments (with ``FOLDER`` for where
+    their files are), the files' names and texts, and the changes to this process's
+    environment (``{"set": {...}, "unset": [...]}``)."""
+    import hashlib
+    import json
+
+    data = json.dumps([list(args), [list(f) for f in files], env], sort_keys=True)
+    return hashlib.sha256(data.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def offer(
+    plan_key: str,
+    folder: str,
+    calls: list[tuple[list[str], subprocess.Popen[bytes]]],
+    cleanup: Callable[[], None],
+) -> None:
+    """Calls started early for the plan ``plan_key``, their files in ``folder``; ``cleanup``
+    removes the folder once they are taken over or ended."""
+    previous = _STARTED.pop(plan_key, None)
+    if previous is not None:
+        previous.end()
+    _STARTED[plan_key] = _Early(folder, calls, cleanup)
+
+
+def claim(plan_key: str) -> _Early | None:
+    """The calls started early for ``plan_key``, now the caller's to wait for and clean."""
+    return _STARTED.pop(plan_key, None)
+
+
+def discard() -> None:
+    """End the calls nobody took over and remove their folders."""
+    while _STARTED:
+        _STARTED.popitem()[1].end()
+
+
+# -- the lock memo ---------------------------------------------------------------------------
+
+
+def memo_dir(home_dir: str) -> str:
+    return os.path.join(home_dir, "lock-memo")
+
+
+def _memo_key(options: dict[str, list[str]], path: str) -> str:
+    """The memo's key: what the plans depend on (not ``-o``: a plain lock plans the same
+    calls wherever it writes)."""
+    fingerprint = _hot.fingerprints([path])[0][1]
+    asked = [
+        f"{name}={value}" for name in ("platform", "python") for value in options.get(name, ())
+    ]
+    parts = (_MEMO, os.getcwd(), *asked, os.path.realpath(path), fingerprint)
+    return "\x1f".join((*parts, _hot.spec_environment(), sys.executable))
+
+
+def _memo_path(home_dir: str, memo_key: str) -> str:
+    import zlib
+
+    data = memo_key.encode("utf-8", "surrogateescape")
+    return os.path.join(memo_dir(home_dir), f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}")
+
+
+# The `amber lock` this process runs (``begin``) and the plans its resolution ran.
+_COMMAND: dict[str, Any] = {}
+
+
+def begin(argv: Sequence[str]) -> None:
+    """This process runs ``amber lock ARGV``: start the calls its memo holds, and record
+    from now on the plans its resolution runs (``planned``), for ``finish`` to remember.
+    The spec's fingerprint is taken now, before anything reads it."""
+    _COMMAND.clear()
+    options = lock_options(argv)
+    home_dir = _hot.home()
+    path = spec_path(options) if options is not None else None
+    if options is None or path is None or home_dir is None:
+        return
+    memo_key = _memo_key(options, path)
+    memo_path = _memo_path(home_dir, memo_key)
+    spec = (os.path.realpath(path), _hot.fingerprints([path])[0][1])
+    _COMMAND.update(key=memo_key, path=memo_path, spec=spec, planned=[], started=[])
+    _COMMAND["started"] = _start_memo(memo_path)
+
+
+def memo_file(argv: Sequence[str]) -> str | None:
+    """Where the lock memo of ``amber lock ARGV`` here is (None: no memo for it)."""
+    options = lock_options(argv)
+    home_dir = _hot.home()
+    path = spec_path(options) if options is not None else None
+    if options is None or path is None or home_dir is None:
+        return None
+    return _memo_path(home_dir, _memo_key(options, path))
+
+
+def recording() -> bool:
+    """Whether this process runs an ``amber lock`` whose plans ``planned`` records."""
+    return bool(_COMMAND)
+
+
+def planned(plan: dict[str, Any] | None, uv: str) -> None:
+    """The resolution ran ``plan`` (``{"key", "files", "calls", "env"}``; None for one that
+    holds a credential, which makes the command's plans unfit to remember)."""
+    if _COMMAND:
+        _COMMAND["planned"].append(plan)
+        _COMMAND["uv"] = uv
+
+
+def finish() -> None:
+    """End the calls nobody took over, and remember the plans the command ran when they
+    differ from the ones its memo started."""
+    discard()
+    command, plans = dict(_COMMAND), _COMMAND.get("planned") or []
+    _COMMAND.clear()
+    if not plans or any(p is None for p in plans) or len(plans) > 8:
+        return
+    if [p["key"] for p in plans] == command["started"]:
+        return
+    import json
+
+    spec, fingerprint = command["spec"]
+    memo = {"memo": command["key"], "spec": spec, "fingerprint": fingerprint}
+    data = json.dumps({**memo, "uv": command["uv"], "plans": plans}).encode()
+    try:
+        os.makedirs(os.path.dirname(command["path"]), exist_ok=True)
+        _hot.write_file(command["path"], data)
+    except OSError:
+        pass  # only a head start for the next time
+
+
+def stale_memos(home_dir: str) -> list[str]:
+    """The lock memos of spec files that have changed or gone since (for ``amber gc``)."""
+    import json
+
+    try:
+        names = os.listdir(memo_dir(home_dir))
+    except OSError:
+        return []
+    stale = []
+    for name in names:
+        path = os.path.join(memo_dir(home_dir), name)
+        try:
+            with open(path, "rb") as f:
+                memo = json.loads(f.read(_MAX_MEMO + 1))
+            spec, fingerprint = memo["spec"], memo["fingerprint"]
+            current = _hot.fingerprints([spec])[0][1]
+        except (OSError, ValueError, KeyError, TypeError):
+            current, fingerprint = "", "-"  # not a memo of ours (or half of one): stale
+        if current != fingerprint:
+            stale.append(path)
+    return stale
+
+
+def _start_memo(memo_path: str) -> list[str]:
+    """Start the calls of the memo at ``memo_path``; their keys (none: no memo)."""
+    try:
+        with open(memo_path, "rb") as f:
+            data = f.read(_MAX_MEMO + 1)
+    except OSError:
+        return []
+    import json
+
+    try:
+        memo = json.loads(data) if len(data) <= _MAX_MEMO else None
+        if not isinstance(memo, dict) or memo.get("memo") != _COMMAND.get("key"):
+            return []
+        for plan in memo["plans"]:
+            _start(memo["uv"], plan)
+        return [plan["key"] for plan in memo["plans"]]
+    except (ValueError, KeyError, TypeError, OSError):
+        discard()
+        return []
+
+
+def started() -> bool:
+    """Whether ``begin`` started calls from the memo."""
+    return bool(_COMMAND.get("started"))
+
+
+def _start(uv: str, plan: dict[str, Any]) -> None:
+    import subprocess
+
+    folder = _hot.scratch_folder("uv")
+    for name, text in plan["files"]:
+        if os.sep in name or name in ("", ".", ".."):
+            raise ValueError(name)
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+            f.write(text)
+    env = dict(os.environ)
+    for name in plan["env"]["unset"]:
+        env.pop(name, None)
+    env.update(plan["env"]["set"])
+    calls = []
+    for args in plan["calls"]:
+        args = [a.replace(FOLDER, folder) for a in args]
+        popen = subprocess.Popen(
+            [uv, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        calls.append((args, popen))
+
+    def cleanup() -> None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+    offer(plan["key"], folder, calls, cleanup)
