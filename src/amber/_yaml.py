@@ -7,6 +7,7 @@ so the user learns of a second ``dependencies:`` instead of losing the first.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -180,8 +181,10 @@ def _flow(value: Any) -> str:
     return "[]" if isinstance(value, list) else "{}"
 
 
+@functools.lru_cache(maxsize=8192)
 def _scalar(text: str) -> str:
-    """``text`` plain where the emitter writes it plain, else single-quoted."""
+    """``text`` plain where the emitter writes it plain, else single-quoted (remembered: a
+    lock repeats its versions, subdirs, channels and names)."""
     if _EASY.match(text) or _plain(text):
         return text
     return "'" + text.replace("'", "''") + "'"

@@ -13,7 +13,7 @@ from amber import formats
 from amber._fs import write_atomic
 from amber._progress import Progress
 from amber.api.policy import policy_for
-from amber.api.prelock import configured_priority
+from amber.api.prelock import configured_priority, early_resolution
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockFileError, SpecError, SpecWarning
 from amber.lock import Lock, is_amber_lock, is_lock_file
@@ -121,9 +121,13 @@ def lock(
     if update:
         _check_update_names(previous, update)
     caches = ResolveCaches(s.store.repodata, s.store.uv_cache, s.store.conda_pkgs, s.store.network)
-    result = resolve(
+    policy = policy_for(s, spec.source)
+    early = None
+    if previous is None and not update:
+        early = early_resolution(spec, caches, s.conda, policy, s.progress)
+    result = early or resolve(
         spec, caches, s.progress, previous=previous, update=update, channel_config=s.conda,
-        policy=policy_for(s, spec.source),
+        policy=policy,
     )  # fmt: skip
     s.store.save_lock(result.dumps(), result.req_id, result.full_id)
     return result
