@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Required, TypedDict, Unpack
 
 from uv import find_uv_bin
 
@@ -107,19 +108,19 @@ async def run_uv(
     return out.decode()
 
 
-def call_uv(
-    args: Sequence[str],
-    *,
-    cache_dir: Path,
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-    network: Network | None = None,
-    urls: Sequence[str] = (),
-) -> str:
+class UvCall(TypedDict, total=False):
+    """How a uv call runs (``start_uv``'s keywords)."""
+
+    cache_dir: Required[Path]
+    input: bytes | None
+    env: Mapping[str, str] | None
+    network: Network | None
+    urls: Sequence[str]
+
+
+def call_uv(args: Sequence[str], **how: Unpack[UvCall]) -> str:
     """``run_uv`` for a caller with one uv call at a time and no event loop (a hydrate)."""
-    return start_uv(
-        args, cache_dir=cache_dir, input=input, env=env, network=network, urls=urls
-    ).result()
+    return start_uv(args, **how).result()
 
 
 class UvProcess:
