@@ -11,8 +11,8 @@ those calls first and loads click, the store, the policy and the renderers while
    ``os``, ``sys``, ``json`` and ``subprocess`` alone; ``finish`` writes the memo again
    when the command ran other calls (``planned``), so that it follows the spec, the
    settings and the policy.
-2. Without a memo, ``amber.api.prelock`` reads the spec with the modules that needs and
-   starts the calls it plans.
+2. Then ``amber.api.prelock`` reads the spec with the modules that needs and starts the
+   calls it plans (when the memo had none), or the whole resolution of a conda spec.
 
 Either way ``amber.resolve.pypi`` takes a started call over (``claim``) only when it plans
 exactly that call: the same arguments, input files and environment, compared by ``key``.

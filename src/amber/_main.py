@@ -47,10 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
         _early.begin(argv[1:])
         try:
-            if not _early.started():
-                from amber.api.prelock import prestart
+            from amber.api.prelock import prestart
 
-                prestart(argv[1:])
+            prestart(argv[1:])
             from amber.cli.main import main as cli_main
 
             return cli_main(argv)

@@ -179,7 +179,7 @@ def _prestart(argv: Sequence[str]) -> None:
     spec = _read_early(path, request, session)
     if spec.is_conda:
         _resolve_early(spec, session)
-    elif spec.pypi:
+    elif spec.pypi and not _early.started():  # (else the lock memo's calls run already)
         from amber.resolve.pypi import prestart as start  # noqa: PLC0415
 
         for platform in spec.target_platforms:
