@@ -166,3 +166,24 @@ def test_whatever_a_lock_memo_holds_begin_starts_or_ignores_it(
     assert not _early._STARTED
     assert not list(scratch.iterdir())
     assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_a_conda_spec_with_pip_packages_starts_its_uv_calls_from_the_memo_too(
+    amber, amber_home: Path, tmp_path: Path, conda_channel_url: str
+):
+    write(
+        tmp_path / "environment.yml",
+        f"channels:\n  - {conda_channel_url}\ndependencies:\n  - python\n  - pip:\n"
+        "    - tabulate\n",
+    )
+    lock = ("lock", "-q", "-f", "environment.yml", "-p", "linux-64")
+    amber(*lock, "-o", "a.lock", cwd=tmp_path, check=True)
+    memo = _memo(tmp_path, amber_home, "-f", "environment.yml", "-p", "linux-64")
+    plan = json.loads(memo.read_text())["plans"][0]
+    assert ["requirements.in", "tabulate\n"] in plan["files"]
+    written = memo.stat().st_ino
+    amber(*lock, "-o", "b.lock", cwd=tmp_path, check=True)
+    assert memo.stat().st_ino == written  # started from the memo and taken over
+    assert _pins(tmp_path / "a.lock") == _pins(tmp_path / "b.lock") and "tabulate" in _pins(
+        tmp_path / "b.lock"
+    )
