@@ -14,8 +14,16 @@ from pathlib import Path
 
 import condapkgs
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["remote_fixtures"]
+
+# CI (`.ci/run` sets AMBER_CI) runs the property tests on examples derived from each test
+# alone, the same every run, so that a change lands or fails on its own merit; a developer's
+# run draws new examples every time and keeps finding what those miss.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("AMBER_CI"):
+    settings.load_profile("ci")
 
 
 def _test_cache_root() -> Path:
