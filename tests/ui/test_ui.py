@@ -311,11 +311,11 @@ def test_every_page_in_a_real_browser(world: World, dashboard: str, browser, sho
         assert int(cell.get_attribute("data-value")) == e["unique"]
     tags = driver.find_element(By.CSS_SELECTOR, f'#envs tr[data-id="{big}"] td[data-field="tags"]')
     assert "analysis:v1" in tags.text
+    _shot(driver, shots, "envs")
     driver.find_element(By.ID, "envs-filter").send_keys("analysis:v2")
     assert [
         r.get_attribute("data-id") for r in driver.find_elements(By.CSS_SELECTOR, "#envs tbody tr")
     ] == [small]
-    _shot(driver, shots, "envs")
     # one env: packages, the graph, activation, reproduce commands
     _open(driver, dashboard + f"#/env/{big}", f"env/{big}")
     tree = world.json("tree", big, "--json")
@@ -395,6 +395,7 @@ def test_report_opens_offline(world: World, browser, shots: Path) -> None:
         assert driver.find_elements(By.CSS_SELECTOR, "#graph g.node")
         assert driver.find_element(By.ID, "sbom").text
         assert driver.find_elements(By.CSS_SELECTOR, "#packages tbody tr")
+        assert "analysis:v1" in driver.find_element(By.ID, "env-facts").text
         _shot(driver, shots, "report")
         assert _errors(driver) == []
     finally:

@@ -47,6 +47,9 @@ def render_report(ref: str, session: Session, osv: str | None = None) -> str:
         for r in found_runs.records
         if any(s.full_id == lock.full_id for s in r.steps)
     ]
+    data["tags"] = [
+        f"{n}:{t}" for n, t, full_id, _ in session.store.tags() if full_id == lock.full_id
+    ]
     data["report"] = {"ref": ref, "made": time.time(), "advisories": data["audit"]["osv"]}
     html = asset("index.html")
     html = html.replace(
