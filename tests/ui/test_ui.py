@@ -358,6 +358,8 @@ def test_every_page_in_a_real_browser(world: World, dashboard: str, browser, sho
     )
     bars[-1].click()
     assert run["steps"][-1]["step"] in driver.find_element(By.ID, "detail").text
+    # a failure with the traceback the caller saw
+    assert "ValueError: the data is bad" in driver.find_element(By.ID, "failures").text
     _shot(driver, shots, "run")
     # disk: the treemap's tiles add up to `amber du`'s total; gc's dry run per env
     _open(driver, dashboard + "#/disk", "disk")

@@ -88,6 +88,7 @@ def run_record(run: RunRecord, remote: bool = False) -> dict[str, Any]:
                 "started": s.started,
                 "ended": s.ended,
                 "status": s.status,
+                "traceback": s.traceback,
             }  # fmt: skip
             for s in run.steps
         ],

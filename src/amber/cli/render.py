@@ -602,6 +602,8 @@ def run(record: RunRecord, as_json: bool, *, remote: bool = False) -> None:
     )
     for s in record.steps:
         click.echo(f"  {s.step:<24} {s.full_id[:12]}  {s.ended - s.started:7.2f}s  {s.status}")
+        if s.traceback:  # why it failed, as the caller saw it
+            click.echo(clip_lines("\n".join("      " + line for line in s.traceback.splitlines())))
 
 
 def steps(rows: Sequence[StepRow], module: Path, as_json: bool) -> None:

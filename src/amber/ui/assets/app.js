@@ -360,7 +360,8 @@ async function runPage(id) {
     el("div", { id: "detail", class: "muted", text: "Click a bar: its step, env, duration and status." }),
     el("h2", { text: `Failures (${failed.length})` }),
     failed.length ? el("table", { id: "failures" }, failed.map((s) => el("tr", {}, el("td", { text: s.step }),
-      el("td", {}, envLink(s.full_id)), el("td", { class: "bad mono", text: s.status }))))
+      el("td", {}, envLink(s.full_id)), el("td", { class: "bad mono", text: s.status },
+        s.traceback ? el("pre", { class: "traceback", text: s.traceback }) : null))))
       : el("p", { id: "failures", class: "ok", text: "None." }));
 }
 
@@ -384,7 +385,8 @@ function timelineSvg(steps) {
         onclick: () => {
           const d = document.getElementById("detail");
           d.replaceChildren(`${s.step} in env `, envLink(s.full_id), `: started ${when(s.started)}, ${dur.toFixed(2)}s, `,
-            el("span", { class: ok ? "ok" : "bad", text: s.status }));
+            el("span", { class: ok ? "ok" : "bad", text: s.status }),
+            s.traceback ? el("pre", { class: "traceback", text: s.traceback }) : null);
         } }, el("title", { text: `${s.step}: ${dur.toFixed(2)}s, ${s.status}` })));
   });
   return svg;
