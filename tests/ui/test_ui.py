@@ -402,3 +402,16 @@ def test_report_opens_offline(world: World, browser, shots: Path) -> None:
         assert _errors(driver) == []
     finally:
         driver.delete_network_conditions()
+
+
+def test_a_busy_port_is_a_clear_error(amber_home: Path, tmp_path: Path) -> None:
+    import socket
+
+    from helpers import assert_clear_error
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        outcome = run_cli(["ui", "--port", port], tmp_path)
+    assert_clear_error(outcome, f"127.0.0.1:{port}")
