@@ -189,6 +189,8 @@ def test_read_only_unless_allowed_and_only_for_its_own_host(world: World, dashbo
     assert status == 403  # a name rebound to 127.0.0.1 does not reach the store
     status, body = _get(dashboard + "api/env/not-an-env")
     assert status == 404 and b"not-an-env" in body
+    assert _get(dashboard + "api/envs/extra")[0] == 404
+    assert _get(dashboard + "api/tree")[0] == 404
     status, body = _get(dashboard + "api/diff?a=/etc/passwd&b=/etc/passwd")
     assert status == 404 and b"root:" not in body  # a path is no env: nothing is read
 

@@ -101,7 +101,8 @@ class Dashboard:
     def lock(self, ref: str) -> Lock:
         """The lock of an env of this store, or a lock the store keeps, by full_id."""
         try:
-            return Lock.read(self.record(ref).path / ".amber" / "amber.lock")
+            record = self.record(ref)
+            return Lock.read(Env(record.full_id, record.path).lock_file)
         except EnvNotFoundError:
             path = self.store.find_lock(ref) if len(ref) == 64 else None
             if path is None:

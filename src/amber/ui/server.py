@@ -89,7 +89,8 @@ class Server:
             a, b = query.get("a", [""])[0], query.get("b", [""])[0]
             return self._call(lambda: self.dashboard.diff(a, b))
         route: Callable[..., Any] | None = self.dashboard.routes().get(name)
-        if route is None or len(args) > 1:
+        takes = name in ("env", "tree", "audit", "packages", "verify", "env-runs", "run")
+        if route is None or len(args) != int(takes):
             return HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: /api/{name}"}
         return self._call(lambda: route(*args))
 
