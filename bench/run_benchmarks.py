@@ -3,7 +3,7 @@
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
-                                   [--push-reps 5] [--pack-reps 5] [--lock-reps 9]
+                                   [--push-reps 5] [--pack-reps 5] [--lock-reps 9] [--ui-reps 7]
                                    [--only 8,9] [--keep]
                                    [--no-doc]
 
@@ -14,7 +14,9 @@ bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
 bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm hydrate vs
 `uv venv` + `uv pip sync`) in bench_uvsync.py, 16 and 17 (`amber lock` vs raw rattler, the
-scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py. By
+scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py, 19 and
+20 (`amber ui`'s envs page over 200 envs, a run of 1,000 step calls, in headless Chromium) in
+bench_ui.py. By
 default all of them run and docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3
 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
@@ -46,6 +48,7 @@ import bench_pack  # noqa: E402  (benchmarks 10 and 11)
 import bench_remote  # noqa: E402  (benchmarks 8 and 9)
 import bench_resolve  # noqa: E402  (benchmarks 6 and 7)
 import bench_steps  # noqa: E402  (benchmarks 4 and 5)
+import bench_ui  # noqa: E402  (benchmarks 19 and 20)
 import bench_uvsync  # noqa: E402  (benchmark 15)
 import condapkgs  # noqa: E402  (the tests' builder of real conda packages)
 from common import Figure, ms, run, spread, timed  # noqa: E402
@@ -260,7 +263,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 18
+N_BENCHMARKS = 20
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -295,6 +298,7 @@ def main() -> None:
     parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14 and 16")
     parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
     parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
+    parser.add_argument("--ui-reps", type=int, default=7, help="page loads of 19 and 20")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -354,6 +358,8 @@ def main() -> None:
             figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
         if 18 in only:
             figures.append(bench_audit.bench_audit(work, args.audit_reps))
+        if only & {19, 20}:
+            figures += bench_ui.bench_ui(work, args.ui_reps, only)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -378,6 +384,7 @@ def main() -> None:
             lock_conda=" ".join(bench_condalock.CONDA), lock_reps=args.lock_reps,
             scale_reps=args.scale_reps,
             audit_request=", ".join(bench_audit.REQUEST), audit_reps=args.audit_reps,
+            ui_envs=bench_ui.N_ENVS, ui_calls=f"{bench_ui.N_CALLS:,}", ui_reps=args.ui_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

@@ -25,7 +25,7 @@ from amber.ship.bundle import bundle_locks
 from amber.store import Store
 from amber.store.env import Env
 
-__all__ = ["OSV_API", "audit_lock", "load_osv"]
+__all__ = ["OSV_API", "audit_lock", "load_osv", "license_facts"]
 
 OSV_API = "https://api.osv.dev"
 _BATCH = 1000  # the API's limit of queries per querybatch request
@@ -47,7 +47,7 @@ def audit_lock(
     path = Path(ref)
     locks = bundle_locks(path) if path.is_file() and is_bundle(path) else (lock_of(ref, s.store),)
     db = load_osv(osv, locks)
-    licenses = {k: v for lock in locks for k, v in _license_facts(lock, s.store).items()}
+    licenses = {k: v for lock in locks for k, v in license_facts(lock, s.store).items()}
     return audit(
         locks, db, target=ref, fail_on=fail_on, ignored=ignored, licenses=licenses,
         license_check=license_check,
@@ -122,7 +122,7 @@ def _open(request: urllib.request.Request, url: str) -> object:
         ) from None
 
 
-def _license_facts(lock: Lock, store: Store) -> dict[tuple[str, str, str], tuple[str | None, str]]:
+def license_facts(lock: Lock, store: Store) -> dict[tuple[str, str, str], tuple[str | None, str]]:
     """Licenses the lock does not record: conda ones from the env's ``conda-meta``, PyPI
     ones from the wheels' ``METADATA`` in the env or uv's cache."""
     facts: dict[tuple[str, str, str], tuple[str | None, str]] = {}

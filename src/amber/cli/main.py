@@ -45,6 +45,8 @@ _COMMANDS = {
     "kernel": "kernel:kernel_group",
     "config": "config:config_group",
     "policy": "policy:policy_group",
+    "ui": "ui:ui_cmd",
+    "report": "ui:report_cmd",
 }
 
 

@@ -16,6 +16,7 @@ import click
 
 from amber._input import clip_lines
 from amber._units import human_bytes
+from amber.api import views
 from amber.inspect.diff import ACTIONS, Change, Row, diff_locks
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ __all__ = [
     "chain_line",
     "diff_markdown",
     "print_diff_markdown",
+    "serving",
+    "reported",
 ]
 
 
@@ -235,25 +238,10 @@ def tree_lines(branches: Sequence[Branch], mixed: bool, *, inverted: bool = Fals
     return lines
 
 
-def _branch_json(branch: Branch) -> dict[str, Any]:
-    node = branch.node
-    return {
-        "name": node.name,
-        "version": node.version or None,
-        "kind": node.kind,
-        "requested": branch.requested,
-        "repeated": branch.repeated,
-        "dependencies": [_branch_json(c) for c in branch.children],
-    }
-
-
 def dependency_tree(g: Graph, branches: Sequence[Branch], as_json: bool, inverted: bool) -> None:
     """``amber tree``: the tree (or JSON), and on stderr what the lock does not record."""
     if as_json:
-        key = "dependents" if inverted else "dependencies"
-        _json(
-            {"platform": g.platform, "inverted": inverted, key: [_branch_json(b) for b in branches]}
-        )
+        _json(views.dependency_tree(g, branches, inverted))
     else:
         for line in tree_lines(branches, g.mixed, inverted=inverted):
             click.echo(line)
@@ -279,22 +267,7 @@ def chain_line(chain: Chain, mixed: bool) -> str:
 def why(g: Graph, name: str, chains: Sequence[Chain], as_json: bool) -> None:
     """``amber why``: one line per chain, shortest first (or JSON)."""
     if as_json:
-        _json(
-            {
-                "platform": g.platform,
-                "package": name,
-                "chains": [
-                    {
-                        "requested": c.requested,
-                        "packages": [
-                            {"name": n.name, "version": n.version or None, "kind": n.kind}
-                            for n in c.nodes
-                        ],
-                    }
-                    for c in chains
-                ],
-            }
-        )
+        _json(views.why(g, name, chains))
     else:
         for chain in chains:
             click.echo(chain_line(chain, g.mixed))
@@ -313,21 +286,10 @@ def paths(envs: Sequence[Env]) -> None:
         click.echo(str(env.path))
 
 
-def _env_json(e: EnvRecord) -> dict[str, Any]:
-    return {
-        "full_id": e.full_id,
-        "name": e.name,
-        "path": str(e.path),
-        "size": e.size,
-        "created": e.created,
-        "last_used": e.last_used,
-    }
-
-
 def env_list(rows: Sequence[EnvRecord], as_json: bool) -> None:
     """``amber env list``: a table (one line per env in pipes and logs), or JSON."""
     if as_json:
-        _json([_env_json(e) for e in rows])
+        _json([views.env_record(e) for e in rows])
         return
     if not rows:
         _note("No environments yet: `amber install -f environment.yml` makes one.")
@@ -353,23 +315,7 @@ def env_show(details: EnvDetails, as_json: bool) -> None:
     """``amber env show``: the env, its spec, packages and activation."""
     env, lock, record = details.env, details.lock, details.record
     if as_json:
-        head = (
-            _env_json(record)
-            if record is not None
-            else {"full_id": env.full_id, "name": None, "path": str(env.path), "size": None,
-                  "created": None, "last_used": None}
-        )  # fmt: skip
-        _json({
-            **head,
-            "req_id": lock.req_id,
-            "spec": lock.spec.canonical(),
-            "activation": {
-                "set": dict(details.activation.set),
-                "path_prepend": list(details.activation.path_prepend),
-                "scripts": list(details.activation.scripts),
-            },
-            "platforms": lock.to_dict()["platforms"],
-        })  # fmt: skip
+        _json(views.env_details(details))
         return
     click.echo(f"full_id:  {env.full_id}")
     click.echo(f"req_id:   {lock.req_id}")
@@ -421,8 +367,7 @@ def untagged(name: str, tag: str) -> None:
 def env_tags(rows: Sequence[tuple[str, str, str, float]], as_json: bool) -> None:
     """``amber env tags``: NAME:TAG, the env, when."""
     if as_json:
-        keys = ("name", "tag", "full_id", "created")
-        _json([dict(zip(keys, r, strict=True)) for r in rows])
+        _json(views.local_tags(rows))
         return
     for tag_name, tag, full_id, created in rows:
         click.echo(f"{tag_name}:{tag:<20} {full_id[:12]}  {when(created)}")
@@ -554,9 +499,7 @@ def pushed(done: Pushed) -> None:
 def remote_tags(tags: Sequence[TagInfo], as_json: bool) -> None:
     """``amber remote ls``."""
     if as_json:
-        _json([
-            {"name": t.name, "tag": t.tag, "full_id": t.full_id, "pushed_at": t.pushed_at,
-             "host": t.host} for t in tags])  # fmt: skip
+        _json(views.remote_tags(tags))
         return
     for t in tags:
         click.echo(f"{t.name}:{t.tag:<20} {t.full_id[:12]}  {when(t.pushed_at)}  {t.host}")
@@ -627,33 +570,13 @@ def adopted(done: AdoptedFiles, quiet: bool) -> None:
 # -- runs, steps, kernels ---------------------------------------------------------------
 
 
-def _run_json(run: RunRecord, remote: bool = False) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "remote": remote,
-        "started": run.started,
-        "host": run.host,
-        "command": run.command,
-        "steps": [
-            {
-                "step": s.step,
-                "full_id": s.full_id,
-                "started": s.started,
-                "ended": s.ended,
-                "status": s.status,
-            }  # fmt: skip
-            for s in run.steps
-        ],
-    }
-
-
 def runs(found: Runs, as_json: bool) -> None:
     """``amber runs list``, newest first; runs only the remote store has are marked so."""
     if found.note:
         _note(f"note: {found.note}")
     rows = found.records
     if as_json:
-        _json([_run_json(r, r.run_id in found.remote) for r in rows])
+        _json([views.run_record(r, r.run_id in found.remote) for r in rows])
         return
     if not rows:
         _note("No runs yet: calling an @amber.step function records one.")
@@ -671,7 +594,7 @@ def runs(found: Runs, as_json: bool) -> None:
 def run(record: RunRecord, as_json: bool, *, remote: bool = False) -> None:
     """``amber runs show``: a run's step calls and the env each ran in."""
     if as_json:
-        _json(_run_json(record, remote))
+        _json(views.run_record(record, remote))
         return
     origin = " (from the remote store)" if remote else ""
     click.echo(
@@ -679,6 +602,8 @@ def run(record: RunRecord, as_json: bool, *, remote: bool = False) -> None:
     )
     for s in record.steps:
         click.echo(f"  {s.step:<24} {s.full_id[:12]}  {s.ended - s.started:7.2f}s  {s.status}")
+        if s.traceback:  # why it failed, as the caller saw it
+            click.echo(clip_lines("\n".join("      " + line for line in s.traceback.splitlines())))
 
 
 def steps(rows: Sequence[StepRow], module: Path, as_json: bool) -> None:
@@ -733,17 +658,7 @@ _STYLES = {"added": "green", "removed": "red", "updated": "yellow", "rebuilt": "
 
 def changes_to_json(changes: Sequence[Change]) -> list[dict[str, Any]]:
     """One JSON-ready dict per change, with its ``action``."""
-    return [
-        {
-            "platform": c.platform,
-            "kind": c.kind,
-            "name": c.name,
-            "old": c.old,
-            "new": c.new,
-            "action": c.action,
-        }
-        for c in changes
-    ]
+    return views.changes(changes)
 
 
 def summary(changes: Sequence[Change]) -> str:
@@ -818,3 +733,18 @@ def settings(rows: Sequence[Setting], as_json: bool) -> None:
 
 def setting_written(path: Path, key: str) -> None:
     _note(f"set {key} in {path}")
+
+
+# -- ui, report -----------------------------------------------------------------------
+
+
+def serving(url: str, allow_writes: bool) -> None:
+    """``amber ui``: where the dashboard is (stdout: a script may read it)."""
+    click.echo(f"Amber dashboard: {url}", nl=True)
+    mode = "writes allowed (--allow-writes)" if allow_writes else "read-only"
+    _note(f"{mode}; Ctrl-C stops it")
+
+
+def reported(path: Path) -> None:
+    """``amber report``: the file written."""
+    _note(f"Wrote {path}: open it in a browser (it loads nothing from the network)")

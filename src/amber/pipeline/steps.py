@@ -29,6 +29,7 @@ import cloudpickle
 from amber import _uv, api, condarc
 from amber._fs import scratch_dir
 from amber._progress import Progress
+from amber._urls import redact_text
 from amber.channels import CondaConfig
 from amber.errors import AmberError, RemoteTraceback, StepCrashedError, StepError
 from amber.lock import Lock
@@ -269,7 +270,7 @@ def _call(
                 except Exception as exc:  # noqa: BLE001
                     outcome = ("result-error", f"cannot unpickle the result here: {exc}")
     status = _status(outcome, code)
-    store.record_step(run_id, s.name, env.full_id, started, ended, status)
+    store.record_step(run_id, s.name, env.full_id, started, ended, status, _traceback(outcome))
     store.touch_env(env.full_id)
     _share(store, env, run_id)
     if outcome is None:
@@ -361,6 +362,15 @@ def _status(outcome: Any, code: int) -> str:
     if outcome[0] == "error":
         return f"error ({outcome[3]})"
     return outcome[0]
+
+
+def _traceback(outcome: Any) -> str | None:
+    """The traceback a failed call sends back (credentials out of any URL in it): kept with
+    the run, so `amber runs show` and `amber ui` show why a step failed."""
+    if outcome is None or outcome[0] not in ("error", "load-error"):
+        return None
+    text = outcome[-1]
+    return redact_text(text) if isinstance(text, str) and text else None
 
 
 def _describe_exit(code: int) -> str:

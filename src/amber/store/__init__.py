@@ -38,7 +38,7 @@ __all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
 
 ENV_ID_LENGTH = 16
 _RESERVE = 1 << 20
-_SCHEMA_VERSION = 4
+_SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locks (
     full_id TEXT PRIMARY KEY, req_id TEXT NOT NULL, created REAL NOT NULL);
@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS run_steps (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, full_id TEXT NOT NULL,
     started REAL NOT NULL, ended REAL NOT NULL, status TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS run_steps_run ON run_steps (run_id, id);
+CREATE TABLE IF NOT EXISTS step_tracebacks (
+    step_id INTEGER PRIMARY KEY, traceback TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tags (
     name TEXT NOT NULL, tag TEXT NOT NULL, full_id TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (name, tag));
@@ -74,6 +76,7 @@ class StepRecord:
     started: float
     ended: float
     status: str
+    traceback: str | None = None  # what a failed call raised, as the caller saw it
 
 
 @dataclass(frozen=True)
@@ -462,15 +465,24 @@ class Store:
             )
 
     def record_step(
-        self, run_id: str, step: str, full_id: str, started: float, ended: float, status: str
+        self,
+        run_id: str,
+        step: str,
+        full_id: str,
+        started: float,
+        ended: float,
+        status: str,
+        traceback: str | None = None,
     ) -> None:
         db = self._writable()
         with db:
-            db.execute(
+            row = db.execute(
                 "INSERT INTO run_steps (run_id, step, full_id, started, ended, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, step, full_id, started, ended, status),
             )
+            if traceback:
+                db.execute("INSERT INTO step_tracebacks VALUES (?, ?)", (row.lastrowid, traceback))
 
     def runs(self, prefix: str = "") -> list[RunRecord]:
         """Runs (newest first) whose id starts with ``prefix``, with their step calls."""
@@ -482,8 +494,8 @@ class Store:
         out = []
         for run_id, started, host, command in rows:
             steps = self.db.execute(
-                "SELECT run_id, step, full_id, started, ended, status FROM run_steps "
-                "WHERE run_id = ? ORDER BY id",
+                "SELECT run_id, step, full_id, started, ended, status, traceback FROM run_steps "
+                "LEFT JOIN step_tracebacks ON step_id = id WHERE run_id = ? ORDER BY id",
                 (run_id,),
             ).fetchall()
             out.append(
