@@ -109,6 +109,14 @@ def test_prefix_is_read_as_conda_expands_a_prefix_without_a_warning(
     assert spec.req_id == plain.req_id  # where, not what
 
 
+def test_a_prefix_no_path_can_hold_is_refused_naming_its_line(tmp_path: Path) -> None:
+    # Found by test_fuzz_inputs: `prefix: "\0"` made `amber install -f` crash in realpath.
+    path = write(tmp_path / "environment.yml", 'dependencies: [six]\nprefix: "a\\0b"\n')
+    with pytest.raises(SpecError, match="NUL") as info:
+        read_spec(path)
+    assert str(info.value).startswith(f"{path}:2:")
+
+
 def test_every_platform_rattler_knows_is_accepted(tmp_path: Path) -> None:
     known = sorted(str(p) for p in rattler.platform.Platform.all() if str(p) != "noarch")
     assert sorted(PLATFORMS) == known

@@ -119,6 +119,8 @@ def read_environment_yml(
         elif key == "prefix":
             if not isinstance(value, yaml.ScalarNode) or not value.value:
                 raise SpecError("'prefix' must be a path", path, line(value))
+            if "\0" in value.value:  # no file system takes it (os calls raise ValueError)
+                raise SpecError("'prefix' holds a NUL character: no path can", path, line(value))
             # Where `amber install -f FILE` builds the env when the file has no `name:`, as
             # conda's `env create` does; conda expands it as a `-p` (`$VAR`, `~`, from the
             # current directory: conda/base/context.py `expand`).
