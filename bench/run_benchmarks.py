@@ -14,7 +14,9 @@ bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
 bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm hydrate vs
 `uv venv` + `uv pip sync`) in bench_uvsync.py, 16 and 17 (`amber lock` vs raw rattler, the
-scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py. By
+scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py, 20 and
+21 (a step's round trip inside Prefect and Ray vs the same task without Amber) in
+bench_engines.py. By
 default all of them run and docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3
 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import bench_audit  # noqa: E402  (benchmark 18)
 import bench_condalock  # noqa: E402  (benchmarks 16 and 17)
+import bench_engines  # noqa: E402  (benchmarks 20 and 21)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_lock  # noqa: E402  (benchmark 14)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
@@ -260,7 +263,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 18
+N_BENCHMARKS = 21
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -295,6 +298,7 @@ def main() -> None:
     parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14 and 16")
     parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
     parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
+    parser.add_argument("--engine-reps", type=int, default=20, help="calls of 20 and 21")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -354,6 +358,9 @@ def main() -> None:
             figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
         if 18 in only:
             figures.append(bench_audit.bench_audit(work, args.audit_reps))
+        # -- issue 18: steps inside the orchestrators (20 Prefect, 21 Ray) --
+        if only & {20, 21}:
+            figures += bench_engines.bench_engines(work, args.engine_reps, only)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
