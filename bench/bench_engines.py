@@ -27,6 +27,8 @@ ENGINE_CALL = str(HERE / "engine_call.py")
 def _drive(work: Path, engine: str, reps: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(work / "prefect-home")  # Prefect's temporary server keeps it here
+    # Its first start creates that database: more than Prefect's 20 s on a busy machine.
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
     proc = subprocess.run([sys.executable, ENGINE_CALL, engine, str(reps), str(work)], cwd=work,
                           env=env, capture_output=True, text=True)  # fmt: skip
     lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
