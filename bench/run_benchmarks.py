@@ -16,7 +16,8 @@ bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm h
 `uv venv` + `uv pip sync`) in bench_uvsync.py, 16 and 17 (`amber lock` vs raw rattler, the
 scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py, 19 and
 20 (`amber ui`'s envs page over 200 envs, a run of 1,000 step calls, in headless Chromium) in
-bench_ui.py. By
+bench_ui.py, 21 and 22 (a step's round trip inside Prefect and Ray vs the same task without
+Amber) in bench_engines.py. By
 default all of them run and docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3
 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import bench_audit  # noqa: E402  (benchmark 18)
 import bench_condalock  # noqa: E402  (benchmarks 16 and 17)
+import bench_engines  # noqa: E402  (benchmarks 20 and 21)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_lock  # noqa: E402  (benchmark 14)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
@@ -263,7 +265,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 20
+N_BENCHMARKS = 22
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -299,6 +301,7 @@ def main() -> None:
     parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
     parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
     parser.add_argument("--ui-reps", type=int, default=7, help="page loads of 19 and 20")
+    parser.add_argument("--engine-reps", type=int, default=20, help="calls of 21 and 22")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -360,6 +363,9 @@ def main() -> None:
             figures.append(bench_audit.bench_audit(work, args.audit_reps))
         if only & {19, 20}:
             figures += bench_ui.bench_ui(work, args.ui_reps, only)
+        # -- issue 18: steps inside the orchestrators (21 Prefect, 22 Ray) --
+        if only & {21, 22}:
+            figures += bench_engines.bench_engines(work, args.engine_reps, only)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -385,6 +391,7 @@ def main() -> None:
             scale_reps=args.scale_reps,
             audit_request=", ".join(bench_audit.REQUEST), audit_reps=args.audit_reps,
             ui_envs=bench_ui.N_ENVS, ui_calls=f"{bench_ui.N_CALLS:,}", ui_reps=args.ui_reps,
+            engine_reps=args.engine_reps,
         )  # fmt: skip
         (ROOT / "docs" / "BENCHMARKS.md").write_text(f"{head}## Latest run\n\n{body}")
         print(f"wrote {ROOT / 'docs' / 'BENCHMARKS.md'}", file=sys.stderr)

@@ -27,10 +27,10 @@ def __getattr__(name: str) -> Any:
         from amber.pipeline import steps as _steps
 
         return getattr(_steps, name)
-    if name == "dask":
+    if name in ("dask", "ray", "prefect"):
         import importlib
 
-        return importlib.import_module("amber.dask")
+        return importlib.import_module(f"amber.{name}")
     if name == "Spec":
         from amber.spec import Spec
 
