@@ -168,6 +168,14 @@ class Policy:
     cooldown: Cooldown = field(default_factory=Cooldown)
     waivers: tuple[Waiver, ...] = ()
     max_waiver_days: int | None = None
+    # What it was read from, for the memos of `amber run`: (local path, its stat fingerprint
+    # before it was read, the sha256 of what was read); a URL or remote object: (ref, "", "").
+    inputs: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def local(self) -> bool:
+        """Whether every file it was read from is local (a memo can watch it)."""
+        return all(fingerprint for _, fingerprint, _ in self.inputs)
 
     def source_refusal(self, kind: str, url: str) -> SourceRule | None:
         """The rule that refuses ``url`` as a ``kind`` source, or ``None``."""
