@@ -352,8 +352,9 @@ def main() -> None:
             figures += bench_condalock.bench_condalock(work, args.lock_reps)
         if 17 in only:
             figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
-        if 18 in only:
+        if 18 in only:  # and 18b: a solve within a policy, beside one without
             figures.append(bench_audit.bench_audit(work, args.audit_reps))
+            figures.append(bench_audit.bench_policy_solve(work, args.audit_reps))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

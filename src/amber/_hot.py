@@ -165,53 +165,85 @@ def project_config_paths(cwd: str) -> list[str]:
         directory = parent
 
 
+def _stat_fingerprint(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def _settings(env: dict[str, str] | os._Environ[str], cwd: str | None) -> list[tuple[str, str]]:
+    """``(path, fingerprint or "-")`` of every settings file there may be (one ``stat`` each)."""
+    out: list[tuple[str, str]] = []
+
+    def add(path: str) -> os.stat_result | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            out.append((path, "-"))
+            return None
+        out.append((path, _stat_fingerprint(st)))
+        return st
+
+    for entry in (*SYSTEM_CONDARC, *CONDARC_SEARCH_PATH):
+        path = _expand(entry, env)
+        if path is None:
+            continue
+        st = add(path.rstrip("/\\") if entry.endswith("/") else path)
+        if entry.endswith("/") and st is not None and st.st_mode & 0o170000 == 0o040000:
+            try:
+                names = sorted(os.listdir(path))
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith((".yml", ".yaml")):
+                    add(os.path.join(path, name))
+    user = user_config_path(env)
+    if user:
+        add(user)
+    if env.get("AMBER_CONFIG"):
+        add(os.path.expanduser(env["AMBER_CONFIG"]))
+    try:
+        for path in project_config_paths(os.getcwd() if cwd is None else cwd):
+            add(path)
+    except OSError:
+        out.append(("\0no-cwd", "\0"))  # never matches a later run's: the slow path settles it
+    return out
+
+
 def settings_files(
     environ: dict[str, str] | os._Environ[str] | None = None, cwd: str | None = None
 ) -> list[str]:
     """Every file (and condarc.d folder) whose change may change the settings ``amber.condarc``
     reads in ``environ`` from ``cwd``: conda's search path, Amber's user, ``$AMBER_CONFIG`` and
     project files, present or not."""
-    env = os.environ if environ is None else environ
-    out: list[str] = []
-    for entry in (*SYSTEM_CONDARC, *CONDARC_SEARCH_PATH):
-        path = _expand(entry, env)
-        if path is None:
-            continue
-        out.append(path.rstrip("/\\") if entry.endswith("/") else path)
-        if entry.endswith("/") and os.path.isdir(path):
-            try:
-                names = sorted(os.listdir(path))
-            except OSError:
-                continue
-            out += [os.path.join(path, n) for n in names if n.endswith((".yml", ".yaml"))]
-    user = user_config_path(env)
-    if user:
-        out.append(user)
-    if env.get("AMBER_CONFIG"):
-        out.append(os.path.expanduser(env["AMBER_CONFIG"]))
-    try:
-        out += project_config_paths(os.getcwd() if cwd is None else cwd)
-    except OSError:
-        out.append("\0no-cwd")  # never matches a later run's: the slow path settles it
-    return out
+    return [path for path, _ in _settings(os.environ if environ is None else environ, cwd)]
+
+
+def _environ_now() -> dict[str, str]:
+    """This process's environment as a plain dict, decoded once: ``os.environ`` decodes at
+    every lookup, and the settings key makes about sixty of them."""
+    data = getattr(os.environ, "_data", None)
+    if os.name != "posix" or not isinstance(data, dict):
+        return dict(os.environ)
+    encoding = sys.getfilesystemencoding()
+    return {
+        k.decode(encoding, "surrogateescape"): v.decode(encoding, "surrogateescape")
+        for k, v in data.items()
+    }
 
 
 def settings_key(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
     """What the settings in force are made of, as stat calls see it: the variables that name
-    or set them and the fingerprint of each settings file there is (a file that appears,
-    changes or goes changes it). Part of every memo key, so that a memo never outlives a
-    change of ``.condarc``, Amber's settings or the policy they name."""
-    env = os.environ if environ is None else environ
+    or set them (``CONDA_<KEY>`` too, but for an activated env's own) and the fingerprint of
+    each settings file there is (a file that appears, changes or goes changes it). Part of
+    every memo key, so that a memo never outlives a change of ``.condarc``, Amber's settings
+    or the policy they name."""
+    env = _environ_now() if environ is None else environ
     parts = [f"{v}={env[v]}" for v in SETTINGS_VARIABLES if env.get(v)]
     parts += sorted(
         f"{k}={v}" for k, v in env.items()
         if k.startswith("CONDA_") and v.strip() and k not in _ACTIVATION_VARIABLES
         and not k.startswith("CONDA_PREFIX_")
     )  # fmt: skip
-    for path in settings_files(env):
-        fingerprint = _fingerprint(path)
-        if fingerprint != "-":
-            parts.append(f"{path}={fingerprint}")
+    parts += [f"{path}={fp}" for path, fp in _settings(env, None) if fp != "-"]
     return "\x1e".join(parts)
 
 
@@ -231,7 +263,7 @@ def _fingerprint(path: str) -> str:
         st = os.stat(path)
     except (OSError, ValueError):
         return "-"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+    return _stat_fingerprint(st)
 
 
 def fingerprints(paths: list[str]) -> list[tuple[str, str]]:

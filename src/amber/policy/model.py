@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import functools
 import hashlib
 import re
 import tomllib
@@ -40,8 +41,10 @@ _SEVERITIES = ("low", "medium", "high", "critical")
 _KINDS = ("conda", "pypi")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normal(name: str) -> str:
-    """A package name as rules compare it (PEP 503, which conda names also satisfy)."""
+    """A package name as rules compare it (PEP 503, which conda names also satisfy); cached:
+    the solver asks about every record a request reaches (thousands on a real channel)."""
     return str(canonicalize_name(name))
 
 
