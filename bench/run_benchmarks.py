@@ -359,8 +359,9 @@ def main() -> None:
             figures += bench_condalock.bench_condalock(work, args.lock_reps)
         if 17 in only:
             figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
-        if 18 in only:
+        if 18 in only:  # and 18b: a solve within a policy, beside one without
             figures.append(bench_audit.bench_audit(work, args.audit_reps))
+            figures.append(bench_audit.bench_policy_solve(work, args.audit_reps))
         if only & {19, 20}:
             figures += bench_ui.bench_ui(work, args.ui_reps, only)
         # -- issue 18: steps inside the orchestrators (21 Prefect, 22 Ray) --

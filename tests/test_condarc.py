@@ -246,15 +246,20 @@ def test_the_configured_channel_priority_yields_to_the_specs(tmp_path, monkeypat
     assert configured_priority(disabled, session).channel_priority == "disabled"
 
 
-def test_amber_run_of_an_existing_env_reads_no_settings_file(amber, conda_channel, tmp_path):
+def test_amber_run_of_an_existing_env_sees_changed_settings(amber, conda_channel, tmp_path):
+    """`amber run` of an env it knows parses no settings file (its memos compare their stat
+    fingerprints); once one changes, it reads them as without a memo, naming the culprit."""
     spec = conda_spec(tmp_path / "project", conda_channel, "python", "greetlib")
-    amber("install", "-f", spec, check=True)
     home = tmp_path / "home"
-    write(home / ".condarc", "channels: [unclosed\n")
-    bad = write(tmp_path / "bad.toml", "mirrors = [\n")
-    environ = conda_environ(home, AMBER_CONFIG=str(bad), AMBER_MIRRORS="{not json")
+    environ = conda_environ(home)
+    amber("install", "-f", spec, env=environ, check=True)
     ran = amber("run", "-f", spec, "--", "greet", env=environ, check=True)
     assert ran.stdout.strip() == "hello from greetlib"
+    write(home / ".condarc", "channels: [unclosed\n")
+    refused = amber("run", "-f", spec, "--", "greet", env=environ)
+    assert refused.returncode == 2 and str(home / ".condarc") in refused.stderr, refused
+    bad = write(tmp_path / "bad.toml", "mirrors = [\n")
+    environ = {**environ, "AMBER_CONFIG": str(bad), "AMBER_MIRRORS": "{not json"}
     # A command that needs the channels reads them, and names the culprit.
     refused = amber("lock", "-f", spec, env=environ)
     assert refused.returncode == 2 and "AMBER_MIRRORS" in refused.stderr, refused

@@ -31,7 +31,8 @@ __all__ = [
     "try_run", "home", "file_key", "ref_key", "fingerprints", "remember", "generation",
     "new_generation", "write_run_activation", "RUN_ACTIVATION", "DEFAULT_FILES", "LOCK_NAME",
     "stale_memos", "SPEC_VARIABLES", "spec_environment", "write_file", "owner_token",
-    "scratch_folder",
+    "scratch_folder", "settings_files", "settings_key", "CONDARC_SEARCH_PATH", "SYSTEM_CONDARC",
+    "SETTINGS_VARIABLES", "user_config_path", "project_config_paths",
 ]  # fmt: skip
 
 _MEMO = "amber-run-memo-1"
@@ -49,6 +50,33 @@ SPEC_VARIABLES = (
     "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL",
     "CONDA_OVERRIDE_CUDA", "CONDA_OVERRIDE_GLIBC", "CONDA_OVERRIDE_OSX", "CONDA_OVERRIDE_LINUX",
     "CONDA_OVERRIDE_ARCHSPEC",
+)  # fmt: skip
+# Where settings live (amber.condarc reads them; this module only watches them): conda's
+# search path, lowest precedence first, as conda documents it ("~" and "$VAR" expanded, an
+# entry with an unset variable skipped; "DIR/" a condarc.d folder of *.yml files) ...
+CONDARC_SEARCH_PATH = (
+    "$CONDA_ROOT/.condarc", "$CONDA_ROOT/condarc", "$CONDA_ROOT/condarc.d/",
+    "$XDG_CONFIG_HOME/conda/.condarc", "$XDG_CONFIG_HOME/conda/condarc",
+    "$XDG_CONFIG_HOME/conda/condarc.d/",
+    "~/.config/conda/.condarc", "~/.config/conda/condarc", "~/.config/conda/condarc.d/",
+    "~/.conda/.condarc", "~/.conda/condarc", "~/.conda/condarc.d/",
+    "~/.condarc",
+    "$CONDA_PREFIX/.condarc", "$CONDA_PREFIX/condarc", "$CONDA_PREFIX/condarc.d/",
+    "$CONDARC",
+)  # fmt: skip
+SYSTEM_CONDARC = (
+    ("C:/ProgramData/conda/.condarc", "C:/ProgramData/conda/condarc",
+     "C:/ProgramData/conda/condarc.d")
+    if sys.platform == "win32"
+    else ("/etc/conda/.condarc", "/etc/conda/condarc", "/etc/conda/condarc.d/",
+          "/var/lib/conda/.condarc", "/var/lib/conda/condarc", "/var/lib/conda/condarc.d/")
+)  # fmt: skip
+# ... and the variables that say which settings (and which policy) hold, beside conda's own
+# `$CONDA_<KEY>` settings (every `CONDA_*` but those an activated conda env sets).
+SETTINGS_VARIABLES = ("AMBER_CONFIG", "AMBER_POLICY", "AMBER_MIRRORS", "CONDARC")
+_ACTIVATION_VARIABLES = (
+    "CONDA_PREFIX", "CONDA_SHLVL", "CONDA_DEFAULT_ENV", "CONDA_PROMPT_MODIFIER", "CONDA_EXE",
+    "CONDA_PYTHON_EXE",
 )  # fmt: skip
 _ENV_ID_LENGTH = 16  # amber.store.ENV_ID_LENGTH (test_hot checks they agree)
 _MAX_MEMO = 1 << 20  # a memo is a few hundred bytes: anything larger is not ours
@@ -87,13 +115,136 @@ def spec_environment() -> str:
 
 def file_key(path: str, platform: str, python: str | None) -> str:
     """The memo key of a spec file: where it is (symlinks resolved), for which platform and
-    Python (default: this interpreter's, as the slow path's), under which variables."""
-    parts = ("file", os.path.realpath(path), platform, python or _python(), spec_environment())
+    Python (default: this interpreter's, as the slow path's), under which variables and
+    settings files."""
+    parts = ("file", os.path.realpath(path), platform, python or _python(), spec_environment(),
+             settings_key())  # fmt: skip
     return "\x1f".join(parts)
 
 
 def ref_key(ref: str, platform: str) -> str:
-    return "\x1f".join(("ref", ref, platform))
+    """The memo key of a reference: under which settings (they may name a policy)."""
+    return "\x1f".join(("ref", ref, platform, settings_key()))
+
+
+# -- settings files --------------------------------------------------------------------------
+
+
+def _expand(entry: str, environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """A search path entry with its leading ``$VAR`` or ``~`` expanded; ``None`` when unset."""
+    if entry.startswith("$"):
+        name, sep, rest = entry[1:].partition("/")
+        value = environ.get(name)
+        return (value + sep + rest if rest or sep else value) if value else None
+    if entry.startswith("~"):
+        home_dir = environ.get("HOME") or environ.get("USERPROFILE")
+        return home_dir + entry[1:] if home_dir else None
+    return entry
+
+
+def user_config_path(environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """Amber's user settings file: ``$XDG_CONFIG_HOME/amber/config.toml``, else
+    ``~/.config/amber/config.toml``."""
+    xdg = environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        return os.path.join(xdg, "amber", "config.toml")
+    home_dir = environ.get("HOME") or environ.get("USERPROFILE")
+    return os.path.join(home_dir, ".config", "amber", "config.toml") if home_dir else None
+
+
+def project_config_paths(cwd: str) -> list[str]:
+    """Where a project's settings may be: ``.amber/config.toml`` in ``cwd`` and each parent,
+    nearest first."""
+    out = []
+    directory = os.path.abspath(cwd)
+    while True:
+        out.append(os.path.join(directory, ".amber", "config.toml"))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return out
+        directory = parent
+
+
+def _stat_fingerprint(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def _settings(env: dict[str, str] | os._Environ[str], cwd: str | None) -> list[tuple[str, str]]:
+    """``(path, fingerprint or "-")`` of every settings file there may be (one ``stat`` each)."""
+    out: list[tuple[str, str]] = []
+
+    def add(path: str) -> os.stat_result | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            out.append((path, "-"))
+            return None
+        out.append((path, _stat_fingerprint(st)))
+        return st
+
+    for entry in (*SYSTEM_CONDARC, *CONDARC_SEARCH_PATH):
+        path = _expand(entry, env)
+        if path is None:
+            continue
+        st = add(path.rstrip("/\\") if entry.endswith("/") else path)
+        if entry.endswith("/") and st is not None and st.st_mode & 0o170000 == 0o040000:
+            try:
+                names = sorted(os.listdir(path))
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith((".yml", ".yaml")):
+                    add(os.path.join(path, name))
+    user = user_config_path(env)
+    if user:
+        add(user)
+    if env.get("AMBER_CONFIG"):
+        add(os.path.expanduser(env["AMBER_CONFIG"]))
+    try:
+        for path in project_config_paths(os.getcwd() if cwd is None else cwd):
+            add(path)
+    except OSError:
+        out.append(("\0no-cwd", "\0"))  # never matches a later run's: the slow path settles it
+    return out
+
+
+def settings_files(
+    environ: dict[str, str] | os._Environ[str] | None = None, cwd: str | None = None
+) -> list[str]:
+    """Every file (and condarc.d folder) whose change may change the settings ``amber.condarc``
+    reads in ``environ`` from ``cwd``: conda's search path, Amber's user, ``$AMBER_CONFIG`` and
+    project files, present or not."""
+    return [path for path, _ in _settings(os.environ if environ is None else environ, cwd)]
+
+
+def _environ_now() -> dict[str, str]:
+    """This process's environment as a plain dict, decoded once: ``os.environ`` decodes at
+    every lookup, and the settings key makes about sixty of them."""
+    data = getattr(os.environ, "_data", None)
+    if os.name != "posix" or not isinstance(data, dict):
+        return dict(os.environ)
+    encoding = sys.getfilesystemencoding()
+    return {
+        k.decode(encoding, "surrogateescape"): v.decode(encoding, "surrogateescape")
+        for k, v in data.items()
+    }
+
+
+def settings_key(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
+    """What the settings in force are made of, as stat calls see it: the variables that name
+    or set them (``CONDA_<KEY>`` too, but for an activated env's own) and the fingerprint of
+    each settings file there is (a file that appears, changes or goes changes it). Part of
+    every memo key, so that a memo never outlives a change of ``.condarc``, Amber's settings
+    or the policy they name."""
+    env = _environ_now() if environ is None else environ
+    parts = [f"{v}={env[v]}" for v in SETTINGS_VARIABLES if env.get(v)]
+    parts += sorted(
+        f"{k}={v}" for k, v in env.items()
+        if k.startswith("CONDA_") and v.strip() and k not in _ACTIVATION_VARIABLES
+        and not k.startswith("CONDA_PREFIX_")
+    )  # fmt: skip
+    parts += [f"{path}={fp}" for path, fp in _settings(env, None) if fp != "-"]
+    return "\x1e".join(parts)
 
 
 def _memo_path(home_dir: str, key: str) -> str:
@@ -112,7 +263,7 @@ def _fingerprint(path: str) -> str:
         st = os.stat(path)
     except (OSError, ValueError):
         return "-"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+    return _stat_fingerprint(st)
 
 
 def fingerprints(paths: list[str]) -> list[tuple[str, str]]:
@@ -422,6 +573,8 @@ def _lookup(home_dir: str, file: str | None, ref: str | None) -> tuple[str, str,
         memo = read_memo(home_dir, ref_key(ref, platform))
         if memo is None or not memo[3] or memo[3] != generation(home_dir):
             return None
+        if any(_fingerprint(path) != fingerprint for path, fingerprint in memo[4]):
+            return None  # the policy files it was checked against
     else:
         if file is None:
             file = next((n for n in DEFAULT_FILES if os.path.isfile(n)), None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import yaml
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
+from amber._hot import CONDARC_SEARCH_PATH, SYSTEM_CONDARC, project_config_paths, user_config_path
 from amber._urls import is_url, redact
 from amber.channels import (
     DEFAULT_CUSTOM_CHANNELS,
@@ -41,23 +41,6 @@ __all__ = [
     "Setting", "settings", "setting", "set_value", "uv_settings", "UV_VARIABLES",
 ]  # fmt: skip
 
-_CONDA_SEARCH_PATH = (
-    "$CONDA_ROOT/.condarc", "$CONDA_ROOT/condarc", "$CONDA_ROOT/condarc.d/",
-    "$XDG_CONFIG_HOME/conda/.condarc", "$XDG_CONFIG_HOME/conda/condarc",
-    "$XDG_CONFIG_HOME/conda/condarc.d/",
-    "~/.config/conda/.condarc", "~/.config/conda/condarc", "~/.config/conda/condarc.d/",
-    "~/.conda/.condarc", "~/.conda/condarc", "~/.conda/condarc.d/",
-    "~/.condarc",
-    "$CONDA_PREFIX/.condarc", "$CONDA_PREFIX/condarc", "$CONDA_PREFIX/condarc.d/",
-    "$CONDARC",
-)  # fmt: skip
-_SYSTEM = (
-    ("C:/ProgramData/conda/.condarc", "C:/ProgramData/conda/condarc",
-     "C:/ProgramData/conda/condarc.d")
-    if sys.platform == "win32"
-    else ("/etc/conda/.condarc", "/etc/conda/condarc", "/etc/conda/condarc.d/",
-          "/var/lib/conda/.condarc", "/var/lib/conda/condarc", "/var/lib/conda/condarc.d/")
-)  # fmt: skip
 _FINAL = re.compile(r"#!final\s*$")
 
 
@@ -74,7 +57,7 @@ class _Layer:
 def search_path(environ: Mapping[str, str]) -> list[Path]:
     """The ``.condarc`` files conda would read, lowest precedence first."""
     out: list[Path] = []
-    for entry in (*_SYSTEM, *_CONDA_SEARCH_PATH):
+    for entry in (*SYSTEM_CONDARC, *CONDARC_SEARCH_PATH):
         text = _expand_path(entry, environ)
         if text is None:
             continue
@@ -119,19 +102,15 @@ def _expand_path(entry: str, environ: Mapping[str, str]) -> str | None:
 
 def user_config_file(environ: Mapping[str, str]) -> Path | None:
     """Amber's user settings: ``$XDG_CONFIG_HOME/amber/config.toml`` (``~/.config/...``)."""
-    xdg = environ.get("XDG_CONFIG_HOME")
-    if xdg:
-        return Path(xdg) / "amber" / "config.toml"
-    home = environ.get("HOME") or environ.get("USERPROFILE")
-    return Path(home) / ".config" / "amber" / "config.toml" if home else None
+    path = user_config_path(dict(environ))  # one rule, which amber._hot's memo keys watch too
+    return Path(path) if path else None
 
 
 def project_config_file(cwd: Path) -> Path | None:
     """The project's settings: ``.amber/config.toml`` in ``cwd`` or the nearest parent."""
-    for directory in (cwd, *cwd.parents):
-        candidate = directory / ".amber" / "config.toml"
-        if candidate.is_file():
-            return candidate
+    for candidate in project_config_paths(str(cwd)):
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 

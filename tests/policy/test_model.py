@@ -194,7 +194,7 @@ def test_waivers_mark_findings_and_are_findings_themselves() -> None:
     findings = check_lock(policy, _lock(_conda("openssl", "3.0.1")), today=TODAY)
     ban = next(f for f in findings if f.rule == "ban:openssl-3")
     assert ban.waived_by == "ticket SEC-12: migration by June" and not ban.blocking
-    assert ban.purl == "pkg:conda/openssl@3.0.1?build=0&channel=c&subdir=linux-64"
+    assert ban.purl == "pkg:conda/openssl@3.0.1?build=0&channel=c&subdir=linux-64&type=conda"
     later = check_lock(policy, _lock(_conda("openssl", "3.0.1")), today=datetime.date(2026, 8, 1))
     assert any(f.rule == "ban:openssl-3" and f.blocking for f in later)
     assert any(f.rule == "waiver" and "expired" in f.message and f.blocking for f in later)

@@ -176,10 +176,13 @@ def env_for_file(
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", path) from None
     env = _hotpath.recall(s.store, key, seen)
-    if env is not None and policy_for(s, path) is not None:
+    policy = policy_for(s, path) if env is not None else None
+    if env is not None and policy is not None:
         enforce(s, Lock.read(env.lock_file), path)
     if env is not None:
-        if environment is None:  # amber._hot knows no --environment: only the default's
+        # amber._hot knows no --environment (only the default's), and can't watch a policy
+        # at a URL: the full path reads it at every run.
+        if environment is None and (policy is None or policy.local):
             _hotpath.remember_hot(s.store, path, python, env, seen)
         return env
     if _hotpath.is_bundle(path):
@@ -205,10 +208,15 @@ def env_for_file(
             includes.append(uv_lock)
     seen += _hot.fingerprints([str(f) for f in includes])
     env = install(loaded, session=s)
-    s.store.remember_spec_file(
-        key, loaded.req_id, env.full_id, {str(f): _hotpath.digest(f) for f in includes}
-    )
-    if environment is None:  # amber._hot knows no --environment: only the default's
+    watched = {str(f): _hotpath.digest(f) for f in includes}
+    # The policy it was checked against: its files are watched as the spec's own (a policy
+    # at a URL can't be: its "digest" never matches, and the full path reads it each time).
+    policy = policy_for(s, path)
+    inputs = policy.inputs if policy is not None else ()
+    watched.update((where, sha256) for where, _, sha256 in inputs)
+    seen += [(where, fingerprint) for where, fingerprint, _ in inputs if fingerprint]
+    s.store.remember_spec_file(key, loaded.req_id, env.full_id, watched)
+    if environment is None and (policy is None or policy.local):  # see above
         _hotpath.remember_hot(s.store, path, python, env, seen)
     return env
 

@@ -22,7 +22,7 @@ from amber.api import (
 from amber.api import lock as resolve_lock
 from amber.api.locking import load, uv_project_lock
 from amber.api.policy import check as check_policy
-from amber.api.policy import policy_for
+from amber.api.policy import enforce, policy_for
 from amber.api.prelock import LockRequest, configured_priority, spec_to_lock, with_options
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
@@ -285,12 +285,20 @@ def env_to_run(
         raise AmberError("give either --env or -f, not both")
     if env_ref:
         generation = _hot.generation(str(store.home))  # before the lookup: see amber._hot
+        key = _hot.ref_key(env_ref, host_platform())  # and the settings' fingerprints
         env = find_env(env_ref, store)
-        if env.path == store.env_path(env.full_id) and not os.path.isdir(env_ref):
-            key = _hot.ref_key(env_ref, host_platform())
+        # The organisation's policy holds for an env named by reference too (no spec: no
+        # project policy beside it).
+        s = using(None, store, progress)
+        policy = policy_for(s, None)
+        if policy is not None and env.lock_file.is_file():
+            enforce(s, Lock.read(env.lock_file), None)
+        watchable = policy is None or policy.local  # a policy at a URL is read at every run
+        if env.path == store.env_path(env.full_id) and not os.path.isdir(env_ref) and watchable:
             lock = str(store.env_lock_path(env.full_id))
+            files = [(w, f) for w, f, _ in policy.inputs] if policy is not None else []
             _hot.remember(str(store.home), key, env.full_id, str(env.path), lock,
-                          generation_token=generation)  # fmt: skip
+                          files=files, generation_token=generation)  # fmt: skip
         return env
     if file is None:
         raise AmberError("no spec file: pass -f FILE")

@@ -11,10 +11,12 @@ through fsspec, as the remote store is) and ``remote:KEY`` (an object in the rem
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 from dataclasses import replace
 from pathlib import Path
 
+from amber import _hot
 from amber._urls import redact
 from amber.api.session import Session
 from amber.channels import CondaConfig
@@ -37,19 +39,22 @@ def policy_for(
     if key in cache:
         return cache[key]
     conda = session.conda
+    reads: list[tuple[str, str, str]] = []
     org_ref, org_base = _organisation(session, conda)
-    policy = read_reference(session, org_ref, org_base) if org_ref else None
+    policy = read_reference(session, org_ref, org_base, reads) if org_ref else None
     project: str | None = explicit
     if project is None and near is not None:
         beside = near.parent / POLICY_NAME
         project = str(beside) if beside.is_file() else None
     if project is not None:
-        own = read_reference(session, project, str(Path.cwd()))
+        own = read_reference(session, project, str(Path.cwd()), reads)
         policy = own if policy is None else merged(policy, own)
     condarc = _condarc_rule(conda)
     if condarc is not None:
         base = policy or Policy(source=conda.origin("allowlist_channels"))
         policy = replace(base, sources=(*base.sources, condarc))
+    if policy is not None:
+        policy = replace(policy, inputs=tuple(dict.fromkeys(reads)))
     cache[key] = policy
     return policy
 
@@ -83,14 +88,17 @@ def _condarc_rule(conda: CondaConfig) -> SourceRule | None:
     )
 
 
-def read_reference(session: Session, ref: str, base: str) -> Policy:
+def read_reference(
+    session: Session, ref: str, base: str, reads: list[tuple[str, str, str]] | None = None
+) -> Policy:
     """The policy at ``ref`` (a path relative to ``base``, a URL, ``remote:KEY``) with what
-    it extends."""
+    it extends; each file read is added to ``reads`` (see ``Policy.inputs``)."""
+    reads = [] if reads is None else reads
 
     def fetch(reference: str, source: str) -> tuple[str, str]:
-        return _text(session, reference, _base_of(source))
+        return _text(session, reference, _base_of(source), reads)
 
-    text, source = _text(session, ref, base)
+    text, source = _text(session, ref, base, reads)
     return read_policy(text, source, fetch=fetch)
 
 
@@ -100,7 +108,15 @@ def _base_of(source: str) -> str:
     return str(Path(source).parent)
 
 
-def _text(session: Session, ref: str, base: str) -> tuple[str, str]:
+def _text(
+    session: Session, ref: str, base: str, reads: list[tuple[str, str, str]]
+) -> tuple[str, str]:
+    if (
+        "://" in ref.removeprefix("file://")
+        or ref.startswith("remote:")
+        or ("://" in base and not base.startswith("file://"))
+    ):
+        reads.append((redact(ref), "", ""))  # no memo can watch it: read at every run
     if ref.startswith("remote:"):
         remote = session.remote
         if remote is None:
@@ -119,7 +135,10 @@ def _text(session: Session, ref: str, base: str) -> tuple[str, str]:
     if not os.path.isfile(path):
         raise PolicyError("no such policy file", path=path)
     try:
-        return _decoded(path.read_bytes(), str(path)), str(path)
+        (where, fingerprint), *_ = _hot.fingerprints([str(path)])  # before reading it
+        data = path.read_bytes()
+        reads.append((where, fingerprint, hashlib.sha256(data).hexdigest()))
+        return _decoded(data, str(path)), str(path)
     except OSError as exc:
         raise PolicyError(f"cannot read: {exc.strerror}", path=path) from None
 

@@ -175,7 +175,7 @@ def _pypi_component(
         version=w.version,
         hashes=hashes,
         licenses=licenses or None,
-        purl=PackageURL.from_string(pypi_purl(w)),
+        purl=PackageURL.from_string(pypi_purl(w, file=True)),
         external_references=[reference],
         properties=[Property(name="amber:platform", value=platform)],
     )

@@ -33,7 +33,7 @@ from packaging.version import InvalidVersion, Version
 
 from amber._input import shorten
 from amber.errors import AuditError
-from amber.formats.identity import conda_purl, license_text, pypi_purl
+from amber.formats.identity import license_text, purl_of
 from amber.lock import Lock, LockedConda, LockedPypi
 from amber.policy import Finding
 
@@ -426,11 +426,10 @@ def _packages(
                 if platform not in found.platforms:
                     seen[key] = replace(found, platforms=(*found.platforms, platform))
                 continue
+            purl = purl_of(entry)  # as the policy's findings name it
             if isinstance(entry, LockedConda):
-                purl = conda_purl(entry)
                 known = (license_of(entry.license), "lock") if entry.license else None
             else:
-                purl = pypi_purl(entry)
                 known = None
             if known is None:
                 text, source = licenses.get(key, (None, ""))

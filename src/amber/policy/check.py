@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from amber.lock import Lock, LockedConda, LockedPypi
 from amber.policy.findings import Finding, Severity
-from amber.policy.model import Policy, normal
+from amber.policy.model import Policy
 
 __all__ = [
     "Candidate",
@@ -23,7 +22,7 @@ __all__ = [
     "purl_of",
 ]
 
-_UNKNOWN = {"", "unknown", "none", "noassertion", "other", "proprietary?"}
+_UNKNOWN = {"", "unknown", "none", "noassertion", "other", "proprietary?"}  # as no license
 
 
 @dataclass(frozen=True)
@@ -79,74 +78,59 @@ def refusal(
 
 
 def purl_of(package: LockedConda | LockedPypi, platform: str = "") -> str:
-    """The package URL conda tools and pip-audit write: ``pkg:pypi/name@version``,
-    ``pkg:conda/name@version?build=...&channel=...&subdir=...``."""
-    if isinstance(package, LockedPypi):
-        return f"pkg:pypi/{normal(package.name)}@{package.version}"
-    channel = package.channel.rstrip("/").rsplit("/", 1)[-1]
-    return (
-        f"pkg:conda/{package.name}@{package.version}?build={package.build}"
-        f"&channel={channel}&subdir={package.subdir}"
-    )
+    """The package URL a finding carries (``amber.policy.identity.purl_of``):
+    ``pkg:pypi/name@version``, ``pkg:conda/name@version?build=&channel=&subdir=&type=``."""
+    from amber.policy import identity  # noqa: PLC0415 - packageurl: only once a finding is named
+
+    return identity.purl_of(package)
 
 
 # -- licenses -----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\(|\)|\bAND\b|\bOR\b|\bWITH\b|[^\s()]+", re.IGNORECASE)
-
-
-def _terms(expression: str) -> list[list[str]]:
-    """An SPDX expression as OR-alternatives, each the AND-ed ids it needs (``WITH`` joins
-    an exception to its license; parentheses flattened the usual way)."""
-    tokens = _TOKEN.findall(expression)
-    pos = 0
-
-    def parse_or() -> list[list[str]]:
-        nonlocal pos
-        result = parse_and()
-        while pos < len(tokens) and tokens[pos].upper() == "OR":
-            pos += 1
-            result = result + parse_and()
-        return result
-
-    def parse_and() -> list[list[str]]:
-        nonlocal pos
-        result = parse_atom()
-        while pos < len(tokens) and tokens[pos].upper() == "AND":
-            pos += 1
-            right = parse_atom()
-            result = [a + b for a in result for b in right]
-        return result
-
-    def parse_atom() -> list[list[str]]:
-        nonlocal pos
-        if pos >= len(tokens):
-            return [[]]
-        token = tokens[pos]
-        pos += 1
-        if token == "(":
-            inner = parse_or()
-            if pos < len(tokens) and tokens[pos] == ")":
-                pos += 1
-            return inner
-        if pos + 1 < len(tokens) and tokens[pos].upper() == "WITH":
-            token = f"{token} WITH {tokens[pos + 1]}"
-            pos += 2
-        return [[token]]
-
-    alternatives = parse_or()
-    # Text that is no expression ("GPL v3 or later", "BSD License"): judged as one name.
-    if pos < len(tokens) or any(not alt for alt in alternatives):
-        return [[expression.strip()]]
-    return alternatives
+_VERDICTS = ("allow", "review", "deny")
 
 
 def _listed(license_id: str, patterns: Sequence[str]) -> bool:
+    """Whether a license key (``X WITH E`` also by its ``X``) matches one of ``patterns``
+    (SPDX ids, normalised alike, or globs: ``GPL-*``), case-insensitively as SPDX compares."""
+    from amber.policy.identity import spdx_key  # noqa: PLC0415 - see _judge
+
     base = license_id.split(" WITH ", 1)[0]
-    return any(
-        fnmatch.fnmatch(license_id.lower(), p.lower()) or fnmatch.fnmatch(base.lower(), p.lower())
-        for p in patterns
-    )
+    for pattern in patterns:
+        p = spdx_key(pattern).lower()
+        if fnmatch.fnmatch(license_id.lower(), p) or fnmatch.fnmatch(base.lower(), p):
+            return True
+    return False
+
+
+def _judge(policy: Policy, expression: str) -> str:
+    """``allow``, ``review`` or ``deny`` of an SPDX expression (``license-expression`` parses
+    it): ``OR`` takes its best operand, ``AND`` its worst; a key in ``deny`` is denied, in
+    ``review`` reviewed, outside a non-empty ``allow`` denied."""
+    # license-expression costs ~90 ms to import and ~300 ms to load SPDX's keys: only for a
+    # policy with license rules, never for `amber lock` of a conda spec.
+    from amber.policy.identity import LicenseTree, license_tree  # noqa: PLC0415
+
+    rules = policy.licenses
+
+    def leaf(key: str) -> int:
+        if _listed(key, rules.deny):
+            return 2
+        if _listed(key, rules.review):
+            return 1
+        return 2 if rules.allow and not _listed(key, rules.allow) else 0
+
+    def fold(tree: LicenseTree) -> int:
+        if isinstance(tree, str):
+            return leaf(tree)
+        op, operands = tree
+        verdicts = [fold(t) for t in operands]
+        return min(verdicts) if op == "OR" else max(verdicts)
+
+    try:
+        return _VERDICTS[fold(license_tree(expression))]
+    except RecursionError:  # an absurdly nested expression: judged as one name
+        return _VERDICTS[leaf(expression.strip())]
 
 
 def evaluate_license(
@@ -183,21 +167,7 @@ def evaluate_license(
             return None
         severity: Severity = "error" if rules.unknown == "error" else "warning"
         return finding(severity, f"{who} has no known license{why}")
-    verdicts = []
-    for alternative in _terms(expression):
-        worst = "allow"
-        for license_id in alternative:
-            if _listed(license_id, rules.deny):
-                verdict = "deny"
-            elif _listed(license_id, rules.review):
-                verdict = "review"
-            elif rules.allow and not _listed(license_id, rules.allow):
-                verdict = "deny"
-            else:
-                verdict = "allow"
-            worst = max(worst, verdict, key=["allow", "review", "deny"].index)
-        verdicts.append(worst)
-    best = min(verdicts, key=["allow", "review", "deny"].index)
+    best = _judge(policy, expression)
     if best == "allow":
         return None
     if best == "review":
@@ -228,17 +198,17 @@ def check_lock(
                 else None
             )
             candidate = Candidate("conda", c.name, c.version, c.build, c.channel, stamp)
-            findings += _package(policy, candidate, purl_of(c), platform, now, seen)
+            findings += _package(policy, candidate, c, platform, now, seen)
             lic = evaluate_license(
                 policy, c.license, package=c.name, version=c.version, kind="conda",
-                purl=purl_of(c), platform=platform,
+                platform=platform,
             )  # fmt: skip
             if lic is not None and ("license", c.name, c.version, "conda") not in seen:
                 seen.add(("license", c.name, c.version, "conda"))
-                findings.append(lic)
+                findings.append(replace(lic, purl=purl_of(c)))
         for p in body.pypi:
             candidate = Candidate("pypi", p.name, p.version)
-            findings += _package(policy, candidate, purl_of(p), platform, now, seen)
+            findings += _package(policy, candidate, p, platform, now, seen)
     for spec_source, kind in _spec_sources(lock):
         rule = policy.source_refusal(kind, spec_source)
         if rule is not None:
@@ -263,7 +233,7 @@ def _spec_sources(lock: Lock) -> list[tuple[str, str]]:
 def _package(
     policy: Policy,
     candidate: Candidate,
-    purl: str,
+    locked: LockedConda | LockedPypi,
     platform: str,
     now: datetime.datetime | None,
     seen: set[tuple[str, str, str, str]],
@@ -282,7 +252,7 @@ def _package(
             rule=found.rule, severity="error", message=f"{what} is refused by {found.says}",
             package=candidate.name, version=candidate.version,
             kind=candidate.kind,  # type: ignore[arg-type]
-            platform=platform, purl=purl, reason=reason,
+            platform=platform, purl=purl_of(locked), reason=reason,
         )
     ]  # fmt: skip
 

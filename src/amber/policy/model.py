@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import functools
 import hashlib
 import re
 import tomllib
@@ -40,8 +41,10 @@ _SEVERITIES = ("low", "medium", "high", "critical")
 _KINDS = ("conda", "pypi")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normal(name: str) -> str:
-    """A package name as rules compare it (PEP 503, which conda names also satisfy)."""
+    """A package name as rules compare it (PEP 503, which conda names also satisfy); cached:
+    the solver asks about every record a request reaches (thousands on a real channel)."""
     return str(canonicalize_name(name))
 
 
@@ -168,6 +171,14 @@ class Policy:
     cooldown: Cooldown = field(default_factory=Cooldown)
     waivers: tuple[Waiver, ...] = ()
     max_waiver_days: int | None = None
+    # What it was read from, for the memos of `amber run`: (local path, its stat fingerprint
+    # before it was read, the sha256 of what was read); a URL or remote object: (ref, "", "").
+    inputs: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def local(self) -> bool:
+        """Whether every file it was read from is local (a memo can watch it)."""
+        return all(fingerprint for _, fingerprint, _ in self.inputs)
 
     def source_refusal(self, kind: str, url: str) -> SourceRule | None:
         """The rule that refuses ``url`` as a ``kind`` source, or ``None``."""

@@ -263,8 +263,16 @@ class _Visible:
         )  # fmt: skip
         return found.says if found else None
 
+    @functools.cached_property
+    def refuses_any(self) -> bool:
+        """Whether the policy hides any record the request can reach (the query is
+        recursive): when not, the solver reads the channels itself, as without a policy."""
+        return any(self.refused(r) is not None for rs in self.index.records.values() for r in rs)
+
     def over(self, sources: Sequence[Any]) -> list[Any]:
         """``sources`` (channels, or priority's held sources) with refused records hidden."""
+        if not self.refuses_any:  # rattler's own gateway: no record crosses into Python
+            return list(sources)
         inner = [s for s in sources if hasattr(s, "fetch_package_records")]
         if not inner:
             inner = [priority.Held(self.index.records, {})]

@@ -78,6 +78,9 @@ def file_key(path: Path, platform: str, python: str | None, environment: str | N
         # uv's index variables and conda's overrides are part of the spec read from the file
         # (its req_id).
         _hot.spec_environment(),
+        # .condarc, Amber's settings files and the variables naming them (or a policy): a
+        # change there may change what the spec means, or what the policy allows.
+        _hot.settings_key(),
     ]
     if environment is not None:  # a pixi file's --environment: another env of the same file
         parts.append(f"environment={environment}")
