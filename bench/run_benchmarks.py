@@ -4,6 +4,7 @@
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
                                    [--push-reps 5] [--pack-reps 5] [--lock-reps 9]
+                                   [--airflow-reps 20]
                                    [--only 8,9] [--keep]
                                    [--no-doc]
 
@@ -14,9 +15,10 @@ bench_resolve.py, 8 and 9 (the remote store) in bench_remote.py, 10 and 11 (pack
 conda-pack, gc) in bench_pack.py, 12 and 13 (`amber run` vs `uv run`, by reference) in
 bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm hydrate vs
 `uv venv` + `uv pip sync`) in bench_uvsync.py, 16 and 17 (`amber lock` vs raw rattler, the
-scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py. By
-default all of them run and docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3
-needs 2, so it brings 2) and leaves the doc alone.
+scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py, 19 (a
+task in Airflow, `@task.amber` vs `@task`) in bench_airflow.py. By default all of them run and
+docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3 needs 2, so it brings 2) and
+leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
 
@@ -38,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_airflow  # noqa: E402  (benchmark 19)
 import bench_audit  # noqa: E402  (benchmark 18)
 import bench_condalock  # noqa: E402  (benchmarks 16 and 17)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
@@ -260,7 +263,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 18
+N_BENCHMARKS = 19
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -295,6 +298,7 @@ def main() -> None:
     parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14 and 16")
     parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
     parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
+    parser.add_argument("--airflow-reps", type=int, default=20, help="task pairs of 19")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -354,6 +358,8 @@ def main() -> None:
             figures += bench_condalock.bench_scale(work, args.scale_reps, scale_channel)
         if 18 in only:
             figures.append(bench_audit.bench_audit(work, args.audit_reps))
+        if 19 in only and (airflow := bench_airflow.bench_airflow(work, args.airflow_reps)):
+            figures.append(airflow)  # None without Airflow's venv: said, and left out
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
