@@ -2,7 +2,8 @@
 
 Airflow pins too much to share the dev venv: ``.ci/run`` installs it with Amber into
 ``.ci-tools/airflow`` and sets ``$AMBER_TEST_AIRFLOW`` to its ``airflow``. One
-``airflow db migrate`` (SQLite) per session; each test runs on a copy of that db.
+``airflow db migrate`` (SQLite) and one store per session; each test runs on a copy of
+that db.
 The provider entry point is checked in the dev venv too, without Airflow.
 """
 
@@ -89,43 +90,46 @@ def _airflow_environ(home: Path, amber_home: Path) -> dict[str, str]:
     }
 
 
-def _migrate(home: Path) -> Path:
+@pytest.fixture(scope="session")
+def airflow_session(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A migrated SQLite db and a store for step envs, made once per session (xdist
+    workers share both: a store is safe to share, and the tests' envs are the same)."""
+    if worker_id == "master":
+        return _migrate(tmp_path_factory.getbasetemp() / "airflow-session")
+    shared = tmp_path_factory.getbasetemp().parent / "airflow-session"
+    with FileLock(f"{shared}.lock"):
+        _migrate(shared)
+    return shared
+
+
+def _migrate(root: Path) -> Path:
+    home = root / "template"
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "airflow.db").exists():
         proc = subprocess.run(
             [str(AIRFLOW), "db", "migrate"],
-            env=_airflow_environ(home, home / "amber"),
+            env=_airflow_environ(home, root / "amber-home"),
             capture_output=True,
             text=True,
             timeout=600,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    return home / "airflow.db"
-
-
-@pytest.fixture(scope="session")
-def airflow_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """A migrated SQLite db, made once per session (xdist workers share it)."""
-    if worker_id == "master":
-        return _migrate(tmp_path_factory.getbasetemp() / "airflow-template")
-    shared = tmp_path_factory.getbasetemp().parent / "airflow-template"
-    with FileLock(f"{shared}.lock"):
-        return _migrate(shared)
+    return root
 
 
 @pytest.fixture
-def dags_test(tmp_path: Path, airflow_db: Path):
+def dags_test(tmp_path: Path, airflow_session: Path):
     """Run ``airflow dags test DAG_ID`` over the given DAG files, on a copy of the db."""
 
     def run(dag_id: str, *files: Path) -> DagRun:
         home = tmp_path / "airflow"
         (home / "dags").mkdir(parents=True)
-        shutil.copy(airflow_db, home / "airflow.db")
+        shutil.copy(airflow_session / "template" / "airflow.db", home / "airflow.db")
         for f in files:
             shutil.copy(f, home / "dags" / f.name)
         proc = subprocess.run(
             [str(AIRFLOW), "dags", "test", dag_id],
-            env=_airflow_environ(home, tmp_path / "amber-home"),
+            env=_airflow_environ(home, airflow_session / "amber-home"),
             cwd=tmp_path,
             capture_output=True,
             text=True,
