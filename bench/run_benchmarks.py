@@ -4,6 +4,7 @@
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
                                    [--push-reps 5] [--pack-reps 5] [--lock-reps 9] [--ui-reps 7]
+                                   [--engine-reps 20] [--airflow-reps 20]
                                    [--only 8,9] [--keep]
                                    [--no-doc]
 
@@ -17,9 +18,9 @@ bench_hot.py, 14 (`amber lock` vs `uv pip compile`) in bench_lock.py, 15 (warm h
 scale series) in bench_condalock.py, 18 (`amber audit` vs pip-audit) in bench_audit.py, 19 and
 20 (`amber ui`'s envs page over 200 envs, a run of 1,000 step calls, in headless Chromium) in
 bench_ui.py, 21 and 22 (a step's round trip inside Prefect and Ray vs the same task without
-Amber) in bench_engines.py. By
-default all of them run and docs/BENCHMARKS.md is rewritten; ``--only`` runs some of them (3
-needs 2, so it brings 2) and leaves the doc alone.
+Amber) in bench_engines.py, 23 (a task in Airflow, `@task.amber` vs `@task`) in
+bench_airflow.py. By default all of them run and docs/BENCHMARKS.md is rewritten; ``--only``
+runs some of them (3 needs 2, so it brings 2) and leaves the doc alone.
 Figures only: nothing here asserts on a time.
 """
 
@@ -41,9 +42,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import bench_airflow  # noqa: E402  (benchmark 23)
 import bench_audit  # noqa: E402  (benchmark 18)
 import bench_condalock  # noqa: E402  (benchmarks 16 and 17)
-import bench_engines  # noqa: E402  (benchmarks 20 and 21)
+import bench_engines  # noqa: E402  (benchmarks 21 and 22)
 import bench_hot  # noqa: E402  (benchmarks 12 and 13)
 import bench_lock  # noqa: E402  (benchmark 14)
 import bench_pack  # noqa: E402  (benchmarks 10 and 11)
@@ -265,7 +267,7 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-N_BENCHMARKS = 22
+N_BENCHMARKS = 23
 
 
 def parse_only(text: str | None) -> set[int]:
@@ -302,6 +304,7 @@ def main() -> None:
     parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
     parser.add_argument("--ui-reps", type=int, default=7, help="page loads of 19 and 20")
     parser.add_argument("--engine-reps", type=int, default=20, help="calls of 21 and 22")
+    parser.add_argument("--airflow-reps", type=int, default=20, help="task pairs of 23")
     parser.add_argument("--only", metavar="N,M-K", help="run only these benchmarks (no doc)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
@@ -367,6 +370,9 @@ def main() -> None:
         # -- issue 18: steps inside the orchestrators (21 Prefect, 22 Ray) --
         if only & {21, 22}:
             figures += bench_engines.bench_engines(work, args.engine_reps, only)
+        # -- issue 18: a task inside Airflow (23) --
+        if 23 in only and (airflow := bench_airflow.bench_airflow(work, args.airflow_reps)):
+            figures.append(airflow)  # None without Airflow's venv: said, and left out
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from helpers import write
 
+from amber.errors import LockFileError
 from amber.formats import ExportOptions, pixi
 from amber.lock import Lock
 
@@ -231,3 +232,20 @@ def test_what_amber_cannot_say_is_refused_by_name(
     assert out.returncode == 2, out
     assert culprit in out.stderr and "pixi.toml:" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "amber.lock").exists()
+
+
+@pytest.mark.parametrize(
+    "packages",
+    ["packages: linux-64", "packages:\n      linux-64: conda-forge/numpy"],
+    ids=["packages-a-string", "refs-a-string"],
+)
+def test_an_environment_whose_packages_are_no_mapping_is_refused_by_name(
+    tmp_path: Path, packages: str
+):
+    """Found by tests/test_fuzz_inputs.py (a traceback): the environment is named instead."""
+    path = write(
+        tmp_path / "pixi.lock",
+        f"version: 6\nenvironments:\n  default:\n    channels: []\n    {packages}\npackages: []\n",
+    )
+    with pytest.raises(LockFileError, match=r"pixi\.lock: environment 'default': `packages`"):
+        pixi.read(path)

@@ -350,6 +350,16 @@ def test_invalid_requirement_changes_nothing(tmp_path: Path, name: str) -> None:
     assert sorted(os.listdir(tmp_path)) == [name]  # no temp files left behind
 
 
+def test_a_url_without_a_name_is_refused_naming_it(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz_inputs.py (an AssertionError): `amber add --pypi URL` of an
+    unnamed URL says what to write instead, and changes nothing."""
+    path = spec_file(tmp_path / "requirements.txt", "six  # x\n")
+    before = path.read_bytes()
+    with pytest.raises(SpecError, match=r"'file:///dev/zero' names no package: write NAME @ URL"):
+        add_to_spec_file(path, "file:///dev/zero", pypi=True)
+    assert path.read_bytes() == before
+
+
 def test_broken_file_is_not_edited(tmp_path: Path) -> None:
     path = spec_file(tmp_path / "environment.yml", "dependencies:\n  - numpy\n  bad: [\n")
     with pytest.raises(SpecError, match="malformed YAML"):

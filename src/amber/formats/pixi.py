@@ -208,7 +208,19 @@ def _raw(path: Path, text: str) -> _Raw:
     for name, env in data["environments"].items():
         platforms: dict[str, list[tuple[str, str]]] = {}
         packages = env.get("packages") if isinstance(env, dict) else None
+        if packages is not None and not isinstance(packages, dict):
+            raise LockFileError(
+                f"{path}: environment '{name}': `packages` is not a mapping of platforms to "
+                "package lists",
+                path=path,
+            )
         for platform, refs in (packages or {}).items():
+            if refs is not None and not isinstance(refs, list):
+                raise LockFileError(
+                    f"{path}: environment '{name}': `packages` of platform '{platform}' is "
+                    "not a list",
+                    path=path,
+                )
             entries = []
             for ref in refs or []:
                 kind = next((k for k in _REF_KEYS if isinstance(ref, dict) and k in ref), "?")

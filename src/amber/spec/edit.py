@@ -19,6 +19,8 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from amber._fs import write_atomic
+from amber._input import shorten
+from amber._urls import redact_text
 from amber.errors import SpecError
 from amber.spec import _kind, canonical_conda_spec, canonical_pypi_requirement, read_spec
 from amber.spec.model import _conda_name
@@ -92,7 +94,9 @@ class _Entry:
                 name = _conda_name(canonical_conda_spec(text))
         except SpecError as exc:
             raise SpecError(f"{exc} (nothing was added)") from None
-        assert name is not None
+        if name is None:  # an unnamed URL or path: no entry to find again or replace
+            said = f"{shorten(text)!r} names no package: write NAME @ URL (nothing was added)"
+            raise SpecError(redact_text(said))
         return cls(text=text, name=name, pypi=pypi)
 
     def matches(self, text: str) -> bool:
