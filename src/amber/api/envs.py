@@ -333,7 +333,7 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
     s = using(session, store)
     store = s.store
     tagged = resolve_ref(ref, session=s)
-    if tagged is None and ":" in ref and s.remote is not None:
+    if tagged is None and s.remote is not None and _names_a_tag(ref):
         return pull(ref, session=s)  # a tag known only to the remote store
     if tagged is not None:
         env = Env(tagged, store.env_path(tagged))
@@ -367,6 +367,12 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
     raise EnvNotFoundError(
         f"'{ref}' matches several environments ({listing}): give more of the id", ref=ref
     )
+
+
+def _names_a_tag(ref: str) -> bool:
+    """Whether ``ref`` can only be a tag: ``NAME:TAG``, or a ``team/env`` name that is not a
+    directory (a bare NAME may be an id prefix or a spec's name)."""
+    return split_ref(ref) is not None and (":" in ref or ("/" in ref and not os.path.isdir(ref)))
 
 
 def remove_env(env: Env, store: Store | None = None, *, session: Session | None = None) -> None:

@@ -58,7 +58,17 @@ from amber.lock import Lock, LockedConda
 from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
 from amber.store.fetch import Package, download_archives
-from amber.store.refs import DEFAULT_MUTABLE, NAME, split_ref, valid_tag
+from amber.store.refs import (
+    DEFAULT_MUTABLE,
+    NAME,
+    TAGS_DIR,
+    from_tag_key,
+    parse_prefix,
+    parse_tag,
+    split_ref,
+    tag_key,
+    under,
+)
 
 __all__ = [
     "Remote",
@@ -461,17 +471,16 @@ class Remote:
     # -- listing and gc ----------------------------------------------------------------
 
     def ls(self, name: str | None = None) -> list[TagInfo]:
-        """The tags in the remote (of ``name``, or all), sorted by name and tag."""
-        if name is not None and not _NAME.fullmatch(name):
-            raise AmberError(f"invalid name {name!r}: letters, digits, '.', '_', '-'")
-        prefix = f"tags/{name}/" if name else "tags/"
+        """The tags in the remote, sorted by name and tag: all, those of ``name``, or with
+        ``team/``, those of every name under it."""
+        if name is not None:
+            parse_prefix(name)
+        # The listing narrows to the deepest folder the filter names; `under` decides.
+        folder = name.rpartition("/")[0] if name and name.endswith("/") else name
+        prefix = f"{TAGS_DIR}/{folder}/" if folder else f"{TAGS_DIR}/"
         with self._failing("list", prefix):
             keys = [e.key for e in self.objects.list(prefix) if e.key.endswith(".json")]
-        pairs = []
-        for key in keys:
-            parts = key[len("tags/") : -len(".json")].split("/")
-            if len(parts) == 2 and all(_NAME.fullmatch(p) for p in parts):
-                pairs.append((parts[0], parts[1]))
+        pairs = [p for p in map(from_tag_key, keys) if p is not None and under(p[0], name)]
         found = self._map(lambda nt: self._read_tag(*nt), pairs)
         return sorted((t for t in found if t is not None), key=lambda t: (t.name, t.tag))
 
@@ -663,8 +672,7 @@ def _lock_key(full_id: str) -> str:
 
 
 def _tag_key(name: str, tag: str) -> str:
-    _check_tag(name, tag)
-    return f"tags/{name}/{tag}.json"
+    return tag_key(name, tag)
 
 
 def _run_key(run_id: str) -> str:
@@ -672,8 +680,7 @@ def _run_key(run_id: str) -> str:
 
 
 def _check_tag(name: str, tag: str) -> None:
-    if not valid_tag(name, tag):
-        raise AmberError(f"invalid tag {name}:{tag}: use NAME:TAG (letters, digits, '.', '_', '-')")
+    parse_tag(f"{name}:{tag}")
 
 
 def _unique(packages: Sequence[Package]) -> list[Package]:

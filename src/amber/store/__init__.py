@@ -295,12 +295,17 @@ class Store:
         return cursor.rowcount > 0
 
     def tags(self, name: str | None = None) -> list[tuple[str, str, str, float]]:
-        """(name, tag, full_id, created), sorted by name and tag."""
+        """(name, tag, full_id, created), sorted by name and tag: all, ``name``'s, or with
+        ``team/``, those of every name under it."""
         query = "SELECT name, tag, full_id, created FROM tags"
-        rows = self.db.execute(
-            query + (" WHERE name = ?" if name else "") + " ORDER BY name, tag",
-            (name,) if name else (),
-        ).fetchall()
+        args: tuple[object, ...]
+        if not name:
+            where, args = "", ()
+        elif name.endswith("/"):
+            where, args = " WHERE substr(name, 1, ?) = ?", (len(name), name)
+        else:
+            where, args = " WHERE name = ?", (name,)
+        rows = self.db.execute(query + where + " ORDER BY name, tag", args).fetchall()
         return [tuple(r) for r in rows]
 
     def tagged(self, name: str, tag: str) -> str | None:

@@ -1,0 +1,43 @@
+"""Hierarchical names (``team/project/env:tag``) in the remote store, on S3 and ``file://``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from remote_fixtures import fake_wheel, wheel_lock
+
+from amber.errors import InvalidNameError
+from amber.remote import Remote
+from amber.store import Store
+
+
+def test_push_list_by_prefix_and_pull_hierarchical_names(remote_url: str, tmp_path: Path, amber):
+    one = wheel_lock([fake_wheel(tmp_path / "w", "alpha")])
+    two = wheel_lock([fake_wheel(tmp_path / "w", "beta")])
+    laptop = Store(tmp_path / "laptop")
+    remote = Remote.open(remote_url)
+    remote.push(one, laptop, tags=[("mlp/metaflow/numpy_env", "v1"), ("mlp/other", "v1")])
+    remote.push(two, laptop, tags=[("data-eng/pipeline/spark-env", "latest"), ("mlp", "v2")])
+    assert [str(t) for t in remote.ls("mlp/")] == ["mlp/metaflow/numpy_env:v1", "mlp/other:v1"]
+    assert [str(t) for t in remote.ls("mlp")] == ["mlp:v2"]  # a NAME: that name's tags only
+    assert [str(t) for t in remote.ls("mlp/metaflow/")] == ["mlp/metaflow/numpy_env:v1"]
+    assert len(remote.ls()) == 4
+    other = Store(tmp_path / "other")
+    assert remote.pull("mlp/metaflow/numpy_env:v1", other) == one
+    assert other.tagged("mlp/metaflow/numpy_env", "v1") == one.full_id
+    assert remote.pull("data-eng/pipeline/spark-env", other) == two  # :latest
+    with pytest.raises(InvalidNameError, match=r"'\.\.' is not a name segment"):
+        remote.push(one, laptop, tags=[("mlp/../../locks", "v1")])
+    with pytest.raises(InvalidNameError, match="does not start with '/'"):
+        remote.ls("/mlp/")
+
+    listed = amber("remote", "ls", "mlp/", "--remote", remote_url, "--json", check=True)
+    assert [(t["name"], t["tag"]) for t in json.loads(listed.stdout)] == [
+        ("mlp/metaflow/numpy_env", "v1"),
+        ("mlp/other", "v1"),
+    ]
+    bad = amber("remote", "ls", "mlp//x", "--remote", remote_url)
+    assert bad.returncode == 2 and "no empty segment" in bad.stderr
+    assert "Traceback" not in bad.stderr
