@@ -41,3 +41,26 @@ def test_push_list_by_prefix_and_pull_hierarchical_names(remote_url: str, tmp_pa
     bad = amber("remote", "ls", "mlp//x", "--remote", remote_url)
     assert bad.returncode == 2 and "no empty segment" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_who_tagged_is_recorded_and_old_tags_show_unknown(remote_url: str, tmp_path: Path, amber):
+    lock = wheel_lock([fake_wheel(tmp_path / "w", "alpha")])
+    laptop = Store(tmp_path / "laptop")
+    remote = Remote.open(remote_url)
+    remote.push(lock, laptop, tags=[("team/new", "v1")], author="ada@lab")
+    # A tag pushed by an Amber that did not record who: its JSON has no "by".
+    remote.objects.write(
+        "tags/team/old/v1.json",
+        json.dumps({"full_id": lock.full_id, "pushed_at": 1.0e9, "host": "oldbox"}).encode(),
+    )
+    infos = {str(t): t for t in remote.ls("team/")}
+    assert infos["team/new:v1"].author == "ada@lab" and infos["team/old:v1"].author is None
+    other = Store(tmp_path / "other")
+    remote.pull("team/new:v1", other)
+    assert [r.author for r in other.tag_records("team/new")] == ["ada@lab"]
+    listed = json.loads(amber("remote", "ls", "team/", "--json", "--remote", remote_url).stdout)
+    assert [(t["name"], t["author"], t["host"]) for t in listed][1] == ("team/old", None, "oldbox")
+    table = amber("remote", "ls", "--remote", remote_url, check=True).stdout.splitlines()
+    assert table[0].split() == ["NAME", "TAG", "ENV", "BY", "WHEN"]
+    assert "ada@lab" in table[1] and "?@oldbox" in table[2]
+    assert table[1].index(lock.full_id[:12]) == table[2].index(lock.full_id[:12])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amber.errors import InvalidNameError
+from amber.store import Store
 from amber.store.refs import from_tag_key, parse_tag, split_ref, tag_key, under
 
 # Characters a name might hold, good and bad: path tricks, separators, Docker's set.
@@ -100,3 +102,21 @@ def test_hierarchical_tags_through_the_cli(amber, conda_channel: Path, tmp_path:
     assert "mlp/../escape:v1" in bad.stderr and "'..' is not a name segment" in bad.stderr
     bad = amber("env", "tags", "/abs")
     assert bad.returncode == 2 and "does not start with '/'" in bad.stderr
+
+
+def test_tags_written_before_authors_were_recorded_show_unknown(amber, amber_home: Path):
+    store = Store(amber_home)
+    store.tag("old", "v1", "a" * 64)  # the index, at this version
+    store.close()
+    db = sqlite3.connect(amber_home / "index.db")
+    db.execute("DROP TABLE tag_authors")  # as an index of schema 4 was
+    db.execute("PRAGMA user_version=4")
+    db.commit()
+    db.close()
+    again = Store(amber_home)
+    assert [(str(r), r.author) for r in again.tag_records()] == [("old:v1", None)]
+    again.tag("new", "v1", "b" * 64, "ada@lab")
+    again.close()
+    table = amber("env", "tags", check=True).stdout.splitlines()
+    assert table[0].split() == ["NAME", "TAG", "ENV", "SIZE", "BY", "WHEN"]
+    assert "ada@lab" in table[1] and "unknown" in table[2]

@@ -30,6 +30,7 @@ _EXPORTS = {
     "remove_env": "amber.api.envs",
     "resolve_ref": "amber.api.envs",
     "tag_env": "amber.api.envs",
+    "tag_lock": "amber.api.envs",
     "add": "amber.api.locking",
     "beside_lock": "amber.api.locking",
     "ensure_lock": "amber.api.locking",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
         remove_env,
         resolve_ref,
         tag_env,
+        tag_lock,
     )
     from amber.api.locking import (
         add,
@@ -119,6 +121,7 @@ __all__ = [
     "pull",
     "parse_tag",
     "tag_env",
+    "tag_lock",
     "resolve_ref",
     "mutable_tags",
     "find_run",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,13 @@ from amber._progress import Progress
 from amber._python import find_interpreter
 from amber.api.policy import enforce, policy_for
 from amber.api.session import Session, using
-from amber.errors import AmberError, EnvNotFoundError, InterpreterNotFoundError, SpecError
+from amber.errors import (
+    AmberError,
+    EnvNotFoundError,
+    InterpreterNotFoundError,
+    SpecError,
+    TagConflictError,
+)
 from amber.lock import Lock, is_amber_lock
 from amber.run import _hotpath
 from amber.settings import Settings
@@ -39,6 +47,8 @@ __all__ = [
     "lock_of",
     "pull",
     "tag_env",
+    "tag_lock",
+    "author",
     "resolve_ref",
     "find_env",
     "remove_env",
@@ -302,16 +312,50 @@ def tag_env(
 ) -> tuple[str, str]:
     """Name an env ``NAME:TAG``. Tags other than the mutable ones never move."""
     s = using(session, store)
-    mutable = s.settings.mutable_tags
     name, tag = parse_tag(ref)
-    current = s.store.tagged(name, tag)
-    if current and current != env.full_id and tag not in mutable:
-        raise AmberError(
-            f"{name}:{tag} already names env {current[:12]}; tags are immutable (except "
-            f"{', '.join(sorted(mutable))}): choose another tag"
-        )
-    s.store.tag(name, tag, env.full_id)
+    _check_free(s, name, tag, env.full_id)
+    s.store.tag(name, tag, env.full_id, author(s.settings))
     return name, tag
+
+
+def tag_lock(
+    lock: Lock, refs: Sequence[str], store: Store | None = None, *, session: Session | None = None
+) -> list[tuple[str, str]]:
+    """Name the env of ``lock`` by each of ``refs`` (``amber lock --tag``): its lock is kept
+    in the store, so that `amber run --env NAME` hydrates it on first use. Every tag is
+    checked before any is written."""
+    s = using(session, store)
+    wanted = [parse_tag(r) for r in refs]
+    for name, tag in wanted:
+        _check_free(s, name, tag, lock.full_id)
+    _keep(lock, s.store)
+    for name, tag in wanted:
+        s.store.tag(name, tag, lock.full_id, author(s.settings))
+    return wanted
+
+
+def _check_free(s: Session, name: str, tag: str, full_id: str) -> None:
+    """``TagConflictError`` when the immutable ``name:tag`` names another env."""
+    mutable = s.settings.mutable_tags
+    current = s.store.tagged(name, tag)
+    if current and current != full_id and tag not in mutable:
+        raise TagConflictError(
+            f"{name}:{tag} already names env {current[:12]}; tags are immutable (except "
+            f"{', '.join(sorted(mutable))}): choose another tag",
+            ref=f"{name}:{tag}",
+        )
+
+
+def author(settings: Settings) -> str:
+    """Who a tag records as having set it: ``$AMBER_USER``, else ``user@host`` (the host
+    is what run records keep)."""
+    if settings.user:
+        return settings.user
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no $USER and no passwd entry
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def resolve_ref(

@@ -122,7 +122,10 @@ def env_tags(name: str | None, as_json: bool) -> None:
       amber env tags
       amber env tags mlp/metaflow/          # every name under mlp/metaflow/
     """
-    render.env_tags(edge().store.tags(None if name is None else parse_prefix(name)), as_json)
+    store = edge().store
+    rows = store.tag_records(None if name is None else parse_prefix(name))
+    sizes = {e.full_id: e.size for e in store.envs() if e.size is not None}
+    render.env_tags(rows, sizes, as_json)
 
 
 @env_group.command("untag")

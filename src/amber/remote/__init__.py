@@ -4,7 +4,7 @@ Layout under the URL (``s3://bucket/prefix``, ``gs://``, ``az://``, ``file:///pa
 
     pkgs/<sha256>               package archives, content-addressed (locks know file names)
     locks/<full_id>.lock        lock text
-    tags/<name>/<tag>.json      {"full_id", "pushed_at", "host"}
+    tags/<name>/<tag>.json      {"full_id", "pushed_at", "host", "by"}  (name: team/project/env)
     runs/<run_id>.json          a run record: its step calls and the env each used
 
 Every object is written whole (one PUT, or a temp file renamed), so a reader
@@ -94,13 +94,15 @@ _R = TypeVar("_R")
 
 @dataclass(frozen=True)
 class TagInfo:
-    """A tag in the remote store: ``name:tag`` names the env ``full_id``."""
+    """A tag in the remote store: ``name:tag`` names the env ``full_id``; pushed from
+    ``host`` at ``pushed_at`` by ``author`` (None for tags pushed before Amber said who)."""
 
     name: str
     tag: str
     full_id: str
     pushed_at: float
     host: str
+    author: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name}:{self.tag}"
@@ -185,13 +187,14 @@ class Remote:
         progress: Progress | None = None,
         mutable_tags: Sequence[str] = MUTABLE_TAGS,
         verify: bool = False,
+        author: str | None = None,
     ) -> PushResult:
         """Upload every package archive of every platform that the remote lacks, then the
         lock, then the tags (immutable ones first: they may refuse).
 
         Archives come from the store's archive store, downloaded there from their URLs
         when missing. With ``verify``, objects already in the remote are hashed, not only
-        sized, and replaced when corrupt.
+        sized, and replaced when corrupt. ``author`` (who pushes) is recorded in the tags.
         """
 
         progress = progress or Progress(quiet=True)
@@ -243,7 +246,7 @@ class Remote:
                 self.objects.write(lock_key, lock.dumps().encode())
         ordered = sorted(set(tags), key=lambda t: (t[1] in mutable, t))
         for name, tag in ordered:
-            self._write_tag(name, tag, full_id, mutable)
+            self._write_tag(name, tag, full_id, mutable, author)
         return PushResult(
             full_id=full_id,
             uploaded=len(missing),
@@ -289,9 +292,15 @@ class Remote:
         with self._failing("upload", key):
             self.objects.upload(path, key)
 
-    def _write_tag(self, name: str, tag: str, full_id: str, mutable: set[str]) -> None:
+    def _write_tag(
+        self, name: str, tag: str, full_id: str, mutable: set[str], author: str | None = None
+    ) -> None:
         key = _tag_key(name, tag)
-        body = {"full_id": full_id, "pushed_at": time.time(), "host": socket.gethostname()}
+        body: dict[str, object] = {
+            "full_id": full_id, "pushed_at": time.time(), "host": socket.gethostname()
+        }  # fmt: skip
+        if author:
+            body["by"] = author
         data = json.dumps(body, sort_keys=True).encode()
         if tag in mutable:
             with self._failing("write", key):
@@ -409,7 +418,9 @@ class Remote:
                 )
         store.save_lock(lock.dumps(), lock.req_id, full_id)
         if tagged is not None:
-            store.tag(*tagged, full_id)
+            found = self._read_tag(*tagged)  # who tagged it there is who tagged it here
+            author = found.author if found is not None and found.full_id == full_id else None
+            store.tag(*tagged, full_id, author)
         return lock
 
     def fetch_into(
@@ -496,7 +507,12 @@ class Remote:
             if not isinstance(full_id, str) or not _SHA256.fullmatch(full_id):
                 raise ValueError(full_id)
             pushed_at, host = float(body.get("pushed_at", 0)), str(body.get("host", ""))
-            return TagInfo(name, tag, full_id, pushed_at, host)
+            author = body.get("by")
+            if author is not None and not isinstance(author, str):
+                raise ValueError(author)
+            # Shown in tables: printable characters only, and not a page of them.
+            author = "".join(c for c in author or "" if c.isprintable())[:200] or None
+            return TagInfo(name, tag, full_id, pushed_at, host, author)
         except (ValueError, KeyError, TypeError):
             raise RemoteError(
                 f"{self.where(key)} is not a tag (expected JSON with a full_id): the remote "
