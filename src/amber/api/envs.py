@@ -44,6 +44,7 @@ __all__ = [
     "configured_remote",
     "fetch_hook",
     "lock_for_ref",
+    "lock_for_name",
     "lock_of",
     "pull",
     "tag_env",
@@ -275,6 +276,23 @@ def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | Non
             return _own_lock(unpacked)  # an env dir `amber unpack` made: its lock is inside
         raise EnvNotFoundError(f"the lock of {ref} ({full_id[:12]}) is not in this store", ref=ref)
     return Lock.read(found)
+
+
+def lock_for_name(ref: str, store: Store | None = None, *, session: Session | None = None) -> Lock:
+    """The lock the tag ``NAME[:TAG]`` names: in this store, else fetched (the lock alone,
+    and its tag) from the remote store; nothing is hydrated."""
+    s = using(session, store)
+    name, tag = parse_tag(ref)
+    full_id = s.store.tagged(name, tag)
+    if full_id is not None and (found := s.store.find_lock(full_id)) is not None:
+        return Lock.read(found)
+    if s.remote is None:
+        raise EnvNotFoundError(
+            f"no tag {name}:{tag} here, and no remote store to look in (set AMBER_REMOTE): "
+            "`amber env tags` lists the tags here",
+            ref=ref,
+        )
+    return s.remote.pull(full_id or ref, s.store, mutable_tags=s.settings.mutable_tags)
 
 
 def _own_lock(env: Env) -> Lock:
