@@ -7,9 +7,11 @@ import re
 import sys
 from pathlib import Path
 
+from packaging.specifiers import SpecifierSet
+
 from amber.errors import InterpreterNotFoundError
 
-__all__ = ["find_interpreter", "installed_interpreters"]
+__all__ = ["find_interpreter", "installed_interpreters", "interpreter_in"]
 
 _VERSION_DIR = re.compile(r"(?:^|cpython-)(\d+\.\d+\.\d+)(?:$|-)")
 
@@ -56,6 +58,25 @@ def find_interpreter(version: str) -> Path:
         f"packages), or ask for one of the versions found.",
         version=version,
     )
+
+
+def interpreter_in(request: str) -> str:
+    """The X.Y of an installed interpreter inside the range ``request`` (PEP 440): the
+    running one when it is (a step's function pickles by value for it), else the newest."""
+    allowed = SpecifierSet(request)
+    inside = [v for v in installed_interpreters() if allowed.contains(v, prereleases=True)]
+    if not inside:
+        listing = ", ".join(sorted(installed_interpreters(), key=_version_key)) or "none"
+        raise InterpreterNotFoundError(
+            f"no installed Python {request} interpreter on this machine (found: {listing}). "
+            "Install one (`uv python install`, `pyenv install` or your OS packages), or widen "
+            "the range.",
+            version=request,
+        )
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if any(v == running or v.startswith(running + ".") for v in inside):
+        return running
+    return ".".join(max(inside, key=_version_key).split(".")[:2])
 
 
 def _version_key(version: str) -> tuple[int, ...]:

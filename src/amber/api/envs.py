@@ -79,7 +79,7 @@ def install(
         from amber.api.locking import ensure_lock  # noqa: PLC0415 - see the top
 
         if not spec_or_lock.is_conda and spec_or_lock.python:
-            find_interpreter(spec_or_lock.python)  # say so before resolving anything
+            find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
         the_lock = ensure_lock(spec_or_lock, session=s)
     if near is None and isinstance(spec_or_lock, Spec):
         near = spec_or_lock.source

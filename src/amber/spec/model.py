@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 from amber._auth import git_repository, remember
 from amber._input import MAX_ENTRIES, shorten
 from amber._platform import host_platform
+from amber._python import interpreter_in
 from amber._urls import channel_url, redact, redact_text
 from amber.channels import VARIABLE, CondaConfig
 from amber.errors import ConfigError, SpecError
@@ -279,6 +280,26 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _python_request(python: str) -> str:
+    """A Python version (X.Y, X.Y.Z) or range (PEP 440: ``>=3.10,<3.12``) as written;
+    ``SpecError`` for anything else."""
+    python = python.strip()
+    if _PYTHON_VERSION.match(python):
+        return python
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - on use
+
+    try:
+        ranged = SpecifierSet(python) if python[:1] in "<>=!~" else None
+    except InvalidSpecifier:
+        ranged = None
+    if not ranged or len(python) > 200:
+        raise SpecError(
+            f"invalid python version {shorten(python)!r}: expected X.Y, X.Y.Z or a range "
+            "such as '>=3.10,<3.12'"
+        )
+    return ",".join(sorted(str(s) for s in ranged))
+
+
 def _requirement_name(requirement: str) -> str:
     return re.split(r"[\s\[<>=!~;@(]", requirement, maxsplit=1)[0]
 
@@ -352,15 +373,12 @@ class Spec:
             url if VARIABLE.search(url) else remember(url) for url in map(checked_channel, channels)
         ]
         if python is not None:
-            python = str(python).strip()
-            if not _PYTHON_VERSION.match(python):
-                raise SpecError(
-                    f"invalid python version {shorten(python)!r}: expected X.Y or X.Y.Z"
-                )
+            python = _python_request(str(python))
         if conda or channels:
             # A conda environment gets its interpreter from conda.
             if python is not None and not any(_conda_name(s) == "python" for s in conda):
-                conda.append(canonical_conda_spec(f"python {python}.*"))
+                ranged = not _PYTHON_VERSION.match(python)
+                conda.append(canonical_conda_spec(f"python {python}{'' if ranged else '.*'}"))
             python = None
             if pypi and not any(_conda_name(s) == "python" for s in conda):
                 conda.append("python")  # PyPI packages need an interpreter from conda
@@ -401,9 +419,12 @@ class Spec:
     def target_platforms(self) -> tuple[str, ...]:
         return self.platforms or (host_platform(),)
 
-    @property
+    @functools.cached_property
     def python_version(self) -> str:
-        """The interpreter version of a PyPI-only env (default: the one running Amber)."""
+        """The interpreter version of a PyPI-only env (default: the one running Amber); for
+        a range, the running one when it lies inside, else the newest installed that does."""
+        if self.python is not None and not _PYTHON_VERSION.match(self.python):
+            return interpreter_in(self.python)
         return self.python or f"{sys.version_info.major}.{sys.version_info.minor}"
 
     def canonical(self) -> dict[str, object]:
