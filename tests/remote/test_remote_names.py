@@ -64,3 +64,10 @@ def test_who_tagged_is_recorded_and_old_tags_show_unknown(remote_url: str, tmp_p
     assert table[0].split() == ["NAME", "TAG", "ENV", "BY", "WHEN"]
     assert "ada@lab" in table[1] and "?@oldbox" in table[2]
     assert table[1].index(lock.full_id[:12]) == table[2].index(lock.full_id[:12])
+
+
+def test_an_invalid_reference_names_its_rule(tmp_path: Path, amber):
+    remote = (tmp_path / "remote").as_uri()
+    pulled = amber("pull", "team/../../etc:v1", "--remote", remote)
+    assert pulled.returncode == 2 and "'..' is not a name segment" in pulled.stderr
+    assert "Traceback" not in pulled.stderr and not (tmp_path / "remote").exists()

@@ -41,6 +41,7 @@ from typing import IO, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from amber._fs import umask
+from amber._input import shorten
 from amber._progress import Progress
 from amber._units import human_bytes
 from amber._urls import redact
@@ -48,6 +49,7 @@ from amber.errors import (
     AmberError,
     EnvNotFoundError,
     HydrateError,
+    InvalidNameError,
     LockFileError,
     PackError,
     RemoteError,
@@ -63,10 +65,12 @@ from amber.store.refs import (
     NAME,
     TAGS_DIR,
     from_tag_key,
+    name_problem,
     parse_prefix,
     parse_tag,
     split_ref,
     tag_key,
+    tag_problem,
     under,
 )
 
@@ -337,8 +341,13 @@ class Remote:
             return ref, None
         parsed = split_ref(ref)
         if parsed is None:
-            raise AmberError(
-                f"invalid reference {ref!r}: use NAME[:TAG], a full_id or a prefix of one"
+            name, _, tag = ref.partition(":")
+            rule = name_problem(name) or tag_problem(tag or "latest")
+            raise InvalidNameError(
+                f"invalid reference {shorten(ref)!r}: {rule}; use NAME[:TAG] (team/project/env:v1),"
+                " a full_id or a prefix of one",
+                ref=ref,
+                rule=rule,
             )
         name, tag = parsed
         found = self._read_tag(name, tag)
