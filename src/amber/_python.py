@@ -7,11 +7,9 @@ import re
 import sys
 from pathlib import Path
 
-from packaging.specifiers import SpecifierSet
-
 from amber.errors import InterpreterNotFoundError
 
-__all__ = ["find_interpreter", "installed_interpreters", "interpreter_in"]
+__all__ = ["find_interpreter", "installed_interpreters", "version_key"]
 
 _VERSION_DIR = re.compile(r"(?:^|cpython-)(\d+\.\d+\.\d+)(?:$|-)")
 
@@ -51,7 +49,7 @@ def find_interpreter(version: str) -> Path:
     for found, exe in available.items():
         if found == version or found.startswith(version + "."):
             return exe
-    listing = ", ".join(sorted(available, key=_version_key)) or "none"
+    listing = ", ".join(sorted(available, key=version_key)) or "none"
     raise InterpreterNotFoundError(
         f"no Python {version} interpreter is installed on this machine (found: {listing}). "
         f"Install one (`uv python install {version}`, `pyenv install {version}` or your OS "
@@ -60,24 +58,5 @@ def find_interpreter(version: str) -> Path:
     )
 
 
-def interpreter_in(request: str) -> str:
-    """The X.Y of an installed interpreter inside the range ``request`` (PEP 440): the
-    running one when it is (a step's function pickles by value for it), else the newest."""
-    allowed = SpecifierSet(request)
-    inside = [v for v in installed_interpreters() if allowed.contains(v, prereleases=True)]
-    if not inside:
-        listing = ", ".join(sorted(installed_interpreters(), key=_version_key)) or "none"
-        raise InterpreterNotFoundError(
-            f"no installed Python {request} interpreter on this machine (found: {listing}). "
-            "Install one (`uv python install`, `pyenv install` or your OS packages), or widen "
-            "the range.",
-            version=request,
-        )
-    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    if any(v == running or v.startswith(running + ".") for v in inside):
-        return running
-    return ".".join(max(inside, key=_version_key).split(".")[:2])
-
-
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))

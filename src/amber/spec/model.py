@@ -25,10 +25,10 @@ from packaging.utils import canonicalize_name
 from amber._auth import git_repository, remember
 from amber._input import MAX_ENTRIES, shorten
 from amber._platform import host_platform
-from amber._python import interpreter_in
+from amber._python import installed_interpreters, version_key
 from amber._urls import channel_url, redact, redact_text
 from amber.channels import VARIABLE, CondaConfig
-from amber.errors import ConfigError, SpecError
+from amber.errors import ConfigError, InterpreterNotFoundError, SpecError
 
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
@@ -280,6 +280,27 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _interpreter_in(request: str) -> str:
+    """The X.Y of an installed interpreter inside the range ``request`` (PEP 440): the
+    running one when it is (a step's function pickles by value for it), else the newest."""
+    from packaging.specifiers import SpecifierSet  # noqa: PLC0415 - on use, as PEP 508
+
+    allowed = SpecifierSet(request)
+    inside = [v for v in installed_interpreters() if allowed.contains(v, prereleases=True)]
+    if not inside:
+        listing = ", ".join(sorted(installed_interpreters(), key=version_key)) or "none"
+        raise InterpreterNotFoundError(
+            f"no installed Python {request} interpreter on this machine (found: {listing}). "
+            "Install one (`uv python install`, `pyenv install` or your OS packages), or widen "
+            "the range.",
+            version=request,
+        )
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if any(v == running or v.startswith(running + ".") for v in inside):
+        return running
+    return ".".join(max(inside, key=version_key).split(".")[:2])
+
+
 def _python_request(python: str) -> str:
     """A Python version (X.Y, X.Y.Z) or range (PEP 440: ``>=3.10,<3.12``) as written;
     ``SpecError`` for anything else."""
@@ -424,7 +445,7 @@ class Spec:
         """The interpreter version of a PyPI-only env (default: the one running Amber); for
         a range, the running one when it lies inside, else the newest installed that does."""
         if self.python is not None and not _PYTHON_VERSION.match(self.python):
-            return interpreter_in(self.python)
+            return _interpreter_in(self.python)
         return self.python or f"{sys.version_info.major}.{sys.version_info.minor}"
 
     def canonical(self) -> dict[str, object]:
