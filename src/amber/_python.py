@@ -9,7 +9,7 @@ from pathlib import Path
 
 from amber.errors import InterpreterNotFoundError
 
-__all__ = ["find_interpreter", "installed_interpreters"]
+__all__ = ["find_interpreter", "installed_interpreters", "version_key"]
 
 _VERSION_DIR = re.compile(r"(?:^|cpython-)(\d+\.\d+\.\d+)(?:$|-)")
 
@@ -49,7 +49,7 @@ def find_interpreter(version: str) -> Path:
     for found, exe in available.items():
         if found == version or found.startswith(version + "."):
             return exe
-    listing = ", ".join(sorted(available, key=_version_key)) or "none"
+    listing = ", ".join(sorted(available, key=version_key)) or "none"
     raise InterpreterNotFoundError(
         f"no Python {version} interpreter is installed on this machine (found: {listing}). "
         f"Install one (`uv python install {version}`, `pyenv install {version}` or your OS "
@@ -58,5 +58,5 @@ def find_interpreter(version: str) -> Path:
     )
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))

@@ -31,6 +31,7 @@ __all__ = [
     "SourceError",
     "RemoteError",
     "RemoteObjectAbsent",
+    "InvalidNameError",
     "TagConflictError",
     "HydrateError",
     "EnvNotFoundError",
@@ -220,6 +221,15 @@ class RemoteObjectAbsent(AmberError):
     def __init__(self, message: str = "", *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class InvalidNameError(AmberError):
+    """An env name or tag (``team/project/env:tag``) that breaks a naming rule."""
+
+    def __init__(self, message: str, *, ref: str | None = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
+        self.rule = rule
 
 
 class TagConflictError(AmberError):

@@ -122,6 +122,7 @@ class Settings:
     # hot path of `amber run` never does.
     mirrors_json: str | None = None
     policy: str | None = None  # $AMBER_POLICY: an amber-policy.toml (path or URL) over all
+    user: str | None = None  # $AMBER_USER: who tags record as their author (else user@host)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +155,7 @@ class Settings:
             else None,
             mirrors_json=environ.get("AMBER_MIRRORS") or None,
             policy=environ.get("AMBER_POLICY") or None,
+            user=(environ.get("AMBER_USER") or "").strip() or None,
         )
 
     def mirrors(self) -> FrozenMap[str, tuple[str, ...]]:

@@ -30,6 +30,8 @@ _EXPORTS = {
     "remove_env": "amber.api.envs",
     "resolve_ref": "amber.api.envs",
     "tag_env": "amber.api.envs",
+    "tag_lock": "amber.api.envs",
+    "lock_for_name": "amber.api.envs",
     "add": "amber.api.locking",
     "beside_lock": "amber.api.locking",
     "ensure_lock": "amber.api.locking",
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
         find_env,
         install,
         install_bundle,
+        lock_for_name,
         lock_for_ref,
         lock_of,
         mutable_tags,
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
         remove_env,
         resolve_ref,
         tag_env,
+        tag_lock,
     )
     from amber.api.locking import (
         add,
@@ -119,6 +123,8 @@ __all__ = [
     "pull",
     "parse_tag",
     "tag_env",
+    "tag_lock",
+    "lock_for_name",
     "resolve_ref",
     "mutable_tags",
     "find_run",

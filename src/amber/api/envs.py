@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,13 @@ from amber._progress import Progress
 from amber._python import find_interpreter
 from amber.api.policy import enforce, policy_for
 from amber.api.session import Session, using
-from amber.errors import AmberError, EnvNotFoundError, InterpreterNotFoundError, SpecError
+from amber.errors import (
+    AmberError,
+    EnvNotFoundError,
+    InterpreterNotFoundError,
+    SpecError,
+    TagConflictError,
+)
 from amber.lock import Lock, is_amber_lock
 from amber.run import _hotpath
 from amber.settings import Settings
@@ -36,9 +44,12 @@ __all__ = [
     "configured_remote",
     "fetch_hook",
     "lock_for_ref",
+    "lock_for_name",
     "lock_of",
     "pull",
     "tag_env",
+    "tag_lock",
+    "author",
     "resolve_ref",
     "find_env",
     "remove_env",
@@ -68,7 +79,7 @@ def install(
         from amber.api.locking import ensure_lock  # noqa: PLC0415 - see the top
 
         if not spec_or_lock.is_conda and spec_or_lock.python:
-            find_interpreter(spec_or_lock.python)  # say so before resolving anything
+            find_interpreter(spec_or_lock.python_version)  # say so before resolving anything
         the_lock = ensure_lock(spec_or_lock, session=s)
     if near is None and isinstance(spec_or_lock, Spec):
         near = spec_or_lock.source
@@ -275,6 +286,23 @@ def lock_for_ref(ref: str, store: Store | None = None, *, session: Session | Non
     return Lock.read(found)
 
 
+def lock_for_name(ref: str, store: Store | None = None, *, session: Session | None = None) -> Lock:
+    """The lock the tag ``NAME[:TAG]`` names: in this store, else fetched (the lock alone,
+    and its tag) from the remote store; nothing is hydrated."""
+    s = using(session, store)
+    name, tag = parse_tag(ref)
+    full_id = s.store.tagged(name, tag)
+    if full_id is not None and (found := s.store.find_lock(full_id)) is not None:
+        return Lock.read(found)
+    if s.remote is None:
+        raise EnvNotFoundError(
+            f"no tag {name}:{tag} here, and no remote store to look in (set AMBER_REMOTE): "
+            "`amber env tags` lists the tags here",
+            ref=ref,
+        )
+    return s.remote.pull(full_id or ref, s.store, mutable_tags=s.settings.mutable_tags)
+
+
 def _own_lock(env: Env) -> Lock:
     """The lock an env directory holds (``.amber/amber.lock``), if it is that env's."""
     lock = Lock.read(env.lock_file)
@@ -310,16 +338,50 @@ def tag_env(
 ) -> tuple[str, str]:
     """Name an env ``NAME:TAG``. Tags other than the mutable ones never move."""
     s = using(session, store)
-    mutable = s.settings.mutable_tags
     name, tag = parse_tag(ref)
-    current = s.store.tagged(name, tag)
-    if current and current != env.full_id and tag not in mutable:
-        raise AmberError(
-            f"{name}:{tag} already names env {current[:12]}; tags are immutable (except "
-            f"{', '.join(sorted(mutable))}): choose another tag"
-        )
-    s.store.tag(name, tag, env.full_id)
+    _check_free(s, name, tag, env.full_id)
+    s.store.tag(name, tag, env.full_id, author(s.settings))
     return name, tag
+
+
+def tag_lock(
+    lock: Lock, refs: Sequence[str], store: Store | None = None, *, session: Session | None = None
+) -> list[tuple[str, str]]:
+    """Name the env of ``lock`` by each of ``refs`` (``amber lock --tag``): its lock is kept
+    in the store, so that `amber run --env NAME` hydrates it on first use. Every tag is
+    checked before any is written."""
+    s = using(session, store)
+    wanted = [parse_tag(r) for r in refs]
+    for name, tag in wanted:
+        _check_free(s, name, tag, lock.full_id)
+    _keep(lock, s.store)
+    for name, tag in wanted:
+        s.store.tag(name, tag, lock.full_id, author(s.settings))
+    return wanted
+
+
+def _check_free(s: Session, name: str, tag: str, full_id: str) -> None:
+    """``TagConflictError`` when the immutable ``name:tag`` names another env."""
+    mutable = s.settings.mutable_tags
+    current = s.store.tagged(name, tag)
+    if current and current != full_id and tag not in mutable:
+        raise TagConflictError(
+            f"{name}:{tag} already names env {current[:12]}; tags are immutable (except "
+            f"{', '.join(sorted(mutable))}): choose another tag",
+            ref=f"{name}:{tag}",
+        )
+
+
+def author(settings: Settings) -> str:
+    """Who a tag records as having set it: ``$AMBER_USER``, else ``user@host`` (the host
+    is what run records keep)."""
+    if settings.user:
+        return settings.user
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no $USER and no passwd entry
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def resolve_ref(
@@ -341,7 +403,7 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
     s = using(session, store)
     store = s.store
     tagged = resolve_ref(ref, session=s)
-    if tagged is None and ":" in ref and s.remote is not None:
+    if tagged is None and s.remote is not None and _names_a_tag(ref):
         return pull(ref, session=s)  # a tag known only to the remote store
     if tagged is not None:
         env = Env(tagged, store.env_path(tagged))
@@ -375,6 +437,12 @@ def find_env(ref: str, store: Store | None = None, *, session: Session | None = 
     raise EnvNotFoundError(
         f"'{ref}' matches several environments ({listing}): give more of the id", ref=ref
     )
+
+
+def _names_a_tag(ref: str) -> bool:
+    """Whether ``ref`` can only be a tag: ``NAME:TAG``, or a ``team/env`` name that is not a
+    directory (a bare NAME may be an id prefix or a spec's name)."""
+    return split_ref(ref) is not None and (":" in ref or ("/" in ref and not os.path.isdir(ref)))
 
 
 def remove_env(env: Env, store: Store | None = None, *, session: Session | None = None) -> None:

@@ -3,7 +3,7 @@ and the dashboard's endpoints (``amber ui``), so that both say the same thing.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from amber.inspect.diff import Change
     from amber.inspect.tree import Branch, Chain, Graph
     from amber.remote import TagInfo
-    from amber.store import EnvRecord, RunRecord
+    from amber.store import EnvRecord, RunRecord, TagRecord
 
 __all__ = [
     "env_record",
@@ -59,17 +59,20 @@ def env_details(details: EnvDetails) -> dict[str, Any]:
     }
 
 
-def local_tags(rows: Sequence[tuple[str, str, str, float]]) -> list[dict[str, Any]]:
-    """``amber env tags --json``."""
-    keys = ("name", "tag", "full_id", "created")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+def local_tags(rows: Sequence[TagRecord], sizes: Mapping[str, int]) -> list[dict[str, Any]]:
+    """``amber env tags --json``: each tag, its env's size where it is hydrated here (from
+    ``sizes``, by full_id), who set it and when."""
+    return [
+        {"name": t.name, "tag": t.tag, "full_id": t.full_id, "size": sizes.get(t.full_id),
+         "author": t.author, "created": t.created} for t in rows
+    ]  # fmt: skip
 
 
 def remote_tags(tags: Sequence[TagInfo]) -> list[dict[str, Any]]:
-    """``amber remote ls --json``: each tag with who set it (``host``) and when."""
+    """``amber remote ls --json``: each tag with who set it (``author``, ``host``) and when."""
     return [
         {"name": t.name, "tag": t.tag, "full_id": t.full_id, "pushed_at": t.pushed_at,
-         "host": t.host} for t in tags
+         "host": t.host, "author": t.author} for t in tags
     ]  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from amber.cli._shared import (
     spec_file,
 )
 from amber.errors import AmberError
-from amber.store.refs import parse_name
+from amber.store.refs import parse_prefix
 
 __all__ = ["install_cmd", "env_group"]
 
@@ -113,11 +113,19 @@ def env_tag(env_ref: str, tag_ref: str) -> None:
 
 
 @env_group.command("tags")
-@click.argument("name", required=False)
+@click.argument("name", required=False, metavar="[NAME | PREFIX/]")
 @json_option
 def env_tags(name: str | None, as_json: bool) -> None:
-    """List tags (of NAME, or all)."""
-    render.env_tags(edge().store.tags(None if name is None else parse_name(name)), as_json)
+    """List tags: all, NAME's, or with PREFIX/ those of every name under it.
+
+    \b
+      amber env tags
+      amber env tags mlp/metaflow/          # every name under mlp/metaflow/
+    """
+    store = edge().store
+    rows = store.tag_records(None if name is None else parse_prefix(name))
+    sizes = {e.full_id: e.size for e in store.envs() if e.size is not None}
+    render.env_tags(rows, sizes, as_json)
 
 
 @env_group.command("untag")

@@ -51,6 +51,10 @@ __all__ = ["lock_cmd", "add_cmd", "merge_driver_cmd"]
     type=click.Choice(["strict", "flexible", "disabled"], case_sensitive=False),
     help="As conda's channel_priority (default: the settings', else flexible).",
 )  # fmt: skip
+@click.option(
+    "-t", "--tag", "tags", multiple=True, metavar="NAME[:TAG]",
+    help="Tag the lock's env so (repeatable): `amber run --env NAME` hydrates it on first use.",
+)  # fmt: skip
 @environment_option
 @python_option
 @policy_option
@@ -65,6 +69,7 @@ def lock_cmd(
     merge: bool,
     channel_priority: str | None,
     categories: tuple[str, ...],
+    tags: tuple[str, ...],
     environment: str | None,
     python: str | None,
     policy: str | None,
@@ -77,9 +82,14 @@ def lock_cmd(
       amber lock --update numpy            # only numpy (and what it forces) moves
       amber lock --check                   # CI: is amber.lock current?
       amber lock --merge                   # after a git conflict in amber.lock
+      amber lock --tag mlp/metaflow/numpy_env:v1   # and name its env (team/project/env:tag)
     """
     if sum(map(bool, (check, merge, update))) > 1:
         raise AmberError("--check, --merge and --update go one at a time")
+    if tags and check:
+        raise AmberError("--tag names the env a lock resolves to, and --check resolves nothing")
+    for ref in tags:
+        api.parse_tag(ref)  # a bad tag is refused before the solve
     session = edge(quiet, policy)
     request = LockRequest(
         output,
@@ -94,8 +104,11 @@ def lock_cmd(
         environment,
     )
     result = lock_file(spec_file(file), request, session.store, session.progress, session=session)
+    tagged = api.tag_lock(result.lock, tags, session=session) if tags else []
     if not quiet:
         render.locked(result)
+        for name, tag in tagged:
+            render.tagged_lock(name, tag, result.lock.full_id)
 
 
 @click.command("add")

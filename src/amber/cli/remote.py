@@ -49,11 +49,16 @@ def remote_group() -> None:
 
 
 @remote_group.command("ls")
-@click.argument("name", required=False)
+@click.argument("name", required=False, metavar="[NAME | PREFIX/]")
 @remote_option
 @json_option
 def remote_ls(name: str | None, remote_url: str | None, as_json: bool) -> None:
-    """Tags in the remote store (of NAME, or all)."""
+    """Tags in the remote store: all, NAME's, or with PREFIX/ those of every name under it.
+
+    \b
+      amber remote ls team/                 # every env name under team/
+      amber remote ls team/project/env      # the tags of that one name
+    """
     render.remote_tags(Remote.open(remote_url).ls(name), as_json)
 
 

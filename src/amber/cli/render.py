@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from amber.run.kernel import Kernel
     from amber.ship.bundle import BundleInfo
     from amber.ship.pack import PackResult
-    from amber.store import EnvRecord, RunRecord
+    from amber.store import EnvRecord, RunRecord, TagRecord
     from amber.store.du import Usage
     from amber.store.env import Env
     from amber.store.gc import GcReport
@@ -364,13 +364,38 @@ def untagged(name: str, tag: str) -> None:
     _note(f"Removed tag {name}:{tag}")
 
 
-def env_tags(rows: Sequence[tuple[str, str, str, float]], as_json: bool) -> None:
-    """``amber env tags``: NAME:TAG, the env, when."""
-    if as_json:
-        _json(views.local_tags(rows))
+def tagged_lock(name: str, tag: str, full_id: str) -> None:
+    """``amber lock --tag``."""
+    _note(f"{name}:{tag} -> {full_id[:12]} (hydrated on first use)")
+
+
+def env_tags(rows: Sequence[TagRecord], sizes: Mapping[str, int], as_json: bool) -> None:
+    """``amber env tags``: name, tag, env, size (of an env hydrated here), who, when."""
+    if not rows and not as_json:
+        _note("No tags: `amber env tag ENV NAME[:TAG]` or `amber lock --tag NAME[:TAG]` names one.")
         return
-    for tag_name, tag, full_id, created in rows:
-        click.echo(f"{tag_name}:{tag:<20} {full_id[:12]}  {when(created)}")
+    if as_json:
+        _json(views.local_tags(rows, sizes))
+        return
+    _table(
+        ("NAME", "TAG", "ENV", "SIZE", "BY", "WHEN"),
+        [
+            (t.name, t.tag, t.full_id[:12], _size(sizes.get(t.full_id)),
+             t.author or "unknown", when(t.created)) for t in rows
+        ],
+    )  # fmt: skip
+
+
+def _size(size: int | None) -> str:
+    return human_bytes(size) if size is not None else "-"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded to their widest cell (the last one is not), header first."""
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
 def verified(done: Verified, as_json: bool) -> None:
@@ -497,12 +522,20 @@ def pushed(done: Pushed) -> None:
 
 
 def remote_tags(tags: Sequence[TagInfo], as_json: bool) -> None:
-    """``amber remote ls``."""
+    """``amber remote ls``: name, tag, env, who pushed the tag (user and host), when."""
+    if not tags and not as_json:
+        _note("No tags in the remote store (under that name): `amber push ENV --tag NAME:TAG`.")
+        return
     if as_json:
         _json(views.remote_tags(tags))
         return
-    for t in tags:
-        click.echo(f"{t.name}:{t.tag:<20} {t.full_id[:12]}  {when(t.pushed_at)}  {t.host}")
+    _table(
+        ("NAME", "TAG", "ENV", "BY", "WHEN"),
+        [
+            (t.name, t.tag, t.full_id[:12], t.author or (f"?@{t.host}" if t.host else "unknown"),
+             when(t.pushed_at) if t.pushed_at else "unknown") for t in tags
+        ],
+    )  # fmt: skip
 
 
 def remote_gc(result: GcResult) -> None:

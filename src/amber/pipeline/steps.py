@@ -9,6 +9,7 @@ arguments with cloudpickle to ``_worker.py`` running in the step's env.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import os
 import signal
 import socket
@@ -54,13 +55,37 @@ def Env(  # noqa: N802 - a constructor to users: amber.Env(python=..., pypi=[...
     extra_index_urls: Iterable[str] = (),
     file: str | os.PathLike[str] | None = None,
     name: str | None = None,
+    named: str | None = None,
+    platforms: Iterable[str] = (),
 ) -> Spec:
-    """An environment spec: the same ``Spec`` that `amber lock -f FILE` reads."""
+    """An environment spec: the same ``Spec`` that `amber lock -f FILE` reads.
+
+    ``named="team/project/env:tag"`` starts from the spec that named env was locked from
+    (Metaflow's ``@named_env_base``): this store's tag, else the remote store's. ``file=``
+    and the packages given here go over it (same name: the later entry wins), and the
+    result is resolved again, as any spec. ``platforms=`` locks for those platforms too
+    (workers on another one); ``python=`` takes a version or a range (``">=3.10,<3.12"``).
+    """
     inline = Spec.create(conda=conda, pypi=pypi, channels=channels, python=python,
-        index_url=index_url, extra_index_urls=extra_index_urls, name=name)  # fmt: skip
-    if file is None:
-        return inline
-    return read_spec(Path(file), channel_config=_channel_config()).merge(inline)
+        index_url=index_url, extra_index_urls=extra_index_urls, name=name,
+        platforms=platforms)  # fmt: skip
+    spec = _named_base(named) if named is not None else Spec.create()
+    if file is not None:
+        spec = spec.merge(read_spec(Path(file), channel_config=_channel_config()))
+    return spec.merge(inline)
+
+
+def _named_base(ref: str) -> Spec:
+    """The requested spec of the env ``ref`` names (its lock's, with the platforms it was
+    locked for), without Amber's additions: a step adds its own again."""
+    spec = api.lock_for_name(ref, session=api.Session.open(quiet=True)).spec
+    added = set(spec.added)
+    return dataclasses.replace(
+        spec,
+        conda=tuple(c for c in spec.conda if c not in added),
+        pypi=tuple(p for p in spec.pypi if p not in added),
+        added=(),
+    )
 
 
 # -- steps ---------------------------------------------------------------------

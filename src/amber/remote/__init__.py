@@ -4,7 +4,7 @@ Layout under the URL (``s3://bucket/prefix``, ``gs://``, ``az://``, ``file:///pa
 
     pkgs/<sha256>               package archives, content-addressed (locks know file names)
     locks/<full_id>.lock        lock text
-    tags/<name>/<tag>.json      {"full_id", "pushed_at", "host"}
+    tags/<name>/<tag>.json      {"full_id", "pushed_at", "host", "by"}  (name: team/project/env)
     runs/<run_id>.json          a run record: its step calls and the env each used
 
 Every object is written whole (one PUT, or a temp file renamed), so a reader
@@ -41,6 +41,7 @@ from typing import IO, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from amber._fs import umask
+from amber._input import shorten
 from amber._progress import Progress
 from amber._units import human_bytes
 from amber._urls import redact
@@ -48,6 +49,7 @@ from amber.errors import (
     AmberError,
     EnvNotFoundError,
     HydrateError,
+    InvalidNameError,
     LockFileError,
     PackError,
     RemoteError,
@@ -58,7 +60,19 @@ from amber.lock import Lock, LockedConda
 from amber.settings import Settings
 from amber.store import RunRecord, StepRecord, Store
 from amber.store.fetch import Package, download_archives
-from amber.store.refs import DEFAULT_MUTABLE, NAME, split_ref, valid_tag
+from amber.store.refs import (
+    DEFAULT_MUTABLE,
+    NAME,
+    TAGS_DIR,
+    from_tag_key,
+    name_problem,
+    parse_prefix,
+    parse_tag,
+    split_ref,
+    tag_key,
+    tag_problem,
+    under,
+)
 
 __all__ = [
     "Remote",
@@ -84,13 +98,15 @@ _R = TypeVar("_R")
 
 @dataclass(frozen=True)
 class TagInfo:
-    """A tag in the remote store: ``name:tag`` names the env ``full_id``."""
+    """A tag in the remote store: ``name:tag`` names the env ``full_id``; pushed from
+    ``host`` at ``pushed_at`` by ``author`` (None for tags pushed before Amber said who)."""
 
     name: str
     tag: str
     full_id: str
     pushed_at: float
     host: str
+    author: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name}:{self.tag}"
@@ -175,13 +191,14 @@ class Remote:
         progress: Progress | None = None,
         mutable_tags: Sequence[str] = MUTABLE_TAGS,
         verify: bool = False,
+        author: str | None = None,
     ) -> PushResult:
         """Upload every package archive of every platform that the remote lacks, then the
         lock, then the tags (immutable ones first: they may refuse).
 
         Archives come from the store's archive store, downloaded there from their URLs
         when missing. With ``verify``, objects already in the remote are hashed, not only
-        sized, and replaced when corrupt.
+        sized, and replaced when corrupt. ``author`` (who pushes) is recorded in the tags.
         """
 
         progress = progress or Progress(quiet=True)
@@ -233,7 +250,7 @@ class Remote:
                 self.objects.write(lock_key, lock.dumps().encode())
         ordered = sorted(set(tags), key=lambda t: (t[1] in mutable, t))
         for name, tag in ordered:
-            self._write_tag(name, tag, full_id, mutable)
+            self._write_tag(name, tag, full_id, mutable, author)
         return PushResult(
             full_id=full_id,
             uploaded=len(missing),
@@ -279,9 +296,15 @@ class Remote:
         with self._failing("upload", key):
             self.objects.upload(path, key)
 
-    def _write_tag(self, name: str, tag: str, full_id: str, mutable: set[str]) -> None:
+    def _write_tag(
+        self, name: str, tag: str, full_id: str, mutable: set[str], author: str | None = None
+    ) -> None:
         key = _tag_key(name, tag)
-        body = {"full_id": full_id, "pushed_at": time.time(), "host": socket.gethostname()}
+        body: dict[str, object] = {
+            "full_id": full_id, "pushed_at": time.time(), "host": socket.gethostname()
+        }  # fmt: skip
+        if author:
+            body["by"] = author
         data = json.dumps(body, sort_keys=True).encode()
         if tag in mutable:
             with self._failing("write", key):
@@ -318,8 +341,13 @@ class Remote:
             return ref, None
         parsed = split_ref(ref)
         if parsed is None:
-            raise AmberError(
-                f"invalid reference {ref!r}: use NAME[:TAG], a full_id or a prefix of one"
+            name, _, tag = ref.partition(":")
+            rule = name_problem(name) or tag_problem(tag or "latest")
+            raise InvalidNameError(
+                f"invalid reference {shorten(ref)!r}: {rule}; use NAME[:TAG] (team/project/env:v1),"
+                " a full_id or a prefix of one",
+                ref=ref,
+                rule=rule,
             )
         name, tag = parsed
         found = self._read_tag(name, tag)
@@ -399,7 +427,9 @@ class Remote:
                 )
         store.save_lock(lock.dumps(), lock.req_id, full_id)
         if tagged is not None:
-            store.tag(*tagged, full_id)
+            found = self._read_tag(*tagged)  # who tagged it there is who tagged it here
+            author = found.author if found is not None and found.full_id == full_id else None
+            store.tag(*tagged, full_id, author)
         return lock
 
     def fetch_into(
@@ -461,17 +491,16 @@ class Remote:
     # -- listing and gc ----------------------------------------------------------------
 
     def ls(self, name: str | None = None) -> list[TagInfo]:
-        """The tags in the remote (of ``name``, or all), sorted by name and tag."""
-        if name is not None and not _NAME.fullmatch(name):
-            raise AmberError(f"invalid name {name!r}: letters, digits, '.', '_', '-'")
-        prefix = f"tags/{name}/" if name else "tags/"
+        """The tags in the remote, sorted by name and tag: all, those of ``name``, or with
+        ``team/``, those of every name under it."""
+        if name is not None:
+            parse_prefix(name)
+        # The listing narrows to the deepest folder the filter names; `under` decides.
+        folder = name.rpartition("/")[0] if name and name.endswith("/") else name
+        prefix = f"{TAGS_DIR}/{folder}/" if folder else f"{TAGS_DIR}/"
         with self._failing("list", prefix):
             keys = [e.key for e in self.objects.list(prefix) if e.key.endswith(".json")]
-        pairs = []
-        for key in keys:
-            parts = key[len("tags/") : -len(".json")].split("/")
-            if len(parts) == 2 and all(_NAME.fullmatch(p) for p in parts):
-                pairs.append((parts[0], parts[1]))
+        pairs = [p for p in map(from_tag_key, keys) if p is not None and under(p[0], name)]
         found = self._map(lambda nt: self._read_tag(*nt), pairs)
         return sorted((t for t in found if t is not None), key=lambda t: (t.name, t.tag))
 
@@ -487,7 +516,12 @@ class Remote:
             if not isinstance(full_id, str) or not _SHA256.fullmatch(full_id):
                 raise ValueError(full_id)
             pushed_at, host = float(body.get("pushed_at", 0)), str(body.get("host", ""))
-            return TagInfo(name, tag, full_id, pushed_at, host)
+            author = body.get("by")
+            if author is not None and not isinstance(author, str):
+                raise ValueError(author)
+            # Shown in tables: printable characters only, and not a page of them.
+            author = "".join(c for c in author or "" if c.isprintable())[:200] or None
+            return TagInfo(name, tag, full_id, pushed_at, host, author)
         except (ValueError, KeyError, TypeError):
             raise RemoteError(
                 f"{self.where(key)} is not a tag (expected JSON with a full_id): the remote "
@@ -663,8 +697,7 @@ def _lock_key(full_id: str) -> str:
 
 
 def _tag_key(name: str, tag: str) -> str:
-    _check_tag(name, tag)
-    return f"tags/{name}/{tag}.json"
+    return tag_key(name, tag)
 
 
 def _run_key(run_id: str) -> str:
@@ -672,8 +705,7 @@ def _run_key(run_id: str) -> str:
 
 
 def _check_tag(name: str, tag: str) -> None:
-    if not valid_tag(name, tag):
-        raise AmberError(f"invalid tag {name}:{tag}: use NAME:TAG (letters, digits, '.', '_', '-')")
+    parse_tag(f"{name}:{tag}")
 
 
 def _unique(packages: Sequence[Package]) -> list[Package]:

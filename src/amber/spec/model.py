@@ -25,9 +25,10 @@ from packaging.utils import canonicalize_name
 from amber._auth import git_repository, remember
 from amber._input import MAX_ENTRIES, shorten
 from amber._platform import host_platform
+from amber._python import installed_interpreters, version_key
 from amber._urls import channel_url, redact, redact_text
 from amber.channels import VARIABLE, CondaConfig
-from amber.errors import ConfigError, SpecError
+from amber.errors import ConfigError, InterpreterNotFoundError, SpecError
 
 __all__ = [
     "Spec", "SCHEMA", "PLATFORMS", "SYSTEM_REQUIREMENTS", "canonical_conda_spec",
@@ -279,6 +280,47 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _interpreter_in(request: str) -> str:
+    """The X.Y of an installed interpreter inside the range ``request`` (PEP 440): the
+    running one when it is (a step's function pickles by value for it), else the newest."""
+    from packaging.specifiers import SpecifierSet  # noqa: PLC0415 - on use, as PEP 508
+
+    allowed = SpecifierSet(request)
+    inside = [v for v in installed_interpreters() if allowed.contains(v, prereleases=True)]
+    if not inside:
+        listing = ", ".join(sorted(installed_interpreters(), key=version_key)) or "none"
+        raise InterpreterNotFoundError(
+            f"no installed Python {request} interpreter on this machine (found: {listing}). "
+            "Install one (`uv python install`, `pyenv install` or your OS packages), or widen "
+            "the range.",
+            version=request,
+        )
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if any(v == running or v.startswith(running + ".") for v in inside):
+        return running
+    return ".".join(max(inside, key=version_key).split(".")[:2])
+
+
+def _python_request(python: str) -> str:
+    """A Python version (X.Y, X.Y.Z) or range (PEP 440: ``>=3.10,<3.12``) as written;
+    ``SpecError`` for anything else."""
+    python = python.strip()
+    if _PYTHON_VERSION.match(python):
+        return python
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - on use
+
+    try:
+        ranged = SpecifierSet(python) if python[:1] in "<>=!~" else None
+    except InvalidSpecifier:
+        ranged = None
+    if not ranged or len(python) > 200:
+        raise SpecError(
+            f"invalid python version {shorten(python)!r}: expected X.Y, X.Y.Z or a range "
+            "such as '>=3.10,<3.12'"
+        )
+    return ",".join(sorted(str(s) for s in ranged))
+
+
 def _requirement_name(requirement: str) -> str:
     return re.split(r"[\s\[<>=!~;@(]", requirement, maxsplit=1)[0]
 
@@ -352,15 +394,12 @@ class Spec:
             url if VARIABLE.search(url) else remember(url) for url in map(checked_channel, channels)
         ]
         if python is not None:
-            python = str(python).strip()
-            if not _PYTHON_VERSION.match(python):
-                raise SpecError(
-                    f"invalid python version {shorten(python)!r}: expected X.Y or X.Y.Z"
-                )
+            python = _python_request(str(python))
         if conda or channels:
             # A conda environment gets its interpreter from conda.
             if python is not None and not any(_conda_name(s) == "python" for s in conda):
-                conda.append(canonical_conda_spec(f"python {python}.*"))
+                ranged = not _PYTHON_VERSION.match(python)
+                conda.append(canonical_conda_spec(f"python {python}{'' if ranged else '.*'}"))
             python = None
             if pypi and not any(_conda_name(s) == "python" for s in conda):
                 conda.append("python")  # PyPI packages need an interpreter from conda
@@ -401,9 +440,12 @@ class Spec:
     def target_platforms(self) -> tuple[str, ...]:
         return self.platforms or (host_platform(),)
 
-    @property
+    @functools.cached_property
     def python_version(self) -> str:
-        """The interpreter version of a PyPI-only env (default: the one running Amber)."""
+        """The interpreter version of a PyPI-only env (default: the one running Amber); for
+        a range, the running one when it lies inside, else the newest installed that does."""
+        if self.python is not None and not _PYTHON_VERSION.match(self.python):
+            return _interpreter_in(self.python)
         return self.python or f"{sys.version_info.major}.{sys.version_info.minor}"
 
     def canonical(self) -> dict[str, object]:

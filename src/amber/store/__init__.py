@@ -34,11 +34,11 @@ from amber._fs import remove_tree, temp_beside, write_atomic
 from amber.errors import DiskFullError
 from amber.settings import Network, default_home
 
-__all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "ENV_ID_LENGTH"]
+__all__ = ["Store", "EnvRecord", "RunRecord", "StepRecord", "TagRecord", "ENV_ID_LENGTH"]
 
 ENV_ID_LENGTH = 16
 _RESERVE = 1 << 20
-_SCHEMA_VERSION = 5
+_SCHEMA_VERSION = 6  # 5: tag authors, step tracebacks (two branches named theirs 5: 6 has both)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locks (
     full_id TEXT PRIMARY KEY, req_id TEXT NOT NULL, created REAL NOT NULL);
@@ -63,7 +63,12 @@ CREATE TABLE IF NOT EXISTS step_tracebacks (
 CREATE TABLE IF NOT EXISTS tags (
     name TEXT NOT NULL, tag TEXT NOT NULL, full_id TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (name, tag));
+CREATE TABLE IF NOT EXISTS tag_authors (
+    name TEXT NOT NULL, tag TEXT NOT NULL, full_id TEXT NOT NULL, author TEXT NOT NULL,
+    PRIMARY KEY (name, tag));
 """
+# Who tagged lives beside ``tags``, not in it: a tag an older Amber moved (or wrote before
+# version 5) has no author row for its full_id, and shows as unknown.
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,21 @@ class RunRecord:
     host: str
     command: str
     steps: tuple[StepRecord, ...]
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A local tag: ``name:tag`` names ``full_id`` since ``created``, set by ``author``
+    (None for tags written before Amber recorded it)."""
+
+    name: str
+    tag: str
+    full_id: str
+    created: float
+    author: str | None
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.tag}"
 
 
 @dataclass(frozen=True)
@@ -283,29 +303,49 @@ class Store:
             # memos go instead (gone, every lookup takes the slow path).
             remove_tree(self.home / "run-memo")
 
-    def tag(self, name: str, tag: str, full_id: str) -> None:
+    def tag(self, name: str, tag: str, full_id: str, author: str | None = None) -> None:
+        """Point ``name:tag`` at ``full_id``, recording who (``author``) and when (now)."""
         db = self._writable()
         with db:
             db.execute(
                 "INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)", (name, tag, full_id, time.time())
             )
+            db.execute("DELETE FROM tag_authors WHERE name = ? AND tag = ?", (name, tag))
+            if author:
+                db.execute(
+                    "INSERT INTO tag_authors VALUES (?, ?, ?, ?)", (name, tag, full_id, author)
+                )
         self.changed()
 
     def untag(self, name: str, tag: str) -> bool:
         db = self._writable()
         with db:
             cursor = db.execute("DELETE FROM tags WHERE name = ? AND tag = ?", (name, tag))
+            db.execute("DELETE FROM tag_authors WHERE name = ? AND tag = ?", (name, tag))
         self.changed()
         return cursor.rowcount > 0
 
     def tags(self, name: str | None = None) -> list[tuple[str, str, str, float]]:
-        """(name, tag, full_id, created), sorted by name and tag."""
-        query = "SELECT name, tag, full_id, created FROM tags"
-        rows = self.db.execute(
-            query + (" WHERE name = ?" if name else "") + " ORDER BY name, tag",
-            (name,) if name else (),
-        ).fetchall()
-        return [tuple(r) for r in rows]
+        """(name, tag, full_id, created), sorted by name and tag: all, ``name``'s, or with
+        ``team/``, those of every name under it."""
+        return [(t.name, t.tag, t.full_id, t.created) for t in self.tag_records(name)]
+
+    def tag_records(self, name: str | None = None) -> list[TagRecord]:
+        """The tags (as ``tags``) with who set them."""
+        query = (
+            "SELECT t.name, t.tag, t.full_id, t.created, a.author FROM tags t "
+            "LEFT JOIN tag_authors a ON a.name = t.name AND a.tag = t.tag "
+            "AND a.full_id = t.full_id"
+        )
+        args: tuple[object, ...]
+        if not name:
+            where, args = "", ()
+        elif name.endswith("/"):
+            where, args = " WHERE substr(t.name, 1, ?) = ?", (len(name), name)
+        else:
+            where, args = " WHERE t.name = ?", (name,)
+        rows = self.db.execute(query + where + " ORDER BY t.name, t.tag", args).fetchall()
+        return [TagRecord(*r) for r in rows]
 
     def tagged(self, name: str, tag: str) -> str | None:
         row = self.db.execute(

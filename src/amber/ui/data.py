@@ -80,7 +80,8 @@ class Dashboard:
 
     def tags(self) -> list[dict[str, Any]]:
         """``amber env tags --json``."""
-        return views.local_tags(self.store.tags())
+        sizes = {e.full_id: e.size for e in self.store.envs() if e.size is not None}
+        return views.local_tags(self.store.tag_records(), sizes)
 
     def in_use(self) -> list[str]:
         """The full_ids of the envs a process holds right now."""
