@@ -75,6 +75,29 @@ def logged_async(what, func):
     return wrapper
 
 
+def logged_start(what, func):
+    """``start_uv`` whose calls are logged from their start until their result is taken."""
+
+    @functools.wraps(func)
+    def wrapper(args, **kwargs):
+        start = time.perf_counter() - T0
+        proc = func(args, **kwargs)
+        result = proc.result
+
+        def timed():
+            try:
+                return result()
+            finally:
+                end = time.perf_counter() - T0
+                detail = " ".join(args[:2]) + (" --offline" if "--offline" in args else "")
+                LOG.append((what, detail, threading.current_thread().name, start, end))
+
+        proc.result = timed
+        return proc
+
+    return wrapper
+
+
 # Where api.install imports them from, when it is called.
 amber.api.locking.ensure_lock = logged(
     "resolve", lambda a: a[0].req_id[:12], amber.api.locking.ensure_lock
@@ -82,6 +105,7 @@ amber.api.locking.ensure_lock = logged(
 amber.hydrate.hydrate = logged("hydrate", lambda a: a[0].full_id[:12], amber.hydrate.hydrate)
 for module in (amber.hydrate, amber.resolve.pypi):
     module.run_uv = logged_async("uv", amber._uv.run_uv)
+amber.resolve.pypi.start_uv = logged_start("uv", amber._uv.start_uv)  # compile_pypi's calls
 
 
 def main(mode, run_steps):

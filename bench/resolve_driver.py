@@ -70,6 +70,27 @@ def logged_sync(what: str, func):
     return wrapper
 
 
+def logged_start(what: str, func):
+    """``start_uv`` whose calls are logged from their start until their result is taken."""
+
+    @functools.wraps(func)
+    def wrapper(args, **kwargs):
+        start = time.perf_counter() - T0
+        proc = func(args, **kwargs)
+        result = proc.result
+
+        def timed():
+            try:
+                return result()
+            finally:
+                LOG.append((what, start, time.perf_counter() - T0))
+
+        proc.result = timed
+        return proc
+
+    return wrapper
+
+
 def amber_side() -> tuple[list[dict], float, float, float]:
     import amber.resolve.conda
     import amber.resolve.pypi
@@ -80,6 +101,7 @@ def amber_side() -> tuple[list[dict], float, float, float]:
     solver.solve = logged("solve", solver.solve)
     solver.provided_dists = logged("dists", solver.provided_dists)
     amber.resolve.pypi.call_uv = logged_sync("uv", amber.resolve.pypi.call_uv)
+    amber.resolve.pypi.start_uv = logged_start("uv", amber.resolve.pypi.start_uv)
     caches = ResolveCaches(*(Path(CONFIG[k]) for k in ("repodata", "uv", "pkgs")))
     start = time.perf_counter()
     groups = [CONFIG["platforms"]] if MODE == "amber" else [[p] for p in CONFIG["platforms"]]
