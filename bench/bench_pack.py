@@ -148,6 +148,17 @@ def file_bytes(root: Path, skip: tuple[str, ...] = ()) -> int:
     return sum(seen.values())
 
 
+def file_sizes(root: Path, skip: tuple[str, ...] = ()) -> dict[str, int]:
+    """{path: apparent bytes} of the files under ``root`` (as ``file_bytes`` walks them)."""
+    found = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            if not (dirpath == str(root) and name in skip):
+                path = os.path.join(dirpath, name)
+                found[path] = os.lstat(path).st_size
+    return found
+
+
 def still_holding(root: Path, needle: str, ignore: tuple[str, ...] = ()) -> list[str]:
     """Files under ``root`` that still contain ``needle`` (`grep -rlF`)."""
     proc = subprocess.run(["grep", "-rlF", "--", needle, str(root)], capture_output=True)
@@ -431,6 +442,7 @@ def bench_gc(work: Path) -> Figure:
     index = ("index.db", "index.db-wal", "index.db-shm")
     before = {"listed": listed(), "dirs": on_disk(), "du": tree_stats(home)[0],
               "files": file_bytes(home, index)}  # fmt: skip
+    paths_before = file_sizes(home, index)
     conda_before = sum(1 for p in (home / "pkgs/conda").iterdir() if (p / "info").is_dir())
     du_time, _ = timed_env([AMBER, "du"], env)
     gc = [AMBER, "gc", "--older-than", "30d", "--json"]
@@ -463,10 +475,24 @@ def bench_gc(work: Path) -> Figure:
         ),
         "a second gc removed nothing": not again["removed_envs"] and not again["removed_cache"],
         "the bytes it reports freed are what left the files": (
-            real["bytes_freed"] == before["files"] - after["files"]
+            real["bytes_freed"] + real["bookkeeping_bytes"] == before["files"] - after["files"]
         ),
     }
     failed = [what for what, ok in checks.items() if not ok]
+    if not checks["the bytes it reports freed are what left the files"]:
+        gone = {p: n for p, n in paths_before.items() if p not in file_sizes(home, index)}
+        envs_gone = [e["path"] for e in real["removed_envs"]]
+        entries = [Path(c["path"]).name for c in real["removed_cache"]]
+        other = sorted(
+            p for p in gone
+            if not any(p.startswith(e) for e in envs_gone) and not any(n in p for n in entries)
+        )  # fmt: skip
+        failed.append(
+            f"{before['files'] - after['files'] - real['bytes_freed'] - real['bookkeeping_bytes']}"
+            " bytes more left than gc "
+            f"counted; files gone outside the envs and cache entries it names: "
+            + (", ".join(str(Path(p).relative_to(home)) for p in other[:5]) or "none")
+        )
     label = (
         f"11. `amber gc --older-than 30d` on {N_GC_ENVS} envs ({len(expected)} to remove) vs "
         f"its `--dry-run`"

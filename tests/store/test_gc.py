@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import write
 
+from amber import _hot
 from amber.lock import Lock
 from amber.store import Store
 from amber.store.gc import collect
@@ -217,10 +219,14 @@ def test_gc_removes_stale_edit_locks_and_run_memos(amber, amber_home, conda_chan
     for path in (idle, held):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
+    stale = next(p for p in memos.iterdir() if _hot.stale_memos(str(amber_home)) == [str(p)])
+    size = stale.stat().st_size
     with open(held) as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
-        done = amber("gc", "--older-than", "30d", check=True)
-    assert "stale lock or memo" in done.stderr
+        done = amber("gc", "--older-than", "30d", "--json", check=True)
+    assert "stale lock or memo" in "".join(json.loads(done.stdout)["notes"])
+    # Counted apart from the envs and caches (a dry run cannot know them): what left the disk.
+    assert json.loads(done.stdout)["bookkeeping_bytes"] == size
     assert not idle.exists() and held.exists()
     assert [p.name for p in memos.iterdir() if p.name != "generation"] != []
     assert len([p for p in memos.iterdir() if p.name != "generation"]) == 1

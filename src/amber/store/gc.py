@@ -28,6 +28,7 @@ from pathlib import Path
 
 from amber import _early, _hot
 from amber._fs import remove_tree, sweep_scratch
+from amber._units import human_bytes
 from amber._uv import uv_bin, uv_env
 from amber.errors import AmberError
 from amber.lock import Lock
@@ -77,6 +78,8 @@ class GcReport:
     removed_cache: list[RemovedCacheEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     uv_prune: str | None = None  # uv's own summary of `uv cache prune`, if it ran
+    # Stale edit locks and memos removed (not in a dry run: they go stale with the envs).
+    bookkeeping_bytes: int = 0
 
     @property
     def env_bytes(self) -> int:
@@ -113,6 +116,7 @@ class GcReport:
             "env_bytes": self.env_bytes,
             "cache_bytes": self.cache_bytes,
             "bytes_freed": self.bytes_freed,
+            "bookkeeping_bytes": self.bookkeeping_bytes,
             "uv_prune": self.uv_prune,
             "notes": list(self.notes),
         }  # fmt: skip
@@ -206,14 +210,23 @@ def _sweep_bookkeeping(store: Store, report: GcReport) -> None:
     """What commands leave behind that outlives its use: the edit locks of `amber add` that
     nobody holds, `amber run`'s memos of envs that are gone and `amber lock`'s of spec
     files that changed."""
-    edits = sorted((store.home / "edits").glob("*.lock"))
-    removed = sum(1 for path in edits if remove_unheld(path))
-    for memo in [*_hot.stale_memos(str(store.home)), *_early.stale_memos(str(store.home))]:
+    removed = 0
+    stale = [*_hot.stale_memos(str(store.home)), *_early.stale_memos(str(store.home))]
+    for path in [*sorted((store.home / "edits").glob("*.lock")), *map(Path, stale)]:
         with suppress(OSError):
-            os.unlink(memo)
+            size = path.lstat().st_size
+            if path.suffix == ".lock" and path.parent.name == "edits":
+                if not remove_unheld(path):
+                    continue
+            else:
+                os.unlink(path)
             removed += 1
+            report.bookkeeping_bytes += size
     if removed:
-        report.notes.append(f"removed {removed} stale lock or memo file(s) of earlier commands")
+        report.notes.append(
+            f"removed {removed} stale lock or memo file(s) of earlier commands "
+            f"({human_bytes(report.bookkeeping_bytes)})"
+        )
 
 
 # -- envs ------------------------------------------------------------------------------
