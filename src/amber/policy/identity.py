@@ -19,6 +19,7 @@ from license_expression import (
     ExpressionError,
     LicenseSymbol,
     LicenseWithExceptionSymbol,
+    Licensing,
     get_spdx_licensing,
 )
 from packageurl import PackageURL
@@ -80,6 +81,13 @@ def _purl(kind: str, name: str, version: str, qualifiers: dict[str, str]) -> str
 _MAX_LICENSE = 4096  # longer "license" text is no expression: judged as written
 
 
+@functools.cache
+def _licensing() -> Licensing:
+    """SPDX's licensing, built once (``get_spdx_licensing`` builds it anew at every call:
+    about 20 ms, once per license otherwise)."""
+    return get_spdx_licensing()
+
+
 @functools.lru_cache(maxsize=4096)
 def license_tree(text: str) -> LicenseTree:
     """``text`` as an SPDX expression tree, its keys normalised (``mit`` -> ``MIT``,
@@ -89,7 +97,7 @@ def license_tree(text: str) -> LicenseTree:
     if len(text) > _MAX_LICENSE:
         return text
     try:
-        parsed = get_spdx_licensing().parse(text)
+        parsed = _licensing().parse(text)
         return text if parsed is None else _tree(parsed)
     except (ExpressionError, RecursionError):
         return text
@@ -115,13 +123,14 @@ def spdx_key(pattern: str) -> str:
     return tree if isinstance(tree, str) else pattern
 
 
+@functools.lru_cache(maxsize=4096)
 def spdx_expression(text: str) -> str | None:
     """``text`` as a normalised SPDX id or expression when it is one (case and ``+``
     normalised, ``Apache 2.0`` read as ``Apache-2.0``), else None."""
     text = text.strip()
     for candidate in (text, re.sub(r"\s+", "-", text)):
         try:
-            info = get_spdx_licensing().validate(candidate)
+            info = _licensing().validate(candidate)
         except (ExpressionError, AttributeError):  # AttributeError: its own error path's bug
             return None
         if not info.errors and info.normalized_expression:
