@@ -203,7 +203,7 @@ def bench_policy_solve(work: Path, reps: int) -> Figure:
         "check of them: the solver then reads the channels itself, as without one.",
     ]
     return Figure("18b. conda solve within a policy vs without (defaults-2018 snapshot)",
-                  times["with"], times["without"], 1.5, True, notes)  # fmt: skip
+                  times["with"], times["without"], None, True, notes)  # fmt: skip
 
 
 def main() -> None:
