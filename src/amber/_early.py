@@ -142,10 +142,9 @@ def memo_dir(home_dir: str) -> str:
     return os.path.join(home_dir, "lock-memo")
 
 
-def _memo_key(options: dict[str, list[str]], path: str) -> str:
+def _memo_key(options: dict[str, list[str]], path: str, fingerprint: str) -> str:
     """The memo's key: what the plans depend on (not ``-o``: a plain lock plans the same
-    calls wherever it writes)."""
-    fingerprint = _hot.fingerprints([path])[0][1]
+    calls wherever it writes), the spec at ``path`` with its stat ``fingerprint``."""
     asked = [
         f"{name}={value}" for name in ("platform", "python") for value in options.get(name, ())
     ]
@@ -169,26 +168,32 @@ def begin(argv: Sequence[str]) -> None:
     from now on the plans its resolution runs (``planned``), for ``finish`` to remember.
     The spec's fingerprint is taken now, before anything reads it."""
     _COMMAND.clear()
-    options = lock_options(argv)
-    home_dir = _hot.home()
-    path = spec_path(options) if options is not None else None
-    if options is None or path is None or home_dir is None:
+    found = _locate(argv)
+    if found is None:
         return
-    memo_key = _memo_key(options, path)
-    memo_path = _memo_path(home_dir, memo_key)
-    spec = (os.path.realpath(path), _hot.fingerprints([path])[0][1])
+    memo_key, memo_path, path, fingerprint = found
+    spec = (os.path.realpath(path), fingerprint)
     _COMMAND.update(key=memo_key, path=memo_path, spec=spec, planned=[], started=[])
     _COMMAND["started"] = _start_memo(memo_path)
 
 
 def memo_file(argv: Sequence[str]) -> str | None:
     """Where the lock memo of ``amber lock ARGV`` here is (None: no memo for it)."""
+    found = _locate(argv)
+    return found[1] if found is not None else None
+
+
+def _locate(argv: Sequence[str]) -> tuple[str, str, str, str] | None:
+    """``amber lock ARGV``'s memo key and memo file, its spec file and that file's stat
+    fingerprint (taken once, here); None when the command can have no memo."""
     options = lock_options(argv)
     home_dir = _hot.home()
     path = spec_path(options) if options is not None else None
     if options is None or path is None or home_dir is None:
         return None
-    return _memo_path(home_dir, _memo_key(options, path))
+    fingerprint = _hot.fingerprints([path])[0][1]
+    memo_key = _memo_key(options, path, fingerprint)
+    return memo_key, _memo_path(home_dir, memo_key), path, fingerprint
 
 
 def recording() -> bool:
