@@ -20,6 +20,14 @@ Anything else (a changed setting, a policy, an earlier lock's preferences) plans
 calls, and ``discard`` ends the early ones. A memo never holds credentials: a plan with any
 (in an index URL, a requirement, a proxy) is not remembered.
 
+``amber install [-f FILE]`` of a PyPI-only env that is missing has its **install memo**
+(``$AMBER_HOME/install-memo/``, keyed like the lock memo by the file's stat fingerprint):
+the env's folder, its build lock and the two uv calls its last build made (``uv venv``,
+then ``uv pip install --offline`` of the pinned wheels). ``begin_install`` takes the build
+lock (never waiting for it) and starts them one after the other while Amber loads;
+``amber.hydrate`` adopts the lock (``claim_build``) and takes each call over by ``key``
+like ``amber.resolve.pypi``, or removes what they made and builds as always.
+
 Like ``amber._hot`` it must never import the rest of Amber (``amber._hot`` only).
 """
 
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "lock_options", "spec_path", "key", "offer", "claim", "discard", "begin", "planned",
     "finish", "started", "recording", "memo_dir", "memo_file", "stale_memos", "FOLDER",
+    "install_file", "begin_install", "claim_build", "built", "finish_install", "EarlyBuild",
 ]  # fmt: skip
 
 _MEMO = "amber-lock-memo-1"
@@ -126,11 +135,13 @@ def offer(
 
 def claim(plan_key: str) -> _Early | None:
     """The calls started early for ``plan_key``, now the caller's to wait for and clean."""
+    _settle()
     return _STARTED.pop(plan_key, None)
 
 
 def discard() -> None:
     """End the calls nobody took over and remove their folders."""
+    _settle()
     while _STARTED:
         _STARTED.popitem()[1].end()
 
@@ -138,8 +149,8 @@ def discard() -> None:
 # -- the lock memo ---------------------------------------------------------------------------
 
 
-def memo_dir(home_dir: str) -> str:
-    return os.path.join(home_dir, "lock-memo")
+def memo_dir(home_dir: str, kind: str = "lock-memo") -> str:
+    return os.path.join(home_dir, kind)
 
 
 def _memo_key(options: dict[str, list[str]], path: str, fingerprint: str) -> str:
@@ -152,11 +163,12 @@ def _memo_key(options: dict[str, list[str]], path: str, fingerprint: str) -> str
     return "\x1f".join((*parts, _hot.spec_environment(), sys.executable))
 
 
-def _memo_path(home_dir: str, memo_key: str) -> str:
+def _memo_path(home_dir: str, memo_key: str, kind: str = "lock-memo") -> str:
     import zlib
 
     data = memo_key.encode("utf-8", "surrogateescape")
-    return os.path.join(memo_dir(home_dir), f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}")
+    name = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+    return os.path.join(memo_dir(home_dir, kind), name)
 
 
 # The `amber lock` this process runs (``begin``) and the plans its resolution ran.
@@ -232,16 +244,20 @@ def finish() -> None:
 
 
 def stale_memos(home_dir: str) -> list[str]:
-    """The lock memos of spec files that have changed or gone since (for ``amber gc``)."""
+    """The lock and install memos of files that have changed or gone since (``amber gc``)."""
+    return [p for kind in ("lock-memo", _INSTALLS) for p in _stale(memo_dir(home_dir, kind))]
+
+
+def _stale(folder: str) -> list[str]:
     import json
 
     try:
-        names = os.listdir(memo_dir(home_dir))
+        names = os.listdir(folder)
     except OSError:
         return []
     stale = []
     for name in names:
-        path = os.path.join(memo_dir(home_dir), name)
+        path = os.path.join(folder, name)
         try:
             with open(path, "rb") as f:
                 memo = json.loads(f.read(_MAX_MEMO + 1))
@@ -311,3 +327,172 @@ def _start(uv: str, plan: dict[str, Any]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     offer(plan["key"], folder, calls, cleanup)
+
+
+# -- the install memo ------------------------------------------------------------------------
+
+_INSTALL_MEMO = "amber-install-memo-1"
+_INSTALLS = "install-memo"
+# The `amber install` this process runs: its memo's key and file, the file's fingerprint, the
+# plans its build ran (``built``) and, while the early calls run, the build lock they hold.
+_INSTALL: dict[str, Any] = {}
+_CHAIN: list[Any] = []  # the thread starting the memo's calls one after the other
+
+
+class EarlyBuild:
+    """The build lock of an env that ``begin_install`` holds (an open descriptor, locked)."""
+
+    def __init__(self, lock_path: str, fd: int, env: str):
+        self.lock_path, self.fd, self.env = lock_path, fd, env
+
+
+def install_file(argv: Sequence[str]) -> str | None:
+    """The file ``amber install ARGV`` reads when ARGV is only ``-q`` and ``-f FILE`` (what
+    ``amber.cli._fast`` serves), else None."""
+    file = None
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-q", "--quiet"):
+            continue
+        if arg in ("-f", "--file"):
+            file = next(args, "")
+        elif arg.startswith("--file="):
+            file = arg.partition("=")[2]
+        else:
+            return None
+        if not file:
+            return None
+    if file is None:
+        file = next((name for name in _hot.DEFAULT_FILES if os.path.isfile(name)), None)
+    return file if file is not None and os.path.isfile(file) else None
+
+
+def begin_install(argv: Sequence[str]) -> None:
+    """This process runs ``amber install ARGV``: when its memo names an env that is not
+    there, hold that env's build lock and start the memo's calls, one after the other."""
+    _INSTALL.clear()
+    file, home_dir = install_file(argv), _hot.home()
+    if file is None or home_dir is None:
+        return
+    fingerprint = _hot.fingerprints([file])[0][1]
+    memo_key = "\x1f".join(
+        (_INSTALL_MEMO, os.getcwd(), os.path.realpath(file), fingerprint,
+         _hot.spec_environment(), sys.executable)
+    )  # fmt: skip
+    memo_path = _memo_path(home_dir, memo_key, _INSTALLS)
+    _INSTALL.update(
+        key=memo_key, path=memo_path, spec=(os.path.realpath(file), fingerprint), planned=None
+    )
+    try:
+        with open(memo_path, "rb") as f:
+            data = f.read(_MAX_MEMO + 1)
+    except OSError:
+        return
+    import json
+
+    try:
+        memo = json.loads(data) if len(data) <= _MAX_MEMO else None
+        if not isinstance(memo, dict) or memo.get("memo") != memo_key:
+            return
+        env, lock_path, uv, plans = memo["env"], memo["lock"], memo["uv"], memo["plans"]
+        if not (isinstance(env, str) and isinstance(lock_path, str) and isinstance(plans, list)):
+            return
+    except (ValueError, KeyError, TypeError):
+        return
+    held = _hold(lock_path, env)
+    if held is None:
+        return
+    _INSTALL["held"] = held
+    _INSTALL["started"] = [plan["key"] for plan in plans]
+    import threading
+
+    chain = threading.Thread(target=_run_chain, args=(uv, plans), daemon=True)
+    _CHAIN.append(chain)
+    chain.start()
+
+
+def _hold(lock_path: str, env: str) -> EarlyBuild | None:
+    """The env's build lock, held, when nobody holds it and the env is not there."""
+    if os.path.lexists(env):
+        return None  # complete, or a wreck: the slow path decides
+    try:
+        import fcntl
+    except ImportError:
+        return None  # no flock here (Windows): the slow path builds
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino  # not removed meanwhile
+    except OSError:
+        same = False
+    if not same or os.path.lexists(env):
+        os.close(fd)
+        return None
+    return EarlyBuild(lock_path, fd, env)
+
+
+def _run_chain(uv: str, plans: list[dict[str, Any]]) -> None:
+    """Start each plan once the one before it has succeeded (``uv venv``, then the install
+    into it)."""
+    try:
+        for plan in plans:
+            _start(uv, plan)
+            started = _STARTED.get(plan["key"])
+            if started is None or any(p.wait() != 0 for _, p in started.calls):
+                return
+    except (ValueError, KeyError, TypeError, OSError):
+        return
+
+
+def _settle() -> None:
+    """Wait for the chain to have started what it will start."""
+    while _CHAIN:
+        _CHAIN.pop().join()
+
+
+def claim_build(lock_path: str) -> EarlyBuild | None:
+    """The build lock at ``lock_path`` if ``begin_install`` holds it: now the caller's (to
+    close when its build is over); the calls started under it are claimed by key."""
+    held = _INSTALL.get("held")
+    if held is None or held.lock_path != lock_path:
+        return None
+    del _INSTALL["held"]
+    return held
+
+
+def built(plans: list[dict[str, Any]] | None, uv: str, env: str, lock_path: str) -> None:
+    """The build of this ``amber install`` ran ``plans`` (``{"key", "files", "calls",
+    "env"}`` each, in order) for the env at ``env``; None: nothing worth remembering."""
+    if _INSTALL and _INSTALL.get("planned") is None:
+        _INSTALL["planned"] = (plans, uv, env, lock_path)
+
+
+def finish_install() -> None:
+    """End what nobody took over (and the env folder it made, under the lock still held),
+    and remember the build's calls when they differ from the ones started."""
+    discard()
+    install = dict(_INSTALL)
+    _INSTALL.clear()
+    held = install.get("held")
+    if held is not None:
+        import shutil
+
+        shutil.rmtree(held.env, ignore_errors=True)  # ours alone: we hold its build lock
+        os.close(held.fd)
+    if not install.get("planned"):
+        return
+    plans, uv, env, lock_path = install["planned"]
+    if not plans or [p["key"] for p in plans] == install.get("started"):
+        return
+    import json
+
+    spec, fingerprint = install["spec"]
+    memo = {"memo": install["key"], "spec": spec, "fingerprint": fingerprint}
+    memo |= {"env": env, "lock": lock_path, "uv": uv, "plans": plans}
+    try:
+        _hot.write_file(install["path"], json.dumps(memo).encode())
+    except OSError:
+        pass  # only a head start for the next time

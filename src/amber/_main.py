@@ -14,6 +14,11 @@ def main(argv: list[str] | None = None) -> int:
 
         _hot.try_run(argv[1:])  # execs when the memo names a complete env; else returns
     if argv[:1] in (["run"], ["install"]):
+        if argv[0] == "install":
+            # uv starts building a missing env while Amber loads (amber._early's memo).
+            from amber import _early
+
+            _early.begin_install(argv[1:])
         from amber.cli import _fast
         from amber.errors import AmberError, print_spec_warnings
 
@@ -40,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"error: {full}", file=sys.stderr)
             return full.exit_code
+        finally:
+            if argv[0] == "install":
+                _early.finish_install()
     if argv[:1] == ["lock"]:
         # uv starts resolving while the CLI loads: the calls this command made last time
         # (amber._early's memo), else the ones it plans now.

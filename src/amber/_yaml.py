@@ -3,26 +3,47 @@
 PyYAML's safe loader takes a duplicate key silently (the last wins), lets a mapping key
 be a list, and ``compose`` keeps unknown ``!tags``. The loaders here refuse all three,
 so the user learns of a second ``dependencies:`` instead of losing the first.
+
+PyYAML is imported on first read (about 10 ms): writing a lock (``dump``) and reading a
+requirements file need none of it. A malformed text raises ``Invalid`` (what is wrong,
+on which line), so that callers need not import PyYAML to catch it.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from amber._input import shorten
+from amber.errors import MalformedYaml
 
-__all__ = ["load", "compose", "problem", "dump"]
+if TYPE_CHECKING:
+    import yaml
 
-_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["Invalid", "load", "compose", "problem", "dump"]
+
 _STANDARD_TAG = "tag:yaml.org,2002:"
+
+Invalid = MalformedYaml  # what load and compose raise
+
+
+@functools.cache
+def _yaml() -> Any:
+    """PyYAML, imported on first use."""
+    import yaml  # noqa: PLC0415 - see the top
+
+    return yaml
+
+
+def _base() -> Any:
+    yaml = _yaml()
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _check(node: yaml.Node) -> None:
     """Refuse complex or duplicate keys and unknown tags anywhere under ``node``."""
+    yaml = _yaml()
     stack = [node]
     while stack:
         current = stack.pop()
@@ -48,34 +69,43 @@ def _check(node: yaml.Node) -> None:
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The node tree of ``text``, checked; ``yaml.YAMLError`` when malformed."""
-    node = yaml.compose(text, Loader=_BASE)
-    if node is not None:
-        _check(node)
+    """The node tree of ``text``, checked; ``Invalid`` when malformed."""
+    yaml = _yaml()
+    try:
+        node = yaml.compose(text, Loader=_base())
+        if node is not None:
+            _check(node)
+    except yaml.YAMLError as exc:
+        raise Invalid(*problem(exc, text)) from None
     return node
 
 
 def load(text: str) -> Any:
-    """The data of ``text``, checked like ``compose``; ``yaml.YAMLError`` when malformed."""
-    loader = _BASE(text)
+    """The data of ``text``, checked like ``compose``; ``Invalid`` when malformed."""
+    yaml = _yaml()
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check(node)
+        loader = _base()(text)
         try:
-            return loader.construct_document(node)
-        except (ValueError, OverflowError) as exc:  # a timestamp-like scalar that is no date
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read a value: {shorten(exc)}", node.start_mark
-            ) from None
-    finally:
-        loader.dispose()
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check(node)
+            try:
+                return loader.construct_document(node)
+            except (ValueError, OverflowError) as exc:  # a timestamp-like scalar, no date
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"cannot read a value: {shorten(exc)}", node.start_mark
+                ) from None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise Invalid(*problem(exc, text)) from None
 
 
 def problem(exc: yaml.YAMLError, text: str = "") -> tuple[str, int | None]:
     """What is wrong (one short line) and on which line (1-based), for any YAML error
     (``text``: what was parsed, to place an unreadable character)."""
+    yaml = _yaml()
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "malformed"
@@ -93,7 +123,6 @@ def problem(exc: yaml.YAMLError, text: str = "") -> tuple[str, int | None]:
 
 # -- writing ------------------------------------------------------------------------------
 
-_RESOLVER = yaml.resolver.Resolver()
 # Printable ASCII on one line, short enough that no emitter folds it or takes it for a
 # complex key: what a lock holds. Anything else goes to PyYAML whole.
 _SIMPLE = re.compile(r"[\x20-\x7e]{0,100}\Z")
@@ -110,6 +139,7 @@ def dump(data: Any) -> str:
     and None (a lock's content) written here, about five times faster; PyYAML's own for
     anything else."""
     if not data or not isinstance(data, dict | list) or not _supported(data):
+        yaml = _yaml()
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096)
     lines: list[str] = []
@@ -203,5 +233,11 @@ def _plain(text: str) -> bool:
         return False
     if ": " in text or text.endswith(":") or " #" in text:
         return False
-    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
-    return bool(tag == _RESOLVER.DEFAULT_SCALAR_TAG)
+    resolver = _resolver()
+    tag = resolver.resolve(_yaml().ScalarNode, text, (True, False))
+    return bool(tag == resolver.DEFAULT_SCALAR_TAG)
+
+
+@functools.cache
+def _resolver() -> Any:
+    return _yaml().resolver.Resolver()

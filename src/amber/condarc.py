@@ -13,13 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
@@ -159,6 +156,8 @@ def network_of(config: CondaConfig) -> Network:
 
 
 def _condarc_layer(path: Path) -> _Layer:
+    import yaml  # noqa: PLC0415 - PyYAML only where there is a .condarc to read
+
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
@@ -185,6 +184,8 @@ def _condarc_layer(path: Path) -> _Layer:
 
 
 def _toml_layer(path: Path) -> _Layer:
+    import tomllib  # noqa: PLC0415 - only where there is a settings file to read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

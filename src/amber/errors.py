@@ -19,6 +19,7 @@ from amber._urls import redact
 
 __all__ = [
     "AmberError",
+    "MalformedYaml",
     "SpecError",
     "SpecWarning",
     "print_spec_warnings",
@@ -60,6 +61,15 @@ def _safe_url(url: str | None) -> str | None:
     # A query may hold a token (``?token=``) in any spelling: drop it whole.
     parts = urlsplit(redact(url))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class MalformedYaml(ValueError):
+    """YAML that does not parse (``amber._yaml``): ``what`` is wrong (one short line), on
+    ``line`` (1-based, or None). Each reader turns it into its own error naming the file."""
+
+    def __init__(self, what: str, line: int | None) -> None:
+        super().__init__(what)
+        self.what, self.line = what, line
 
 
 class AmberError(Exception):

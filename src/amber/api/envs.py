@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -377,6 +375,9 @@ def author(settings: Settings) -> str:
     is what run records keep)."""
     if settings.user:
         return settings.user
+    import getpass  # noqa: PLC0415 - tagging alone needs them
+    import socket  # noqa: PLC0415
+
     try:
         user = getpass.getuser()
     except (OSError, KeyError, ImportError):  # no $USER and no passwd entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amber import _hot, formats
 from amber._platform import host_platform
@@ -26,15 +27,16 @@ from amber.api.policy import enforce, policy_for
 from amber.api.prelock import LockRequest, configured_priority, spec_to_lock, with_options
 from amber.api.session import Session, using
 from amber.errors import AmberError, LockCheckFailed
-from amber.inspect.diff import diff_locks
 from amber.lock import Lock, is_amber_lock
-from amber.policy import Finding
 from amber.resolve import ResolveCaches, resolve
 from amber.resolve.check import unsatisfied
 from amber.run import _hotpath
 from amber.spec import Spec
 from amber.store import Store
 from amber.store.env import Env
+
+if TYPE_CHECKING:
+    from amber.policy import Finding
 
 __all__ = ["Locked", "LockRequest", "lock_file", "import_file", "install_file", "env_to_run"]
 
@@ -151,6 +153,8 @@ def _check_import(result: Lock, target: Path, path: Path) -> None:
     existing = Lock.read(target)
     if existing.full_id == result.full_id:
         return
+    from amber.inspect.diff import diff_locks  # noqa: PLC0415 - only a failed check needs it
+
     changes = diff_locks(existing, result)
     shown = [f"{c.name} {c.old or '-'} -> {c.new or '-'} ({c.platform})" for c in changes[:8]]
     more = f" and {len(changes) - 8} more" if len(changes) > 8 else ""
@@ -235,6 +239,8 @@ def _held_back(
         replace(spec, as_of=None), caches, previous=previous, update=request.update,
         channel_config=s.conda,
     )  # fmt: skip
+    from amber.inspect.diff import diff_locks  # noqa: PLC0415 - only --update needs it
+
     moved = {c.name for c in diff_locks(previous, free)}
     return tuple(sorted(moved))
 

@@ -7,10 +7,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
 from amber import formats
 from amber._fs import write_atomic
+from amber._names import canonical_name
 from amber._progress import Progress
 from amber.api.policy import policy_for
 from amber.api.prelock import configured_priority, early_resolution
@@ -22,7 +21,6 @@ from amber.resolve.check import as_locked
 from amber.resolve.merge import agreed_pins, git_sides, merge_specs, split_conflict
 from amber.run._hotpath import LOCK_NAME
 from amber.spec import Spec, read_spec
-from amber.spec.edit import add_to_spec_file
 from amber.store import Store
 from amber.store.inuse import exclusive
 
@@ -137,11 +135,11 @@ def _check_update_names(previous: Lock | None, names: Sequence[str]) -> None:
     if previous is None:
         raise AmberError("--update needs an existing lock to update: run `amber lock` first")
     locked = {
-        str(canonicalize_name(name))
+        str(canonical_name(name))
         for body in previous.platforms.values()
         for name in (*(p.name for p in body.conda), *(p.name for p in body.pypi))
     }
-    missing = [n for n in names if str(canonicalize_name(n)) not in locked]
+    missing = [n for n in names if str(canonical_name(n)) not in locked]
     if missing:
         raise AmberError(f"not in the lock, so nothing to update: {', '.join(missing)}")
 
@@ -205,6 +203,8 @@ def add(
         if beside is not None and os.path.isfile(beside):
             previous = Lock.read(beside)
         original = path.read_bytes()
+        from amber.spec.edit import add_to_spec_file  # noqa: PLC0415 - `amber add` alone
+
         add_to_spec_file(path, requirement, pypi=pypi)
         try:
             spec = read_spec(path, python=python, channel_config=s.conda)

@@ -15,15 +15,22 @@ import hashlib
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amber import _hot
+from amber._hot import POLICY_NAME
 from amber._urls import redact
 from amber.api.session import Session
 from amber.channels import CondaConfig
 from amber.errors import AmberError, PolicyError, PolicyViolation
 from amber.lock import Lock
-from amber.policy import POLICY_NAME, Finding, Policy, check_lock, read_policy
-from amber.policy.model import SourceRule, merged
+
+if TYPE_CHECKING:
+    from amber.policy import Finding, Policy
+    from amber.policy.model import SourceRule
+
+# amber.policy (its model, checks, TOML reader) is loaded only where a policy holds: most
+# installs and locks have none, and they must not pay for its import.
 
 __all__ = ["policy_for", "check", "enforce", "read_reference"]
 
@@ -47,10 +54,14 @@ def policy_for(
         beside = near.parent / POLICY_NAME
         project = str(beside) if beside.is_file() else None
     if project is not None:
+        from amber.policy.model import merged  # noqa: PLC0415 - see the top
+
         own = read_reference(session, project, str(Path.cwd()), reads)
         policy = own if policy is None else merged(policy, own)
     condarc = _condarc_rule(conda)
     if condarc is not None:
+        from amber.policy import Policy  # noqa: PLC0415 - see the top
+
         base = policy or Policy(source=conda.origin("allowlist_channels"))
         policy = replace(base, sources=(*base.sources, condarc))
     if policy is not None:
@@ -74,6 +85,7 @@ def _condarc_rule(conda: CondaConfig) -> SourceRule | None:
     are refused by them before any solve)."""
     if not conda.allowlist_channels and not conda.denylist_channels:
         return None
+    from amber.policy.model import SourceRule  # noqa: PLC0415 - see the top
 
     def urls(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(u for n in names for u in conda.expand(n))
@@ -97,6 +109,8 @@ def read_reference(
 
     def fetch(reference: str, source: str) -> tuple[str, str]:
         return _text(session, reference, _base_of(source), reads)
+
+    from amber.policy import read_policy  # noqa: PLC0415 - see the top
 
     text, source = _text(session, ref, base, reads)
     return read_policy(text, source, fetch=fetch)
@@ -166,6 +180,8 @@ def _decoded(data: bytes, source: str) -> str:
 
 def check(lock: Lock, policy: Policy, *, today: datetime.date | None = None) -> list[Finding]:
     """Every finding of ``policy`` on ``lock``, waivers applied."""
+    from amber.policy import check_lock  # noqa: PLC0415 - see the top
+
     return check_lock(policy, lock, today=today)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from amber._names import canonical_name
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber.api import find_env
@@ -81,6 +81,6 @@ def verify(
         if name in conda_names:
             conda.add(name)
         elif "==" in package:
-            pypi.add(re.sub(r"[-_.]+", "-", name).lower())
+            pypi.add(canonical_name(name))
     repair(found, store, conda=conda, pypi=pypi, remove=remove, progress=progress)
     return Verified(found, verify_env(found), result)

@@ -17,7 +17,6 @@ import click
 from amber._input import clip_lines
 from amber._units import human_bytes
 from amber.api import views
-from amber.inspect.diff import ACTIONS, Change, Row, diff_locks
 
 if TYPE_CHECKING:
     from amber.api.convert import AdoptedFiles, Written
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from amber.api.show import EnvDetails, Verified
     from amber.condarc import Setting
     from amber.inspect.audit import AuditReport
+    from amber.inspect.diff import Change, Row
     from amber.inspect.tree import Branch, Chain, Graph, Node
     from amber.lock import Lock
     from amber.pipeline.describe import StepRow
@@ -107,6 +107,8 @@ def _note(text: str) -> None:
 
 def changes(old: Lock, new: Lock) -> None:
     """The change table between two locks, on stderr (progress and reports go there)."""
+    from amber.inspect.diff import diff_locks  # noqa: PLC0415 - a first lock has no diff
+
     _note(render_changes(diff_locks(old, new)))
 
 
@@ -698,6 +700,8 @@ def summary(changes: Sequence[Change]) -> str:
     """One line: ``"3 changes: 2 updated, 1 added"``, or ``"No changes."``."""
     if not changes:
         return _NO_CHANGES
+    from amber.inspect.diff import ACTIONS  # noqa: PLC0415 - see changes()
+
     counts = {action: sum(c.action == action for c in changes) for action in ACTIONS}
     parts = ", ".join(f"{n} {action}" for action, n in counts.items() if n)
     return f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {parts}"

@@ -176,8 +176,8 @@ def read(path: Path, *, categories: Iterable[str] = (), network: Network | None 
         return pixi.read(path)  # rattler's legacy form of conda-lock's file: rattler reads it
     try:
         data = _yaml.load(text)
-    except yaml.YAMLError as exc:
-        what, line = _yaml.problem(exc, text)
+    except _yaml.Invalid as exc:
+        what, line = exc.what, exc.line
         where = f"{path}:{line}" if line else f"{path}"
         raise LockFileError(f"{where}: malformed YAML: {what}", path=path, line=line) from None
     version = data.get("version") if isinstance(data, dict) else None

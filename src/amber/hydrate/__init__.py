@@ -19,13 +19,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
+from amber import _early
 from amber._auth import in_query, remember, requirement_with_credentials
-from amber._fs import remove_tree, scratch_file, walk_tree, write_atomic
+from amber._fs import remove_tree, scratch_dir, walk_tree, write_atomic
+from amber._names import canonical_name
 from amber._platform import host_platform
 from amber._progress import Progress
 from amber._python import find_interpreter
 from amber._urls import redact_text
-from amber._uv import UvFailed, call_uv
+from amber._uv import UvFailed, UvProcess, call_uv, env_change, uv_bin
 from amber.channels import VARIABLE, expand_vars
 from amber.errors import ConfigError, HydrateError
 from amber.lock import Lock, LockedPypi, PlatformLock
@@ -75,23 +77,29 @@ def hydrate(
     env = Env(lock.full_id, store.env_path(lock.full_id))
     lock_file = store.env_lock_path(lock.full_id)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with inuse.exclusive(lock_file):
+    # `amber install` may have begun this very build while Amber loaded (amber._early): it
+    # holds the build lock, found no env there, and its uv calls are taken over by key.
+    early = _early.claim_build(str(lock_file))
+    with inuse.adopted(early.fd) if early is not None else inuse.exclusive(lock_file):
         if env.is_complete():  # another process built it while we waited
             return env
-        if env.path.exists():
+        if env.path.exists() and early is None:
             progress.message(f"Removing the incomplete env {env.path} left by an earlier build")
             remove_tree(env.path)
+        calls: list[dict[str, object] | None] = []
         try:
             if fetch is not None:
                 pinned: list[Package] = [*packages.conda, *_archived(packages.pypi)]
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
-            size = _build(env, lock, packages, store, progress)
+            size = _build(env, lock, packages, store, progress, calls, early=early is not None)
         except BaseException:
             _discard(env.path)
             raise
     store.record_env(lock.full_id, env.path, name, size)
+    if calls and None not in calls:
+        _early.built(calls, uv_bin(), str(env.path), str(lock_file))  # type: ignore[arg-type]
     return env
 
 
@@ -180,7 +188,7 @@ def _hydrate_prefix(
                 missing = [p for p in pinned if not store.find_archive(p.sha256)]
                 if missing:
                     fetch(missing)
-            size = _build(env, lock, packages, store, progress)
+            size = _build(env, lock, packages, store, progress, [])
         except BaseException:
             _discard(prefix)
             store.forget_prefix(prefix)
@@ -218,13 +226,28 @@ def _empty(prefix: Path) -> None:
             path.unlink()
 
 
-def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress: Progress) -> int:
+def _build(
+    env: Env,
+    lock: Lock,
+    packages: PlatformLock,
+    store: Store,
+    progress: Progress,
+    calls: list[dict[str, object] | None],
+    *,
+    early: bool = False,
+) -> int:
     """Build the env in place and mark it complete; its size (apparent bytes), from the one
-    walk over its files that also checks what it shares with uv's cache."""
+    walk over its files that also checks what it shares with uv's cache. ``calls``: the uv
+    calls made, for ``amber._early`` to start next time (None for one it can't); ``early``:
+    it may have started them already."""
     if packages.conda:
+        calls.append(None)  # rattler links the conda packages in this process
         conda_side().install_conda(env.path, lock, packages, store, progress)
-    else:
-        _create_venv(env.path, packages, store, progress)
+    # The early calls are taken over all or none: an install begun into the venv for other
+    # arguments (a setting changed) has changed it, so the venv is made again.
+    restart = None
+    if not packages.conda and _create_venv(env.path, packages, store, progress, calls, early):
+        restart = _restart(env.path, calls[-1], store)
     variables = dict(lock.spec.variables)
     if variables and packages.conda:
         _write_env_vars(env.path, variables)
@@ -232,11 +255,14 @@ def _build(env: Env, lock: Lock, packages: PlatformLock, store: Store, progress:
     with ThreadPoolExecutor(max_workers=1) as pool:
         activation = pool.submit(capture_activation, env.path, conda=bool(packages.conda))
         if packages.pypi:
-            _install_pypi(env, packages, store, progress, base=lock.base)
+            _install_pypi(
+                env, packages, store, progress, base=lock.base, calls=calls, restart=restart
+            )
         tree = _tree(env.path)
         if packages.pypi and store.link_mode == "hardlink":
             edited = _edited_in_uv_cache(env, packages, store, progress, tree)
             if edited:
+                calls.append(None)
                 _install_pypi(env, packages, store, progress, reinstall=edited)
                 tree = _tree(env.path)
         env.meta.mkdir(parents=True, exist_ok=True)
@@ -269,18 +295,75 @@ def _write_env_vars(prefix: Path, variables: dict[str, str]) -> None:
     write_atomic(state, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _create_venv(prefix: Path, packages: PlatformLock, store: Store, progress: Progress) -> None:
+def _create_venv(
+    prefix: Path,
+    packages: PlatformLock,
+    store: Store,
+    progress: Progress,
+    calls: list[dict[str, object] | None],
+    early: bool,
+) -> bool:
+    """Make the venv (``uv venv``); whether ``amber._early`` had made it already."""
     interpreter = find_interpreter(packages.python or "3")
+    args = ["venv", "--quiet", "--python", str(interpreter), str(prefix)]
+    plan = _plan(args, (), store)
+    calls.append(plan)
     with progress.task(f"Creating a Python {packages.python} env"):
+        if early and _took_over(plan):
+            return True
+        if early:  # begun for other calls (a setting changed): what they made goes
+            _early.discard()
+            remove_tree(prefix)
         try:
-            call_uv(
-                ["venv", "--quiet", "--python", str(interpreter), str(prefix)],
-                cache_dir=store.uv_cache,
-            )
+            call_uv(args, cache_dir=store.uv_cache)
         except UvFailed as exc:
             raise HydrateError(
                 f"cannot create a venv with {interpreter}: {exc}", prefix=prefix
             ) from None
+    return False
+
+
+def _plan(args: Sequence[str], files: Sequence[tuple[str, str]], store: Store) -> dict[str, object]:
+    """A uv call as ``amber._early`` keys and remembers it (``files``: its input files in
+    ``_early.FOLDER``, already in ``args`` that way)."""
+    change = env_change(store.uv_cache)
+    return {
+        "key": _early.key(args, files, change),
+        "files": [list(f) for f in files],
+        "calls": [list(args)],
+        "env": change,
+    }
+
+
+def _restart(
+    prefix: Path, venv: dict[str, object] | None, store: Store
+) -> Callable[[], None] | None:
+    """What makes the venv again when the early install is not the one the build makes."""
+    if venv is None:
+        return None
+    calls: list[list[str]] = venv["calls"]  # type: ignore[assignment]
+
+    def restart() -> None:
+        _early.discard()
+        remove_tree(prefix)
+        call_uv(calls[0], cache_dir=store.uv_cache)
+
+    return restart
+
+
+def _took_over(plan: dict[str, object]) -> bool:
+    """Whether ``amber._early`` made exactly this call, and it succeeded."""
+    started = _early.claim(str(plan["key"]))
+    if started is None:
+        return False
+    try:
+        (args, popen), *_ = started.calls
+        UvProcess(args, popen, None).result()
+        return True
+    except UvFailed:
+        return False  # as if not started: the call runs again, and says why if it fails
+    finally:
+        started.cleanup()
 
 
 def _install_pypi(
@@ -290,6 +373,8 @@ def _install_pypi(
     progress: Progress,
     reinstall: set[str] | None = None,
     base: Path | None = None,
+    calls: list[dict[str, object] | None] | None = None,
+    restart: Callable[[], None] | None = None,
 ) -> None:
     """uv installs the lock's PyPI packages, then its local projects (``-e ./path``, from
     ``base``); ``reinstall`` ones again, after uv's cache forgot them (an in-place edit
@@ -312,13 +397,21 @@ def _install_pypi(
     projects = [] if reinstall else [p for p in packages.pypi if p.path is not None]
     project_lines = [f"{'-e ' if p.editable else ''}{_project_dir(p, base, env)}" for p in projects]
     count = len(lines) + len(git_lines) + len(project_lines)
+    calls = [] if calls is None else calls
+    if reinstall or git_lines or project_lines or len(local) != len(archived):
+        calls.append(None)  # more than one offline install of wheels: not for amber._early
     try:
         if reinstall:
             call_uv(["cache", "clean", *sorted(reinstall)], cache_dir=store.uv_cache)
         with progress.task(f"Installing {count} PyPI packages"):
             if lines:
                 urls = [p.url for p in local]
-                _uv_install(env, store, lines, ["--require-hashes"], reinstall, urls)
+                _uv_install(
+                    env, store, lines, ["--require-hashes"], reinstall, urls, calls, restart
+                )
+                restart = None
+            if restart is not None:
+                restart()  # no install of wheels to take over: the early one goes
             if git_lines:
                 urls = [p.url for p in commits]
                 _uv_install(env, store, git_lines, [], reinstall, urls)
@@ -363,23 +456,33 @@ def _uv_install(
     extra: Sequence[str],
     reinstall: set[str] | None,
     urls: Sequence[str],
+    calls: list[dict[str, object] | None] | None = None,
+    restart: Callable[[], None] | None = None,
     *,
     offline_first: bool = True,
 ) -> None:
     """``uv pip install`` of exactly ``lines`` (through a private temporary file), its
-    downloads of ``urls`` through the store's network settings."""
-    fd, reqs = scratch_file("reqs", ".txt")
-    with os.fdopen(fd, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    downloads of ``urls`` through the store's network settings. ``calls``: see ``_build``."""
+    text = "\n".join(lines) + "\n"
     base = ["pip", "install", "--python", str(env.python), "--no-deps", *extra]
-    base += ["--quiet", "-r", reqs]
+    base += ["--quiet", "-r", os.path.join(_early.FOLDER, "reqs.txt")]
     if store.link_mode != "hardlink":
         base += ["--link-mode", "copy" if store.link_mode == "copy" else "clone"]
     for name in sorted(reinstall or ()):
         base += ["--reinstall-package", name]
-    try:
-        # Offline first: with every wheel (or commit) in uv's cache, no network at all. A
-        # local project is built each time (its build backend may need the index).
+    plan = _plan([*base, "--offline"], [("reqs.txt", text)], store)
+    if calls is not None:
+        # Credentials reach uv only through this private file: such a call is not remembered.
+        calls.append(plan if offline_first and redact_text(text) == text else None)
+    # Offline first: with every wheel (or commit) in uv's cache, no network at all. A local
+    # project is built each time (its build backend may need the index).
+    if offline_first and _took_over(plan):
+        return
+    if restart is not None:
+        restart()
+    with scratch_dir("reqs") as folder:
+        Path(folder, "reqs.txt").write_text(text)
+        base = [a.replace(_early.FOLDER, str(folder)) for a in base]
         offline = True
         if offline_first:
             try:
@@ -387,9 +490,9 @@ def _uv_install(
             except UvFailed:
                 offline = False
         if not offline_first or not offline:
+            if calls is not None:
+                calls.append(None)  # the network was needed: next time may differ
             call_uv(base, cache_dir=store.uv_cache, network=store.network, urls=urls)
-    finally:
-        os.unlink(reqs)
 
 
 def _edited_in_uv_cache(
@@ -408,12 +511,12 @@ def _edited_in_uv_cache(
         if path.endswith(".dist-info/RECORD") and "/site-packages/" in path:
             dist_info = os.path.basename(os.path.dirname(path))
             name = dist_info.removesuffix(".dist-info").rsplit("-", 1)[0]
-            records[_normalise(name)] = path
+            records[canonical_name(name)] = path
     edited = set()
     for package in packages.pypi:
         if package.path is not None:
             continue  # a local project: its files are the checkout's, not a cache's
-        record = records.get(_normalise(package.name))
+        record = records.get(canonical_name(package.name))
         if record is None:
             continue
         site = os.path.dirname(os.path.dirname(record))
@@ -426,7 +529,7 @@ def _edited_in_uv_cache(
                 f"uv's cached copy of {package.name} was edited in place, most likely through a "
                 "hardlink from an env: installing it again from its wheel"
             )
-            edited.add(_normalise(package.name))
+            edited.add(canonical_name(package.name))
     return edited
 
 
@@ -438,10 +541,6 @@ def _lstat_in(tree: dict[str, os.stat_result]) -> Callable[[str], os.stat_result
         return found if found is not None else os.lstat(path)
 
     return lstat
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def repair(

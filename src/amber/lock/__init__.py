@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from amber import _yaml
 from amber._frozen import FrozenMap
 from amber._fs import write_atomic
 from amber._input import read_head, read_input, shorten
+from amber._names import canonical_name
 from amber._urls import redact
 from amber.errors import LockFileError, SpecError
 from amber.spec.model import PLATFORMS, Spec
@@ -331,8 +330,8 @@ class Lock:
         longer matches its packages (one side of a conflicted file, pins to prefer only)."""
         try:
             data = _yaml.load(text)
-        except yaml.YAMLError as exc:
-            what, line = _yaml.problem(exc, text)
+        except _yaml.Invalid as exc:
+            what, line = exc.what, exc.line
             where = f"{source}:{line}" if line else f"{source}"
             raise LockFileError(
                 f"{where}: malformed lock file: {what}", path=str(source), line=line
@@ -445,6 +444,14 @@ def _check_names(platform: PlatformLock, source: object) -> None:
                 path=str(source),
                 package=c.name,
             )
+    if platform.pypi:
+        _check_pypi_files(platform, source)
+
+
+def _check_pypi_files(platform: PlatformLock, source: object) -> None:
+    # packaging.utils loads packaging.tags: only a lock with PyPI packages pays for it.
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename  # noqa: PLC0415
+
     for p in platform.pypi:
         if not p.is_archive:
             continue  # a git commit, a local project: no file name to check
@@ -455,7 +462,7 @@ def _check_names(platform: PlatformLock, source: object) -> None:
                 name, version = parse_sdist_filename(p.file_name)
         except ValueError:
             continue  # a direct archive URL without a standard file name
-        if canonicalize_name(name) != canonicalize_name(p.name) or str(version) != str(
+        if canonical_name(name) != canonical_name(p.name) or str(version) != str(
             _version(p.version)
         ):
             raise LockFileError(

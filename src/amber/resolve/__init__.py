@@ -13,19 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-
+from amber._names import canonical_name
 from amber._progress import Progress
 from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
-from amber.policy import Policy
 from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
 from amber.settings import Network
 from amber.spec import Spec
 
 if TYPE_CHECKING:
+    from amber.policy import Policy
     from amber.resolve.conda import CondaSolver
 
 __all__ = ["resolve", "ResolveCaches"]
@@ -87,7 +86,7 @@ def resolve(
 
 
 def _normal(name: str) -> str:
-    return str(canonicalize_name(name))
+    return str(canonical_name(name))
 
 
 @dataclass(frozen=True)

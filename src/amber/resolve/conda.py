@@ -9,11 +9,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import rattler
-from packaging.utils import canonicalize_name
 from rattler.exceptions import GatewayError, SolverError
 from rattler.package_streaming import PackageArchive
 from rattler.platform import Subdir
@@ -21,15 +20,18 @@ from rattler.platform import Subdir
 from amber import _auth
 from amber._conda_client import conda_client
 from amber._fs import write_atomic
+from amber._names import canonical_name
 from amber._urls import redact, redact_text
 from amber.channels import FALLBACK_CHANNELS, CondaConfig
 from amber.errors import OutputError, ResolveError, SourceError, SpecError
 from amber.lock import LockedConda
-from amber.policy import Candidate, Policy, refusal
 from amber.resolve import priority
 from amber.resolve.virtual import missing_virtual_hint
 from amber.settings import Network
 from amber.spec import Spec
+
+if TYPE_CHECKING:
+    from amber.policy import Policy
 
 __all__ = ["CondaSolver", "DEFAULT_CHANNELS", "solver_channels"]
 
@@ -213,7 +215,7 @@ class CondaSolver:
             for path in paths:
                 match = _DIST_DIR.search(path)
                 if match:
-                    dist = (str(canonicalize_name(match.group(1))), match.group(2))
+                    dist = (str(canonical_name(match.group(1))), match.group(2))
                     if dist not in dists:
                         dists.append(dist)
             try:  # atomically: concurrent resolves read it while it is written
@@ -221,7 +223,7 @@ class CondaSolver:
             except OutputError:
                 pass  # a memo that cannot be kept (a full disk) is only recomputed next time
         # Fallback: the conda name and version, so uv is still held to what conda installs.
-        return dists or [(str(canonicalize_name(package.name)), package.version)]
+        return dists or [(str(canonical_name(package.name)), package.version)]
 
     async def _paths_of(self, package: LockedConda) -> list[str] | None:
         stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
@@ -252,6 +254,8 @@ class _Visible:
         self.now = datetime.datetime.now(datetime.UTC)
 
     def refused(self, record: Any) -> str | None:
+        from amber.policy import Candidate, refusal  # noqa: PLC0415 - a policy's cost
+
         stamp = record.timestamp
         found = refusal(
             self.policy,

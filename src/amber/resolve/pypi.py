@@ -14,7 +14,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -26,11 +26,13 @@ from amber._urls import redact, redact_text
 from amber._uv import UvFailed, UvProcess, call_uv, env_change, run_uv, start_uv, uv_bin
 from amber.errors import ResolveError, SourceError
 from amber.lock import LockedPypi
-from amber.policy import Candidate, Policy, refusal
 from amber.resolve.wheels import DistFile, best_file, glibc_minor, macos_version
 from amber.settings import PYPI_INDEX, Network
 from amber.spec import Spec
 from amber.spec.model import local_directory
+
+if TYPE_CHECKING:
+    from amber.policy import Policy
 
 __all__ = ["compile_pypi", "prestart", "release_files", "uv_python_platform"]
 
@@ -198,6 +200,8 @@ def _explain(
 ) -> None:
     """Unsatisfiable under the policy: resolve again without it and, if that resolves, say
     which rule removed which package the request needs."""
+    from amber.policy import Candidate, refusal  # noqa: PLC0415 - a policy's cost, when one holds
+
     uploads: dict[str, datetime.datetime] = {}
     try:
         free = _compile(spec, platform, python, pins, uv_cache, uploads=uploads, network=network)

@@ -35,8 +35,8 @@ def _yaml_load(path: Path) -> yaml.Node | None:
     text = read_input(path, lambda message: SpecError(message, path))
     try:
         return _yaml.compose(text)
-    except yaml.YAMLError as exc:
-        what, line = _yaml.problem(exc, text)
+    except _yaml.Invalid as exc:
+        what, line = exc.what, exc.line
         raise SpecError(f"malformed YAML: {what}", path, line) from None
 
 

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
-
 from amber._auth import git_repository, remember
 from amber._input import MAX_ENTRIES, shorten
+from amber._names import canonical_name
 from amber._platform import host_platform
 from amber._python import installed_interpreters, version_key
 from amber._urls import channel_url, redact, redact_text
@@ -158,9 +157,9 @@ def canonical_pypi_requirement(text: str) -> str:
     except InvalidRequirement as exc:
         said = f"invalid requirement {shorten(text.strip())!r}: {shorten(_first_line(exc))}"
         raise SpecError(redact_text(said)) from None
-    out: str = canonicalize_name(req.name)
+    out: str = canonical_name(req.name)
     if req.extras:
-        out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
+        out += "[" + ",".join(sorted(canonical_name(e) for e in req.extras)) + "]"
     if req.url and req.url.startswith("git+"):
         # Credentials are the repository's, whatever revision a lock later pins.
         repo, revision = git_repository(req.url)
@@ -208,7 +207,7 @@ def _hashes(values: Mapping[str, object]) -> tuple[tuple[str, tuple[str, ...]], 
             if not re.fullmatch(r"[0-9a-f]{64}", value):
                 raise SpecError(f"invalid hash {text!r} for {name!r}: expected sha256:<64 hex>")
             clean.add(value)
-        out[str(canonicalize_name(str(name)))] = tuple(sorted(clean))
+        out[str(canonical_name(str(name)))] = tuple(sorted(clean))
     return tuple(sorted(out.items()))
 
 
@@ -540,7 +539,7 @@ class Spec:
         def pypi_name(requirement: str) -> str:
             if local_directory(requirement) is not None or is_unnamed(requirement):
                 return requirement  # named by uv only: the entry is its own key
-            return str(canonicalize_name(_requirement_name(requirement)))
+            return str(canonical_name(_requirement_name(requirement)))
 
         return Spec.create(
             conda=by_name(self.conda, override.conda, _conda_name),

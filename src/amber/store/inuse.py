@@ -110,6 +110,15 @@ def exclusive(path: Path, *, wait: bool = True) -> Iterator[bool]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
+@contextmanager
+def adopted(fd: int) -> Iterator[bool]:
+    """A lock this process took already on ``fd`` (``amber._early``'s), released at the end."""
+    try:
+        yield True
+    finally:
+        os.close(fd)
+
+
 def remove_unheld(path: Path) -> bool:
     """Remove the lock file ``path`` if nobody holds it (whoever waits for it then locks
     the file made anew: ``_locked``)."""
