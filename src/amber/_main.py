@@ -9,60 +9,68 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:
+    command = argv[0] if argv else ""
+    if command == "run":
         from amber import _hot
 
         _hot.try_run(argv[1:])  # execs when the memo names a complete env; else returns
-    if argv[:1] in (["run"], ["install"]):
-        if argv[0] == "install":
-            # uv starts building a missing env while Amber loads (amber._early's memo).
-            from amber import _early
+    if command not in ("run", "install", "lock"):
+        return _cli(argv)
+    # uv starts while Amber loads (amber._early's memos): `install` builds a missing env
+    # with the calls its last build made; `lock` resolves with the calls the same command
+    # made last time, else (``prestart``) with the ones it plans once the spec is read.
+    from amber import _early
 
-            _early.begin_install(argv[1:])
-        from amber.cli import _fast
-        from amber.errors import AmberError, print_spec_warnings
-
-        print_spec_warnings()
-
-        try:
-            if argv[0] == "run":
-                _fast.fast_run(argv[1:])  # execs when the env exists, else the full CLI
-            elif _fast.fast_install(argv[1:]):
-                return 0
-        except AmberError as exc:
-            from amber._input import clip_lines
-
-            print(clip_lines(f"error: {exc}"), file=sys.stderr)
-            return exc.exit_code
-        except KeyboardInterrupt:
-            return 130
-        except Exception as exc:
-            from amber.errors import DiskFullError
-            from amber.settings import default_home
-
-            full = DiskFullError.of(exc, default_home())
-            if full is None:
-                raise
-            print(f"error: {full}", file=sys.stderr)
-            return full.exit_code
-        finally:
-            if argv[0] == "install":
-                _early.finish_install()
-    if argv[:1] == ["lock"]:
-        # uv starts resolving while the CLI loads: the calls this command made last time
-        # (amber._early's memo), else the ones it plans now.
-        from amber import _early
-
+    if command == "install":
+        _early.begin_install(argv[1:])
+    elif command == "lock":
         _early.begin(argv[1:])
-        try:
+    try:
+        if command == "lock":
             from amber.api.prelock import prestart
 
             prestart(argv[1:])
-            from amber.cli.main import main as cli_main
-
-            return cli_main(argv)
-        finally:
+        done = _fast(command, argv[1:])
+        return _cli(argv) if done is None else done
+    finally:
+        if command == "install":
+            _early.finish_install()
+        elif command == "lock":
             _early.finish()
+
+
+def _fast(command: str, args: list[str]) -> int | None:
+    """The click-free path of ``run``, ``install`` and ``lock`` (``amber.cli._fast``): its
+    exit code, or None for the full CLI to take the command."""
+    from amber.cli import _fast
+    from amber.errors import AmberError, print_spec_warnings
+
+    print_spec_warnings()
+    try:
+        if command == "run":
+            _fast.fast_run(args)  # execs when the env exists, else the full CLI
+            return None
+        fast = _fast.fast_install if command == "install" else _fast.fast_lock
+        return 0 if fast(args) else None
+    except AmberError as exc:
+        from amber._input import clip_lines
+
+        print(clip_lines(f"error: {exc}"), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from amber.errors import DiskFullError
+        from amber.settings import default_home
+
+        full = DiskFullError.of(exc, default_home())
+        if full is None:
+            raise
+        print(f"error: {full}", file=sys.stderr)
+        return full.exit_code
+
+
+def _cli(argv: list[str]) -> int:
     from amber.cli.main import main as cli_main
 
     return cli_main(argv)

@@ -233,11 +233,43 @@ def _plain(text: str) -> bool:
         return False
     if ": " in text or text.endswith(":") or " #" in text:
         return False
-    resolver = _resolver()
-    tag = resolver.resolve(_yaml().ScalarNode, text, (True, False))
-    return bool(tag == resolver.DEFAULT_SCALAR_TAG)
+    return not any(pattern.match(text) for pattern in _implicit().get(first, ()))
 
 
 @functools.cache
-def _resolver() -> Any:
-    return _yaml().resolver.Resolver()
+def _implicit() -> dict[str, list[re.Pattern[str]]]:
+    """PyYAML's implicit resolvers (``yaml/resolver.py``, YAML 1.1: bool, float, int,
+    merge, null, timestamp, value) by the first character they apply to, as its
+    ``Resolver.resolve`` picks them; copied so that writing a lock needs no PyYAML import
+    (``tests/lock/test_text_form.py`` holds ``dump`` to PyYAML's output)."""
+    rules = [
+        (r"""^(?:yes|Yes|YES|no|No|NO
+            |true|True|TRUE|false|False|FALSE
+            |on|On|ON|off|Off|OFF)$""", "yYnNtTfFoO"),
+        (r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+            |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+            |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+        (r"""^(?:[-+]?0b[0-1_]+
+            |[-+]?0[0-7_]+
+            |[-+]?(?:0|[1-9][0-9_]*)
+            |[-+]?0x[0-9a-fA-F_]+
+            |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""", "-+0123456789"),
+        (r"^(?:<<)$", "<"),
+        (r"""^(?: ~
+            |null|Null|NULL
+            | )$""", "~nN"),
+        (r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+            |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+             (?:[Tt]|[ \t]+)[0-9][0-9]?
+             :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+             (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+        (r"^(?:=)$", "="),
+    ]  # fmt: skip
+    table: dict[str, list[re.Pattern[str]]] = {}
+    for pattern, firsts in rules:
+        compiled = re.compile(pattern, re.X)
+        for first in firsts:
+            table.setdefault(first, []).append(compiled)
+    return table

@@ -33,7 +33,10 @@ _TOKENS = st.sampled_from([
     "`", "---", "...", "a\nb", "é", "tab\there", "2018-01-01", "12:30", ".inf", "0o17", "+1",
     "a" * 140, "word " * 900, "0", "-1", "1_000", "=", "<", "a,b", "#", "a'b",
 ])  # fmt: skip
-_TEXT = _TOKENS | st.text(max_size=12) | st.text("ab: #-'\"?,[]{}.0123", max_size=8)
+# What YAML 1.1 may read as a number, a date, a boolean or null (amber._yaml decides that
+# without PyYAML, from a copy of its resolvers).
+_NUMBERISH = st.text("0123456789.-+_:eExXbBaFoOtTZ ~<=yYnNlu\t", max_size=12)
+_TEXT = _TOKENS | st.text(max_size=12) | st.text("ab: #-'\"?,[]{}.0123", max_size=8) | _NUMBERISH
 _SCALARS = _TEXT | st.integers(-(2**40), 2**40) | st.booleans() | st.none()
 _DATA = st.recursive(
     _SCALARS,

@@ -1,9 +1,10 @@
-"""``amber run`` and ``amber install`` without click, for their plain forms.
+"""``amber run``, ``amber install`` and ``amber lock`` without click, for their plain forms.
 
-``run -f FILE -- CMD`` on an env that exists and ``install -f FILE`` are on the
-hot paths that the benchmarks hold to targets; click alone costs ~25 ms to
-import. Anything unusual (help, --env, --python, an env ``run`` must build)
-returns ``False`` and the full CLI takes over.
+``run -f FILE -- CMD`` on an env that exists, ``install -f FILE`` and ``lock`` with only
+``-q``, ``-f``, ``-o``, ``-p`` and ``--python`` are on the hot paths that the benchmarks
+hold to targets; click alone costs ~25 ms to import (``lock`` loads it to report, unless
+``-q``). Anything unusual (help, --env, --update, an env ``run`` must build) returns
+``False`` and the full CLI takes over.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["fast_run", "fast_install"]
+__all__ = ["fast_run", "fast_install", "fast_lock"]
 
 
 def _parse(
@@ -112,3 +113,36 @@ def _names_a_prefix(file: Path) -> bool:
     except OSError:
         return False  # the API says so, naming the file
     return data.startswith(b"prefix:") or b"\nprefix:" in data
+
+
+def fast_lock(args: Sequence[str]) -> bool:
+    """``amber lock`` with only ``-q``, ``-f``, ``-o``, ``-p`` and ``--python``: lock the
+    spec, and report it as the full CLI does (``render``, loaded then) unless ``-q``."""
+    from amber._early import lock_options
+
+    options = lock_options(args)
+    if options is None or any("\x00" in v for vs in options.values() for v in vs):
+        return False  # the full CLI refuses a NUL as click's usage error
+    from amber.api.files import LockRequest, lock_file
+    from amber.api.session import Session
+    from amber.run._hotpath import spec_file
+
+    def last(name: str) -> str | None:  # as click takes a repeated option
+        return options[name][-1] if name in options else None
+
+    quiet = any(a in ("-q", "--quiet") for a in args)
+    output = last("output")
+    request = LockRequest(
+        output=Path(output) if output is not None else None,
+        platforms=tuple(options.get("platform", ())),
+        python=last("python"),
+    )
+    file = last("file")
+    session = Session.open(quiet=quiet)
+    path = spec_file(Path(file) if file is not None else None)
+    result = lock_file(path, request, session.store, session.progress, session=session)
+    if not quiet:
+        from amber.cli import render
+
+        render.locked(result)
+    return True

@@ -9,7 +9,7 @@ import click
 
 from amber.api import Session
 from amber.errors import AmberError
-from amber.run._hotpath import DEFAULT_FILES, default_file
+from amber.run._hotpath import spec_file
 from amber.store.env import Env
 
 __all__ = [
@@ -72,18 +72,6 @@ def edge(quiet: bool = False, policy: str | None = None) -> Session:
     session = Session.open(quiet=quiet)
     session.policy_ref = policy
     return session
-
-
-def spec_file(given: Path | None) -> Path:
-    """The file a command was given, else the spec file in the current directory."""
-    if given is not None:
-        return given
-    found = default_file()
-    if found is not None:
-        return found
-    raise AmberError(
-        f"no spec file given and none found here ({', '.join(DEFAULT_FILES)}): pass -f FILE"
-    )
 
 
 def prefix_ref(env_ref: str | None, prefix: Path | None) -> str | None:

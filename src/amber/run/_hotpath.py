@@ -22,7 +22,7 @@ from amber.store.env import Env
 
 __all__ = [
     "digest", "file_key", "recall", "is_bundle", "LOCK_NAME", "DEFAULT_FILES", "before_reading",
-    "remember_hot",
+    "remember_hot", "default_file", "spec_file",
 ]  # fmt: skip
 
 
@@ -62,6 +62,20 @@ def digest(path: Path) -> str:
 
 def default_file() -> Path | None:
     return next((Path(n) for n in DEFAULT_FILES if Path(n).is_file()), None)
+
+
+def spec_file(given: Path | None) -> Path:
+    """The file a command was given, else the spec file in the current directory."""
+    if given is not None:
+        return given
+    found = default_file()
+    if found is not None:
+        return found
+    from amber.errors import AmberError  # noqa: PLC0415 - only to say there is none
+
+    raise AmberError(
+        f"no spec file given and none found here ({', '.join(DEFAULT_FILES)}): pass -f FILE"
+    )
 
 
 def file_key(path: Path, platform: str, python: str | None, environment: str | None = None) -> str:
