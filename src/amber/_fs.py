@@ -105,16 +105,24 @@ def _cannot_write(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"cannot write {path}: {reason}", path=path)
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def temp_beside(path: Path) -> tuple[int, str]:
     """A new temporary file (fd, name) in ``path``'s directory, to be renamed over ``path``:
     ``.<name>.<owner>-*.part``; those of killed processes writing ``path`` are swept first."""
-    import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which needs no temp file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_scratch(path.parent, f".{path.name}.")
     prefix = f".{path.name}.{owner_token()}-"
-    return tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".part")
+    # As tempfile.mkstemp makes it (O_EXCL, mode 0600), without importing tempfile (shutil,
+    # random) on the path of every lock written.
+    while True:
+        name = os.path.join(path.parent, f"{prefix}{os.urandom(6).hex()}.part")
+        try:
+            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600), name
+        except FileExistsError:
+            continue
 
 
 def umask() -> int:

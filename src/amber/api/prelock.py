@@ -191,6 +191,9 @@ def _resolve_early(spec: Spec, session: Session) -> None:
     Python's lock, beside the command's loading."""
     # Loaded here, not in the thread: two threads importing at once can deadlock.
     import amber.resolve.conda  # noqa: PLC0415, F401
+
+    if spec.pypi:
+        import amber.resolve.pypi  # noqa: PLC0415, F401
     from amber._progress import Progress  # noqa: PLC0415
     from amber.api.policy import policy_for  # noqa: PLC0415
     from amber.resolve import ResolveCaches, resolve  # noqa: PLC0415

@@ -18,7 +18,6 @@ from amber._progress import Progress
 from amber.channels import CondaConfig
 from amber.errors import ResolveError
 from amber.lock import Lock, LockedConda, LockedPypi, PlatformLock
-from amber.resolve.pypi import compile_pypi
 from amber.resolve.virtual import virtual_packages
 from amber.settings import Network
 from amber.spec import Spec
@@ -128,6 +127,8 @@ def _resolve_pypi(
     spec: Spec, platform: str, caches: ResolveCaches, keep: _Previous, policy: Policy | None
 ) -> PlatformLock:
     """A platform of a spec without a conda part: one uv call (more under a policy's bans)."""
+    from amber.resolve.pypi import compile_pypi  # noqa: PLC0415 - a PyPI part's cost
+
     python = spec.python_version
     pypi = compile_pypi(
         spec, platform, python, {}, caches.uv, keep.pypi(platform), keep.update, caches.network,
@@ -161,6 +162,8 @@ async def _resolve_platform(
                 provided[dist] = conda_name
                 if version:
                     pins[dist] = version
+        from amber.resolve.pypi import compile_pypi  # noqa: PLC0415 - a PyPI part's cost
+
         pypi = await asyncio.to_thread(
             lambda: compile_pypi(
                 spec,
