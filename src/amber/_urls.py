@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,6 +24,7 @@ def is_url(text: str) -> bool:
     return "://" in text
 
 
+@functools.lru_cache(maxsize=4096)
 def redact(url: str) -> str:
     """``url`` without user, password, conda ``/t/<token>`` segment (a ``/t/${VAR}/`` stays:
     it names a variable, holds no secret) or query parameters that carry a credential

@@ -7,9 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-
 from amber._auth import git_repository
+from amber._names import canonical_name
 from amber._urls import is_url, redact
 from amber.channels import CondaConfig
 from amber.errors import LockCheckFailed, LockFileError
@@ -76,7 +75,7 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
                     problems.append(f"{platform}: nothing locked from '{redact(text)}'")
                 continue
             req = _requirement(text)
-            name = str(canonicalize_name(req.name))
+            name = str(canonical_name(req.name))
             if name in body.provided:
                 continue
             if name not in versions:

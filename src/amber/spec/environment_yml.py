@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import warnings
 from pathlib import Path
@@ -165,6 +164,8 @@ def read_environment_yml(
 def _unknown_key(key: str, path: Path, line: int) -> None:
     """conda's EnvironmentSectionNotValid: the key is ignored, with a warning naming it."""
     said = _KNOWN_ELSEWHERE.get(key)
+    import difflib  # noqa: PLC0415 - only for a key it does not know
+
     close = difflib.get_close_matches(key, _ENV_YML_KEYS, n=1)
     hint = f" ({said})" if said else f" (did you mean '{close[0]}'?)" if close else ""
     message = (
