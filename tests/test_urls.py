@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from helpers import bounded
+from hypothesis import given
+from hypothesis import strategies as st
 
+from amber import _urls
 from amber._urls import redact, redact_text
 
 
@@ -64,3 +67,15 @@ def test_redact_text_is_linear_on_a_huge_word() -> None:
     with bounded(10):
         assert redact_text("x" * 2_000_000 + "://").endswith("://")
         assert redact_text("a" * 1000 + "https://u:pw@host/chan").endswith("https://host/chan")
+
+
+@given(st.from_regex(_urls._PLAIN, fullmatch=True))
+def test_a_plain_url_is_what_the_parsing_gives_back(url: str) -> None:
+    """redact's shortcut for plain URLs (most package URLs) changes nothing the parsing
+    would have kept: the URL comes back as the full path writes it."""
+    assert redact(url) == url == _urls._redacted(url)
+
+
+@given(st.text(alphabet="hfilpst:/@?#%[]tT.-_0123456789aA$={}", max_size=40))
+def test_redact_is_its_parsing_on_any_text(url: str) -> None:
+    assert redact(url) == (_urls._redacted(url) if "://" in url else url)

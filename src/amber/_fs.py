@@ -237,9 +237,11 @@ def sweep_scratch(folder: Path | None = None, mark: str = _TMP_MARK) -> int:
     """Remove the scratch entries of ``folder`` (``$TMPDIR`` by default) whose owner is gone:
     names that start with ``mark`` (``amber-``) followed by the owner, or, for a ``mark``
     such as ``.unpack-``, dot names holding it followed by the owner. Returns how many."""
-    import tempfile  # noqa: PLC0415 - on the hot path of `amber run`, which makes no temp file
+    if folder is None:
+        import tempfile  # noqa: PLC0415 - not on the paths that write a lock or run
 
-    folder = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+        folder = Path(tempfile.gettempdir())
+    folder = Path(folder)
     try:
         names = os.listdir(folder)
     except OSError:

@@ -138,41 +138,28 @@ def dump(data: Any) -> str:
     width=4096)``, byte for byte, for mappings with text keys, lists, text, ints, booleans
     and None (a lock's content) written here, about five times faster; PyYAML's own for
     anything else."""
-    if not data or not isinstance(data, dict | list) or not _supported(data):
-        yaml = _yaml()
-        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096)
-    lines: list[str] = []
-    if isinstance(data, dict):
-        _mapping(data, 0, lines)
-    else:
-        _sequence(data, 0, lines)
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _supported(data: Any) -> bool:
-    """Whether everything in ``data`` is what ``dump`` writes itself."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if not all(type(k) is str and _SIMPLE.match(k) for k in value):
-                return False
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif type(value) is str:
-            if not _LONG_SIMPLE.match(value):
-                return False
-        elif value is not None and type(value) not in (int, bool):
-            return False
-    return True
+    if data and isinstance(data, dict | list):
+        lines: list[str] = []
+        try:
+            if isinstance(data, dict):
+                _mapping(data, 0, lines)
+            else:
+                _sequence(data, 0, lines)
+        except ValueError:  # something left to PyYAML (which says so if it cannot either)
+            pass
+        else:
+            lines.append("")
+            return "\n".join(lines)
+    yaml = _yaml()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=4096)
 
 
 def _mapping(data: dict[str, Any], indent: int, lines: list[str]) -> None:
     pad = " " * indent
     for key, value in data.items():
+        if type(key) is not str or not _SIMPLE.match(key):
+            raise ValueError(key)
         head = f"{pad}{_scalar(key)}:"
         if value and isinstance(value, dict):
             lines.append(head)
@@ -204,11 +191,14 @@ def _flow(value: Any) -> str:
         return "null"
     if value is True or value is False:
         return "true" if value else "false"
-    if isinstance(value, int):
+    kind = type(value)
+    if kind is int:
         return str(value)
-    if isinstance(value, str):
+    if kind is str and _LONG_SIMPLE.match(value):
         return _scalar(value)
-    return "[]" if isinstance(value, list) else "{}"
+    if isinstance(value, list | dict) and not value:
+        return "[]" if isinstance(value, list) else "{}"
+    raise ValueError(value)
 
 
 @functools.lru_cache(maxsize=8192)
