@@ -71,7 +71,11 @@ class CondaSolver:
             spec, [_expand_spec_channel(s, config) for s in specs]
         )
         self.repodata_cache = repodata_cache
-        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=conda_client(self.network))
+        # Channels on disk alone (and no mirror to send them elsewhere) make no request:
+        # rattler's own default stands in for the HTTP client (TLS roots, auth storage).
+        local = all(c.startswith("file://") for c in self._fetch_channels)
+        client = None if local and not self.network.mirrors else conda_client(self.network)
+        self.gateway = rattler.Gateway(cache_dir=repodata_cache, client=client)
 
     async def solve(
         self, platform: str, virtual: list[str], locked: Sequence[LockedConda] = ()
