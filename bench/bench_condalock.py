@@ -58,6 +58,11 @@ SCALE_LOCKS = {
 SCALE_HYDRATES = {"e": 10, "f": 50, "g": 150, "h": 400}
 Sample = tuple[float, int, float]  # seconds, peak bytes, CPU seconds (common.measured)
 LOCK = [AMBER, "lock", "-q", "-f", "environment.yml", "-p", PLATFORM]
+# What `amber lock -q -f environment.yml` imports (amber.cli._fast: no click).
+LOCK_PATH = (
+    "amber._early, amber.api.prelock, amber.spec.environment_yml, amber.resolve.conda, "
+    "amber.api.files, amber.cli._fast"
+)
 INSTALL = [AMBER, "install", "-q", "-f"]
 
 
@@ -125,7 +130,7 @@ def bench_condalock(work: Path, reps: int) -> list[Figure]:
     commands |= {
         "python": ([py, "-c", "pass"], None),
         "rattler": ([py, "-c", "import asyncio, rattler"], None),
-        "imports": ([py, "-c", "import amber.cli.main, amber.cli.lock"], None),
+        "imports": ([py, "-c", f"import {LOCK_PATH}"], None),
     }
     got = interleaved(commands, reps)
     amber, raw = secs(got["amber"]), secs(got["raw"])
@@ -142,8 +147,8 @@ def bench_condalock(work: Path, reps: int) -> list[Figure]:
         f"Where the time goes (CPU time, user + system, medians of whole processes in the "
         f"same rounds: steadier than wall time on a shared machine): `python -c pass` "
         f"{ms(cpu(got['python'])):.0f} ms; `import asyncio, rattler` "
-        f"{ms(cpu(got['rattler'])):.0f} ms; the imports of Amber's lock path (`amber.cli.main`, "
-        f"`amber.cli.lock`, rattler included) {ms(cpu(got['imports'])):.0f} ms; `amber lock` "
+        f"{ms(cpu(got['rattler'])):.0f} ms; the imports of Amber's lock path (`{LOCK_PATH}`, "
+        f"rattler and asyncio included) {ms(cpu(got['imports'])):.0f} ms; `amber lock` "
         f"{ms(cpu(got['amber'])):.0f} ms; raw {ms(cpu(got['raw'])):.0f} ms (Amber / raw "
         f"{cpu(got['amber']) / cpu(got['raw']):.2f}x). So Amber's imports add "
         f"{ms(cpu(got['imports']) - cpu(got['rattler'])):.0f} ms, and the rest of Amber's work "
