@@ -127,6 +127,17 @@ def test_a_build_lock_held_elsewhere_starts_nothing(
         subprocess.run(["rm", "-rf", str(env)], check=True)
 
 
+def test_gc_drops_the_memo_of_a_changed_file(amber, amber_home: Path, project: Path):
+    amber("install", "-q", "-f", "amber.lock", cwd=project, check=True)
+    (memo,) = _memos(amber_home)
+    amber("gc", "--dry-run", check=True)
+    assert memo.exists()  # the file is as it was: the memo stays
+    lock = project / "amber.lock"
+    lock.write_text(lock.read_text() + "\n")  # an edit: a new stat fingerprint
+    amber("gc", check=True)
+    assert not memo.exists()
+
+
 MEMO_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
