@@ -3,7 +3,7 @@
 
     python bench/run_benchmarks.py [--run-reps 30] [--hydrate-reps 15] [--step-reps 20]
                                    [--prepare-rounds 3] [--resolve-reps 7] [--remote-reps 7]
-                                   [--push-reps 5] [--pack-reps 5] [--lock-reps 9] [--ui-reps 7]
+                                   [--push-reps 5] [--pack-reps 5] [--lock-reps 15] [--ui-reps 7]
                                    [--engine-reps 20] [--airflow-reps 20]
                                    [--only 8,9] [--keep]
                                    [--no-doc]
@@ -299,7 +299,7 @@ def main() -> None:
     parser.add_argument("--remote-reps", type=int, default=7, help="rounds of 8")
     parser.add_argument("--push-reps", type=int, default=5, help="rounds of 9")
     parser.add_argument("--pack-reps", type=int, default=5, help="rounds of 10")
-    parser.add_argument("--lock-reps", type=int, default=9, help="rounds of 14 and 16")
+    parser.add_argument("--lock-reps", type=int, default=15, help="rounds of 14 and 16")
     parser.add_argument("--scale-reps", type=int, default=3, help="rounds of 17 per size")
     parser.add_argument("--audit-reps", type=int, default=5, help="rounds of 18")
     parser.add_argument("--ui-reps", type=int, default=7, help="page loads of 19 and 20")
