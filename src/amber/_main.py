@@ -43,7 +43,7 @@ def _fast(command: str, args: list[str]) -> int | None:
     """The click-free path of ``run``, ``install`` and ``lock`` (``amber.cli._fast``): its
     exit code, or None for the full CLI to take the command."""
     from amber.cli import _fast
-    from amber.errors import AmberError, print_spec_warnings
+    from amber.errors import print_spec_warnings
 
     print_spec_warnings()
     try:
@@ -52,22 +52,30 @@ def _fast(command: str, args: list[str]) -> int | None:
             return None
         fast = _fast.fast_install if command == "install" else _fast.fast_lock
         return 0 if fast(args) else None
-    except AmberError as exc:
+    except (Exception, KeyboardInterrupt) as exc:
+        said = reported(exc)
+        if said is None:
+            raise
+        if said[0]:
+            print(said[0], file=sys.stderr)
+        return said[1]
+
+
+def reported(exc: BaseException) -> tuple[str, int] | None:
+    """How a command ends on ``exc``: the line it says on stderr ("" for none) and its exit
+    code; None for a bug, to raise. The click-free path and the full CLI both end so."""
+    from amber.errors import AmberError, DiskFullError
+
+    if isinstance(exc, AmberError):
         from amber._input import clip_lines
 
-        print(clip_lines(f"error: {exc}"), file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        from amber.errors import DiskFullError
-        from amber.settings import default_home
+        return clip_lines(f"error: {exc}"), exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return "", 130
+    from amber.settings import default_home
 
-        full = DiskFullError.of(exc, default_home())
-        if full is None:
-            raise
-        print(f"error: {full}", file=sys.stderr)
-        return full.exit_code
+    full = DiskFullError.of(exc, default_home()) if isinstance(exc, Exception) else None
+    return (f"error: {full}", full.exit_code) if full is not None else None
 
 
 def _cli(argv: list[str]) -> int:

@@ -9,8 +9,8 @@ import sys
 import click
 
 from amber._input import clip_lines
-from amber.errors import AmberError, DiskFullError, print_spec_warnings
-from amber.settings import default_home
+from amber._main import reported
+from amber.errors import print_spec_warnings
 
 __all__ = ["cli", "main"]
 
@@ -83,9 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     print_spec_warnings()
     try:
         cli.main(args=argv, prog_name="amber", standalone_mode=False)
-    except AmberError as exc:
-        click.echo(clip_lines(f"error: {exc}"), err=True)
-        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
@@ -94,12 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         exc.show(file=shown)  # click quotes the bad value whole: cut long lines
         click.echo(clip_lines(shown.getvalue()), err=True, nl=False)
         return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        full = DiskFullError.of(exc, default_home())
-        if full is None:
+    except (Exception, KeyboardInterrupt) as exc:
+        said = reported(exc)
+        if said is None:
             raise
-        click.echo(f"error: {full}", err=True)
-        return full.exit_code
+        if said[0]:
+            click.echo(said[0], err=True)
+        return said[1]
     return 0
