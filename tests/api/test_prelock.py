@@ -25,6 +25,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, conda_channel_url: 
     write(tmp_path / "environment.yml", spec)
     yield tmp_path
     prelock._RESOLVING.clear()
+    prelock._SPECS.clear()
 
 
 def _lock(path: Path, out: Path) -> Lock:
@@ -44,6 +45,15 @@ def test_the_command_takes_the_early_resolution_over(project: Path):
     assert not prelock._RESOLVING  # taken over
     fresh = _lock(project / "environment.yml", project / "b.lock")  # nothing began early
     assert early.full_id == fresh.full_id and _versions(early)["libfoo"] == "2.0"
+
+
+def test_the_spec_read_early_is_taken_over_whatever_the_output(project: Path):
+    """``-o`` says only where the lock goes: the command takes the spec read early (and
+    says its warnings) instead of reading the file again."""
+    prelock.prestart(["-q", "-f", "environment.yml", "-p", "linux-64", "-o", "x.lock"])
+    assert len(prelock._SPECS) == 1
+    _lock(project / "environment.yml", project / "elsewhere.lock")
+    assert not prelock._SPECS and not prelock._RESOLVING
 
 
 def test_a_spec_changed_after_the_early_start_is_read_and_resolved_again(project: Path):

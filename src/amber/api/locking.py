@@ -135,11 +135,11 @@ def _check_update_names(previous: Lock | None, names: Sequence[str]) -> None:
     if previous is None:
         raise AmberError("--update needs an existing lock to update: run `amber lock` first")
     locked = {
-        str(canonical_name(name))
+        canonical_name(name)
         for body in previous.platforms.values()
         for name in (*(p.name for p in body.conda), *(p.name for p in body.pypi))
     }
-    missing = [n for n in names if str(canonical_name(n)) not in locked]
+    missing = [n for n in names if canonical_name(n) not in locked]
     if missing:
         raise AmberError(f"not in the lock, so nothing to update: {', '.join(missing)}")
 

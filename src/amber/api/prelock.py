@@ -16,7 +16,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,10 +80,27 @@ _SPECS: dict[tuple[str, str, LockRequest], tuple[CondaConfig, Spec, list[_Said]]
 _Said = tuple["Warning | str", type[Warning]]
 
 
+def request_of(options: dict[str, list[str]]) -> LockRequest:
+    """The request of ``amber lock``'s options as ``amber._early.lock_options`` gives them (a
+    repeated option's last value, as click takes it)."""
+    output, python = options.get("output", [None])[-1], options.get("python", [None])[-1]
+    return LockRequest(
+        output=Path(output) if output is not None else None,
+        platforms=tuple(options.get("platform", ())),
+        python=python,
+    )
+
+
+def _spec_key(path: Path, request: LockRequest) -> tuple[str, str, LockRequest]:
+    """What the spec ``spec_to_lock`` reads depends on: the file as it is now, and the
+    request's options but ``-o`` (which only says where the lock goes)."""
+    fingerprint = _hot.fingerprints([str(path)])[0][1]
+    return os.path.abspath(path), fingerprint, replace(request, output=None)
+
+
 def spec_to_lock(path: Path, request: LockRequest, session: Session) -> Spec:
     """The spec ``amber lock`` resolves for the spec file at ``path``."""
-    key = (os.path.abspath(path), _hot.fingerprints([str(path)])[0][1], request)
-    read = _SPECS.pop(key, None)
+    read = _SPECS.pop(_spec_key(path, request), None)
     if read is not None and read[0] == session.conda:
         for message, category in read[2]:  # said now, by the command, as a first read would
             warnings.warn(message, category, stacklevel=2)
@@ -96,7 +113,7 @@ def spec_to_lock(path: Path, request: LockRequest, session: Session) -> Spec:
 
 def _read_early(path: Path, request: LockRequest, session: Session) -> Spec:
     """``spec_to_lock`` for ``prestart``: its warnings kept for the command to say."""
-    key = (os.path.abspath(path), _hot.fingerprints([str(path)])[0][1], request)
+    key = _spec_key(path, request)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = spec_to_lock(path, request, session)
@@ -173,8 +190,7 @@ def _prestart(argv: Sequence[str]) -> None:
 
     if formats.detect(path) is not None or is_amber_lock(path):
         return
-    python = options.get("python", [None])[-1]
-    request = LockRequest(platforms=tuple(options.get("platform", ())), python=python)
+    request = request_of(options)
     session = Session.open(quiet=True)
     spec = _read_early(path, request, session)
     if spec.is_conda:

@@ -123,24 +123,16 @@ def fast_lock(args: Sequence[str]) -> bool:
     options = lock_options(args)
     if options is None or any("\x00" in v for vs in options.values() for v in vs):
         return False  # the full CLI refuses a NUL as click's usage error
-    from amber.api.files import LockRequest, lock_file
+    from amber.api.files import lock_file
+    from amber.api.prelock import request_of
     from amber.api.session import Session
     from amber.run._hotpath import spec_file
 
-    def last(name: str) -> str | None:  # as click takes a repeated option
-        return options[name][-1] if name in options else None
-
     quiet = any(a in ("-q", "--quiet") for a in args)
-    output = last("output")
-    request = LockRequest(
-        output=Path(output) if output is not None else None,
-        platforms=tuple(options.get("platform", ())),
-        python=last("python"),
-    )
-    file = last("file")
+    file = options.get("file", [None])[-1]
     session = Session.open(quiet=quiet)
     path = spec_file(Path(file) if file is not None else None)
-    result = lock_file(path, request, session.store, session.progress, session=session)
+    result = lock_file(path, request_of(options), session.store, session.progress, session=session)
     if not quiet:
         from amber.cli import render
 

@@ -85,7 +85,7 @@ def resolve(
 
 
 def _normal(name: str) -> str:
-    return str(canonical_name(name))
+    return canonical_name(name)
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def unsatisfied(spec: Spec, existing: Lock) -> list[str]:
                     problems.append(f"{platform}: nothing locked from '{redact(text)}'")
                 continue
             req = _requirement(text)
-            name = str(canonical_name(req.name))
+            name = canonical_name(req.name)
             if name in body.provided:
                 continue
             if name not in versions:

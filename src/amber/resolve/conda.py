@@ -219,7 +219,7 @@ class CondaSolver:
             for path in paths:
                 match = _DIST_DIR.search(path)
                 if match:
-                    dist = (str(canonical_name(match.group(1))), match.group(2))
+                    dist = (canonical_name(match.group(1)), match.group(2))
                     if dist not in dists:
                         dists.append(dist)
             try:  # atomically: concurrent resolves read it while it is written
@@ -227,7 +227,7 @@ class CondaSolver:
             except OutputError:
                 pass  # a memo that cannot be kept (a full disk) is only recomputed next time
         # Fallback: the conda name and version, so uv is still held to what conda installs.
-        return dists or [(str(canonical_name(package.name)), package.version)]
+        return dists or [(canonical_name(package.name), package.version)]
 
     async def _paths_of(self, package: LockedConda) -> list[str] | None:
         stem = package.file_name.removesuffix(".conda").removesuffix(".tar.bz2")

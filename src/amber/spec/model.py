@@ -207,7 +207,7 @@ def _hashes(values: Mapping[str, object]) -> tuple[tuple[str, tuple[str, ...]], 
             if not re.fullmatch(r"[0-9a-f]{64}", value):
                 raise SpecError(f"invalid hash {text!r} for {name!r}: expected sha256:<64 hex>")
             clean.add(value)
-        out[str(canonical_name(str(name)))] = tuple(sorted(clean))
+        out[canonical_name(str(name))] = tuple(sorted(clean))
     return tuple(sorted(out.items()))
 
 
@@ -539,7 +539,7 @@ class Spec:
         def pypi_name(requirement: str) -> str:
             if local_directory(requirement) is not None or is_unnamed(requirement):
                 return requirement  # named by uv only: the entry is its own key
-            return str(canonical_name(_requirement_name(requirement)))
+            return canonical_name(_requirement_name(requirement))
 
         return Spec.create(
             conda=by_name(self.conda, override.conda, _conda_name),
