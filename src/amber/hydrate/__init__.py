@@ -95,6 +95,7 @@ def hydrate(
                     fetch(missing)
             size = _build(env, lock, packages, store, progress, calls, early=early is not None)
         except BaseException:
+            _early.discard()  # an early call still writing into the env ends first
             _discard(env.path)
             raise
     store.record_env(lock.full_id, env.path, name, size)
@@ -246,8 +247,8 @@ def _build(
     # The early calls are taken over all or none: an install begun into the venv for other
     # arguments (a setting changed) has changed it, so the venv is made again.
     restart = None
-    if not packages.conda and _create_venv(env.path, packages, store, progress, calls, early):
-        restart = _restart(env.path, calls[-1], store)
+    if not packages.conda:
+        restart = _create_venv(env.path, packages, store, progress, calls, early)
     variables = dict(lock.spec.variables)
     if variables and packages.conda:
         _write_env_vars(env.path, variables)
@@ -302,25 +303,35 @@ def _create_venv(
     progress: Progress,
     calls: list[dict[str, object] | None],
     early: bool,
-) -> bool:
-    """Make the venv (``uv venv``); whether ``amber._early`` had made it already."""
+) -> Callable[[], None] | None:
+    """Make the venv (``uv venv``). When ``amber._early`` had made it already: what makes it
+    again, should the install begun into it not be the one the build makes."""
     interpreter = find_interpreter(packages.python or "3")
     args = ["venv", "--quiet", "--python", str(interpreter), str(prefix)]
     plan = _plan(args, (), store)
     calls.append(plan)
-    with progress.task(f"Creating a Python {packages.python} env"):
-        if early and _took_over(plan):
-            return True
-        if early:  # begun for other calls (a setting changed): what they made goes
-            _early.discard()
-            remove_tree(prefix)
+
+    def make() -> None:
         try:
             call_uv(args, cache_dir=store.uv_cache)
         except UvFailed as exc:
             raise HydrateError(
                 f"cannot create a venv with {interpreter}: {exc}", prefix=prefix
             ) from None
-    return False
+
+    def again() -> None:  # what the early calls made goes (a setting changed since)
+        _early.discard()
+        remove_tree(prefix)
+        make()
+
+    with progress.task(f"Creating a Python {packages.python} env"):
+        if early and _took_over(plan):
+            return again
+        if early:
+            again()
+        else:
+            make()
+    return None
 
 
 def _plan(args: Sequence[str], files: Sequence[tuple[str, str]], store: Store) -> dict[str, object]:
@@ -333,22 +344,6 @@ def _plan(args: Sequence[str], files: Sequence[tuple[str, str]], store: Store) -
         "calls": [list(args)],
         "env": change,
     }
-
-
-def _restart(
-    prefix: Path, venv: dict[str, object] | None, store: Store
-) -> Callable[[], None] | None:
-    """What makes the venv again when the early install is not the one the build makes."""
-    if venv is None:
-        return None
-    calls: list[list[str]] = venv["calls"]  # type: ignore[assignment]
-
-    def restart() -> None:
-        _early.discard()
-        remove_tree(prefix)
-        call_uv(calls[0], cache_dir=store.uv_cache)
-
-    return restart
 
 
 def _took_over(plan: dict[str, object]) -> bool:
@@ -409,8 +404,7 @@ def _install_pypi(
                 _uv_install(
                     env, store, lines, ["--require-hashes"], reinstall, urls, calls, restart
                 )
-                restart = None
-            if restart is not None:
+            elif restart is not None:
                 restart()  # no install of wheels to take over: the early one goes
             if git_lines:
                 urls = [p.url for p in commits]
