@@ -159,8 +159,44 @@ def _memo_key(options: dict[str, list[str]], path: str, fingerprint: str) -> str
     asked = [
         f"{name}={value}" for name in ("platform", "python") for value in options.get(name, ())
     ]
-    parts = (_MEMO, os.getcwd(), *asked, os.path.realpath(path), fingerprint)
+    return _key_of(_MEMO, path, fingerprint, asked)
+
+
+def _key_of(kind: str, path: str, fingerprint: str, asked: Sequence[str] = ()) -> str:
+    """A memo's key: its kind, where the command runs, what it was asked, its file (with the
+    stat ``fingerprint``), the variables that change what a spec means and this Python."""
+    parts = (kind, os.getcwd(), *asked, os.path.realpath(path), fingerprint)
     return "\x1f".join((*parts, _hot.spec_environment(), sys.executable))
+
+
+def _read_memo(memo_path: str, memo_key: str | None = None) -> dict[str, Any] | None:
+    """The memo at ``memo_path`` if it is one of ours (for ``memo_key``, when given)."""
+    try:
+        with open(memo_path, "rb") as f:
+            data = f.read(_MAX_MEMO + 1)
+    except OSError:
+        return None
+    import json
+
+    try:
+        memo = json.loads(data) if len(data) <= _MAX_MEMO else None
+    except ValueError:
+        return None
+    if not isinstance(memo, dict) or memo_key not in (None, memo.get("memo")):
+        return None
+    return memo
+
+
+def _write_memo(memo_path: str, memo_key: str, spec: tuple[str, str], **rest: Any) -> None:
+    """Remember a memo (its file ``spec``: path and fingerprint) for the next command."""
+    import json
+
+    path, fingerprint = spec
+    memo = {"memo": memo_key, "spec": path, "fingerprint": fingerprint, **rest}
+    try:
+        _hot.write_file(memo_path, json.dumps(memo).encode())
+    except OSError:
+        pass  # only a head start for the next time
 
 
 def _memo_path(home_dir: str, memo_key: str, kind: str = "lock-memo") -> str:
@@ -186,7 +222,7 @@ def begin(argv: Sequence[str]) -> None:
     memo_key, memo_path, path, fingerprint = found
     spec = (os.path.realpath(path), fingerprint)
     _COMMAND.update(key=memo_key, path=memo_path, spec=spec, planned=[], started=[])
-    _COMMAND["started"] = _start_memo(memo_path)
+    _COMMAND["started"] = _start_memo(memo_path, memo_key)
 
 
 def memo_file(argv: Sequence[str]) -> str | None:
@@ -231,16 +267,7 @@ def finish() -> None:
         return
     if [p["key"] for p in plans] == command["started"]:
         return
-    import json
-
-    spec, fingerprint = command["spec"]
-    memo = {"memo": command["key"], "spec": spec, "fingerprint": fingerprint}
-    data = json.dumps({**memo, "uv": command["uv"], "plans": plans}).encode()
-    try:
-        os.makedirs(os.path.dirname(command["path"]), exist_ok=True)
-        _hot.write_file(command["path"], data)
-    except OSError:
-        pass  # only a head start for the next time
+    _write_memo(command["path"], command["key"], command["spec"], uv=command["uv"], plans=plans)
 
 
 def stale_memos(home_dir: str) -> list[str]:
@@ -249,8 +276,6 @@ def stale_memos(home_dir: str) -> list[str]:
 
 
 def _stale(folder: str) -> list[str]:
-    import json
-
     try:
         names = os.listdir(folder)
     except OSError:
@@ -258,9 +283,8 @@ def _stale(folder: str) -> list[str]:
     stale = []
     for name in names:
         path = os.path.join(folder, name)
+        memo = _read_memo(path) or {}
         try:
-            with open(path, "rb") as f:
-                memo = json.loads(f.read(_MAX_MEMO + 1))
             spec, fingerprint = memo["spec"], memo["fingerprint"]
             current = _hot.fingerprints([spec])[0][1]
         except (OSError, ValueError, KeyError, TypeError):
@@ -270,19 +294,12 @@ def _stale(folder: str) -> list[str]:
     return stale
 
 
-def _start_memo(memo_path: str) -> list[str]:
+def _start_memo(memo_path: str, memo_key: str) -> list[str]:
     """Start the calls of the memo at ``memo_path``; their keys (none: no memo)."""
-    try:
-        with open(memo_path, "rb") as f:
-            data = f.read(_MAX_MEMO + 1)
-    except OSError:
+    memo = _read_memo(memo_path, memo_key)
+    if memo is None:
         return []
-    import json
-
     try:
-        memo = json.loads(data) if len(data) <= _MAX_MEMO else None
-        if not isinstance(memo, dict) or memo.get("memo") != _COMMAND.get("key"):
-            return []
         for plan in memo["plans"]:
             _start(memo["uv"], plan)
         return [plan["key"] for plan in memo["plans"]]
@@ -362,9 +379,8 @@ def install_file(argv: Sequence[str]) -> str | None:
             return None
         if not file:
             return None
-    if file is None:
-        file = next((name for name in _hot.DEFAULT_FILES if os.path.isfile(name)), None)
-    return file if file is not None and os.path.isfile(file) else None
+    found = spec_path({"file": [file]} if file is not None else {})
+    return found if found is not None and os.path.isfile(found) else None
 
 
 def begin_install(argv: Sequence[str]) -> None:
@@ -375,25 +391,15 @@ def begin_install(argv: Sequence[str]) -> None:
     if file is None or home_dir is None:
         return
     fingerprint = _hot.fingerprints([file])[0][1]
-    memo_key = "\x1f".join(
-        (_INSTALL_MEMO, os.getcwd(), os.path.realpath(file), fingerprint,
-         _hot.spec_environment(), sys.executable)
-    )  # fmt: skip
+    memo_key = _key_of(_INSTALL_MEMO, file, fingerprint)
     memo_path = _memo_path(home_dir, memo_key, _INSTALLS)
     _INSTALL.update(
         key=memo_key, path=memo_path, spec=(os.path.realpath(file), fingerprint), planned=None
     )
-    try:
-        with open(memo_path, "rb") as f:
-            data = f.read(_MAX_MEMO + 1)
-    except OSError:
+    memo = _read_memo(memo_path, memo_key)
+    if memo is None:
         return
-    import json
-
     try:
-        memo = json.loads(data) if len(data) <= _MAX_MEMO else None
-        if not isinstance(memo, dict) or memo.get("memo") != memo_key:
-            return
         env, lock_path, uv, plans = memo["env"], memo["lock"], memo["uv"], memo["plans"]
         if not (isinstance(env, str) and isinstance(lock_path, str) and isinstance(plans, list)):
             return
@@ -425,7 +431,7 @@ def _hold(lock_path: str, env: str) -> EarlyBuild | None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino  # not removed meanwhile
+        same = os.path.samestat(os.fstat(fd), os.stat(lock_path))  # not removed meanwhile
     except OSError:
         same = False
     if not same or os.path.lexists(env):
@@ -487,12 +493,7 @@ def finish_install() -> None:
     plans, uv, env, lock_path = install["planned"]
     if not plans or [p["key"] for p in plans] == install.get("started"):
         return
-    import json
-
-    spec, fingerprint = install["spec"]
-    memo = {"memo": install["key"], "spec": spec, "fingerprint": fingerprint}
-    memo |= {"env": env, "lock": lock_path, "uv": uv, "plans": plans}
-    try:
-        _hot.write_file(install["path"], json.dumps(memo).encode())
-    except OSError:
-        pass  # only a head start for the next time
+    _write_memo(
+        install["path"], install["key"], install["spec"], env=env, lock=lock_path, uv=uv,
+        plans=plans,
+    )  # fmt: skip
