@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import assert_secret_nowhere, serve_simple_index, tiny_wheel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,6 +137,31 @@ def test_gc_drops_the_memo_of_a_changed_file(amber, amber_home: Path, project: P
     lock.write_text(lock.read_text() + "\n")  # an edit: a new stat fingerprint
     amber("gc", check=True)
     assert not memo.exists()
+
+
+SECRET = "s3cr3t-install-early"
+
+
+def test_an_install_from_an_index_with_credentials_leaves_them_nowhere(
+    amber, amber_home: Path, tmp_path: Path
+):
+    """A requirement whose wheel URL holds a password: its env built, removed and built
+    again (from uv's cache) is not remembered (uv got the password through its requirements),
+    writes it into no file under the store and prints it nowhere."""
+    probe = tiny_wheel(tmp_path / "wheels", "amber_install_probe", "1.0", "X = 1\n")
+    project = tmp_path / "authed"
+    project.mkdir()
+    with serve_simple_index([probe], basic_auth=f"alice:{SECRET}") as url:
+        files = url.replace("://", f"://alice:{SECRET}@").rsplit("/simple", 1)[0] + "/files"
+        (project / "requirements.txt").write_text(f"amber-install-probe @ {files}/{probe.name}\n")
+        said = []
+        for _ in range(3):
+            out = amber("install", "-f", "requirements.txt", cwd=project, check=True)
+            said += [out.stdout, out.stderr]
+            full_id = (Path(out.stdout.strip()) / ".amber" / "complete").read_text().strip()
+            said.append(amber("env", "rm", full_id, check=True).stderr)
+    assert not _memos(amber_home)  # its install lines hold the password: never remembered
+    assert_secret_nowhere(amber_home, "".join(said), SECRET.encode())
 
 
 MEMO_VALUES = st.recursive(
